@@ -1,0 +1,64 @@
+# Switchboard. `make run` starts it on embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+
+# Code generators, pinned; installed into ./bin by `make tools`.
+BUF_VERSION := v1.75.0
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
+
+.PHONY: run build test test-short generate check-generate lint vet fmt tools clean
+
+run:
+	$(GO) run ./cmd/switchboard serve
+
+build:
+	$(GO) build -o $(BIN)/switchboard ./cmd/switchboard
+
+test:
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+$(BIN)/buf-$(BUF_VERSION):
+	GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	touch $@
+
+$(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION):
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	touch $@
+
+$(BIN)/protoc-gen-connect-go-$(PROTOC_GEN_CONNECT_GO_VERSION):
+	GOBIN=$(BIN) $(GO) install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(PROTOC_GEN_CONNECT_GO_VERSION)
+	touch $@
+
+tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/protoc-gen-connect-go-$(PROTOC_GEN_CONNECT_GO_VERSION)
+
+generate: tools
+	$(BIN)/buf lint
+	rm -rf proto/gen
+	$(BIN)/buf generate
+
+# Fails when the committed generated code differs from what the .proto files generate.
+check-generate: generate
+	@git add -N proto/gen >/dev/null 2>&1 || true
+	@if ! git diff --quiet -- proto/gen; then \
+		echo "proto/gen is stale: run 'make generate' and commit the result"; \
+		git diff --stat -- proto/gen; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- proto/gen)" ]; then \
+		echo "proto/gen has uncommitted files: run 'make generate' and commit"; \
+		git status --porcelain -- proto/gen; exit 1; fi
+
+lint: tools
+	$(BIN)/buf lint
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN) data

@@ -1,0 +1,197 @@
+package domain
+
+import "time"
+
+// Event is one immutable fact, as appended to the log.
+type Event struct {
+	ID            string
+	TeamID        string
+	Key           string // ordering key: prospect id, or team id for configuration
+	OccurredAt    time.Time
+	RecordedAt    time.Time
+	Actor         string // member:<id>, platform:<name> or system
+	Origin        Origin
+	CausationID   string
+	CorrelationID string
+	Payload       Payload
+}
+
+// Type is the event's frozen type name.
+func (e Event) Type() string { return e.Payload.EventType() }
+
+// Payload is the fact an event carries. EventType returns its frozen name.
+type Payload interface{ EventType() string }
+
+// ActorMember names a member as an actor.
+func ActorMember(memberID string) string { return "member:" + memberID }
+
+// ActorPlatform names a platform as an actor.
+func ActorPlatform(p Platform) string { return "platform:" + p.String() }
+
+// ActorSystem is Switchboard itself.
+const ActorSystem = "system"
+
+// Participant is a person as a platform shows them.
+type Participant struct {
+	PlatformID  string
+	Username    string
+	DisplayName string
+	AvatarURL   string
+}
+
+// Attachment is a file or rich element of a message.
+type Attachment struct {
+	Type       string
+	URL        string
+	MimeType   string
+	PlatformID string
+	Name       string
+}
+
+type TeamCreated struct{ TeamID, Name string }
+type MemberAdded struct{ MemberID, Email, Name, Role string }
+type APIKeyCreated struct {
+	KeyID, MemberID, KeyHash string
+	InstanceAdmin            bool
+}
+type TagCreated struct{ TagID, Name, Color string }
+type TagDeleted struct{ TagID string }
+type StatusCreated struct {
+	StatusID, Name string
+	Position       int32
+}
+type AccountLinked struct {
+	AccountLinkID string
+	Platform      Platform
+	PlatformID    string
+	Username      string
+	DisplayName   string
+	WebhookPath   string
+}
+type AccountUnlinked struct{ AccountLinkID string }
+type AccountHealthChanged struct {
+	AccountLinkID string
+	Healthy       bool
+	Reason        string
+}
+type MessageReceived struct {
+	MessageID                string
+	ThreadID                 string
+	ProspectID               string
+	AccountLinkID            string
+	Platform                 Platform
+	PlatformMessageID        string
+	PlatformConversationID   string
+	Direction                Direction
+	Prospect                 Participant
+	Sender                   Participant
+	Text                     string
+	Attachments              []Attachment
+	SentAt                   time.Time
+	ReplyToPlatformMessageID string
+	ReplyToMessageID         string
+	Raw                      []byte
+	RawContentType           string
+}
+type MessageSendRequested struct {
+	MessageID, ThreadID, ProspectID, AccountLinkID string
+	Platform                                       Platform
+	Text                                           string
+	Attachments                                    []Attachment
+}
+type MessageSent struct{ MessageID, ThreadID, ProspectID, PlatformMessageID string }
+type MessageSendFailed struct {
+	MessageID, ThreadID, ProspectID, Reason string
+	Permanent                               bool
+}
+type MessageEdited struct {
+	MessageID, ThreadID, ProspectID, Text string
+	Raw                                   []byte
+}
+type MessageDeleted struct {
+	MessageID, ThreadID, ProspectID string
+	Raw                             []byte
+}
+type ThreadRead struct{ ThreadID, ProspectID string }
+type ThreadSeen struct {
+	ThreadID, ProspectID string
+	SeenAt               time.Time
+}
+type ThreadAssigned struct{ ThreadID, ProspectID, MemberID string }
+type ThreadUnassigned struct{ ThreadID, ProspectID string }
+type ThreadDone struct{ ThreadID, ProspectID string }
+type ThreadReopened struct{ ThreadID, ProspectID string }
+type ProspectProfileUpdated struct {
+	ProspectID  string
+	Platform    Platform
+	PlatformID  string
+	Username    string
+	DisplayName string
+	AvatarURL   string
+}
+type ProspectTagged struct{ ProspectID, TagID string }
+type ProspectUntagged struct{ ProspectID, TagID string }
+type ProspectStatusChanged struct{ ProspectID, StatusID string }
+type ProspectContextUpdated struct {
+	ProspectID   string
+	Notes        string
+	Valuation    float64
+	CustomFields map[string]string
+}
+
+// Frozen event type names. Never derived from Go names; never edited once released.
+const (
+	TypeTeamCreated            = "team.created.v1"
+	TypeMemberAdded            = "member.added.v1"
+	TypeAPIKeyCreated          = "api_key.created.v1"
+	TypeTagCreated             = "tag.created.v1"
+	TypeTagDeleted             = "tag.deleted.v1"
+	TypeStatusCreated          = "status.created.v1"
+	TypeAccountLinked          = "account.linked.v1"
+	TypeAccountUnlinked        = "account.unlinked.v1"
+	TypeAccountHealthChanged   = "account.health_changed.v1"
+	TypeMessageReceived        = "message.received.v1"
+	TypeMessageSendRequested   = "message.send_requested.v1"
+	TypeMessageSent            = "message.sent.v1"
+	TypeMessageSendFailed      = "message.send_failed.v1"
+	TypeMessageEdited          = "message.edited.v1"
+	TypeMessageDeleted         = "message.deleted.v1"
+	TypeThreadRead             = "thread.read.v1"
+	TypeThreadSeen             = "thread.seen.v1"
+	TypeThreadAssigned         = "thread.assigned.v1"
+	TypeThreadUnassigned       = "thread.unassigned.v1"
+	TypeThreadDone             = "thread.done.v1"
+	TypeThreadReopened         = "thread.reopened.v1"
+	TypeProspectProfileUpdated = "prospect.profile_updated.v1"
+	TypeProspectTagged         = "prospect.tagged.v1"
+	TypeProspectUntagged       = "prospect.untagged.v1"
+	TypeProspectStatusChanged  = "prospect.status_changed.v1"
+	TypeProspectContextUpdated = "prospect.context_updated.v1"
+)
+
+func (TeamCreated) EventType() string            { return TypeTeamCreated }
+func (MemberAdded) EventType() string            { return TypeMemberAdded }
+func (APIKeyCreated) EventType() string          { return TypeAPIKeyCreated }
+func (TagCreated) EventType() string             { return TypeTagCreated }
+func (TagDeleted) EventType() string             { return TypeTagDeleted }
+func (StatusCreated) EventType() string          { return TypeStatusCreated }
+func (AccountLinked) EventType() string          { return TypeAccountLinked }
+func (AccountUnlinked) EventType() string        { return TypeAccountUnlinked }
+func (AccountHealthChanged) EventType() string   { return TypeAccountHealthChanged }
+func (MessageReceived) EventType() string        { return TypeMessageReceived }
+func (MessageSendRequested) EventType() string   { return TypeMessageSendRequested }
+func (MessageSent) EventType() string            { return TypeMessageSent }
+func (MessageSendFailed) EventType() string      { return TypeMessageSendFailed }
+func (MessageEdited) EventType() string          { return TypeMessageEdited }
+func (MessageDeleted) EventType() string         { return TypeMessageDeleted }
+func (ThreadRead) EventType() string             { return TypeThreadRead }
+func (ThreadSeen) EventType() string             { return TypeThreadSeen }
+func (ThreadAssigned) EventType() string         { return TypeThreadAssigned }
+func (ThreadUnassigned) EventType() string       { return TypeThreadUnassigned }
+func (ThreadDone) EventType() string             { return TypeThreadDone }
+func (ThreadReopened) EventType() string         { return TypeThreadReopened }
+func (ProspectProfileUpdated) EventType() string { return TypeProspectProfileUpdated }
+func (ProspectTagged) EventType() string         { return TypeProspectTagged }
+func (ProspectUntagged) EventType() string       { return TypeProspectUntagged }
+func (ProspectStatusChanged) EventType() string  { return TypeProspectStatusChanged }
+func (ProspectContextUpdated) EventType() string { return TypeProspectContextUpdated }

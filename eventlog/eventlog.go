@@ -1,0 +1,170 @@
+// Package eventlog is the port of the event log: the only source of truth. Adapters:
+// adapters/sqlite (embedded) and adapters/kafka (at scale). Every adapter passes the one
+// conformance suite in eventlog/eventlogtest.
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/domain"
+)
+
+// Position is where one event sits in the log. Events of one key always share a partition, so
+// within a key Offset grows with every event: projections use it as a per-key version.
+// The embedded log has a single partition (0) and a global order.
+type Position struct {
+	Partition int32
+	Offset    int64
+}
+
+// String renders a position as "partition-offset".
+func (p Position) String() string { return fmt.Sprintf("%d-%d", p.Partition, p.Offset) }
+
+// ParsePosition parses String's form.
+func ParsePosition(s string) (Position, error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return Position{}, fmt.Errorf("position %q is not partition-offset", s)
+	}
+	part, err1 := strconv.ParseInt(a, 10, 32)
+	off, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || part < 0 || off < 0 {
+		return Position{}, fmt.Errorf("position %q is not partition-offset", s)
+	}
+	return Position{Partition: int32(part), Offset: off}, nil
+}
+
+// Cursor is a point in the whole log: for each partition, the offset of the last event seen.
+// A partition missing from the cursor is read from its start.
+type Cursor map[int32]int64
+
+// After reports whether p comes after the cursor.
+func (c Cursor) After(p Position) bool {
+	off, ok := c[p.Partition]
+	return !ok || p.Offset > off
+}
+
+// Advance moves the cursor past p.
+func (c Cursor) Advance(p Position) {
+	if off, ok := c[p.Partition]; !ok || p.Offset > off {
+		c[p.Partition] = p.Offset
+	}
+}
+
+// Covers reports whether every position of other is at or before c.
+func (c Cursor) Covers(other Cursor) bool {
+	for part, off := range other {
+		if mine, ok := c[part]; !ok || mine < off {
+			return false
+		}
+	}
+	return true
+}
+
+// String renders a cursor as "p-o,p-o" in partition order ("" for the start).
+func (c Cursor) String() string {
+	parts := make([]int32, 0, len(c))
+	for p := range c {
+		parts = append(parts, p)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(Position{p, c[p]}.String())
+	}
+	return b.String()
+}
+
+// ParseCursor parses String's form; "" is the start of the log.
+func ParseCursor(s string) (Cursor, error) {
+	c := Cursor{}
+	if s == "" {
+		return c, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		p, err := ParsePosition(f)
+		if err != nil {
+			return nil, err
+		}
+		c[p.Partition] = p.Offset
+	}
+	return c, nil
+}
+
+// Record is an event with its place in the log.
+type Record struct {
+	Position Position
+	Event    domain.Event
+}
+
+// AppendResult says where an appended event landed.
+type AppendResult struct {
+	Position Position
+	// Duplicate is true when an event with the same ID was already in the log: nothing was
+	// written and Position is the original's.
+	Duplicate bool
+}
+
+// Query selects events to read.
+type Query struct {
+	After  Cursor    // start after this cursor (nil: from the start)
+	TeamID string    // required: a team only ever reads its own events
+	Types  []string  // only these types (all when empty)
+	Key    string    // only this key
+	From   time.Time // only events that occurred at or after (zero: no bound)
+	To     time.Time // only events that occurred before (zero: no bound)
+	Limit  int       // at most this many (required, > 0)
+}
+
+// Handler receives records of a consumer group in order per key. When it returns nil, the
+// records are checkpointed and never delivered to the group again; when it returns an error,
+// they are delivered again, so a handler must tolerate redelivery.
+type Handler func(ctx context.Context, records []Record) error
+
+// Log is the event log.
+type Log interface {
+	// Append writes events durably and in order, returning only once they are committed.
+	// An event whose ID is already in the log is not written again (see AppendResult).
+	Append(ctx context.Context, events []domain.Event) ([]AppendResult, error)
+	// Read returns up to q.Limit of the team's events after q.After, in log order.
+	Read(ctx context.Context, q Query) ([]Record, error)
+	// Consume delivers every event after the group's checkpoint to h, then waits for new ones
+	// and delivers them within milliseconds, until ctx is done. A new group starts at the
+	// beginning of the log.
+	Consume(ctx context.Context, group string, h Handler) error
+	// Head returns the cursor of the last event of every partition.
+	Head(ctx context.Context) (Cursor, error)
+	// Ping checks that the log is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the log.
+	Close() error
+}
+
+// ErrClosed is returned by a closed log.
+var ErrClosed = errors.New("event log closed")
+
+// Validate checks an event before it is appended: every log refuses incomplete events.
+func Validate(e domain.Event) error {
+	switch {
+	case e.ID == "":
+		return errors.New("event without id")
+	case e.TeamID == "":
+		return errors.New("event without team")
+	case e.Key == "":
+		return errors.New("event without key")
+	case e.Payload == nil:
+		return errors.New("event without payload")
+	case e.OccurredAt.IsZero() || e.RecordedAt.IsZero():
+		return errors.New("event without time")
+	}
+	return nil
+}

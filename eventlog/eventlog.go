@@ -141,6 +141,11 @@ type Log interface {
 	// and delivers them within milliseconds, until ctx is done. A new group starts at the
 	// beginning of the log.
 	Consume(ctx context.Context, group string, h Handler) error
+	// SetCheckpoint moves a group's checkpoint: the group's next Consume starts after c (from
+	// the beginning for an empty cursor). A projection whose store keeps its own checkpoint
+	// (exactly-once) uses it to resume from there, e.g. after its read model was deleted.
+	// The group must not be consuming.
+	SetCheckpoint(ctx context.Context, group string, c Cursor) error
 	// Head returns the cursor of the last event of every partition.
 	Head(ctx context.Context) (Cursor, error)
 	// Ping checks that the log is reachable.

@@ -1,0 +1,115 @@
+package connectrpc
+
+import (
+	"context"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/switchboard-oss/switchboard/adapters/eventcodec"
+	"github.com/switchboard-oss/switchboard/commands"
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
+	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
+	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
+)
+
+type eventService struct{ d Deps }
+
+// NewEventService returns the EventService handler: the team's history for analysts.
+func NewEventService(d Deps) switchboardv1connect.EventServiceHandler { return eventService{d} }
+
+func parseAfter(s string) (eventlog.Cursor, error) {
+	c, err := eventlog.ParseCursor(s)
+	if err != nil {
+		return nil, domain.Invalid("after_position", "must be a position returned by the API, like 0-42")
+	}
+	return c, nil
+}
+
+func eventToProto(r eventlog.Record) (*v1.Event, error) {
+	data, err := eventcodec.PayloadStruct(r.Event)
+	if err != nil {
+		return nil, err
+	}
+	e := r.Event
+	return &v1.Event{Position: r.Position.String(), EventId: e.ID, Type: e.Type(), Key: e.Key,
+		OccurredAt: ts(e.OccurredAt), RecordedAt: ts(e.RecordedAt), Actor: e.Actor, Origin: string(e.Origin),
+		Data: data, CausationId: e.CausationID, CorrelationId: e.CorrelationID}, nil
+}
+
+func (s eventService) ListEvents(ctx context.Context, req *connect.Request[v1.ListEventsRequest]) (*connect.Response[v1.ListEventsResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.ListEventsRequest) (*v1.ListEventsResponse, error) {
+		after, err := parseAfter(m.AfterPosition)
+		if err != nil {
+			return nil, err
+		}
+		size := int(m.PageSize)
+		switch {
+		case size < 0:
+			return nil, domain.Invalid("page_size", "must not be negative")
+		case size == 0:
+			size = 100
+		case size > 1000:
+			size = 1000
+		}
+		q := eventlog.Query{After: after, TeamID: a.TeamID, Types: m.Types, Key: m.Key, Limit: size}
+		if m.From != nil {
+			q.From = m.From.AsTime()
+		}
+		if m.To != nil {
+			q.To = m.To.AsTime()
+		}
+		recs, err := s.d.Log.Read(ctx, q)
+		if err != nil {
+			return nil, domain.Unavailable("the event log", err)
+		}
+		out := &v1.ListEventsResponse{Events: make([]*v1.Event, 0, len(recs))}
+		for _, r := range recs {
+			e, err := eventToProto(r)
+			if err != nil {
+				return nil, err
+			}
+			out.Events = append(out.Events, e)
+			after.Advance(r.Position)
+		}
+		out.NextPosition = after.String()
+		return out, nil
+	})
+}
+
+// StreamEvents sends the team's events after a position, then tails the log.
+func (s eventService) StreamEvents(ctx context.Context, req *connect.Request[v1.StreamEventsRequest], stream *connect.ServerStream[v1.Event]) error {
+	a := actorFrom(ctx)
+	after, err := parseAfter(req.Msg.AfterPosition)
+	if err != nil {
+		return toConnect(ctx, s.d.Logger, err)
+	}
+	for {
+		recs, err := s.d.Log.Read(ctx, eventlog.Query{After: after, TeamID: a.TeamID, Types: req.Msg.Types, Limit: 500})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return toConnect(ctx, s.d.Logger, domain.Unavailable("the event log", err))
+		}
+		for _, r := range recs {
+			e, err := eventToProto(r)
+			if err != nil {
+				return toConnect(ctx, s.d.Logger, err)
+			}
+			if err := stream.Send(e); err != nil {
+				return err
+			}
+			after.Advance(r.Position)
+		}
+		if len(recs) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package connectrpc
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// rpcMetrics counts and times every RPC by procedure and code.
+type rpcMetrics struct {
+	handled  *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newRPCMetrics(reg *prometheus.Registry) *rpcMetrics {
+	m := &rpcMetrics{
+		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_rpc_handled_total", Help: "RPCs completed, by procedure and code.",
+		}, []string{"procedure", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "switchboard_rpc_duration_seconds", Help: "RPC latency, by procedure.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"procedure"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.handled, m.duration)
+	}
+	return m
+}
+
+func codeOf(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Code().String()
+	}
+	return connect.CodeUnknown.String()
+}
+
+func (m *rpcMetrics) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		start := time.Now()
+		res, err := next(ctx, req)
+		p := req.Spec().Procedure
+		m.duration.WithLabelValues(p).Observe(time.Since(start).Seconds())
+		m.handled.WithLabelValues(p, codeOf(err)).Inc()
+		return res, err
+	}
+}
+
+func (m *rpcMetrics) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (m *rpcMetrics) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		err := next(ctx, conn)
+		m.handled.WithLabelValues(conn.Spec().Procedure, codeOf(err)).Inc()
+		return err
+	}
+}

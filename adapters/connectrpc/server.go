@@ -1,0 +1,125 @@
+package connectrpc
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	connectcors "connectrpc.com/cors"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
+
+	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
+)
+
+// Check is one engine that /readyz and gRPC health report on.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// ServerOptions configure the HTTP surface.
+type ServerOptions struct {
+	// Checks are pinged by /readyz and gRPC health.
+	Checks []Check
+	// CORSOrigins lists the browser origins allowed to call the API ("*" for any).
+	CORSOrigins []string
+	// Registry receives the RPC metrics and is served at /metrics.
+	Registry *prometheus.Registry
+	// Extra mounts more handlers on the same port (e.g. webhooks), by pattern.
+	Extra map[string]http.Handler
+}
+
+// NewHandler returns every service, health, reflection, /healthz, /readyz and /metrics on one
+// http.Handler, ready for h2c.
+func NewHandler(d Deps, o ServerOptions) http.Handler {
+	metrics := newRPCMetrics(o.Registry)
+	opts := connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader})
+	mux := http.NewServeMux()
+	mux.Handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
+	mux.Handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))
+	mux.Handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))
+	mux.Handle(switchboardv1connect.NewTeamServiceHandler(NewTeamService(d), opts))
+	mux.Handle(switchboardv1connect.NewIngestServiceHandler(NewIngestService(d), opts))
+	mux.Handle(switchboardv1connect.NewSearchServiceHandler(switchboardv1connect.UnimplementedSearchServiceHandler{}, opts))
+	mux.Handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d), opts))
+
+	services := []string{
+		switchboardv1connect.AccountServiceName, switchboardv1connect.ThreadServiceName,
+		switchboardv1connect.ProspectServiceName, switchboardv1connect.TeamServiceName,
+		switchboardv1connect.IngestServiceName, switchboardv1connect.SearchServiceName,
+		switchboardv1connect.EventServiceName,
+	}
+	mux.Handle(grpchealth.NewHandler(healthChecker{checks: o.Checks, services: services}))
+	reflector := grpcreflect.NewStaticReflector(services...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		status, engines := http.StatusOK, map[string]string{}
+		for _, c := range o.Checks {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			if err := c.Ping(ctx); err != nil {
+				status, engines[c.Name] = http.StatusServiceUnavailable, "unreachable"
+			} else {
+				engines[c.Name] = "ok"
+			}
+			cancel()
+		}
+		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "engines": engines})
+	})
+	if o.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	}
+	for pattern, h := range o.Extra {
+		mux.Handle(pattern, h)
+	}
+	if len(o.CORSOrigins) == 0 {
+		return mux
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: o.CORSOrigins,
+		AllowedMethods: connectcors.AllowedMethods(),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
+		ExposedHeaders: connectcors.ExposedHeaders(),
+		MaxAge:         7200,
+	}).Handler(mux)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// healthChecker answers gRPC health: serving while every engine answers.
+type healthChecker struct {
+	checks   []Check
+	services []string
+}
+
+func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	if req.Service != "" {
+		known := false
+		for _, s := range h.services {
+			known = known || s == req.Service
+		}
+		if !known {
+			return nil, connect.NewError(connect.CodeNotFound, nil)
+		}
+	}
+	for _, c := range h.checks {
+		if err := c.Ping(ctx); err != nil {
+			return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+		}
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}

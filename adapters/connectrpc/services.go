@@ -1,0 +1,42 @@
+package connectrpc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"connectrpc.com/connect"
+
+	"github.com/switchboard-oss/switchboard/commands"
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+// Deps are what the API serves from.
+type Deps struct {
+	App    commands.App
+	Reader projections.Reader
+	Log    eventlog.Log
+	Logger *slog.Logger
+}
+
+// lookup turns a read-model miss into NotFound naming the entity.
+func lookup(err error, what, id string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, projections.ErrNotFound) {
+		return domain.NotFound(what, id)
+	}
+	return domain.Unavailable("the read model", err)
+}
+
+// handle runs fn and maps its error; every RPC goes through it.
+func handle[Req, Res any](d Deps, ctx context.Context, req *connect.Request[Req], fn func(ctx context.Context, a commands.Actor, m *Req) (*Res, error)) (*connect.Response[Res], error) {
+	res, err := fn(ctx, actorFrom(ctx), req.Msg)
+	if err != nil {
+		return nil, toConnect(ctx, d.Logger, err)
+	}
+	return connect.NewResponse(res), nil
+}

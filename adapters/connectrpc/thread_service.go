@@ -1,0 +1,129 @@
+package connectrpc
+
+import (
+	"context"
+	"errors"
+
+	"connectrpc.com/connect"
+
+	"github.com/switchboard-oss/switchboard/commands"
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/projections"
+	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
+	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
+)
+
+type threadService struct{ d Deps }
+
+// NewThreadService returns the ThreadService handler.
+func NewThreadService(d Deps) switchboardv1connect.ThreadServiceHandler { return threadService{d} }
+
+func (s threadService) ListThreads(ctx context.Context, req *connect.Request[v1.ListThreadsRequest]) (*connect.Response[v1.ListThreadsResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.ListThreadsRequest) (*v1.ListThreadsResponse, error) {
+		view, err := viewFromProto(m.View)
+		if err != nil {
+			return nil, err
+		}
+		p, err := platformFromProto("platform", m.Platform)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range []struct{ field, id, prefix string }{
+			{"account_link_id", m.AccountLinkId, domain.PrefixAccount}, {"assignee_member_id", m.AssigneeMemberId, domain.PrefixMember},
+			{"tag_id", m.TagId, domain.PrefixTag}, {"status_id", m.StatusId, domain.PrefixStatus}, {"prospect_id", m.ProspectId, domain.PrefixProspect},
+		} {
+			if err := domain.CheckID(c.field, c.id, c.prefix); err != nil {
+				return nil, err
+			}
+		}
+		if m.Unassigned && m.AssigneeMemberId != "" {
+			return nil, domain.Invalid("unassigned", "cannot be combined with assignee_member_id")
+		}
+		threads, next, err := projections.ListThreads(ctx, s.d.Reader, projections.ThreadQuery{
+			TeamID: a.TeamID, View: view, AccountLinkID: m.AccountLinkId, Platform: p.String(),
+			AssigneeMemberID: m.AssigneeMemberId, Unassigned: m.Unassigned, TagID: m.TagId,
+			StatusID: m.StatusId, ProspectID: m.ProspectId,
+		}, m.PageSize, m.PageToken)
+		if err != nil {
+			return nil, err
+		}
+		out := &v1.ListThreadsResponse{NextPageToken: next, Threads: make([]*v1.Thread, 0, len(threads))}
+		for _, t := range threads {
+			out.Threads = append(out.Threads, threadToProto(t))
+		}
+		return out, nil
+	})
+}
+
+func (s threadService) GetThread(ctx context.Context, req *connect.Request[v1.GetThreadRequest]) (*connect.Response[v1.GetThreadResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.GetThreadRequest) (*v1.GetThreadResponse, error) {
+		if err := domain.RequireID("thread_id", m.ThreadId, domain.PrefixThread); err != nil {
+			return nil, err
+		}
+		t, err := s.d.Reader.Thread(ctx, a.TeamID, m.ThreadId)
+		if err != nil {
+			return nil, lookup(err, "thread", m.ThreadId)
+		}
+		return &v1.GetThreadResponse{Thread: threadToProto(t)}, nil
+	})
+}
+
+func (s threadService) ListMessages(ctx context.Context, req *connect.Request[v1.ListMessagesRequest]) (*connect.Response[v1.ListMessagesResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.ListMessagesRequest) (*v1.ListMessagesResponse, error) {
+		if err := domain.RequireID("thread_id", m.ThreadId, domain.PrefixThread); err != nil {
+			return nil, err
+		}
+		if _, err := s.d.Reader.Thread(ctx, a.TeamID, m.ThreadId); err != nil {
+			return nil, lookup(err, "thread", m.ThreadId)
+		}
+		msgs, next, err := projections.ListMessages(ctx, s.d.Reader,
+			projections.MessageQuery{TeamID: a.TeamID, ThreadID: m.ThreadId}, m.PageSize, m.PageToken)
+		if err != nil {
+			return nil, err
+		}
+		out := &v1.ListMessagesResponse{NextPageToken: next, Messages: make([]*v1.Message, 0, len(msgs))}
+		for _, msg := range msgs {
+			out.Messages = append(out.Messages, messageToProto(msg))
+		}
+		return out, nil
+	})
+}
+
+func (s threadService) AssignThread(ctx context.Context, req *connect.Request[v1.AssignThreadRequest]) (*connect.Response[v1.AssignThreadResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.AssignThreadRequest) (*v1.AssignThreadResponse, error) {
+		r, err := s.d.App.AssignThread.Handle(ctx, a, commands.AssignThread{ThreadID: m.ThreadId, MemberID: m.MemberId, IdempotencyKey: m.IdempotencyKey})
+		return &v1.AssignThreadResponse{Position: r.Position}, err
+	})
+}
+
+func (s threadService) UnassignThread(ctx context.Context, req *connect.Request[v1.UnassignThreadRequest]) (*connect.Response[v1.UnassignThreadResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.UnassignThreadRequest) (*v1.UnassignThreadResponse, error) {
+		r, err := s.d.App.UnassignThread.Handle(ctx, a, commands.UnassignThread{ThreadID: m.ThreadId, IdempotencyKey: m.IdempotencyKey})
+		return &v1.UnassignThreadResponse{Position: r.Position}, err
+	})
+}
+
+func (s threadService) MarkThreadDone(ctx context.Context, req *connect.Request[v1.MarkThreadDoneRequest]) (*connect.Response[v1.MarkThreadDoneResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.MarkThreadDoneRequest) (*v1.MarkThreadDoneResponse, error) {
+		r, err := s.d.App.MarkThreadDone.Handle(ctx, a, commands.MarkThreadDone{ThreadID: m.ThreadId, IdempotencyKey: m.IdempotencyKey})
+		return &v1.MarkThreadDoneResponse{Position: r.Position}, err
+	})
+}
+
+func (s threadService) ReopenThread(ctx context.Context, req *connect.Request[v1.ReopenThreadRequest]) (*connect.Response[v1.ReopenThreadResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.ReopenThreadRequest) (*v1.ReopenThreadResponse, error) {
+		r, err := s.d.App.ReopenThread.Handle(ctx, a, commands.ReopenThread{ThreadID: m.ThreadId, IdempotencyKey: m.IdempotencyKey})
+		return &v1.ReopenThreadResponse{Position: r.Position}, err
+	})
+}
+
+func (s threadService) MarkThreadRead(ctx context.Context, req *connect.Request[v1.MarkThreadReadRequest]) (*connect.Response[v1.MarkThreadReadResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.MarkThreadReadRequest) (*v1.MarkThreadReadResponse, error) {
+		r, err := s.d.App.MarkThreadRead.Handle(ctx, a, commands.MarkThreadRead{ThreadID: m.ThreadId, IdempotencyKey: m.IdempotencyKey})
+		return &v1.MarkThreadReadResponse{Position: r.Position}, err
+	})
+}
+
+func (s threadService) SendMessage(context.Context, *connect.Request[v1.SendMessageRequest]) (*connect.Response[v1.SendMessageResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("SendMessage is not available yet: platform senders are not built"))
+}

@@ -1,0 +1,569 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/switchboard-oss/switchboard/adapters/eventcodec"
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
+)
+
+//go:embed event_log_sqlite.sql
+var eventLogSchema string
+
+const (
+	// consumeBatch is the most records one handler call receives.
+	consumeBatch = 500
+	// maxCommitEvents caps one group commit, so a flood of appends still commits steadily.
+	maxCommitEvents = 5000
+)
+
+// EventLog is the embedded event log: a single partition (0) in a SQLite file, whose offsets
+// are the rows' positions, so it has a global order.
+type EventLog struct {
+	db   *sql.DB
+	opts options
+	log  *slog.Logger
+
+	reqs       chan *appendRequest
+	stopWriter chan struct{}
+	writerDone chan struct{}
+
+	// mu guards closed and the start of every call: Close waits for calls in flight (so an
+	// accepted Append is committed and a consumer's checkpoint saved) before closing the file.
+	mu      sync.Mutex
+	closed  bool
+	active  sync.WaitGroup
+	closing chan struct{}
+	once    sync.Once
+
+	notifyMu sync.Mutex
+	notify   chan struct{} // closed and replaced after every commit
+}
+
+var _ eventlog.Log = (*EventLog)(nil)
+
+type appendRequest struct {
+	ctx       context.Context
+	events    []domain.Event
+	envelopes [][]byte
+	done      chan appendResponse // buffered: the writer never waits for a caller
+}
+
+type appendResponse struct {
+	results []eventlog.AppendResult
+	err     error
+}
+
+// OpenEventLog opens (creating if needed) the event log in the SQLite file at path.
+func OpenEventLog(path string, opts ...Option) (*EventLog, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	db, err := openDB(path, eventLogSchema)
+	if err != nil {
+		return nil, err
+	}
+	l := &EventLog{
+		db:         db,
+		opts:       o,
+		log:        o.logger.With("component", "sqlite_event_log"),
+		reqs:       make(chan *appendRequest),
+		stopWriter: make(chan struct{}),
+		writerDone: make(chan struct{}),
+		closing:    make(chan struct{}),
+		notify:     make(chan struct{}),
+	}
+	go l.writer()
+	return l, nil
+}
+
+// enter registers a call in flight, or reports that the log is closed.
+func (l *EventLog) enter() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.active.Add(1)
+	return true
+}
+
+// Append validates and encodes every event, then hands them to the writer, which commits
+// them with whatever other appends are waiting, in one transaction.
+func (l *EventLog) Append(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	envelopes := make([][]byte, len(events))
+	for i, e := range events {
+		if err := eventlog.Validate(e); err != nil {
+			return nil, fmt.Errorf("append event %d of %d: %w", i+1, len(events), err)
+		}
+		b, err := eventcodec.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("append event %d of %d: %w", i+1, len(events), err)
+		}
+		envelopes[i] = b
+	}
+	if len(events) == 0 {
+		return []eventlog.AppendResult{}, nil
+	}
+	if !l.enter() {
+		return nil, eventlog.ErrClosed
+	}
+	defer l.active.Done()
+	req := &appendRequest{ctx: ctx, events: events, envelopes: envelopes, done: make(chan appendResponse, 1)}
+	select {
+	case l.reqs <- req:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	// Once handed over, wait for the outcome even if ctx ends: the writer drops a cancelled
+	// request before writing, and after that the answer is the truth, so a caller is never told
+	// "failed" for events that were committed, nor "done" for events that were not.
+	r := <-req.done
+	return r.results, r.err
+}
+
+// writer is the single goroutine that writes events. Callers that arrive while it commits
+// wait on the channel and are all taken by the next commit: one fsync for many appends.
+func (l *EventLog) writer() {
+	defer close(l.writerDone)
+	for {
+		var first *appendRequest
+		select {
+		case first = <-l.reqs:
+		case <-l.stopWriter:
+			return
+		}
+		batch, n := []*appendRequest{first}, len(first.events)
+	collect:
+		for n < maxCommitEvents {
+			select {
+			case r := <-l.reqs:
+				batch = append(batch, r)
+				n += len(r.events)
+			default:
+				break collect
+			}
+		}
+		l.commit(batch)
+	}
+}
+
+func (l *EventLog) commit(batch []*appendRequest) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- appendResponse{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	results, err := l.write(live)
+	if err != nil && len(live) > 1 {
+		// Let each request stand alone, so one that cannot be written fails only its caller.
+		l.log.Warn("group commit failed, committing appends one by one", "appends", len(live), "error", err)
+		for _, r := range live {
+			res, err := l.write([]*appendRequest{r})
+			if err == nil {
+				l.broadcast()
+				r.done <- appendResponse{results: res[0]}
+			} else {
+				r.done <- appendResponse{err: fmt.Errorf("append: %w", err)}
+			}
+		}
+		return
+	}
+	if err != nil {
+		live[0].done <- appendResponse{err: fmt.Errorf("append: %w", err)}
+		return
+	}
+	l.broadcast()
+	for i, r := range live {
+		r.done <- appendResponse{results: results[i]}
+	}
+}
+
+// write commits reqs in one transaction. An event whose id is already in the log (from before,
+// or earlier in this transaction) is not inserted and reports the original's position.
+func (l *EventLog) write(reqs []*appendRequest) (_ [][]eventlog.AppendResult, err error) {
+	// Not a caller's context: the transaction serves several callers.
+	ctx := context.Background()
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO events (event_id, team_id, key, type, occurred_at, recorded_at, envelope)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING position`)
+	if err != nil {
+		return nil, err
+	}
+	defer ins.Close()
+	existing, err := tx.PrepareContext(ctx, `SELECT position FROM events WHERE event_id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer existing.Close()
+
+	out := make([][]eventlog.AppendResult, len(reqs))
+	for i, r := range reqs {
+		out[i] = make([]eventlog.AppendResult, len(r.events))
+		for j, e := range r.events {
+			var pos int64
+			dup := false
+			err := ins.QueryRowContext(ctx, e.ID, e.TeamID, e.Key, e.Type(),
+				e.OccurredAt.UnixNano(), e.RecordedAt.UnixNano(), r.envelopes[j]).Scan(&pos)
+			if errors.Is(err, sql.ErrNoRows) {
+				dup = true
+				err = existing.QueryRowContext(ctx, e.ID).Scan(&pos)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("write event %s: %w", e.ID, err)
+			}
+			out[i][j] = eventlog.AppendResult{Position: eventlog.Position{Offset: pos}, Duplicate: dup}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// broadcast wakes every consumer waiting for new events.
+func (l *EventLog) broadcast() {
+	l.notifyMu.Lock()
+	close(l.notify)
+	l.notify = make(chan struct{})
+	l.notifyMu.Unlock()
+}
+
+func (l *EventLog) changed() <-chan struct{} {
+	l.notifyMu.Lock()
+	defer l.notifyMu.Unlock()
+	return l.notify
+}
+
+// Read returns up to q.Limit of the team's events after q.After, in log order.
+func (l *EventLog) Read(ctx context.Context, q eventlog.Query) ([]eventlog.Record, error) {
+	if q.TeamID == "" {
+		return nil, errors.New("read events: team id required")
+	}
+	if q.Limit <= 0 {
+		return nil, errors.New("read events: limit must be positive")
+	}
+	if !l.enter() {
+		return nil, eventlog.ErrClosed
+	}
+	defer l.active.Done()
+
+	var where strings.Builder
+	where.WriteString("team_id = ? AND position > ?")
+	args := []any{q.TeamID, q.After[0]} // a missing partition reads from the start (0)
+	if len(q.Types) > 0 {
+		where.WriteString(" AND type IN (?" + strings.Repeat(", ?", len(q.Types)-1) + ")")
+		for _, t := range q.Types {
+			args = append(args, t)
+		}
+	}
+	if q.Key != "" {
+		where.WriteString(" AND key = ?")
+		args = append(args, q.Key)
+	}
+	if !q.From.IsZero() {
+		where.WriteString(" AND occurred_at >= ?")
+		args = append(args, q.From.UnixNano())
+	}
+	if !q.To.IsZero() {
+		where.WriteString(" AND occurred_at < ?")
+		args = append(args, q.To.UnixNano())
+	}
+	args = append(args, q.Limit)
+	return l.query(ctx, "SELECT position, envelope FROM events WHERE "+where.String()+" ORDER BY position LIMIT ?", args...)
+}
+
+// errDecode marks a stored event that cannot be decoded: retrying cannot help.
+var errDecode = errors.New("undecodable event")
+
+func (l *EventLog) query(ctx context.Context, query string, args ...any) ([]eventlog.Record, error) {
+	rows, err := l.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	var out []eventlog.Record
+	for rows.Next() {
+		var pos int64
+		var env []byte
+		if err := rows.Scan(&pos, &env); err != nil {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		e, err := eventcodec.Unmarshal(env)
+		if err != nil {
+			return nil, fmt.Errorf("read events: %w at position %d: %w", errDecode, pos, err)
+		}
+		out = append(out, eventlog.Record{Position: eventlog.Position{Offset: pos}, Event: e})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return out, nil
+}
+
+// Head returns the position of the last event; an empty cursor for an empty log.
+func (l *EventLog) Head(ctx context.Context) (eventlog.Cursor, error) {
+	if !l.enter() {
+		return nil, eventlog.ErrClosed
+	}
+	defer l.active.Done()
+	var last sql.NullInt64
+	if err := l.db.QueryRowContext(ctx, "SELECT MAX(position) FROM events").Scan(&last); err != nil {
+		return nil, fmt.Errorf("event log head: %w", err)
+	}
+	c := eventlog.Cursor{}
+	if last.Valid {
+		c[0] = last.Int64
+	}
+	return c, nil
+}
+
+// Ping checks that the file can be read.
+func (l *EventLog) Ping(ctx context.Context) error {
+	if !l.enter() {
+		return eventlog.ErrClosed
+	}
+	defer l.active.Done()
+	var one int
+	if err := l.db.QueryRowContext(ctx, "SELECT 1 FROM events LIMIT 1").Scan(&one); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("event log ping: %w", err)
+	}
+	return nil
+}
+
+// Close refuses new calls, wakes consumers (which return ErrClosed), waits for calls in flight
+// (every accepted Append is committed), then stops the writer and closes the file. Closing
+// again does nothing.
+func (l *EventLog) Close() error {
+	var err error
+	l.once.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+		close(l.closing)
+		l.active.Wait()
+		close(l.stopWriter)
+		<-l.writerDone
+		err = l.db.Close()
+	})
+	return err
+}
+
+// SetCheckpoint moves a group's checkpoint; the embedded log has only partition 0.
+func (l *EventLog) SetCheckpoint(ctx context.Context, group string, c eventlog.Cursor) error {
+	if group == "" {
+		return errors.New("set checkpoint: group required")
+	}
+	for p := range c {
+		if p != 0 {
+			return fmt.Errorf("set checkpoint: the embedded log has no partition %d", p)
+		}
+	}
+	if !l.enter() {
+		return eventlog.ErrClosed
+	}
+	defer l.active.Done()
+	off, ok := c[0]
+	var err error
+	if ok {
+		_, err = l.db.ExecContext(ctx, `INSERT INTO checkpoints ("group", partition, "offset") VALUES (?, 0, ?)
+			ON CONFLICT ("group", partition) DO UPDATE SET "offset" = excluded."offset"`, group, off)
+	} else {
+		_, err = l.db.ExecContext(ctx, `DELETE FROM checkpoints WHERE "group" = ?`, group)
+	}
+	return err
+}
+
+// Consume delivers the group's events to h, in log order, from its checkpoint on. One Consume
+// per group at a time: two would each receive every event.
+func (l *EventLog) Consume(ctx context.Context, group string, h eventlog.Handler) error {
+	if group == "" {
+		return errors.New("consume events: group required")
+	}
+	if h == nil {
+		return errors.New("consume events: handler required")
+	}
+	if !l.enter() {
+		return eventlog.ErrClosed
+	}
+	defer l.active.Done()
+
+	// cctx also ends when the log closes, so a handler in progress sees it.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-l.closing:
+			cancel()
+		case <-cctx.Done():
+		}
+	}()
+	stopped := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return eventlog.ErrClosed
+	}
+	c := &consumer{l: l, group: group, h: h, ctx: cctx, log: l.log.With("group", group)}
+
+	var offset int64
+	err := c.retry("load checkpoint", func() error {
+		return l.db.QueryRowContext(cctx, `SELECT "offset" FROM checkpoints WHERE "group" = ? AND partition = 0`, group).Scan(&offset)
+	})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if cctx.Err() != nil {
+			return stopped()
+		}
+		return err
+	}
+	// Reading "after offset" never skips an event: positions are assigned inside write
+	// transactions, which SQLite serializes (across processes too), so no smaller position
+	// can commit after a larger one is visible.
+	for {
+		// Taken before reading, so a commit between the read and the wait still wakes us.
+		wake := l.changed()
+		var recs []eventlog.Record
+		err := c.retry("read events", func() error {
+			var err error
+			recs, err = l.query(cctx, "SELECT position, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?", offset, consumeBatch)
+			return err
+		})
+		if err != nil {
+			if cctx.Err() != nil {
+				return stopped()
+			}
+			return err
+		}
+		if len(recs) == 0 {
+			// Appends of this process wake us at once; the timer catches other processes'.
+			timer := time.NewTimer(l.opts.pollInterval)
+			select {
+			case <-wake:
+			case <-timer.C:
+			case <-cctx.Done():
+				timer.Stop()
+				return stopped()
+			}
+			timer.Stop()
+			continue
+		}
+		if err := c.deliver(recs); err != nil {
+			if cctx.Err() != nil {
+				return stopped()
+			}
+			return err
+		}
+		offset = recs[len(recs)-1].Position.Offset
+	}
+}
+
+type consumer struct {
+	l     *EventLog
+	group string
+	h     eventlog.Handler
+	ctx   context.Context
+	log   *slog.Logger
+}
+
+// deliver hands recs to the handler until it accepts them, then saves the checkpoint. The log
+// line names positions and the error, never an event's content.
+func (c *consumer) deliver(recs []eventlog.Record) error {
+	first, last := recs[0].Position, recs[len(recs)-1].Position
+	bo := c.newBackoff()
+	for attempt := 1; ; attempt++ {
+		err := c.h(c.ctx, recs)
+		if err == nil {
+			break
+		}
+		if c.ctx.Err() != nil {
+			return c.ctx.Err()
+		}
+		wait := bo.NextBackOff()
+		c.log.Warn("event handler failed, redelivering", "from", first.String(), "to", last.String(),
+			"records", len(recs), "attempt", attempt, "retry_in", wait, "error", err)
+		if !sleep(c.ctx, wait) {
+			return c.ctx.Err()
+		}
+	}
+	// Saved even if the consumer is being stopped: the handler did its work, and redelivering
+	// it after a restart would only waste it.
+	saveCtx := context.WithoutCancel(c.ctx)
+	return c.retry("save checkpoint", func() error {
+		_, err := c.l.db.ExecContext(saveCtx, `INSERT INTO checkpoints ("group", partition, "offset") VALUES (?, 0, ?)
+			ON CONFLICT ("group", partition) DO UPDATE SET "offset" = max("offset", excluded."offset")`, c.group, last.Offset)
+		return err
+	})
+}
+
+// retry runs op until it succeeds, fails for good (sql.ErrNoRows, an undecodable event) or the
+// consumer stops, waiting with backoff between attempts: a busy or briefly failing disk must
+// not kill a projection.
+func (c *consumer) retry(what string, op func() error) error {
+	bo := c.newBackoff()
+	for attempt := 1; ; attempt++ {
+		err := op()
+		if err == nil || errors.Is(err, sql.ErrNoRows) || errors.Is(err, errDecode) {
+			return err
+		}
+		if c.ctx.Err() != nil {
+			return err
+		}
+		wait := bo.NextBackOff()
+		c.log.Error("event consumer cannot "+what+", retrying", "attempt", attempt, "retry_in", wait, "error", err)
+		if !sleep(c.ctx, wait) {
+			return err
+		}
+	}
+}
+
+func (c *consumer) newBackoff() backoff.BackOff {
+	bo := &backoff.ExponentialBackOff{
+		InitialInterval:     c.l.opts.retryInitial,
+		RandomizationFactor: 0.2,
+		Multiplier:          2,
+		MaxInterval:         c.l.opts.retryMax,
+	}
+	bo.Reset()
+	return bo
+}
+
+// sleep waits for d, reporting false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,26 @@
+-- The embedded event log: one partition (0) whose offset is the row's position.
+-- Idempotent: run at every open.
+
+CREATE TABLE IF NOT EXISTS events (
+    -- AUTOINCREMENT: a position is never reused, even after the last row is deleted.
+    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT    NOT NULL UNIQUE,
+    team_id     TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    type        TEXT    NOT NULL,
+    occurred_at INTEGER NOT NULL, -- unix nanoseconds, UTC: compares exactly, like the envelope
+    recorded_at INTEGER NOT NULL, -- unix nanoseconds, UTC
+    envelope    BLOB    NOT NULL  -- switchboard.events.v1.Envelope (adapters/eventcodec)
+) STRICT;
+
+-- Every read is one team's, in log order, sometimes narrowed to a key or a type.
+CREATE INDEX IF NOT EXISTS events_team_position ON events (team_id, position);
+CREATE INDEX IF NOT EXISTS events_team_key_position ON events (team_id, key, position);
+CREATE INDEX IF NOT EXISTS events_team_type_position ON events (team_id, type, position);
+
+CREATE TABLE IF NOT EXISTS checkpoints (
+    "group"   TEXT    NOT NULL,
+    partition INTEGER NOT NULL,
+    "offset"  INTEGER NOT NULL, -- the last position the group has handled
+    PRIMARY KEY ("group", partition)
+) STRICT;

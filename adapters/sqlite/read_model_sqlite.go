@@ -1,0 +1,795 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // driver "sqlite"
+
+	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+//go:embed read_model_sqlite.sql
+var rmSchema string
+
+// SQLiteDialect renders the shared query SQL of package projections for SQLite: "?" parameters
+// and times as unix nanoseconds.
+var SQLiteDialect = projections.Dialect{
+	Placeholder: func(int) string { return "?" },
+	Time:        func(t time.Time) any { return rmTime(t) },
+}
+
+// ReadModel is the read model (projections.Store) in a SQLite file. Projection writes go
+// through one connection, in BEGIN IMMEDIATE transactions; queries use a pool of read-only
+// connections, which WAL lets run while the projector writes.
+type ReadModel struct {
+	w *sql.DB // exactly one connection: SQLite has one writer at a time anyway
+	r *sql.DB
+}
+
+var _ projections.Store = (*ReadModel)(nil)
+
+// OpenReadModel opens (creating if needed) the read model at path.
+func OpenReadModel(path string) (*ReadModel, error) {
+	if path == "" {
+		return nil, errors.New("read model: empty path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("read model: create folder: %w", err)
+	}
+	// A file: URI with an escaped path, so a '?' or '#' in a folder name is not a parameter.
+	dsn := func(q url.Values) string {
+		// The read model is rebuilt from the log if a crash loses its last commits, so
+		// synchronous=NORMAL (consistent always, durable at WAL checkpoints) is enough.
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String()
+	}
+
+	w, err := sql.Open("sqlite", dsn(url.Values{"_pragma": {"journal_mode(WAL)"}, "_txlock": {"immediate"}}))
+	if err != nil {
+		return nil, fmt.Errorf("read model: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	if _, err := w.Exec(rmSchema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("read model: create schema in %s: %w", path, err)
+	}
+
+	r, err := sql.Open("sqlite", dsn(url.Values{"_pragma": {"query_only(1)"}}))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("read model: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+	if err := r.Ping(); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("read model: open %s: %w", path, err)
+	}
+	return &ReadModel{w: w, r: r}, nil
+}
+
+// Close closes both pools.
+func (s *ReadModel) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Ping checks that the file can be read and written.
+func (s *ReadModel) Ping(ctx context.Context) error {
+	return errors.Join(s.w.PingContext(ctx), s.r.PingContext(ctx))
+}
+
+// Update runs fn in one write transaction.
+func (s *ReadModel) Update(ctx context.Context, fn func(tx projections.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
+	if err != nil {
+		return fmt.Errorf("read model: begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed { // an error or a panic of fn: nothing of it stays
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(&rmTx{ctx: ctx, q: tx}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("read model: commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// Checkpoint returns the projection's cursor, empty when it never checkpointed.
+func (s *ReadModel) Checkpoint(ctx context.Context, projection string) (eventlog.Cursor, error) {
+	return rmCheckpoint(ctx, s.r, projection)
+}
+
+// rmTables lists every table, for Reset.
+var rmTables = []string{"teams", "members", "api_keys", "tags", "statuses", "account_links",
+	"prospects", "prospect_tags", "threads", "messages", "checkpoints"}
+
+// Reset deletes every row and checkpoint in one transaction.
+func (s *ReadModel) Reset(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("read model: begin: %w", err)
+	}
+	for _, t := range rmTables {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("read model: reset %s: %w", t, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("read model: reset: %w", err)
+	}
+	return nil
+}
+
+// rmQuerier is what both a pool and a transaction offer.
+type rmQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type rmScanner interface{ Scan(dest ...any) error }
+
+// rmTime is a time as stored: unix nanoseconds UTC, 0 for the zero time.
+func rmTime(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func rmFromTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// rmNotFound maps a missing row to projections.ErrNotFound.
+func rmNotFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return projections.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("read model: %s: %w", what, err)
+	}
+	return nil
+}
+
+// rmUpsert builds INSERT ... ON CONFLICT(key) DO UPDATE over cols.
+func rmUpsert(table, key string, cols ...string) string {
+	ph := strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")
+	keys := map[string]bool{}
+	for _, k := range strings.Split(key, ",") {
+		keys[strings.TrimSpace(k)] = true
+	}
+	var set []string
+	for _, c := range cols {
+		if !keys[c] {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s",
+		table, strings.Join(cols, ", "), ph, key, strings.Join(set, ", "))
+}
+
+// rmSelect lists cols prefixed by a table alias.
+func rmSelect(alias string, cols ...string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = alias + "." + c
+	}
+	return strings.Join(out, ", ")
+}
+
+// rmIn renders "(?, ?, …)" for n values.
+func rmIn(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
+}
+
+// rmLimit renders a LIMIT clause; a non-positive limit means none.
+func rmLimit(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" LIMIT %d", n)
+}
+
+var (
+	rmTeamCols        = []string{"id", "name", "created_at"}
+	rmMemberCols      = []string{"team_id", "id", "email", "name", "role", "created_at"}
+	rmAPIKeyCols      = []string{"id", "team_id", "member_id", "hash", "instance_admin", "created_at"}
+	rmTagCols         = []string{"team_id", "id", "name", "color"}
+	rmStatusCols      = []string{"team_id", "id", "name", "position"}
+	rmAccountLinkCols = []string{"team_id", "id", "platform", "platform_id", "username", "display_name",
+		"webhook_path", "active", "unlinked", "healthy", "health_reason", "linked_at"}
+	rmProspectCols = []string{"team_id", "id", "platform", "platform_id", "username", "display_name",
+		"avatar_url", "status_id", "notes", "valuation", "custom_fields", "first_seen_at", "last_seen_at"}
+	rmThreadCols = []string{"team_id", "id", "platform", "platform_id", "account_link_id", "prospect_id",
+		"assignee_member_id", "done", "request", "last_message_id", "last_message_text",
+		"last_message_direction", "last_message_at", "unread_count", "message_count", "created_at"}
+	rmMessageCols = []string{"team_id", "id", "thread_id", "prospect_id", "account_link_id", "platform",
+		"platform_id", "direction", "sender_platform_id", "sender_username", "sender_display_name",
+		"sender_avatar_url", "text", "attachments", "sent_at", "edited", "deleted",
+		"reply_to_message_id", "status"}
+
+	rmPutTeamSQL        = rmUpsert("teams", "id", rmTeamCols...)
+	rmPutMemberSQL      = rmUpsert("members", "team_id, id", rmMemberCols...)
+	rmPutAPIKeySQL      = rmUpsert("api_keys", "id", rmAPIKeyCols...)
+	rmPutTagSQL         = rmUpsert("tags", "team_id, id", rmTagCols...)
+	rmPutStatusSQL      = rmUpsert("statuses", "team_id, id", rmStatusCols...)
+	rmPutAccountLinkSQL = rmUpsert("account_links", "team_id, id", rmAccountLinkCols...)
+	rmPutProspectSQL    = rmUpsert("prospects", "team_id, id", rmProspectCols...)
+	rmPutThreadSQL      = rmUpsert("threads", "team_id, id", rmThreadCols...)
+	rmPutMessageSQL     = rmUpsert("messages", "team_id, id", rmMessageCols...)
+	rmInsertMessageSQL  = fmt.Sprintf("INSERT INTO messages (%s) VALUES %s ON CONFLICT (team_id, id) DO NOTHING",
+		strings.Join(rmMessageCols, ", "), rmIn(len(rmMessageCols)))
+
+	rmTeamSelect        = "SELECT " + rmSelect("x", rmTeamCols...) + " FROM teams x"
+	rmMemberSelect      = "SELECT " + rmSelect("x", rmMemberCols...) + " FROM members x"
+	rmAPIKeySelect      = "SELECT " + rmSelect("x", rmAPIKeyCols...) + " FROM api_keys x"
+	rmTagSelect         = "SELECT " + rmSelect("x", rmTagCols...) + " FROM tags x"
+	rmStatusSelect      = "SELECT " + rmSelect("x", rmStatusCols...) + " FROM statuses x"
+	rmAccountLinkSelect = "SELECT " + rmSelect("x", rmAccountLinkCols...) + " FROM account_links x"
+	// Prospects come with their status (if it exists in the team), for the queries.
+	rmProspectSelect = "SELECT " + rmSelect("p", rmProspectCols...) + ", s.id, s.name, s.position" +
+		" FROM prospects p LEFT JOIN statuses s ON s.team_id = p.team_id AND s.id = p.status_id"
+	rmProspectRowSelect = "SELECT " + rmSelect("p", rmProspectCols...) + " FROM prospects p"
+	rmThreadSelect      = "SELECT " + rmSelect("t", rmThreadCols...) + " FROM threads t"
+	rmMessageSelect     = "SELECT " + rmSelect("m", rmMessageCols...) + " FROM messages m"
+)
+
+// ---- Checkpoints ----
+
+func rmCheckpoint(ctx context.Context, q rmQuerier, projection string) (eventlog.Cursor, error) {
+	var s string
+	err := q.QueryRowContext(ctx, "SELECT cursor FROM checkpoints WHERE projection = ?", projection).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return eventlog.Cursor{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read model: checkpoint %s: %w", projection, err)
+	}
+	c, err := eventlog.ParseCursor(s)
+	if err != nil {
+		return nil, fmt.Errorf("read model: checkpoint %s: %w", projection, err)
+	}
+	return c, nil
+}
+
+// ---- Row scanning ----
+
+func rmScanTeam(r rmScanner) (projections.Team, error) {
+	var t projections.Team
+	var at int64
+	err := r.Scan(&t.ID, &t.Name, &at)
+	t.CreatedAt = rmFromTime(at)
+	return t, err
+}
+
+func rmScanMember(r rmScanner) (projections.Member, error) {
+	var m projections.Member
+	var at int64
+	err := r.Scan(&m.TeamID, &m.ID, &m.Email, &m.Name, &m.Role, &at)
+	m.CreatedAt = rmFromTime(at)
+	return m, err
+}
+
+func rmScanAPIKey(r rmScanner) (projections.APIKey, error) {
+	var k projections.APIKey
+	var at int64
+	err := r.Scan(&k.ID, &k.TeamID, &k.MemberID, &k.Hash, &k.InstanceAdmin, &at)
+	k.CreatedAt = rmFromTime(at)
+	return k, err
+}
+
+func rmScanTag(r rmScanner) (projections.Tag, error) {
+	var t projections.Tag
+	err := r.Scan(&t.TeamID, &t.ID, &t.Name, &t.Color)
+	return t, err
+}
+
+func rmScanStatus(r rmScanner) (projections.Status, error) {
+	var s projections.Status
+	err := r.Scan(&s.TeamID, &s.ID, &s.Name, &s.Position)
+	return s, err
+}
+
+func rmScanAccountLink(r rmScanner) (projections.AccountLink, error) {
+	var a projections.AccountLink
+	var at int64
+	err := r.Scan(&a.TeamID, &a.ID, &a.Platform, &a.PlatformID, &a.Username, &a.DisplayName,
+		&a.WebhookPath, &a.Active, &a.Unlinked, &a.Healthy, &a.HealthReason, &at)
+	a.LinkedAt = rmFromTime(at)
+	return a, err
+}
+
+// rmScanProspect scans a prospect row, followed by its status columns when withStatus.
+func rmScanProspect(r rmScanner, withStatus bool) (projections.Prospect, error) {
+	var p projections.Prospect
+	var fields string
+	var first, last int64
+	dest := []any{&p.TeamID, &p.ID, &p.Platform, &p.PlatformID, &p.Username, &p.DisplayName,
+		&p.AvatarURL, &p.StatusID, &p.Notes, &p.Valuation, &fields, &first, &last}
+	var sID, sName sql.NullString
+	var sPos sql.NullInt32
+	if withStatus {
+		dest = append(dest, &sID, &sName, &sPos)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return p, err
+	}
+	p.FirstSeenAt, p.LastSeenAt = rmFromTime(first), rmFromTime(last)
+	if fields != "" && fields != "{}" && fields != "null" {
+		if err := json.Unmarshal([]byte(fields), &p.CustomFields); err != nil {
+			return p, fmt.Errorf("prospect %s custom fields: %w", p.ID, err)
+		}
+	}
+	if sID.Valid {
+		p.Status = &projections.Status{ID: sID.String, TeamID: p.TeamID, Name: sName.String, Position: sPos.Int32}
+	}
+	return p, nil
+}
+
+func rmScanThread(r rmScanner) (projections.Thread, error) {
+	var t projections.Thread
+	var last, created int64
+	err := r.Scan(&t.TeamID, &t.ID, &t.Platform, &t.PlatformID, &t.AccountLinkID, &t.ProspectID,
+		&t.AssigneeMemberID, &t.Done, &t.Request, &t.LastMessageID, &t.LastMessageText,
+		&t.LastMessageDirection, &last, &t.UnreadCount, &t.MessageCount, &created)
+	t.LastMessageAt, t.CreatedAt = rmFromTime(last), rmFromTime(created)
+	return t, err
+}
+
+func rmScanMessage(r rmScanner) (projections.Message, error) {
+	var m projections.Message
+	var atts string
+	var sent int64
+	if err := r.Scan(&m.TeamID, &m.ID, &m.ThreadID, &m.ProspectID, &m.AccountLinkID, &m.Platform,
+		&m.PlatformID, &m.Direction, &m.SenderPlatformID, &m.SenderUsername, &m.SenderDisplayName,
+		&m.SenderAvatarURL, &m.Text, &atts, &sent, &m.Edited, &m.Deleted, &m.ReplyToMessageID,
+		&m.Status); err != nil {
+		return m, err
+	}
+	m.SentAt = rmFromTime(sent)
+	if atts != "" && atts != "[]" && atts != "null" {
+		if err := json.Unmarshal([]byte(atts), &m.Attachments); err != nil {
+			return m, fmt.Errorf("message %s attachments: %w", m.ID, err)
+		}
+	}
+	return m, nil
+}
+
+// rmQueryAll runs a query and scans every row.
+func rmQueryAll[T any](ctx context.Context, q rmQuerier, scan func(rmScanner) (T, error), what, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read model: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read model: %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// rmQueryOne runs a query for one row; no row is ErrNotFound.
+func rmQueryOne[T any](ctx context.Context, q rmQuerier, scan func(rmScanner) (T, error), what, query string, args ...any) (T, error) {
+	v, err := scan(q.QueryRowContext(ctx, query, args...))
+	return v, rmNotFound(err, what)
+}
+
+func rmScanProspectWithStatus(r rmScanner) (projections.Prospect, error) {
+	return rmScanProspect(r, true)
+}
+func rmScanProspectRow(r rmScanner) (projections.Prospect, error) { return rmScanProspect(r, false) }
+
+// ---- Writes (projections.Tx) ----
+
+// rmTx is a projections.Tx on one write transaction.
+type rmTx struct {
+	ctx context.Context
+	q   rmQuerier
+}
+
+func (x *rmTx) exec(what, query string, args ...any) error {
+	if _, err := x.q.ExecContext(x.ctx, query, args...); err != nil {
+		return fmt.Errorf("read model: %s: %w", what, err)
+	}
+	return nil
+}
+
+func (x *rmTx) Checkpoint(projection string) (eventlog.Cursor, error) {
+	return rmCheckpoint(x.ctx, x.q, projection)
+}
+
+func (x *rmTx) SetCheckpoint(projection string, c eventlog.Cursor) error {
+	return x.exec("set checkpoint", "INSERT INTO checkpoints (projection, cursor) VALUES (?, ?)"+
+		" ON CONFLICT (projection) DO UPDATE SET cursor = excluded.cursor", projection, c.String())
+}
+
+func (x *rmTx) PutTeam(t projections.Team) error {
+	return x.exec("put team", rmPutTeamSQL, t.ID, t.Name, rmTime(t.CreatedAt))
+}
+
+func (x *rmTx) PutMember(m projections.Member) error {
+	return x.exec("put member", rmPutMemberSQL, m.TeamID, m.ID, m.Email, m.Name, m.Role, rmTime(m.CreatedAt))
+}
+
+func (x *rmTx) PutAPIKey(k projections.APIKey) error {
+	return x.exec("put api key", rmPutAPIKeySQL, k.ID, k.TeamID, k.MemberID, k.Hash, k.InstanceAdmin, rmTime(k.CreatedAt))
+}
+
+func (x *rmTx) PutTag(t projections.Tag) error {
+	return x.exec("put tag", rmPutTagSQL, t.TeamID, t.ID, t.Name, t.Color)
+}
+
+func (x *rmTx) DeleteTag(teamID, tagID string) error {
+	if err := x.exec("delete tag", "DELETE FROM prospect_tags WHERE team_id = ? AND tag_id = ?", teamID, tagID); err != nil {
+		return err
+	}
+	return x.exec("delete tag", "DELETE FROM tags WHERE team_id = ? AND id = ?", teamID, tagID)
+}
+
+func (x *rmTx) PutStatus(s projections.Status) error {
+	return x.exec("put status", rmPutStatusSQL, s.TeamID, s.ID, s.Name, s.Position)
+}
+
+func (x *rmTx) GetAccountLink(teamID, id string) (projections.AccountLink, error) {
+	return rmQueryOne(x.ctx, x.q, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+}
+
+func (x *rmTx) PutAccountLink(a projections.AccountLink) error {
+	return x.exec("put account link", rmPutAccountLinkSQL, a.TeamID, a.ID, a.Platform, a.PlatformID, a.Username,
+		a.DisplayName, a.WebhookPath, a.Active, a.Unlinked, a.Healthy, a.HealthReason, rmTime(a.LinkedAt))
+}
+
+func (x *rmTx) GetProspect(teamID, id string) (projections.Prospect, error) {
+	return rmQueryOne(x.ctx, x.q, rmScanProspectRow, "prospect", rmProspectRowSelect+" WHERE p.team_id = ? AND p.id = ?", teamID, id)
+}
+
+func (x *rmTx) PutProspect(p projections.Prospect) error {
+	fields := "{}"
+	if len(p.CustomFields) > 0 {
+		b, err := json.Marshal(p.CustomFields)
+		if err != nil {
+			return fmt.Errorf("read model: prospect %s custom fields: %w", p.ID, err)
+		}
+		fields = string(b)
+	}
+	return x.exec("put prospect", rmPutProspectSQL, p.TeamID, p.ID, p.Platform, p.PlatformID, p.Username,
+		p.DisplayName, p.AvatarURL, p.StatusID, p.Notes, p.Valuation, fields, rmTime(p.FirstSeenAt), rmTime(p.LastSeenAt))
+}
+
+func (x *rmTx) AddProspectTag(teamID, prospectID, tagID string) error {
+	return x.exec("tag prospect", "INSERT INTO prospect_tags (team_id, prospect_id, tag_id) VALUES (?, ?, ?)"+
+		" ON CONFLICT (team_id, prospect_id, tag_id) DO NOTHING", teamID, prospectID, tagID)
+}
+
+func (x *rmTx) RemoveProspectTag(teamID, prospectID, tagID string) error {
+	return x.exec("untag prospect", "DELETE FROM prospect_tags WHERE team_id = ? AND prospect_id = ? AND tag_id = ?",
+		teamID, prospectID, tagID)
+}
+
+func (x *rmTx) GetThread(teamID, id string) (projections.Thread, error) {
+	return rmQueryOne(x.ctx, x.q, rmScanThread, "thread", rmThreadSelect+" WHERE t.team_id = ? AND t.id = ?", teamID, id)
+}
+
+func (x *rmTx) PutThread(t projections.Thread) error {
+	return x.exec("put thread", rmPutThreadSQL, t.TeamID, t.ID, t.Platform, t.PlatformID, t.AccountLinkID,
+		t.ProspectID, t.AssigneeMemberID, t.Done, t.Request, t.LastMessageID, t.LastMessageText,
+		t.LastMessageDirection, rmTime(t.LastMessageAt), t.UnreadCount, t.MessageCount, rmTime(t.CreatedAt))
+}
+
+func (x *rmTx) ThreadsOfProspect(teamID, prospectID string) ([]projections.Thread, error) {
+	return rmQueryAll(x.ctx, x.q, rmScanThread, "threads of prospect",
+		rmThreadSelect+" WHERE t.team_id = ? AND t.prospect_id = ? ORDER BY t.id", teamID, prospectID)
+}
+
+func (x *rmTx) GetMessage(teamID, id string) (projections.Message, error) {
+	return rmQueryOne(x.ctx, x.q, rmScanMessage, "message", rmMessageSelect+" WHERE m.team_id = ? AND m.id = ?", teamID, id)
+}
+
+func rmMessageArgs(m projections.Message) ([]any, error) {
+	atts := "[]"
+	if len(m.Attachments) > 0 {
+		b, err := json.Marshal(m.Attachments)
+		if err != nil {
+			return nil, fmt.Errorf("read model: message %s attachments: %w", m.ID, err)
+		}
+		atts = string(b)
+	}
+	return []any{m.TeamID, m.ID, m.ThreadID, m.ProspectID, m.AccountLinkID, m.Platform, m.PlatformID,
+		m.Direction, m.SenderPlatformID, m.SenderUsername, m.SenderDisplayName, m.SenderAvatarURL,
+		m.Text, atts, rmTime(m.SentAt), m.Edited, m.Deleted, m.ReplyToMessageID, m.Status}, nil
+}
+
+func (x *rmTx) InsertMessage(m projections.Message) (bool, error) {
+	args, err := rmMessageArgs(m)
+	if err != nil {
+		return false, err
+	}
+	res, err := x.q.ExecContext(x.ctx, rmInsertMessageSQL, args...)
+	if err != nil {
+		return false, fmt.Errorf("read model: insert message: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("read model: insert message: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (x *rmTx) PutMessage(m projections.Message) error {
+	args, err := rmMessageArgs(m)
+	if err != nil {
+		return err
+	}
+	return x.exec("put message", rmPutMessageSQL, args...)
+}
+
+// ---- Reads (projections.Reader) ----
+
+// rmRead runs fn in a read transaction, so the queries of one answer see one snapshot.
+func (s *ReadModel) rmRead(ctx context.Context, fn func(q rmQuerier) error) error {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("read model: begin read: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to lose
+	return fn(tx)
+}
+
+func (s *ReadModel) Team(ctx context.Context, id string) (projections.Team, error) {
+	return rmQueryOne(ctx, s.r, rmScanTeam, "team", rmTeamSelect+" WHERE x.id = ?", id)
+}
+
+func (s *ReadModel) APIKeyByHash(ctx context.Context, hash string) (projections.APIKey, error) {
+	return rmQueryOne(ctx, s.r, rmScanAPIKey, "api key", rmAPIKeySelect+" WHERE x.hash = ?", hash)
+}
+
+func (s *ReadModel) CountAPIKeys(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys").Scan(&n); err != nil {
+		return 0, fmt.Errorf("read model: count api keys: %w", err)
+	}
+	return n, nil
+}
+
+func (s *ReadModel) Member(ctx context.Context, teamID, id string) (projections.Member, error) {
+	return rmQueryOne(ctx, s.r, rmScanMember, "member", rmMemberSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+}
+
+func (s *ReadModel) Members(ctx context.Context, teamID string) ([]projections.Member, error) {
+	return rmQueryAll(ctx, s.r, rmScanMember, "members", rmMemberSelect+" WHERE x.team_id = ? ORDER BY x.created_at, x.id", teamID)
+}
+
+func (s *ReadModel) Tag(ctx context.Context, teamID, id string) (projections.Tag, error) {
+	return rmQueryOne(ctx, s.r, rmScanTag, "tag", rmTagSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+}
+
+func (s *ReadModel) Tags(ctx context.Context, teamID string) ([]projections.Tag, error) {
+	return rmQueryAll(ctx, s.r, rmScanTag, "tags", rmTagSelect+" WHERE x.team_id = ? ORDER BY x.name, x.id", teamID)
+}
+
+func (s *ReadModel) Status(ctx context.Context, teamID, id string) (projections.Status, error) {
+	return rmQueryOne(ctx, s.r, rmScanStatus, "status", rmStatusSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+}
+
+func (s *ReadModel) Statuses(ctx context.Context, teamID string) ([]projections.Status, error) {
+	return rmQueryAll(ctx, s.r, rmScanStatus, "statuses",
+		rmStatusSelect+" WHERE x.team_id = ? ORDER BY x.position, x.name, x.id", teamID)
+}
+
+func (s *ReadModel) AccountLink(ctx context.Context, teamID, id string) (projections.AccountLink, error) {
+	return rmQueryOne(ctx, s.r, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+}
+
+func (s *ReadModel) AccountLinks(ctx context.Context, teamID string) ([]projections.AccountLink, error) {
+	return rmQueryAll(ctx, s.r, rmScanAccountLink, "account links",
+		rmAccountLinkSelect+" WHERE x.team_id = ? ORDER BY x.linked_at, x.id", teamID)
+}
+
+func (s *ReadModel) AccountLinkByID(ctx context.Context, id string) (projections.AccountLink, error) {
+	return rmQueryOne(ctx, s.r, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.id = ? ORDER BY x.team_id LIMIT 1", id)
+}
+
+func (s *ReadModel) Prospect(ctx context.Context, teamID, id string) (projections.Prospect, error) {
+	var p projections.Prospect
+	err := s.rmRead(ctx, func(q rmQuerier) error {
+		var err error
+		p, err = rmQueryOne(ctx, q, rmScanProspectWithStatus, "prospect", rmProspectSelect+" WHERE p.team_id = ? AND p.id = ?", teamID, id)
+		if err != nil {
+			return err
+		}
+		tags, err := rmProspectTags(ctx, q, teamID, []string{id})
+		p.Tags = tags[id]
+		return err
+	})
+	return p, err
+}
+
+func (s *ReadModel) Prospects(ctx context.Context, pq projections.ProspectQuery) ([]projections.Prospect, error) {
+	var out []projections.Prospect
+	err := s.rmRead(ctx, func(q rmQuerier) error {
+		where, args := pq.Where(SQLiteDialect)
+		var err error
+		out, err = rmQueryAll(ctx, q, rmScanProspectWithStatus, "prospects",
+			rmProspectSelect+" WHERE "+where+" ORDER BY p.last_seen_at DESC, p.id DESC"+rmLimit(pq.Limit), args...)
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		ids := make([]string, len(out))
+		for i, p := range out {
+			ids[i] = p.ID
+		}
+		tags, err := rmProspectTags(ctx, q, pq.TeamID, ids)
+		for i := range out {
+			out[i].Tags = tags[out[i].ID]
+		}
+		return err
+	})
+	return out, err
+}
+
+func (s *ReadModel) ProspectTags(ctx context.Context, teamID string, prospectIDs []string) (map[string][]projections.Tag, error) {
+	return rmProspectTags(ctx, s.r, teamID, prospectIDs)
+}
+
+// rmChunk bounds the parameters of one IN list.
+const rmChunk = 500
+
+// rmProspectTags returns the live tags of each prospect, by name: a deleted tag never shows.
+func rmProspectTags(ctx context.Context, q rmQuerier, teamID string, prospectIDs []string) (map[string][]projections.Tag, error) {
+	out := map[string][]projections.Tag{}
+	for start := 0; start < len(prospectIDs); start += rmChunk {
+		ids := prospectIDs[start:min(start+rmChunk, len(prospectIDs))]
+		args := make([]any, 0, len(ids)+1)
+		args = append(args, teamID)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		rows, err := q.QueryContext(ctx, "SELECT pt.prospect_id, "+rmSelect("g", rmTagCols...)+
+			" FROM prospect_tags pt JOIN tags g ON g.team_id = pt.team_id AND g.id = pt.tag_id"+
+			" WHERE pt.team_id = ? AND pt.prospect_id IN "+rmIn(len(ids))+" ORDER BY g.name, g.id", args...)
+		if err != nil {
+			return nil, fmt.Errorf("read model: prospect tags: %w", err)
+		}
+		for rows.Next() {
+			var pid string
+			var t projections.Tag
+			if err := rows.Scan(&pid, &t.TeamID, &t.ID, &t.Name, &t.Color); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read model: prospect tags: %w", err)
+			}
+			out[pid] = append(out[pid], t)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read model: prospect tags: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// rmFillProspects sets Thread.Prospect (with tags and status) on a page of threads, with two
+// queries whatever the page size.
+func rmFillProspects(ctx context.Context, q rmQuerier, teamID string, threads []projections.Thread) error {
+	seen := map[string]bool{}
+	var ids []string
+	for _, t := range threads {
+		if !seen[t.ProspectID] {
+			seen[t.ProspectID] = true
+			ids = append(ids, t.ProspectID)
+		}
+	}
+	byID := map[string]projections.Prospect{}
+	for start := 0; start < len(ids); start += rmChunk {
+		chunk := ids[start:min(start+rmChunk, len(ids))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, teamID)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		ps, err := rmQueryAll(ctx, q, rmScanProspectWithStatus, "prospects of threads",
+			rmProspectSelect+" WHERE p.team_id = ? AND p.id IN "+rmIn(len(chunk)), args...)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			byID[p.ID] = p
+		}
+	}
+	tags, err := rmProspectTags(ctx, q, teamID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range threads {
+		p, ok := byID[threads[i].ProspectID]
+		if !ok {
+			continue
+		}
+		p.Tags = tags[p.ID]
+		threads[i].Prospect = &p
+	}
+	return nil
+}
+
+func (s *ReadModel) Thread(ctx context.Context, teamID, id string) (projections.Thread, error) {
+	var t projections.Thread
+	err := s.rmRead(ctx, func(q rmQuerier) error {
+		var err error
+		t, err = rmQueryOne(ctx, q, rmScanThread, "thread", rmThreadSelect+" WHERE t.team_id = ? AND t.id = ?", teamID, id)
+		if err != nil {
+			return err
+		}
+		page := []projections.Thread{t}
+		err = rmFillProspects(ctx, q, teamID, page)
+		t = page[0]
+		return err
+	})
+	return t, err
+}
+
+func (s *ReadModel) Threads(ctx context.Context, tq projections.ThreadQuery) ([]projections.Thread, error) {
+	var out []projections.Thread
+	err := s.rmRead(ctx, func(q rmQuerier) error {
+		where, args := tq.Where(SQLiteDialect)
+		var err error
+		out, err = rmQueryAll(ctx, q, rmScanThread, "threads",
+			rmThreadSelect+" WHERE "+where+" ORDER BY t.last_message_at DESC, t.id DESC"+rmLimit(tq.Limit), args...)
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		return rmFillProspects(ctx, q, tq.TeamID, out)
+	})
+	return out, err
+}
+
+func (s *ReadModel) Message(ctx context.Context, teamID, id string) (projections.Message, error) {
+	return rmQueryOne(ctx, s.r, rmScanMessage, "message", rmMessageSelect+" WHERE m.team_id = ? AND m.id = ?", teamID, id)
+}
+
+func (s *ReadModel) Messages(ctx context.Context, mq projections.MessageQuery) ([]projections.Message, error) {
+	where, args := mq.Where(SQLiteDialect)
+	return rmQueryAll(ctx, s.r, rmScanMessage, "messages",
+		rmMessageSelect+" WHERE "+where+" ORDER BY m.sent_at DESC, m.id DESC"+rmLimit(mq.Limit), args...)
+}

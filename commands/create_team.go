@@ -1,0 +1,121 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/switchboard-oss/switchboard/domain"
+)
+
+// CreateTeam creates a tenant with an owner and the owner's key. Instance admin only.
+type CreateTeam struct {
+	Name, OwnerEmail, OwnerName string
+}
+
+// TeamResult is the new team, its owner and the owner's key (shown once).
+type TeamResult struct {
+	Result
+	TeamID, OwnerMemberID, OwnerKey string
+}
+
+// CreateTeamHandler handles CreateTeam.
+type CreateTeamHandler struct{ base }
+
+// NewCreateTeamHandler returns the handler.
+func NewCreateTeamHandler(d Deps) CreateTeamHandler { return CreateTeamHandler{base{d}} }
+
+// Handle creates the team.
+func (h CreateTeamHandler) Handle(ctx context.Context, a Actor, c CreateTeam) (TeamResult, error) {
+	if !a.InstanceAdmin {
+		return TeamResult{}, domain.PermissionDenied("only the instance admin key creates teams")
+	}
+	name, err := domain.Name("name", c.Name, 100)
+	if err != nil {
+		return TeamResult{}, err
+	}
+	teamID := domain.NewID(domain.PrefixTeam)
+	email := c.OwnerEmail
+	if email == "" {
+		email = "owner@" + teamID + ".invalid"
+	}
+	if email, err = domain.Email("owner_email", email); err != nil {
+		return TeamResult{}, err
+	}
+	if err := domain.MaxLen("owner_name", c.OwnerName, 200); err != nil {
+		return TeamResult{}, err
+	}
+	key := NewAPIKey()
+	events, memberID := h.teamEvents(a, teamID, name, email, c.OwnerName, key, false, "")
+	r, err := h.append(ctx, events...)
+	return TeamResult{Result: r, TeamID: teamID, OwnerMemberID: memberID, OwnerKey: key}, err
+}
+
+// teamEvents are the events of a new team: the team, its owner, the owner's key. With a seed,
+// every id derives from it, so repeating the same creation appends nothing new.
+func (b base) teamEvents(a Actor, teamID, name, email, ownerName, key string, instanceAdmin bool, seed string) ([]domain.Event, string) {
+	id := func(prefix string) string {
+		if seed != "" {
+			return domain.DeriveID(prefix, seed, prefix)
+		}
+		return domain.NewID(prefix)
+	}
+	memberID, keyID := id(domain.PrefixMember), id(domain.PrefixKey)
+	team := Actor{TeamID: teamID, MemberID: a.MemberID}
+	payloads := []domain.Payload{
+		domain.TeamCreated{TeamID: teamID, Name: name},
+		domain.MemberAdded{MemberID: memberID, Email: email, Name: ownerName, Role: string(domain.RoleOwner)},
+		domain.APIKeyCreated{KeyID: keyID, MemberID: memberID, KeyHash: HashAPIKey(key), InstanceAdmin: instanceAdmin},
+	}
+	events := make([]domain.Event, len(payloads))
+	for i, p := range payloads {
+		events[i] = b.newEvent(team, teamID, seed, "CreateTeam", i, p)
+		if seed == "" {
+			events[i].ID = domain.NewID(domain.PrefixEvent)
+		}
+		if a.MemberID == "" {
+			events[i].Origin = domain.OriginSystem
+		}
+	}
+	return events, memberID
+}
+
+// Bootstrap creates the first team, owner and instance admin key, when there is no key at all.
+type Bootstrap struct {
+	// Key is the instance admin key to record (SWITCHBOARD_BOOTSTRAP_KEY, or one the caller
+	// generated and saved before calling, so a crash cannot lose it).
+	Key string
+}
+
+// BootstrapResult says what happened.
+type BootstrapResult struct {
+	Created         bool
+	TeamID, OwnerID string
+}
+
+// BootstrapHandler handles Bootstrap.
+type BootstrapHandler struct{ base }
+
+// NewBootstrapHandler returns the handler.
+func NewBootstrapHandler(d Deps) BootstrapHandler { return BootstrapHandler{base{d}} }
+
+// DefaultTeamID is the id of the team that the first start creates.
+var DefaultTeamID = domain.DeriveID(domain.PrefixTeam, "bootstrap", "default")
+
+// Handle creates team "default" unless a key exists. Its ids derive from a fixed seed, so a
+// bootstrap interrupted and repeated appends nothing twice.
+func (h BootstrapHandler) Handle(ctx context.Context, c Bootstrap) (BootstrapResult, error) {
+	if len(c.Key) < 16 {
+		return BootstrapResult{}, domain.Invalid("SWITCHBOARD_BOOTSTRAP_KEY", "must be at least 16 characters")
+	}
+	n, err := h.State.CountAPIKeys(ctx)
+	if err != nil {
+		return BootstrapResult{}, domain.Unavailable("the read model", err)
+	}
+	if n > 0 {
+		return BootstrapResult{}, nil
+	}
+	events, owner := h.teamEvents(Actor{}, DefaultTeamID, "default", "owner@default.invalid", "Owner", c.Key, true, "bootstrap")
+	if _, err := h.append(ctx, events...); err != nil {
+		return BootstrapResult{}, err
+	}
+	return BootstrapResult{Created: true, TeamID: DefaultTeamID, OwnerID: owner}, nil
+}

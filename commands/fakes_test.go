@@ -1,0 +1,175 @@
+package commands
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+// fakeLog is an in-memory Appender that behaves like the real log: it refuses incomplete
+// events, assigns increasing positions, and reports Duplicate (with the original's position)
+// for an event id it already holds, without writing it again.
+type fakeLog struct {
+	mu     sync.Mutex
+	events []domain.Event
+	byID   map[string]eventlog.Position
+	err    error // when set, Append fails with it and writes nothing
+}
+
+func newFakeLog() *fakeLog { return &fakeLog{byID: map[string]eventlog.Position{}} }
+
+func (l *fakeLog) Append(_ context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return nil, l.err
+	}
+	for _, e := range events {
+		if err := eventlog.Validate(e); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]eventlog.AppendResult, len(events))
+	for i, e := range events {
+		if p, ok := l.byID[e.ID]; ok {
+			out[i] = eventlog.AppendResult{Position: p, Duplicate: true}
+			continue
+		}
+		p := eventlog.Position{Partition: 0, Offset: int64(len(l.events) + 1)}
+		l.byID[e.ID] = p
+		l.events = append(l.events, e)
+		out[i] = eventlog.AppendResult{Position: p}
+	}
+	return out, nil
+}
+
+func (l *fakeLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.events)
+}
+
+// since returns the events appended after the first n.
+func (l *fakeLog) since(n int) []domain.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.events[n:])
+}
+
+// position is where the i-th event (0-based) was written.
+func position(i int) string { return eventlog.Position{Offset: int64(i + 1)}.String() }
+
+// fakeState is an in-memory read model. Rows are keyed by id and filtered by team like the
+// real one: another team's row is not found. Prospect rows carry their Tags, as the real
+// Prospect query fills them.
+type fakeState struct {
+	members   map[string]projections.Member
+	tags      map[string]projections.Tag
+	statuses  map[string]projections.Status
+	links     map[string]projections.AccountLink
+	prospects map[string]projections.Prospect
+	threads   map[string]projections.Thread
+	apiKeys   int
+}
+
+func newFakeState() *fakeState {
+	return &fakeState{
+		members:   map[string]projections.Member{},
+		tags:      map[string]projections.Tag{},
+		statuses:  map[string]projections.Status{},
+		links:     map[string]projections.AccountLink{},
+		prospects: map[string]projections.Prospect{},
+		threads:   map[string]projections.Thread{},
+	}
+}
+
+func get[T any](rows map[string]T, teamID, id string, team func(T) string) (T, error) {
+	r, ok := rows[id]
+	if !ok || team(r) != teamID {
+		var zero T
+		return zero, projections.ErrNotFound
+	}
+	return r, nil
+}
+
+func list[T any](rows map[string]T, teamID string, team func(T) string) []T {
+	var out []T
+	for _, id := range slices.Sorted(maps.Keys(rows)) {
+		if team(rows[id]) == teamID {
+			out = append(out, rows[id])
+		}
+	}
+	return out
+}
+
+func (s *fakeState) Member(_ context.Context, teamID, id string) (projections.Member, error) {
+	return get(s.members, teamID, id, func(m projections.Member) string { return m.TeamID })
+}
+
+func (s *fakeState) Members(_ context.Context, teamID string) ([]projections.Member, error) {
+	return list(s.members, teamID, func(m projections.Member) string { return m.TeamID }), nil
+}
+
+func (s *fakeState) Tag(_ context.Context, teamID, id string) (projections.Tag, error) {
+	return get(s.tags, teamID, id, func(t projections.Tag) string { return t.TeamID })
+}
+
+func (s *fakeState) Tags(_ context.Context, teamID string) ([]projections.Tag, error) {
+	return list(s.tags, teamID, func(t projections.Tag) string { return t.TeamID }), nil
+}
+
+func (s *fakeState) Status(_ context.Context, teamID, id string) (projections.Status, error) {
+	return get(s.statuses, teamID, id, func(st projections.Status) string { return st.TeamID })
+}
+
+func (s *fakeState) Statuses(_ context.Context, teamID string) ([]projections.Status, error) {
+	return list(s.statuses, teamID, func(st projections.Status) string { return st.TeamID }), nil
+}
+
+func (s *fakeState) AccountLink(_ context.Context, teamID, id string) (projections.AccountLink, error) {
+	return get(s.links, teamID, id, func(l projections.AccountLink) string { return l.TeamID })
+}
+
+func (s *fakeState) Prospect(_ context.Context, teamID, id string) (projections.Prospect, error) {
+	return get(s.prospects, teamID, id, func(p projections.Prospect) string { return p.TeamID })
+}
+
+func (s *fakeState) Thread(_ context.Context, teamID, id string) (projections.Thread, error) {
+	return get(s.threads, teamID, id, func(t projections.Thread) string { return t.TeamID })
+}
+
+func (s *fakeState) CountAPIKeys(context.Context) (int, error) { return s.apiKeys, nil }
+
+// fakeCredentials keeps what LinkAccount stores, by team and account link.
+type fakeCredentials struct {
+	stored map[[2]string]map[string]string
+}
+
+func (c *fakeCredentials) Put(_ context.Context, teamID, accountLinkID string, creds map[string]string) error {
+	c.stored[[2]string{teamID, accountLinkID}] = maps.Clone(creds)
+	return nil
+}
+
+// fakeIdempotency remembers outcomes by (team, key).
+type fakeIdempotency struct {
+	records map[[2]string]IdempotencyRecord
+	putErr  error // when set, Put fails: the outcome is lost, as in a crash right after the append
+}
+
+func (i *fakeIdempotency) Get(_ context.Context, teamID, key string) (IdempotencyRecord, bool, error) {
+	r, ok := i.records[[2]string{teamID, key}]
+	return r, ok, nil
+}
+
+func (i *fakeIdempotency) Put(_ context.Context, teamID, key string, r IdempotencyRecord) error {
+	if i.putErr != nil {
+		return i.putErr
+	}
+	i.records[[2]string{teamID, key}] = r
+	return nil
+}

@@ -1,0 +1,258 @@
+package commands
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+// The world every command test starts from: team A (the actor's) and team B (another tenant,
+// whose ids must look unknown to team A).
+var (
+	teamA = domain.DeriveID(domain.PrefixTeam, "test", "A")
+	teamB = domain.DeriveID(domain.PrefixTeam, "test", "B")
+
+	ownerA  = domain.DeriveID(domain.PrefixMember, "owner A")
+	adminA  = domain.DeriveID(domain.PrefixMember, "admin A")
+	agentA  = domain.DeriveID(domain.PrefixMember, "agent A")
+	agent2A = domain.DeriveID(domain.PrefixMember, "agent 2 A")
+	memberB = domain.DeriveID(domain.PrefixMember, "member B")
+
+	tagVIP  = domain.DeriveID(domain.PrefixTag, "VIP")
+	tagLead = domain.DeriveID(domain.PrefixTag, "Lead")
+	tagB    = domain.DeriveID(domain.PrefixTag, "B's tag")
+
+	stsNew = domain.DeriveID(domain.PrefixStatus, "New")
+	stsB   = domain.DeriveID(domain.PrefixStatus, "B's status")
+
+	accAPI      = domain.AccountLinkID(teamA, domain.PlatformAPI, "crm-1")
+	accAPI2     = domain.AccountLinkID(teamA, domain.PlatformAPI, "crm-2")
+	accUnlinked = domain.AccountLinkID(teamA, domain.PlatformAPI, "old-crm")
+	accB        = domain.AccountLinkID(teamB, domain.PlatformAPI, "crm-1")
+
+	prsPlain  = domain.ProspectID(teamA, domain.PlatformAPI, "ana")
+	prsTagged = domain.ProspectID(teamA, domain.PlatformAPI, "bo")
+	prsB      = domain.ProspectID(teamB, domain.PlatformAPI, "ana")
+
+	thrOpen     = domain.ThreadID(teamA, domain.PlatformAPI, accAPI, "ana")      // not done, unassigned
+	thrAssigned = domain.ThreadID(teamA, domain.PlatformAPI, accAPI2, "ana")     // not done, assigned
+	thrDone     = domain.ThreadID(teamA, domain.PlatformAPI, accAPI, "bo")       // done, assigned
+	thrB        = domain.ThreadID(teamB, domain.PlatformAPI, accB, "ana")        // team B's
+	thrUnknown  = domain.DeriveID(domain.PrefixThread, "nobody has this thread") // well formed, absent
+
+	prsUnknown = domain.DeriveID(domain.PrefixProspect, "nobody")
+	tagUnknown = domain.DeriveID(domain.PrefixTag, "nobody")
+	stsUnknown = domain.DeriveID(domain.PrefixStatus, "nobody")
+	memUnknown = domain.DeriveID(domain.PrefixMember, "nobody")
+	accUnknown = domain.DeriveID(domain.PrefixAccount, "nobody")
+
+	owner         = Actor{TeamID: teamA, MemberID: ownerA, Role: "owner"}
+	admin         = Actor{TeamID: teamA, MemberID: adminA, Role: "admin"}
+	agent         = Actor{TeamID: teamA, MemberID: agentA, Role: "agent"}
+	instanceAdmin = Actor{TeamID: teamA, MemberID: ownerA, Role: "owner", InstanceAdmin: true}
+
+	testNow = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+)
+
+type env struct {
+	log   *fakeLog
+	state *fakeState
+	creds *fakeCredentials
+	idem  *fakeIdempotency
+	app   App
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	s := newFakeState()
+	for _, m := range []projections.Member{
+		{ID: ownerA, TeamID: teamA, Email: "owner@a.example", Name: "Olga", Role: "owner"},
+		{ID: adminA, TeamID: teamA, Email: "admin@a.example", Name: "Adam", Role: "admin"},
+		{ID: agentA, TeamID: teamA, Email: "agent@a.example", Name: "Aga", Role: "agent"},
+		{ID: agent2A, TeamID: teamA, Email: "agent2@a.example", Name: "Agi", Role: "agent"},
+		{ID: memberB, TeamID: teamB, Email: "b@b.example", Name: "Bea", Role: "owner"},
+	} {
+		s.members[m.ID] = m
+	}
+	for _, tg := range []projections.Tag{
+		{ID: tagVIP, TeamID: teamA, Name: "VIP", Color: "#ff0000"},
+		{ID: tagLead, TeamID: teamA, Name: "Lead"},
+		{ID: tagB, TeamID: teamB, Name: "Other"},
+	} {
+		s.tags[tg.ID] = tg
+	}
+	s.statuses[stsNew] = projections.Status{ID: stsNew, TeamID: teamA, Name: "New", Position: 0}
+	s.statuses[stsB] = projections.Status{ID: stsB, TeamID: teamB, Name: "Closed", Position: 0}
+	for _, l := range []projections.AccountLink{
+		{ID: accAPI, TeamID: teamA, Platform: "api", PlatformID: "crm-1", Active: true, Healthy: true},
+		{ID: accAPI2, TeamID: teamA, Platform: "api", PlatformID: "crm-2", Active: true, Healthy: true},
+		{ID: accUnlinked, TeamID: teamA, Platform: "api", PlatformID: "old-crm", Unlinked: true},
+		{ID: accB, TeamID: teamB, Platform: "api", PlatformID: "crm-1", Active: true, Healthy: true},
+	} {
+		s.links[l.ID] = l
+	}
+	for _, p := range []projections.Prospect{
+		{ID: prsPlain, TeamID: teamA, Platform: "api", PlatformID: "ana"},
+		{ID: prsTagged, TeamID: teamA, Platform: "api", PlatformID: "bo", Tags: []projections.Tag{s.tags[tagVIP]}},
+		{ID: prsB, TeamID: teamB, Platform: "api", PlatformID: "ana"},
+	} {
+		s.prospects[p.ID] = p
+	}
+	for _, th := range []projections.Thread{
+		{ID: thrOpen, TeamID: teamA, Platform: "api", AccountLinkID: accAPI, ProspectID: prsPlain},
+		{ID: thrAssigned, TeamID: teamA, Platform: "api", AccountLinkID: accAPI2, ProspectID: prsPlain, AssigneeMemberID: agentA},
+		{ID: thrDone, TeamID: teamA, Platform: "api", AccountLinkID: accAPI, ProspectID: prsTagged, AssigneeMemberID: agentA, Done: true},
+		{ID: thrB, TeamID: teamB, Platform: "api", AccountLinkID: accB, ProspectID: prsB},
+	} {
+		s.threads[th.ID] = th
+	}
+	s.apiKeys = 3
+	e := &env{
+		log:   newFakeLog(),
+		state: s,
+		creds: &fakeCredentials{stored: map[[2]string]map[string]string{}},
+		idem:  &fakeIdempotency{records: map[[2]string]IdempotencyRecord{}},
+	}
+	e.app = NewApp(Deps{Log: e.log, State: e.state, Credentials: e.creds, Idempotency: e.idem,
+		Now: func() time.Time { return testNow }})
+	return e
+}
+
+// wantEvent is an event a command must append: its ordering key and its exact payload.
+type wantEvent struct {
+	key     string
+	payload domain.Payload
+}
+
+// commandCase is one call of a command and what it must do: either append exactly want(result)
+// (in order) or fail with kind, naming text, appending nothing.
+type commandCase struct {
+	name  string
+	actor Actor
+	run   func(ctx context.Context, app App, a Actor) (any, error)
+	want  func(res any) []wantEvent
+	check func(t *testing.T, res any) // more checks of a successful result
+	kind  domain.ErrorKind
+	text  string
+}
+
+func runCommandCases(t *testing.T, cases []commandCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t)
+			a := c.actor
+			if a.TeamID == "" {
+				a = agent
+			}
+			before := e.log.len()
+			res, err := c.run(context.Background(), e.app, a)
+			if c.want == nil {
+				assertFails(t, err, c.kind, c.text)
+				if n := e.log.len(); n != before {
+					t.Errorf("a failed command appended %d events: %v", n-before, e.log.since(before))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			want := c.want(res)
+			got := e.log.since(before)
+			if len(got) != len(want) {
+				t.Fatalf("appended %d events, want %d: %+v", len(got), len(want), got)
+			}
+			for i, w := range want {
+				assertEvent(t, got[i], a, w)
+			}
+			r := resultOf(t, res)
+			if want, got := position(e.log.len()-1), r.Position; got != want {
+				t.Errorf("result position = %q, want %q (the last appended event's)", got, want)
+			}
+			if r.Duplicate {
+				t.Error("result says duplicate for a first append")
+			}
+			if c.check != nil {
+				c.check(t, res)
+			}
+		})
+	}
+}
+
+// assertFails checks the error's kind and that its client text names what was wrong.
+func assertFails(t *testing.T, err error, kind domain.ErrorKind, text string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want an error of kind %v naming %q, got nil", kind, text)
+	}
+	if got := domain.KindOf(err); got != kind {
+		t.Errorf("error %q has kind %v, want %v", err, got, kind)
+	}
+	if !strings.Contains(err.Error(), text) {
+		t.Errorf("error %q does not name %q", err, text)
+	}
+}
+
+// assertEvent checks an appended event's envelope and payload as issued by actor a.
+func assertEvent(t *testing.T, got domain.Event, a Actor, w wantEvent) {
+	t.Helper()
+	if got.Type() != w.payload.EventType() {
+		t.Errorf("event type = %q, want %q", got.Type(), w.payload.EventType())
+	}
+	if !reflect.DeepEqual(got.Payload, w.payload) {
+		t.Errorf("payload =\n  %#v\nwant\n  %#v", got.Payload, w.payload)
+	}
+	if got.TeamID != a.TeamID {
+		t.Errorf("team = %q, want %q", got.TeamID, a.TeamID)
+	}
+	if got.Key != w.key {
+		t.Errorf("key = %q, want %q", got.Key, w.key)
+	}
+	if want := "member:" + a.MemberID; got.Actor != want {
+		t.Errorf("actor = %q, want %q", got.Actor, want)
+	}
+	if got.Origin != domain.OriginAPI {
+		t.Errorf("origin = %q, want api", got.Origin)
+	}
+	if !domain.HasPrefix(got.ID, domain.PrefixEvent) {
+		t.Errorf("event id %q is not an evt_ id", got.ID)
+	}
+	if !got.RecordedAt.Equal(testNow) {
+		t.Errorf("recorded at %v, want the clock's %v", got.RecordedAt, testNow)
+	}
+}
+
+// resultOf extracts the Result every command returns.
+func resultOf(t *testing.T, res any) Result {
+	t.Helper()
+	switch r := res.(type) {
+	case Result:
+		return r
+	case TagResult:
+		return r.Result
+	case StatusResult:
+		return r.Result
+	case MemberResult:
+		return r.Result
+	case APIKeyResult:
+		return r.Result
+	case TeamResult:
+		return r.Result
+	case AccountLinkResult:
+		return r.Result
+	case IngestResult:
+		return r.Result
+	}
+	t.Fatalf("unknown result type %T", res)
+	return Result{}
+}
+
+// events lists wanted events that do not depend on the result.
+func events(w ...wantEvent) func(any) []wantEvent {
+	return func(any) []wantEvent { return w }
+}

@@ -1,0 +1,36 @@
+package commands
+
+import (
+	"context"
+
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+// MarkThreadDone archives a thread until a new inbound message arrives.
+type MarkThreadDone struct {
+	ThreadID       string
+	IdempotencyKey string
+}
+
+// MarkThreadDoneHandler handles MarkThreadDone.
+type MarkThreadDoneHandler struct{ base }
+
+// NewMarkThreadDoneHandler returns the handler.
+func NewMarkThreadDoneHandler(d Deps) MarkThreadDoneHandler { return MarkThreadDoneHandler{base{d}} }
+
+// Handle marks the thread done; a done thread breaks the rule.
+func (h MarkThreadDoneHandler) Handle(ctx context.Context, a Actor, c MarkThreadDone) (Result, error) {
+	return h.runThreadCommand(ctx, a, c.ThreadID, c.IdempotencyKey, threadCommand{
+		name: "MarkThreadDone",
+		rule: func(_ context.Context, t projections.Thread) error {
+			if t.Done {
+				return domain.Precondition("thread %s is already done", t.ID)
+			}
+			return nil
+		},
+		event: func(t projections.Thread) domain.Payload {
+			return domain.ThreadDone{ThreadID: t.ID, ProspectID: t.ProspectID}
+		},
+	})
+}

@@ -1,0 +1,394 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
+)
+
+// ReadModelProjection is the read model's consumer group. Frozen: renaming it rebuilds the read
+// model from the whole log.
+const ReadModelProjection = "readmodel.v1"
+
+// Projector applies the log to the read model. Each batch of events and the checkpoint that
+// follows it are committed in one store transaction, so a crash between the two cannot apply an
+// event twice: events at or before the checkpoint are skipped on redelivery.
+type Projector struct {
+	store  Store
+	log    eventlog.Log
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after each committed batch
+}
+
+// NewProjector returns a projector of log into store.
+func NewProjector(log eventlog.Log, store Store, logger *slog.Logger) *Projector {
+	return &Projector{store: store, log: log, logger: logger, changed: make(chan struct{})}
+}
+
+// Run consumes the log until ctx is done. It resumes from the read model's own checkpoint,
+// not the log's: a deleted or reset read model is rebuilt from the beginning of the log.
+func (p *Projector) Run(ctx context.Context) error {
+	cp, err := p.store.Checkpoint(ctx, ReadModelProjection)
+	if err != nil {
+		return err
+	}
+	if err := p.log.SetCheckpoint(ctx, ReadModelProjection, cp); err != nil {
+		return err
+	}
+	return p.log.Consume(ctx, ReadModelProjection, p.Handle)
+}
+
+// Handle applies a batch of records; it is the consumer group's handler.
+func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error {
+	err := p.store.Update(ctx, func(tx Tx) error {
+		cp, err := tx.Checkpoint(ReadModelProjection)
+		if err != nil {
+			return err
+		}
+		applied := false
+		for _, r := range records {
+			if !cp.After(r.Position) {
+				continue // applied before: a redelivery changes nothing
+			}
+			if err := Apply(tx, r.Event); err != nil {
+				return err
+			}
+			cp.Advance(r.Position)
+			applied = true
+		}
+		if !applied {
+			return nil
+		}
+		return tx.SetCheckpoint(ReadModelProjection, cp)
+	})
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.mu.Unlock()
+	return nil
+}
+
+// WaitFor blocks until the read model has applied every position of c, so a client that just
+// wrote reads its own write. It polls the store as well, for projectors in other processes.
+func (p *Projector) WaitFor(ctx context.Context, c eventlog.Cursor) error {
+	for {
+		p.mu.Lock()
+		ch := p.changed
+		p.mu.Unlock()
+		cp, err := p.store.Checkpoint(ctx, ReadModelProjection)
+		if err != nil {
+			return err
+		}
+		if cp.Covers(c) {
+			return nil
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// Apply applies one event to the read model. It is idempotent per message id and tolerant of
+// rows that do not exist (yet): a projection never fails on an event it cannot place.
+func Apply(tx Tx, e domain.Event) error {
+	team := e.TeamID
+	switch p := e.Payload.(type) {
+	case domain.TeamCreated:
+		return tx.PutTeam(Team{ID: p.TeamID, Name: p.Name, CreatedAt: e.OccurredAt})
+	case domain.MemberAdded:
+		return tx.PutMember(Member{ID: p.MemberID, TeamID: team, Email: p.Email, Name: p.Name, Role: p.Role, CreatedAt: e.OccurredAt})
+	case domain.APIKeyCreated:
+		return tx.PutAPIKey(APIKey{ID: p.KeyID, TeamID: team, MemberID: p.MemberID, Hash: p.KeyHash, InstanceAdmin: p.InstanceAdmin, CreatedAt: e.OccurredAt})
+	case domain.TagCreated:
+		return tx.PutTag(Tag{ID: p.TagID, TeamID: team, Name: p.Name, Color: p.Color})
+	case domain.TagDeleted:
+		return tx.DeleteTag(team, p.TagID)
+	case domain.StatusCreated:
+		return tx.PutStatus(Status{ID: p.StatusID, TeamID: team, Name: p.Name, Position: p.Position})
+	case domain.AccountLinked:
+		a, err := tx.GetAccountLink(team, p.AccountLinkID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if errors.Is(err, ErrNotFound) {
+			a = AccountLink{ID: p.AccountLinkID, TeamID: team, LinkedAt: e.OccurredAt}
+		}
+		a.Platform, a.PlatformID, a.Username, a.DisplayName, a.WebhookPath = p.Platform.String(), p.PlatformID, p.Username, p.DisplayName, p.WebhookPath
+		a.Unlinked, a.Healthy, a.HealthReason = false, true, ""
+		a.Active = true
+		return tx.PutAccountLink(a)
+	case domain.AccountUnlinked:
+		return updateAccount(tx, team, p.AccountLinkID, func(a *AccountLink) {
+			a.Unlinked, a.Active, a.HealthReason = true, false, "unlinked"
+		})
+	case domain.AccountHealthChanged:
+		return updateAccount(tx, team, p.AccountLinkID, func(a *AccountLink) {
+			a.Healthy = p.Healthy
+			if !a.Unlinked {
+				a.Active, a.HealthReason = p.Healthy, p.Reason
+			}
+		})
+	case domain.MessageReceived:
+		status := "received"
+		if p.Direction == domain.Outbound {
+			status = "sent"
+		}
+		return addMessage(tx, e, p, status)
+	case domain.MessageSendRequested:
+		return addMessage(tx, e, domain.MessageReceived{
+			MessageID: p.MessageID, ThreadID: p.ThreadID, ProspectID: p.ProspectID, AccountLinkID: p.AccountLinkID,
+			Platform: p.Platform, Direction: domain.Outbound, Text: p.Text, Attachments: p.Attachments, SentAt: e.OccurredAt,
+		}, "pending")
+	case domain.MessageSent:
+		return updateMessage(tx, team, p.MessageID, func(m *Message) bool {
+			m.Status = "sent"
+			if p.PlatformMessageID != "" {
+				m.PlatformID = p.PlatformMessageID
+			}
+			return false
+		})
+	case domain.MessageSendFailed:
+		return updateMessage(tx, team, p.MessageID, func(m *Message) bool { m.Status = "failed"; return false })
+	case domain.MessageEdited:
+		return updateMessage(tx, team, p.MessageID, func(m *Message) bool {
+			if m.Deleted {
+				return false
+			}
+			m.Text, m.Edited = p.Text, true
+			return true
+		})
+	case domain.MessageDeleted:
+		return updateMessage(tx, team, p.MessageID, func(m *Message) bool {
+			m.Text, m.Attachments, m.Deleted = "", nil, true
+			return true
+		})
+	case domain.ThreadRead:
+		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.UnreadCount = 0 })
+	case domain.ThreadSeen:
+		return nil // recorded in the log; no view shows it yet
+	case domain.ThreadAssigned:
+		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.AssigneeMemberID, t.Request = p.MemberID, false })
+	case domain.ThreadUnassigned:
+		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.AssigneeMemberID = "" })
+	case domain.ThreadDone:
+		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.Done, t.Request = true, false })
+	case domain.ThreadReopened:
+		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.Done = false })
+	case domain.ProspectProfileUpdated:
+		return updateProspect(tx, team, p.ProspectID, func(pr *Prospect) {
+			mergeProfile(pr, domain.Participant{Username: p.Username, DisplayName: p.DisplayName, AvatarURL: p.AvatarURL})
+		})
+	case domain.ProspectTagged:
+		if err := tx.AddProspectTag(team, p.ProspectID, p.TagID); err != nil {
+			return err
+		}
+		return clearRequests(tx, team, p.ProspectID)
+	case domain.ProspectUntagged:
+		return tx.RemoveProspectTag(team, p.ProspectID, p.TagID)
+	case domain.ProspectStatusChanged:
+		if err := updateProspect(tx, team, p.ProspectID, func(pr *Prospect) { pr.StatusID = p.StatusID }); err != nil {
+			return err
+		}
+		return clearRequests(tx, team, p.ProspectID)
+	case domain.ProspectContextUpdated:
+		return updateProspect(tx, team, p.ProspectID, func(pr *Prospect) {
+			pr.Notes, pr.Valuation, pr.CustomFields = p.Notes, p.Valuation, p.CustomFields
+		})
+	}
+	return nil // an event type this projection does not show
+}
+
+// addMessage records a message and what it changes on its thread and prospect. A message id
+// seen before changes nothing, whatever path brought it again.
+func addMessage(tx Tx, e domain.Event, p domain.MessageReceived, status string) error {
+	team := e.TeamID
+	sent := p.SentAt
+	if sent.IsZero() {
+		sent = e.OccurredAt
+	}
+	sender := p.Sender
+	if sender.PlatformID == "" && p.Direction == domain.Inbound {
+		sender = p.Prospect
+	}
+	atts := make([]Attachment, len(p.Attachments))
+	for i, a := range p.Attachments {
+		atts[i] = Attachment{Type: a.Type, URL: a.URL, MimeType: a.MimeType, PlatformID: a.PlatformID, Name: a.Name}
+	}
+	inserted, err := tx.InsertMessage(Message{
+		ID: p.MessageID, TeamID: team, ThreadID: p.ThreadID, ProspectID: p.ProspectID, AccountLinkID: p.AccountLinkID,
+		Platform: p.Platform.String(), PlatformID: p.PlatformMessageID, Direction: p.Direction.String(),
+		SenderPlatformID: sender.PlatformID, SenderUsername: sender.Username, SenderDisplayName: sender.DisplayName,
+		SenderAvatarURL: sender.AvatarURL, Text: p.Text, Attachments: atts, SentAt: sent,
+		ReplyToMessageID: p.ReplyToMessageID, Status: status,
+	})
+	if err != nil || !inserted {
+		return err
+	}
+
+	pr, err := tx.GetProspect(team, p.ProspectID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		pr = Prospect{ID: p.ProspectID, TeamID: team, Platform: p.Platform.String(), PlatformID: p.Prospect.PlatformID,
+			FirstSeenAt: sent, LastSeenAt: sent}
+	case err != nil:
+		return err
+	}
+	mergeProfile(&pr, p.Prospect)
+	if sent.Before(pr.FirstSeenAt) {
+		pr.FirstSeenAt = sent
+	}
+	if sent.After(pr.LastSeenAt) {
+		pr.LastSeenAt = sent
+	}
+	if err := tx.PutProspect(pr); err != nil {
+		return err
+	}
+
+	t, err := tx.GetThread(team, p.ThreadID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		others, err := tx.ThreadsOfProspect(team, p.ProspectID)
+		if err != nil {
+			return err
+		}
+		t = Thread{ID: p.ThreadID, TeamID: team, Platform: p.Platform.String(), PlatformID: p.PlatformConversationID,
+			AccountLinkID: p.AccountLinkID, ProspectID: p.ProspectID, CreatedAt: e.RecordedAt,
+			// First contact: the prospect wrote first and never had a thread with the team.
+			Request: p.Direction == domain.Inbound && len(others) == 0}
+	case err != nil:
+		return err
+	}
+	t.MessageCount++
+	if p.Direction == domain.Inbound {
+		t.UnreadCount++
+		if t.Done && e.Origin != domain.OriginBackfill {
+			t.Done = false // a new inbound message reopens a done thread
+		}
+	} else {
+		t.Request = false // the team answered
+	}
+	if t.LastMessageID == "" || !sent.Before(t.LastMessageAt) {
+		t.LastMessageID, t.LastMessageAt, t.LastMessageDirection = p.MessageID, sent, p.Direction.String()
+		t.LastMessageText = Preview(p.Text, atts)
+	}
+	return tx.PutThread(t)
+}
+
+// Preview is the text shown for a thread's last message.
+func Preview(text string, atts []Attachment) string {
+	const max = 200
+	if text == "" && len(atts) > 0 {
+		return "[" + atts[0].Type + "]"
+	}
+	if utf8.RuneCountInString(text) <= max {
+		return text
+	}
+	r := []rune(text)
+	return string(r[:max-1]) + "…"
+}
+
+func mergeProfile(pr *Prospect, p domain.Participant) {
+	if p.Username != "" {
+		pr.Username = p.Username
+	}
+	if p.DisplayName != "" {
+		pr.DisplayName = p.DisplayName
+	}
+	if p.AvatarURL != "" {
+		pr.AvatarURL = p.AvatarURL
+	}
+}
+
+func updateAccount(tx Tx, team, id string, f func(*AccountLink)) error {
+	a, err := tx.GetAccountLink(team, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f(&a)
+	return tx.PutAccountLink(a)
+}
+
+func updateThread(tx Tx, team, id string, f func(*Thread)) error {
+	t, err := tx.GetThread(team, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f(&t)
+	return tx.PutThread(t)
+}
+
+func updateProspect(tx Tx, team, id string, f func(*Prospect)) error {
+	p, err := tx.GetProspect(team, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f(&p)
+	return tx.PutProspect(p)
+}
+
+// updateMessage changes a message; when f reports that its text changed and it is its thread's
+// last message, the thread's preview follows.
+func updateMessage(tx Tx, team, id string, f func(*Message) bool) error {
+	m, err := tx.GetMessage(team, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	textChanged := f(&m)
+	if err := tx.PutMessage(m); err != nil {
+		return err
+	}
+	if !textChanged {
+		return nil
+	}
+	return updateThread(tx, team, m.ThreadID, func(t *Thread) {
+		if t.LastMessageID == m.ID {
+			t.LastMessageText = Preview(m.Text, m.Attachments)
+		}
+	})
+}
+
+// clearRequests: acting on a prospect (tag, status) answers their first contact.
+func clearRequests(tx Tx, team, prospectID string) error {
+	threads, err := tx.ThreadsOfProspect(team, prospectID)
+	if err != nil {
+		return err
+	}
+	for _, t := range threads {
+		if t.Request {
+			t.Request = false
+			if err := tx.PutThread(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package projections
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// View is a slice of the inbox.
+type View int
+
+const (
+	ViewInbox View = iota
+	ViewNoReply
+	ViewRequests
+	ViewArchived
+	ViewAll
+)
+
+// ThreadQuery selects threads. The zero value of a filter means "any".
+type ThreadQuery struct {
+	TeamID           string
+	View             View
+	AccountLinkID    string
+	Platform         string
+	AssigneeMemberID string
+	Unassigned       bool
+	TagID            string
+	StatusID         string
+	ProspectID       string
+	After            *SortKey
+	Limit            int
+}
+
+// Dialect adapts the shared SQL to an engine.
+type Dialect struct {
+	// Placeholder renders the n-th (1-based) parameter: "?" or "$n".
+	Placeholder func(n int) string
+	// Time converts a time to the engine's stored form.
+	Time func(t time.Time) any
+}
+
+// sqlBuilder accumulates a WHERE clause and its arguments.
+type sqlBuilder struct {
+	d     Dialect
+	conds []string
+	args  []any
+}
+
+func (b *sqlBuilder) arg(v any) string {
+	b.args = append(b.args, v)
+	return b.d.Placeholder(len(b.args))
+}
+
+func (b *sqlBuilder) where(format string, vals ...any) {
+	ph := make([]any, len(vals))
+	for i, v := range vals {
+		ph[i] = b.arg(v)
+	}
+	b.conds = append(b.conds, fmt.Sprintf(format, ph...))
+}
+
+// Where returns the WHERE clause (without the keyword) and its arguments for a thread query
+// over table threads aliased t. It is the single definition of what each view and filter means.
+func (q ThreadQuery) Where(d Dialect) (string, []any) {
+	b := &sqlBuilder{d: d}
+	b.where("t.team_id = %s", q.TeamID)
+	switch q.View {
+	case ViewInbox:
+		b.where("t.done = %s AND t.request = %s", false, false)
+	case ViewNoReply:
+		b.where("t.done = %s AND t.last_message_direction = %s", false, "outbound")
+	case ViewRequests:
+		b.where("t.done = %s AND t.request = %s", false, true)
+	case ViewArchived:
+		b.where("t.done = %s", true)
+	case ViewAll:
+	}
+	if q.AccountLinkID != "" {
+		b.where("t.account_link_id = %s", q.AccountLinkID)
+	}
+	if q.Platform != "" {
+		b.where("t.platform = %s", q.Platform)
+	}
+	if q.Unassigned {
+		b.where("t.assignee_member_id = %s", "")
+	} else if q.AssigneeMemberID != "" {
+		b.where("t.assignee_member_id = %s", q.AssigneeMemberID)
+	}
+	if q.ProspectID != "" {
+		b.where("t.prospect_id = %s", q.ProspectID)
+	}
+	if q.TagID != "" {
+		b.where("EXISTS (SELECT 1 FROM prospect_tags pt JOIN tags g ON g.team_id = pt.team_id AND g.id = pt.tag_id"+
+			" WHERE pt.team_id = t.team_id AND pt.prospect_id = t.prospect_id AND pt.tag_id = %s)", q.TagID)
+	}
+	if q.StatusID != "" {
+		b.where("EXISTS (SELECT 1 FROM prospects p WHERE p.team_id = t.team_id AND p.id = t.prospect_id AND p.status_id = %s)", q.StatusID)
+	}
+	if q.After != nil {
+		at := d.Time(q.After.At)
+		b.where("(t.last_message_at < %s OR (t.last_message_at = %s AND t.id < %s))", at, at, q.After.ID)
+	}
+	return strings.Join(b.conds, " AND "), b.args
+}
+
+// ProspectQuery selects prospects.
+type ProspectQuery struct {
+	TeamID   string
+	Platform string
+	TagID    string
+	StatusID string
+	After    *SortKey
+	Limit    int
+}
+
+// Where returns the WHERE clause for a prospect query over table prospects aliased p.
+func (q ProspectQuery) Where(d Dialect) (string, []any) {
+	b := &sqlBuilder{d: d}
+	b.where("p.team_id = %s", q.TeamID)
+	if q.Platform != "" {
+		b.where("p.platform = %s", q.Platform)
+	}
+	if q.StatusID != "" {
+		b.where("p.status_id = %s", q.StatusID)
+	}
+	if q.TagID != "" {
+		b.where("EXISTS (SELECT 1 FROM prospect_tags pt JOIN tags g ON g.team_id = pt.team_id AND g.id = pt.tag_id"+
+			" WHERE pt.team_id = p.team_id AND pt.prospect_id = p.id AND pt.tag_id = %s)", q.TagID)
+	}
+	if q.After != nil {
+		at := d.Time(q.After.At)
+		b.where("(p.last_seen_at < %s OR (p.last_seen_at = %s AND p.id < %s))", at, at, q.After.ID)
+	}
+	return strings.Join(b.conds, " AND "), b.args
+}
+
+// MessageQuery selects a thread's messages.
+type MessageQuery struct {
+	TeamID, ThreadID string
+	After            *SortKey
+	Limit            int
+}
+
+// Where returns the WHERE clause for a message query over table messages aliased m.
+func (q MessageQuery) Where(d Dialect) (string, []any) {
+	b := &sqlBuilder{d: d}
+	b.where("m.team_id = %s AND m.thread_id = %s", q.TeamID, q.ThreadID)
+	if q.After != nil {
+		at := d.Time(q.After.At)
+		b.where("(m.sent_at < %s OR (m.sent_at = %s AND m.id < %s))", at, at, q.After.ID)
+	}
+	return strings.Join(b.conds, " AND "), b.args
+}

@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-oss/switchboard/server"
+)
+
+const adminKey = "sb_test_bootstrap_key_0123456789"
+
+// startServer runs a real Switchboard on a random port with its data in dir.
+func startServer(t *testing.T, dir string) *server.Server {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, server.Config{
+		DataDir: dir, Listen: "127.0.0.1:0", Roles: []string{"api", "ingest", "projector"},
+		CORSOrigins: []string{"*"}, BootstrapKey: adminKey, ShutdownTimeout: 5 * time.Second,
+	}, logger)
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() { stopServer(t, s) })
+	return s
+}
+
+func stopServer(t *testing.T, s *server.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.Shutdown(ctx)
+}
+
+// client calls the API through one protocol: Connect (HTTP/1.1 JSON and HTTP/2 binary alike)
+// or gRPC through grpc-go, the ecosystem's own client.
+type client interface {
+	invoke(ctx context.Context, key, procedure string, req, res proto.Message) error
+	name() string
+}
+
+type connectClient struct {
+	base string
+	http *http.Client
+	opts []connect.ClientOption
+}
+
+func (c connectClient) name() string { return "connect" }
+
+func (c connectClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+	// A dynamic unary call: the procedure's request and response types come from the messages.
+	cl := connect.NewClient[dynamicMsg, dynamicMsg](c.http, c.base+procedure, append(c.opts, connect.WithCodec(dynamicCodec{res}))...)
+	r := connect.NewRequest(&dynamicMsg{m: req})
+	if key != "" {
+		r.Header().Set("Authorization", "Bearer "+key)
+	}
+	_, err := cl.CallUnary(ctx, r)
+	return err
+}
+
+type grpcClient struct{ conn *grpc.ClientConn }
+
+func (c grpcClient) name() string { return "grpc" }
+
+func (c grpcClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+	if key != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
+	}
+	return c.conn.Invoke(ctx, procedure, req, res)
+}
+
+func newConnectClient(addr string) client {
+	return connectClient{base: "http://" + addr, http: http.DefaultClient}
+}
+
+func newGRPCClient(t *testing.T, addr string) client {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return grpcClient{conn}
+}
+
+// codeOf returns the Connect code of an error from either client (gRPC codes are the same
+// numbers).
+func codeOf(err error) connect.Code {
+	if err == nil {
+		return 0
+	}
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Code()
+	}
+	if s, ok := status.FromError(err); ok {
+		return connect.Code(s.Code())
+	}
+	return connect.CodeUnknown
+}
+
+// messageOf returns the error text a client shows.
+func messageOf(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Message()
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Message()
+	}
+	return err.Error()
+}
+
+// dynamicMsg lets one generic Connect client carry any request and response message.
+type dynamicMsg struct{ m proto.Message }
+
+// dynamicCodec encodes the request message and decodes into the caller's response message.
+type dynamicCodec struct{ res proto.Message }
+
+func (dynamicCodec) Name() string { return "proto" }
+
+func (dynamicCodec) Marshal(v any) ([]byte, error) {
+	return proto.Marshal(v.(*dynamicMsg).m)
+}
+
+func (c dynamicCodec) Unmarshal(b []byte, v any) error {
+	v.(*dynamicMsg).m = c.res
+	return proto.Unmarshal(b, c.res)
+}

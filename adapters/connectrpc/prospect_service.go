@@ -15,7 +15,9 @@ import (
 type prospectService struct{ d Deps }
 
 // NewProspectService returns the ProspectService handler.
-func NewProspectService(d Deps) switchboardv1connect.ProspectServiceHandler { return prospectService{d} }
+func NewProspectService(d Deps) switchboardv1connect.ProspectServiceHandler {
+	return prospectService{d}
+}
 
 func (s prospectService) GetProspect(ctx context.Context, req *connect.Request[v1.GetProspectRequest]) (*connect.Response[v1.GetProspectResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.GetProspectRequest) (*v1.GetProspectResponse, error) {

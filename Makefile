@@ -8,7 +8,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 
-.PHONY: run build test test-short generate check-generate lint vet fmt tools clean
+.PHONY: run build test test-short generate check-generate lint vet fmt tools clean up down
 
 run:
 	$(GO) run ./cmd/switchboard serve
@@ -59,6 +59,13 @@ vet:
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')
+
+# Kafka, PostgreSQL, Elasticsearch and Switchboard in containers (needs Docker).
+up:
+	docker compose up -d --build
+
+down:
+	docker compose down
 
 clean:
 	rm -rf $(BIN) data

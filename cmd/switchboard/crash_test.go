@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -40,6 +41,19 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 type process struct {
 	cmd  *exec.Cmd
 	addr string
+	mu   sync.Mutex
+	logs []string
+}
+
+func (p *process) logged(substr string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.logs {
+		if strings.Contains(l, substr) {
+			return true
+		}
+	}
+	return false
 }
 
 var listenRE = regexp.MustCompile(`msg="switchboard listening" addr=(\S+)`)
@@ -62,9 +76,13 @@ func startProcess(t *testing.T, dataDir string) *process {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := make(chan string, 1)
+	p := &process{cmd: cmd}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			p.mu.Lock()
+			p.logs = append(p.logs, sc.Text())
+			p.mu.Unlock()
 			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
@@ -76,7 +94,8 @@ func startProcess(t *testing.T, dataDir string) *process {
 	}()
 	select {
 	case a := <-addr:
-		return &process{cmd: cmd, addr: a}
+		p.addr = a
+		return p
 	case <-time.After(60 * time.Second):
 		t.Fatal("switchboard did not start listening")
 		return nil
@@ -209,4 +228,52 @@ func uniq(m map[string]string) []string {
 		}
 	}
 	return out
+}
+
+// TestSIGTERMShutsDownGracefully: SIGTERM lets the server finish, flush and exit 0; what it
+// acknowledged is there on the next start.
+func TestSIGTERMShutsDownGracefully(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals a real process")
+	}
+	dir := t.TempDir()
+	p := startProcess(t, dir)
+	base := "http://" + p.addr
+	ctx := context.Background()
+	link, err := switchboardv1connect.NewAccountServiceClient(http.DefaultClient, base).LinkAccount(ctx,
+		authed(&v1.LinkAccountRequest{Platform: v1.Platform_PLATFORM_API, PlatformId: "term-shop"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := switchboardv1connect.NewIngestServiceClient(http.DefaultClient, base).IngestMessage(ctx, authed(&v1.IngestMessageRequest{
+		AccountLinkId: link.Msg.AccountLink.Id, PlatformMessageId: "t1", Direction: v1.Direction_DIRECTION_INBOUND,
+		Participant: &v1.Participant{PlatformId: "cust"}, Text: "before the signal"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit within 30s of SIGTERM")
+	}
+	if !p.logged(`msg=stopped`) {
+		t.Error("the server did not log that it stopped")
+	}
+	p2 := startProcess(t, dir)
+	th, err := switchboardv1connect.NewThreadServiceClient(http.DefaultClient, "http://"+p2.addr).GetThread(ctx,
+		authed(&v1.GetThreadRequest{ThreadId: res.Msg.ThreadId}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.Msg.Thread.LastMessageText != "before the signal" {
+		t.Fatalf("after restart: %+v", th.Msg.Thread)
+	}
 }

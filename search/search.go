@@ -1,7 +1,8 @@
 // Package search is the port of the message search index and the rules written once above
 // its adapters: what a document holds (from events), how a user's query is parsed, how paging
 // cursors work. Adapters: adapters/bleve (embedded) and adapters/elasticsearch (at scale).
-// Every adapter passes the one behaviour suite in search/searchtest.
+// Every adapter passes the one behaviour suite, run through the real server
+// (server/search_component_test.go).
 package search
 
 import (

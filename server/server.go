@@ -18,12 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/switchboard-oss/switchboard/adapters/bleve"
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/secretbox"
 	"github.com/switchboard-oss/switchboard/adapters/sqlite"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/projections"
+	"github.com/switchboard-oss/switchboard/search"
 )
 
 // Config is one process's configuration. Every field has a flag and an env twin (see cmd).
@@ -90,6 +92,7 @@ type Server struct {
 	log       eventlog.Log
 	closers   []func() error
 	projector *projections.Projector
+	searcher  *search.Projector
 	httpSrv   *http.Server
 	listener  net.Listener
 	cancel    context.CancelFunc
@@ -141,6 +144,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		return nil, fmt.Errorf("idempotency store: %w", err)
 	}
 	s.closers = append(s.closers, idem.Close)
+	idx, err := bleve.Open(filepath.Join(cfg.DataDir, "search.bleve"))
+	if err != nil {
+		return nil, fmt.Errorf("search index: %w", err)
+	}
+	s.closers = append(s.closers, idx.Close)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -150,6 +158,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		defer s.wg.Done()
 		if err := s.projector.Run(runCtx); err != nil && runCtx.Err() == nil {
 			logger.Error("projector stopped", "err", err)
+		}
+	}()
+	s.searcher = search.NewProjector(log, idx, logger)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.searcher.Run(runCtx); err != nil && runCtx.Err() == nil {
+			logger.Error("search projector stopped", "err", err)
 		}
 	}()
 
@@ -165,14 +181,18 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	if err := s.projector.WaitFor(ctx, head); err != nil {
 		return nil, fmt.Errorf("catching up the read model: %w", err)
 	}
+	if err := s.searcher.WaitFor(ctx, head); err != nil {
+		return nil, fmt.Errorf("catching up the search index: %w", err)
+	}
 	if err := s.bootstrap(ctx, app, rm); err != nil {
 		return nil, err
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: rm, Log: log, Logger: logger}, connectrpc.ServerOptions{
-		Checks:      []connectrpc.Check{{Name: "event_log", Ping: log.Ping}, {Name: "read_model", Ping: rm.Ping}},
+	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: rm, Log: log, Search: idx, Logger: logger}, connectrpc.ServerOptions{
+		Checks: []connectrpc.Check{{Name: "event_log", Ping: log.Ping}, {Name: "read_model", Ping: rm.Ping},
+			{Name: "search_index", Ping: idx.Ping}},
 		CORSOrigins: cfg.CORSOrigins,
 		Registry:    reg,
 	})

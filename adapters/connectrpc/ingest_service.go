@@ -48,6 +48,3 @@ func (s ingestService) IngestMessage(ctx context.Context, req *connect.Request[v
 			Duplicate: r.Duplicate, Position: r.Position}, nil
 	})
 }
-
-// Compile-time check that unimplemented services still satisfy their interfaces.
-var _ switchboardv1connect.SearchServiceHandler = switchboardv1connect.UnimplementedSearchServiceHandler{}

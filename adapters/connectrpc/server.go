@@ -46,7 +46,7 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 	mux.Handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))
 	mux.Handle(switchboardv1connect.NewTeamServiceHandler(NewTeamService(d), opts))
 	mux.Handle(switchboardv1connect.NewIngestServiceHandler(NewIngestService(d), opts))
-	mux.Handle(switchboardv1connect.NewSearchServiceHandler(switchboardv1connect.UnimplementedSearchServiceHandler{}, opts))
+	mux.Handle(switchboardv1connect.NewSearchServiceHandler(NewSearchService(d), opts))
 	mux.Handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d), opts))
 
 	services := []string{

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/projections"
+	"github.com/switchboard-oss/switchboard/search"
 )
 
 // Deps are what the API serves from.
@@ -18,6 +19,8 @@ type Deps struct {
 	App    commands.App
 	Reader projections.Reader
 	Log    eventlog.Log
+	// Search is the message search index (nil: SearchService answers Unimplemented).
+	Search search.Index
 	Logger *slog.Logger
 }
 

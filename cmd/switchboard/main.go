@@ -30,6 +30,7 @@ const usage = `usage: switchboard <command> [flags]
 
 commands:
   serve    run the API, ingestion and projectors (the default)
+  migrate  apply the PostgreSQL read model's migrations (--postgres-url)
   help     show this help
 
 Run 'switchboard serve -h' for the flags; each flag --x-y can be set by env SWITCHBOARD_X_Y.
@@ -43,6 +44,8 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(args, getenv, stderr)
+	case "migrate":
+		return migrate(args, getenv, stderr)
 	case "help":
 		fmt.Fprint(stderr, usage)
 		return nil

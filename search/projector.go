@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -15,6 +16,9 @@ import (
 // the whole log.
 const Projection = "search.v1"
 
+// errIndexReplaced stops a batch written for an index that is no longer the live one.
+var errIndexReplaced = errors.New("search index replaced by a reindex")
+
 // Projector applies the log to the search index. The index keeps its own checkpoint, written
 // after each batch: events at or before it are skipped on redelivery, and every change is
 // idempotent (a received message already indexed is left alone, an edit sets the text, a
@@ -23,34 +27,65 @@ type Projector struct {
 	idx    Index
 	log    eventlog.Log
 	logger *slog.Logger
+	group  string // the consumer group: Projection, or a reindex's own
 
 	mu      sync.Mutex
-	changed chan struct{} // closed and replaced after each committed batch
+	changed chan struct{}      // closed and replaced after each committed batch
+	applied eventlog.Cursor    // what this Run has written, to notice a replaced index
+	rewind  context.CancelFunc // ends the current Consume so Run resumes from the index
 }
 
 // NewProjector returns a projector of log into idx.
 func NewProjector(log eventlog.Log, idx Index, logger *slog.Logger) *Projector {
-	return &Projector{idx: idx, log: log, logger: logger, changed: make(chan struct{})}
+	return &Projector{idx: idx, log: log, logger: logger, group: Projection, changed: make(chan struct{})}
+}
+
+// WithGroup consumes as another group: a reindex fills a new index beside the live one.
+func (p *Projector) WithGroup(group string) *Projector {
+	p.group = group
+	return p
 }
 
 // Run consumes the log until ctx is done. It resumes from the index's own checkpoint, not the
 // log's: a dropped index is rebuilt from the beginning of the log.
 func (p *Projector) Run(ctx context.Context) error {
-	cp, err := p.idx.Checkpoint(ctx)
-	if err != nil {
-		return err
+	for {
+		cp, err := p.idx.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		if err := p.log.SetCheckpoint(ctx, p.group, cp); err != nil {
+			// Refused while other members of the group consume into the same index.
+			p.logger.Warn("search projector: group checkpoint not moved; resuming from the group's", "err", err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		p.mu.Lock()
+		p.applied, p.rewind = nil, cancel
+		p.mu.Unlock()
+		err = p.log.Consume(cctx, p.group, p.Handle)
+		rewound := cctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if !rewound {
+			return err
+		}
+		// Handle found the index behind what this projector wrote: another index took the
+		// alias (search reindex). Resume from that index's own checkpoint.
+		p.logger.Info("search index replaced; resuming from its checkpoint", "checkpoint", cp.String())
 	}
-	if err := p.log.SetCheckpoint(ctx, Projection, cp); err != nil {
-		return err
-	}
-	return p.log.Consume(ctx, Projection, p.Handle)
 }
 
-// Handle applies a batch of records; it is the consumer group's handler.
 func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error {
 	cp, err := p.idx.Checkpoint(ctx)
 	if err != nil {
 		return err
+	}
+	p.mu.Lock()
+	replaced := p.applied != nil && !cp.Covers(p.applied)
+	rewind := p.rewind
+	p.mu.Unlock()
+	if replaced && rewind != nil {
+		rewind()
+		return errIndexReplaced
 	}
 	b := &batch{idx: p.idx, pending: map[docKey]*pendingDoc{}}
 	applied := false
@@ -74,6 +109,7 @@ func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error
 		return err
 	}
 	p.mu.Lock()
+	p.applied = cp
 	close(p.changed)
 	p.changed = make(chan struct{})
 	p.mu.Unlock()

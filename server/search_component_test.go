@@ -42,7 +42,9 @@ func TestSearchElasticsearch(t *testing.T) {
 	defer cancel()
 	s, err := server.Start(ctx, server.Config{
 		DataDir: t.TempDir(), Listen: "127.0.0.1:0", Roles: []string{"api", "ingest", "projector"},
-		BootstrapKey: adminKey, ShutdownTimeout: 5 * time.Second, ElasticsearchURL: url,
+		BootstrapKey: adminKey, ShutdownTimeout: 5 * time.Second,
+		// An alias of its own, so runs against a shared cluster never see each other.
+		Elasticsearch: server.ElasticsearchConfig{URL: url, Alias: "switchboard-test-" + strings.ToLower(domain.NewID(""))},
 	}, logger)
 	if err != nil {
 		t.Fatalf("start server with Elasticsearch: %v", err)

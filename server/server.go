@@ -1,5 +1,5 @@
 // Package server wires one Switchboard process from its configuration: the event log, the
-// read model, the projectors and the API. It holds no rule of its own.
+// read model, the search index, the projectors and the API. It holds no rule of its own.
 package server
 
 import (
@@ -18,11 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/switchboard-oss/switchboard/adapters/bleve"
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
-	"github.com/switchboard-oss/switchboard/adapters/secretbox"
-	"github.com/switchboard-oss/switchboard/adapters/sqlite"
 	"github.com/switchboard-oss/switchboard/commands"
+	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/projections"
 	"github.com/switchboard-oss/switchboard/search"
@@ -30,16 +28,19 @@ import (
 
 // Config is one process's configuration. Every field has a flag and an env twin (see cmd).
 type Config struct {
-	DataDir          string
-	Listen           string
-	Roles            []string // api, ingest, projector
-	CORSOrigins      []string
-	BootstrapKey     string // SWITCHBOARD_BOOTSTRAP_KEY
-	SecretKey        string // SWITCHBOARD_SECRET_KEY
-	KafkaBrokers     string
-	PostgresURL      string
-	ElasticsearchURL string
-	ShutdownTimeout  time.Duration
+	DataDir         string
+	Listen          string
+	Roles           []string // api, ingest, projector
+	CORSOrigins     []string
+	BootstrapKey    string // SWITCHBOARD_BOOTSTRAP_KEY
+	SecretKey       string // SWITCHBOARD_SECRET_KEY
+	PostgresURL     string
+	Kafka           KafkaConfig
+	Elasticsearch   ElasticsearchConfig
+	ShutdownTimeout time.Duration
+	// CatchUpTimeout bounds how long an API process without a projector waits at start for
+	// the shared read model to reach the log's head (default 30s).
+	CatchUpTimeout time.Duration
 }
 
 // Roles a process can take.
@@ -72,11 +73,12 @@ func (c Config) Validate() error {
 		}
 	}
 	if !c.has(RoleProjector) {
-		return errors.New("--roles: the embedded read model needs the projector role in the same process")
-	}
-	for flag, v := range map[string]string{"--kafka-brokers": c.KafkaBrokers, "--postgres-url": c.PostgresURL, "--elasticsearch-url": c.ElasticsearchURL} {
-		if v != "" {
-			return fmt.Errorf("%s: this build runs the embedded engines only; that engine's adapter is not available yet", flag)
+		// Without a projector here, another process must fill engines this one can read.
+		if c.PostgresURL == "" {
+			return errors.New("--roles: without the projector role the read model must be shared: set --postgres-url")
+		}
+		if c.Kafka.Brokers == "" {
+			return errors.New("--roles: without the projector role the event log must be shared: set --kafka-brokers")
 		}
 	}
 	return nil
@@ -86,24 +88,25 @@ func (c Config) Validate() error {
 type Server struct {
 	cfg    Config
 	logger *slog.Logger
-	// Addr is the address the API listens on, once started.
+	// Addr is the address the process listens on, once started.
 	Addr string
 
-	log       eventlog.Log
-	closers   []func() error
+	engines   *engines
 	projector *projections.Projector
 	searcher  *search.Projector
 	httpSrv   *http.Server
-	listener  net.Listener
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 }
 
-// Start opens the engines, starts the projector, bootstraps the first team if needed and
-// starts listening. It returns once the API accepts calls.
+// Start opens the engines, starts the projectors (projector role), bootstraps the first team
+// if needed and starts listening. It returns once the process serves.
 func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.CatchUpTimeout == 0 {
+		cfg.CatchUpTimeout = 30 * time.Second
 	}
 	s := &Server{cfg: cfg, logger: logger}
 	defer func() {
@@ -114,93 +117,69 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("--data-dir: %w", err)
 	}
-	key, err := secretbox.LoadKey(cfg.SecretKey, filepath.Join(cfg.DataDir, "secret.key"))
+	e, err := openEngines(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	box, err := secretbox.New(key)
-	if err != nil {
-		return nil, err
-	}
-
-	log, err := sqlite.OpenEventLog(filepath.Join(cfg.DataDir, "events.db"))
-	if err != nil {
-		return nil, fmt.Errorf("event log: %w", err)
-	}
-	s.closers = append(s.closers, log.Close)
-	s.log = log
-	rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"))
-	if err != nil {
-		return nil, fmt.Errorf("read model: %w", err)
-	}
-	s.closers = append(s.closers, rm.Close)
-	creds, err := sqlite.OpenCredentialStore(filepath.Join(cfg.DataDir, "credentials.db"), box)
-	if err != nil {
-		return nil, fmt.Errorf("credential store: %w", err)
-	}
-	s.closers = append(s.closers, creds.Close)
-	idem, err := sqlite.OpenIdempotencyStore(filepath.Join(cfg.DataDir, "idempotency.db"))
-	if err != nil {
-		return nil, fmt.Errorf("idempotency store: %w", err)
-	}
-	s.closers = append(s.closers, idem.Close)
-	idx, err := bleve.Open(filepath.Join(cfg.DataDir, "search.bleve"))
-	if err != nil {
-		return nil, fmt.Errorf("search index: %w", err)
-	}
-	s.closers = append(s.closers, idx.Close)
+	s.engines = e
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.projector = projections.NewProjector(log, rm, logger)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.projector.Run(runCtx); err != nil && runCtx.Err() == nil {
-			logger.Error("projector stopped", "err", err)
+	// The projector type also serves read-your-writes waits in processes that do not run it:
+	// WaitFor polls the shared store's checkpoint.
+	s.projector = projections.NewProjector(e.log, e.rm, logger)
+	s.searcher = search.NewProjector(e.log, e.idx, logger)
+	if cfg.Kafka.Brokers != "" && cfg.Elasticsearch.URL == "" {
+		// An embedded index belongs to this process alone: it needs every event, not the
+		// share of partitions a common consumer group would give it.
+		id, err := nodeID(cfg.DataDir)
+		if err != nil {
+			return nil, err
 		}
-	}()
-	s.searcher = search.NewProjector(log, idx, logger)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.searcher.Run(runCtx); err != nil && runCtx.Err() == nil {
-			logger.Error("search projector stopped", "err", err)
+		s.searcher.WithGroup(search.Projection + ".node." + id)
+	}
+	if cfg.has(RoleProjector) {
+		s.run(runCtx, "read model projector", s.projector.Run)
+		s.run(runCtx, "search projector", s.searcher.Run)
+		// The read model must hold the whole log before anyone reads it or before we decide
+		// that no key exists: after a rebuild it starts empty.
+		if err := waitCaughtUp(ctx, e.log, "read model", logger, s.projector.WaitFor); err != nil {
+			return nil, err
 		}
-	}()
+		if err := waitCaughtUp(ctx, e.log, "search index", logger, s.searcher.WaitFor); err != nil {
+			return nil, err
+		}
+	} else {
+		wctx, wcancel := context.WithTimeout(ctx, cfg.CatchUpTimeout)
+		err := waitCaughtUp(wctx, e.log, "read model", logger, s.projector.WaitFor)
+		wcancel()
+		if err != nil {
+			logger.Warn("the shared read model is behind the log; serving anyway", "err", err)
+		}
+	}
 
-	app := commands.NewApp(commands.Deps{Log: log, State: rm, Credentials: creds, Idempotency: idem,
+	app := commands.NewApp(commands.Deps{Log: e.log, State: e.rm, Credentials: e.creds, Idempotency: e.idem,
 		Consistency: s.projector, Logger: logger})
-
-	// The read model must hold the whole log before anyone reads it or before we decide that
-	// no key exists: after a rebuild it starts empty.
-	head, err := log.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.projector.WaitFor(ctx, head); err != nil {
-		return nil, fmt.Errorf("catching up the read model: %w", err)
-	}
-	if err := s.searcher.WaitFor(ctx, head); err != nil {
-		return nil, fmt.Errorf("catching up the search index: %w", err)
-	}
-	if err := s.bootstrap(ctx, app, rm); err != nil {
-		return nil, err
+	if cfg.has(RoleAPI) {
+		if err := s.bootstrap(ctx, app, e.rm); err != nil {
+			return nil, err
+		}
 	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: rm, Log: log, Search: idx, Logger: logger}, connectrpc.ServerOptions{
-		Checks: []connectrpc.Check{{Name: "event_log", Ping: log.Ping}, {Name: "read_model", Ping: rm.Ping},
-			{Name: "search_index", Ping: idx.Ping}},
+	opts := connectrpc.ServerOptions{
+		Checks: []connectrpc.Check{{Name: "event_log", Ping: e.log.Ping}, {Name: "read_model", Ping: e.rm.Ping},
+			{Name: "search_index", Ping: e.idx.Ping}},
 		CORSOrigins: cfg.CORSOrigins,
 		Registry:    reg,
-	})
+		NoAPI:       !cfg.has(RoleAPI),
+	}
+	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx, Logger: logger}, opts)
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
 	}
-	s.listener = lis
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -214,8 +193,38 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			logger.Error("http server stopped", "err", err)
 		}
 	}()
-	logger.Info("switchboard listening", "addr", s.Addr, "data_dir", cfg.DataDir, "roles", strings.Join(cfg.Roles, ","))
+	logger.Info("switchboard listening", "addr", s.Addr, "data_dir", cfg.DataDir, "roles", strings.Join(cfg.Roles, ","),
+		"event_log", engineName(cfg.Kafka.Brokers != "", "kafka", "sqlite"),
+		"read_model", engineName(cfg.PostgresURL != "", "postgres", "sqlite"),
+		"search", engineName(cfg.Elasticsearch.URL != "", "elasticsearch", "bleve"))
 	return s, nil
+}
+
+func engineName(scale bool, atScale, embedded string) string {
+	if scale {
+		return atScale
+	}
+	return embedded
+}
+
+// run keeps a projector running until the process stops; a failure (an engine unreachable at
+// its start) is retried, so projectors pause and resume rather than die.
+func (s *Server) run(ctx context.Context, name string, fn func(context.Context) error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for ctx.Err() == nil {
+			err := fn(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			s.logger.Error(name+" stopped; restarting", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
 }
 
 // bootstrap creates team "default" and the instance admin key on the first start. The key is
@@ -263,9 +272,9 @@ func (s *Server) bootstrap(ctx context.Context, app commands.App, keys interface
 }
 
 // EventLog is the process's event log, for tools and tests that inspect what was appended.
-func (s *Server) EventLog() eventlog.Log { return s.log }
+func (s *Server) EventLog() eventlog.Log { return s.engines.log }
 
-// Shutdown stops accepting calls, lets running ones finish, then stops the projector and
+// Shutdown stops accepting calls, lets running ones finish, then stops the projectors and
 // closes the engines.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
@@ -281,10 +290,21 @@ func (s *Server) closeAll() {
 		s.cancel()
 	}
 	s.wg.Wait()
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		if err := s.closers[i](); err != nil {
-			s.logger.Warn("close", "err", err)
-		}
+	if s.engines != nil {
+		s.engines.close(s.logger)
+		s.engines = nil
 	}
-	s.closers = nil
+}
+
+// nodeID is this data dir's stable random id.
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node.id")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	id := domain.NewID("")
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return id, nil
 }

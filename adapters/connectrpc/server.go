@@ -33,32 +33,25 @@ type ServerOptions struct {
 	Registry *prometheus.Registry
 	// Extra mounts more handlers on the same port (e.g. webhooks), by pattern.
 	Extra map[string]http.Handler
+	// NoAPI serves only health, readiness and metrics: a process without the api role.
+	NoAPI bool
 }
 
 // NewHandler returns every service, health, reflection, /healthz, /readyz and /metrics on one
 // http.Handler, ready for h2c.
 func NewHandler(d Deps, o ServerOptions) http.Handler {
 	metrics := newRPCMetrics(o.Registry)
-	opts := connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader})
 	mux := http.NewServeMux()
-	mux.Handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
-	mux.Handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))
-	mux.Handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))
-	mux.Handle(switchboardv1connect.NewTeamServiceHandler(NewTeamService(d), opts))
-	mux.Handle(switchboardv1connect.NewIngestServiceHandler(NewIngestService(d), opts))
-	mux.Handle(switchboardv1connect.NewSearchServiceHandler(NewSearchService(d), opts))
-	mux.Handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d), opts))
-
-	services := []string{
-		switchboardv1connect.AccountServiceName, switchboardv1connect.ThreadServiceName,
-		switchboardv1connect.ProspectServiceName, switchboardv1connect.TeamServiceName,
-		switchboardv1connect.IngestServiceName, switchboardv1connect.SearchServiceName,
-		switchboardv1connect.EventServiceName,
+	services := []string{}
+	if !o.NoAPI {
+		services = mountAPI(mux, d, metrics)
 	}
 	mux.Handle(grpchealth.NewHandler(healthChecker{checks: o.Checks, services: services}))
-	reflector := grpcreflect.NewStaticReflector(services...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	if len(services) > 0 {
+		reflector := grpcreflect.NewStaticReflector(services...)
+		mux.Handle(grpcreflect.NewHandlerV1(reflector))
+		mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -122,4 +115,24 @@ func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) 
 		}
 	}
 	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}
+
+// mountAPI mounts every service and returns their names.
+func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics) []string {
+	opts := connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader})
+	mux.Handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
+	mux.Handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))
+	mux.Handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))
+	mux.Handle(switchboardv1connect.NewTeamServiceHandler(NewTeamService(d), opts))
+	mux.Handle(switchboardv1connect.NewIngestServiceHandler(NewIngestService(d), opts))
+	mux.Handle(switchboardv1connect.NewSearchServiceHandler(NewSearchService(d), opts))
+	mux.Handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d), opts))
+
+	services := []string{
+		switchboardv1connect.AccountServiceName, switchboardv1connect.ThreadServiceName,
+		switchboardv1connect.ProspectServiceName, switchboardv1connect.TeamServiceName,
+		switchboardv1connect.IngestServiceName, switchboardv1connect.SearchServiceName,
+		switchboardv1connect.EventServiceName,
+	}
+	return services
 }

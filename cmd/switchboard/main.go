@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,9 @@ const usage = `usage: switchboard <command> [flags]
 commands:
   serve    run the API, ingestion and projectors (the default)
   migrate  apply the PostgreSQL read model's migrations (--postgres-url)
+  search reindex
+           rebuild the Elasticsearch index from the log into a new index and switch
+           the alias to it; searches keep answering throughout (same flags as serve)
   help     show this help
 
 Run 'switchboard serve -h' for the flags; each flag --x-y can be set by env SWITCHBOARD_X_Y.
@@ -46,6 +50,12 @@ func run(args []string, getenv func(string) string, stderr io.Writer) error {
 		return serve(args, getenv, stderr)
 	case "migrate":
 		return migrate(args, getenv, stderr)
+	case "search":
+		if len(args) == 0 || args[0] != "reindex" {
+			fmt.Fprint(stderr, usage)
+			return errors.New("usage: switchboard search reindex [flags]")
+		}
+		return reindex(args[1:], getenv, stderr)
 	case "help":
 		fmt.Fprint(stderr, usage)
 		return nil
@@ -71,8 +81,43 @@ func (e envFlags) string(p *string, name, def, help string) {
 	e.fs.StringVar(p, name, def, help+" (env "+envName(name)+")")
 }
 
-func serve(args []string, getenv func(string) string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+func (e envFlags) int32(p *int32, name string, def int32, help string) {
+	if v := e.getenv(envName(name)); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+			def = int32(n)
+		}
+	}
+	e.fs.Func(name, fmt.Sprintf("%s (env %s, default %d)", help, envName(name), def), func(s string) error {
+		n, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", s)
+		}
+		*p = int32(n)
+		return nil
+	})
+	*p = def
+}
+
+func (e envFlags) duration(p *time.Duration, name string, def time.Duration, help string) {
+	if v := e.getenv(envName(name)); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	e.fs.DurationVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+func (e envFlags) bool(p *bool, name string, def bool, help string) {
+	if v := e.getenv(envName(name)); v != "" {
+		def = v == "1" || strings.EqualFold(v, "true")
+	}
+	e.fs.BoolVar(p, name, def, help+" (env "+envName(name)+")")
+}
+
+// parseConfig parses the flags every command that opens the engines shares. It returns
+// flag.ErrHelp after printing the help.
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (server.Config, *slog.Logger, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	f := envFlags{fs, getenv}
 	var cfg server.Config
@@ -81,17 +126,29 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) error {
 	f.string(&cfg.Listen, "listen", "127.0.0.1:8080", "address of the API, webhooks, health and metrics")
 	f.string(&roles, "roles", "api,ingest,projector", "what this process does, comma-separated")
 	f.string(&cors, "cors-origins", "*", "browser origins allowed to call the API, comma-separated; empty disables CORS")
-	f.string(&cfg.KafkaBrokers, "kafka-brokers", "", "Kafka brokers for the event log (not available yet)")
-	f.string(&cfg.PostgresURL, "postgres-url", "", "PostgreSQL URL for the read model (not available yet)")
-	f.string(&cfg.ElasticsearchURL, "elasticsearch-url", "", "Elasticsearch URL for search (not available yet)")
+	f.string(&cfg.PostgresURL, "postgres-url", "", "PostgreSQL URL: the read model, credentials and idempotency keys move there")
+	f.string(&cfg.Kafka.Brokers, "kafka-brokers", "", "Kafka brokers (host:port, comma-separated): the event log moves there")
+	f.string(&cfg.Kafka.Topic, "kafka-topic", "switchboard.events", "the events topic")
+	f.string(&cfg.Kafka.ClientID, "kafka-client-id", "switchboard", "the client id Kafka sees")
+	f.int32(&cfg.Kafka.Partitions, "kafka-partitions", 12, "partitions of the events topic when Switchboard creates it")
+	f.string(&cfg.Kafka.SASLMechanism, "kafka-sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)")
+	f.string(&cfg.Kafka.SASLUser, "kafka-sasl-user", "", "SASL user")
+	f.string(&cfg.Kafka.SASLPassword, "kafka-sasl-password", "", "SASL password (prefer the env variable)")
+	f.bool(&cfg.Kafka.TLS, "kafka-tls", false, "connect to Kafka over TLS")
+	f.string(&cfg.Kafka.TLSCAFile, "kafka-tls-ca-file", "", "PEM CA certificates to trust for Kafka")
+	f.string(&cfg.Kafka.TLSCertFile, "kafka-tls-cert-file", "", "client certificate for Kafka (PEM)")
+	f.string(&cfg.Kafka.TLSKeyFile, "kafka-tls-key-file", "", "client key for Kafka (PEM)")
+	f.duration(&cfg.Kafka.SessionTimeout, "kafka-session-timeout", 10*time.Second, "consumer group session timeout")
+	f.duration(&cfg.Kafka.HeartbeatInterval, "kafka-heartbeat-interval", 3*time.Second, "consumer group heartbeat interval")
+	f.duration(&cfg.Kafka.RebalanceTimeout, "kafka-rebalance-timeout", 60*time.Second, "consumer group rebalance timeout")
+	f.string(&cfg.Elasticsearch.URL, "elasticsearch-url", "", "Elasticsearch URL(s), comma-separated: search moves there")
+	f.string(&cfg.Elasticsearch.APIKey, "elasticsearch-api-key", "", "Elasticsearch API key (prefer the env variable)")
+	f.string(&cfg.Elasticsearch.Alias, "elasticsearch-alias", "switchboard-messages", "the alias searches and writes go through")
 	f.string(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.string(&logFormat, "log-format", "text", "text or json")
 	f.string(&shutdown, "shutdown-timeout", "15s", "how long running calls may finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return cfg, nil, err
 	}
 	cfg.Roles = splitList(roles)
 	cfg.CORSOrigins = splitList(cors)
@@ -99,13 +156,13 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg.SecretKey = getenv("SWITCHBOARD_SECRET_KEY")
 	d, err := time.ParseDuration(shutdown)
 	if err != nil || d <= 0 {
-		return fmt.Errorf("--shutdown-timeout: %q is not a positive duration like 15s", shutdown)
+		return cfg, nil, fmt.Errorf("--shutdown-timeout: %q is not a positive duration like 15s", shutdown)
 	}
 	cfg.ShutdownTimeout = d
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %q is not debug, info, warn or error", logLevel)
+		return cfg, nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", logLevel)
 	}
 	var handler slog.Handler
 	switch logFormat {
@@ -114,10 +171,19 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) error {
 	case "json":
 		handler = slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})
 	default:
-		return fmt.Errorf("--log-format: %q is not text or json", logFormat)
+		return cfg, nil, fmt.Errorf("--log-format: %q is not text or json", logFormat)
 	}
-	logger := slog.New(handler)
+	return cfg, slog.New(handler), nil
+}
 
+func serve(args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, logger, err := parseConfig("serve", args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := server.Start(ctx, cfg, logger)
@@ -143,4 +209,17 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func reindex(args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, logger, err := parseConfig("search reindex", args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return server.ReindexSearch(ctx, cfg, logger)
 }

@@ -1,0 +1,345 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+	wkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+
+	"github.com/switchboard-oss/switchboard/adapters/eventcodec"
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
+)
+
+// clockSkew widens the search for an event whose publish is in doubt: the record's timestamp
+// comes from the publishing host's clock, the claim's time from the first claimer's.
+const clockSkew = time.Minute
+
+// Append validates and encodes every event, claims their ids in the dedup index, publishes
+// the ones that are new and returns once the brokers acknowledged them (acks from all in-sync
+// replicas). It gives up after Config.AppendTimeout: an event is reported written only if it
+// is in the log.
+//
+// Append publishes with sarama's SyncProducer rather than watermill's Publisher, whose
+// Publish returns only an error: AppendResult needs each record's partition and offset, which
+// SyncProducer.SendMessages sets on each message.
+func (l *EventLog) Append(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	envelopes := make([][]byte, len(events))
+	for i, e := range events {
+		if err := eventlog.Validate(e); err != nil {
+			return nil, fmt.Errorf("append event %d of %d: %w", i+1, len(events), err)
+		}
+		b, err := eventcodec.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("append event %d of %d: %w", i+1, len(events), err)
+		}
+		envelopes[i] = b
+	}
+	if len(events) == 0 {
+		return []eventlog.AppendResult{}, nil
+	}
+	if !l.enter() {
+		return nil, eventlog.ErrClosed
+	}
+	defer l.active.Done()
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.AppendTimeout)
+	defer cancel()
+
+	// The first occurrence of an id stands for the batch; repeats report its position.
+	first := map[string]int{}
+	var ids []string
+	for i, e := range events {
+		if _, ok := first[e.ID]; !ok {
+			first[e.ID] = i
+			ids = append(ids, e.ID)
+		}
+	}
+	a := &appendCall{l: l, owner: l.newOwner(), recovered: map[string]bool{}}
+	positions, dups, err := a.run(ctx, events, envelopes, first, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]eventlog.AppendResult, len(events))
+	for i, e := range events {
+		out[i] = eventlog.AppendResult{Position: positions[e.ID], Duplicate: dups[e.ID] || first[e.ID] != i}
+	}
+	return out, nil
+}
+
+// appendCall is one Append: its owner token and the claims it holds.
+type appendCall struct {
+	l     *EventLog
+	owner string
+	// granted are claims taken fresh (nobody published them); recovered are claims taken
+	// over from a claimer that may have published.
+	granted   []string
+	recovered map[string]bool
+}
+
+func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [][]byte, first map[string]int, ids []string) (map[string]eventlog.Position, map[string]bool, error) {
+	l := a.l
+	positions, since, err := a.claimAll(ctx, ids)
+	if err != nil {
+		a.releaseClaims()
+		return nil, nil, err
+	}
+	dups := map[string]bool{}
+	for id := range positions {
+		dups[id] = true
+	}
+	// A recovered claim's event may be in the log already: look before publishing.
+	found := map[string]eventlog.Position{}
+	for id := range a.recovered {
+		pos, ok, err := l.lookFor(ctx, events[first[id]], since[id])
+		if err != nil {
+			a.releaseClaims()
+			return nil, nil, fmt.Errorf("append: look for event %s: %w", id, err)
+		}
+		if ok {
+			found[id] = pos
+			positions[id], dups[id] = pos, true
+		}
+	}
+	if len(found) > 0 {
+		if err := l.index.Confirm(context.WithoutCancel(ctx), found); err != nil {
+			l.log.Warn("cannot record the positions of recovered events", "events", len(found), "error", errorText(err))
+		}
+		for id := range found {
+			delete(a.recovered, id)
+		}
+	}
+
+	var msgs []*sarama.ProducerMessage
+	for _, id := range ids {
+		if _, ok := positions[id]; !ok {
+			msgs = append(msgs, l.message(events[first[id]], envelopes[first[id]]))
+		}
+	}
+	if len(msgs) == 0 {
+		return positions, dups, nil
+	}
+	if err := ctx.Err(); err != nil {
+		a.releaseClaims()
+		return nil, nil, fmt.Errorf("append: %w", err)
+	}
+	// The publish outlives a caller that gives up: it always ends with its claims confirmed
+	// or released, so a retry sees the truth.
+	done := make(chan publishResult, 1)
+	l.active.Add(1)
+	go func() {
+		defer l.active.Done()
+		done <- a.publish(msgs)
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, nil, r.err
+		}
+		for id, p := range r.written {
+			positions[id] = p
+		}
+		return positions, dups, nil
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("append: kafka did not acknowledge in time: %w", ctx.Err())
+	}
+}
+
+// claimAll claims every id, waiting (with backoff) for those another call holds: a live
+// claim is not a write. It returns the ids already written, with their positions, and for
+// each recovered claim the time since which its event may be in the log.
+func (a *appendCall) claimAll(ctx context.Context, ids []string) (map[string]eventlog.Position, map[string]time.Time, error) {
+	l := a.l
+	positions := map[string]eventlog.Position{}
+	since := map[string]time.Time{}
+	pending := ids
+	bo := newBackoff(5*time.Millisecond, 250*time.Millisecond)
+	for len(pending) > 0 {
+		written, recover, held, err := l.index.Claim(ctx, a.owner, pending, l.cfg.ClaimLease)
+		if err != nil {
+			// The claim may have committed before the error (a context ending at that
+			// moment): give up whatever this owner got, as maybe written, since a recovered
+			// claim must stay in doubt, which costs the next claimer a look only.
+			for _, id := range pending {
+				a.recovered[id] = true
+			}
+			return nil, nil, fmt.Errorf("append: claim event ids: %w", err)
+		}
+		heldSet := map[string]bool{}
+		for _, id := range held {
+			heldSet[id] = true
+		}
+		for _, id := range pending {
+			switch {
+			case heldSet[id]:
+			case hasKey(written, id):
+				positions[id] = written[id]
+			case hasKey(recover, id):
+				a.recovered[id] = true
+				since[id] = recover[id]
+			default:
+				a.granted = append(a.granted, id)
+			}
+		}
+		pending = held
+		if len(pending) > 0 && !sleep(ctx, bo.NextBackOff()) {
+			return nil, nil, fmt.Errorf("append: events %v are being appended by another call: %w", pending, ctx.Err())
+		}
+	}
+	return positions, since, nil
+}
+
+type publishResult struct {
+	written map[string]eventlog.Position
+	err     error
+}
+
+// publish sends msgs and settles their claims: the written ones are confirmed, the others
+// released as maybe written (a broker may have stored a record whose acknowledgement was
+// lost), so their next claimer looks for them first.
+func (a *appendCall) publish(msgs []*sarama.ProducerMessage) publishResult {
+	l := a.l
+	failed := map[*sarama.ProducerMessage]error{}
+	if err := l.producer.SendMessages(msgs); err != nil {
+		var perrs sarama.ProducerErrors
+		if !errors.As(err, &perrs) {
+			for _, m := range msgs {
+				failed[m] = err
+			}
+		}
+		for _, pe := range perrs {
+			failed[pe.Msg] = pe.Err
+		}
+	}
+	written := map[string]eventlog.Position{}
+	var lost []string
+	var firstErr error
+	for _, m := range msgs {
+		id := m.Metadata.(string)
+		if err, ok := failed[m]; ok {
+			lost = append(lost, id)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		written[id] = eventlog.Position{Partition: m.Partition, Offset: m.Offset}
+	}
+	// Settled with a fresh context: the caller may have given up, the claims must not stay.
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.RequestTimeout)
+	defer cancel()
+	if err := a.retryIndex(ctx, func() error { return l.index.Confirm(ctx, written) }); err != nil {
+		// The events are in the log: the caller is told so. Their claims expire and the next
+		// claimer finds them by looking.
+		l.log.Warn("cannot record the positions of written events", "events", len(written), "error", errorText(err))
+	}
+	if len(lost) > 0 {
+		if err := a.retryIndex(ctx, func() error { return l.index.Release(ctx, a.owner, lost, true) }); err != nil {
+			l.log.Warn("cannot release claims after a failed publish; they expire with their lease", "events", len(lost), "error", errorText(err))
+		}
+		l.log.Warn("kafka refused or did not acknowledge events", "events", len(lost), "written", len(written), "error", errorText(firstErr))
+		return publishResult{err: fmt.Errorf("append: publish %d of %d events: %w", len(lost), len(msgs), firstErr)}
+	}
+	return publishResult{written: written}
+}
+
+// releaseClaims gives up the claims of a call that publishes nothing: fresh claims are
+// forgotten, recovered ones stay in doubt for the next claimer.
+func (a *appendCall) releaseClaims() {
+	l := a.l
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.RequestTimeout)
+	defer cancel()
+	var recovered []string
+	for id := range a.recovered {
+		recovered = append(recovered, id)
+	}
+	err := errors.Join(
+		l.index.Release(ctx, a.owner, a.granted, false),
+		l.index.Release(ctx, a.owner, recovered, true),
+	)
+	if err != nil {
+		l.log.Warn("cannot release claims; they expire with their lease", "error", errorText(err))
+	}
+}
+
+// retryIndex runs op a few times: the index answering late must not leave claims behind.
+func (a *appendCall) retryIndex(ctx context.Context, op func() error) error {
+	bo := newBackoff(50*time.Millisecond, time.Second)
+	for attempt := 1; ; attempt++ {
+		err := op()
+		if err == nil || attempt == 3 || !sleep(ctx, bo.NextBackOff()) {
+			return err
+		}
+	}
+}
+
+// message is the record of one event: key = the event's key (its partition), value = the
+// envelope, headers to filter without decoding, timestamp = now (recovery looks by time).
+func (l *EventLog) message(e domain.Event, envelope []byte) *sarama.ProducerMessage {
+	return &sarama.ProducerMessage{
+		Topic: l.topic,
+		Key:   sarama.StringEncoder(e.Key),
+		Value: sarama.ByteEncoder(envelope),
+		Headers: []sarama.RecordHeader{
+			{Key: []byte(wkafka.UUIDHeaderKey), Value: []byte(e.ID)},
+			{Key: []byte(headerTeam), Value: []byte(e.TeamID)},
+			{Key: []byte(headerType), Value: []byte(e.Type())},
+		},
+		Timestamp: time.Now(),
+		Metadata:  e.ID,
+	}
+}
+
+// lookFor searches the partition of e's key, from the records written around since, for e's
+// id: whether an earlier claimer published it after all. A partition count changed since
+// then would hide it (and break per-key order anyway).
+func (l *EventLog) lookFor(ctx context.Context, e domain.Event, since time.Time) (eventlog.Position, bool, error) {
+	parts, err := l.client.Partitions(l.topic)
+	if err != nil {
+		return eventlog.Position{}, false, err
+	}
+	i, err := l.partitioner.Partition(&sarama.ProducerMessage{Topic: l.topic, Key: sarama.StringEncoder(e.Key)}, int32(len(parts)))
+	if err != nil {
+		return eventlog.Position{}, false, err
+	}
+	p := parts[i]
+	from, err := l.offsets(ctx, []int32{p}, since.Add(-clockSkew).UnixMilli())
+	if err != nil {
+		return eventlog.Position{}, false, err
+	}
+	hwm, err := l.offsets(ctx, []int32{p}, sarama.OffsetNewest)
+	if err != nil {
+		return eventlog.Position{}, false, err
+	}
+	if from[p] < 0 {
+		return eventlog.Position{}, false, nil // nothing written since
+	}
+	var pos eventlog.Position
+	found := false
+	err = l.scan(ctx, p, from[p], hwm[p], func(off int64, r *sarama.Record) (bool, error) {
+		id, ok := header(r, wkafka.UUIDHeaderKey)
+		if !ok {
+			ev, err := eventcodec.Unmarshal(r.Value)
+			if err != nil {
+				return true, nil // not ours to judge here
+			}
+			id = ev.ID
+		}
+		if id == e.ID {
+			pos, found = eventlog.Position{Partition: p, Offset: off}, true
+			return false, nil
+		}
+		return true, nil
+	})
+	return pos, found, err
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
+}

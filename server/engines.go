@@ -1,0 +1,246 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/adapters/bleve"
+	"github.com/switchboard-oss/switchboard/adapters/elasticsearch"
+	"github.com/switchboard-oss/switchboard/adapters/kafka"
+	"github.com/switchboard-oss/switchboard/adapters/postgres"
+	"github.com/switchboard-oss/switchboard/adapters/secretbox"
+	"github.com/switchboard-oss/switchboard/adapters/sqlite"
+	"github.com/switchboard-oss/switchboard/commands"
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/projections"
+	"github.com/switchboard-oss/switchboard/search"
+)
+
+// KafkaConfig are the event log's Kafka settings (used when Brokers is set).
+type KafkaConfig struct {
+	Brokers           string // comma-separated host:port
+	Topic             string
+	ClientID          string
+	Partitions        int32
+	SASLMechanism     string
+	SASLUser          string
+	SASLPassword      string
+	TLS               bool
+	TLSCAFile         string
+	TLSCertFile       string
+	TLSKeyFile        string
+	TLSInsecureVerify bool
+	// Consumer group timing; zero keeps the adapter's defaults.
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
+	RebalanceTimeout  time.Duration
+	// Tune adjusts the adapter's configuration further (tests shorten group timeouts).
+	Tune func(*kafka.Config)
+}
+
+// ElasticsearchConfig are the search index's settings (used when URL is set).
+type ElasticsearchConfig struct {
+	URL    string // comma-separated; user:password@ in a URL is taken as basic auth
+	APIKey string
+	Alias  string
+}
+
+// engines are the ports of one process, bound to their adapters.
+type engines struct {
+	log     eventlog.Log
+	rm      projections.Store
+	creds   commands.Credentials
+	idem    commands.Idempotency
+	idx     search.Index
+	closers []func() error
+}
+
+func (e *engines) close(logger *slog.Logger) {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		if err := e.closers[i](); err != nil {
+			logger.Warn("close", "err", err)
+		}
+	}
+	e.closers = nil
+}
+
+// openEngines binds every port: an engine's URL switches its port from the embedded adapter.
+func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engines, err error) {
+	e := &engines{}
+	defer func() {
+		if err != nil {
+			e.close(logger)
+		}
+	}()
+	key, err := secretbox.LoadKey(cfg.SecretKey, filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, err
+	}
+
+	// Read model, credentials, idempotency: PostgreSQL, or SQLite files in the data dir.
+	if cfg.PostgresURL != "" {
+		pgopts := []postgres.Option{postgres.WithLogger(logger)}
+		rm, err := postgres.OpenReadModel(ctx, cfg.PostgresURL, pgopts...)
+		if err != nil {
+			return nil, fmt.Errorf("--postgres-url: read model: %w", err)
+		}
+		e.rm = rm
+		e.closers = append(e.closers, rm.Close)
+		creds, err := postgres.OpenCredentialStore(ctx, cfg.PostgresURL, box, pgopts...)
+		if err != nil {
+			return nil, fmt.Errorf("--postgres-url: credential store: %w", err)
+		}
+		e.creds = creds
+		e.closers = append(e.closers, creds.Close)
+		idem, err := postgres.OpenIdempotencyStore(ctx, cfg.PostgresURL, pgopts...)
+		if err != nil {
+			return nil, fmt.Errorf("--postgres-url: idempotency store: %w", err)
+		}
+		e.idem = idem
+		e.closers = append(e.closers, idem.Close)
+	} else {
+		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"))
+		if err != nil {
+			return nil, fmt.Errorf("read model: %w", err)
+		}
+		e.rm = rm
+		e.closers = append(e.closers, rm.Close)
+		creds, err := sqlite.OpenCredentialStore(filepath.Join(cfg.DataDir, "credentials.db"), box)
+		if err != nil {
+			return nil, fmt.Errorf("credential store: %w", err)
+		}
+		e.creds = creds
+		e.closers = append(e.closers, creds.Close)
+		idem, err := sqlite.OpenIdempotencyStore(filepath.Join(cfg.DataDir, "idempotency.db"))
+		if err != nil {
+			return nil, fmt.Errorf("idempotency store: %w", err)
+		}
+		e.idem = idem
+		e.closers = append(e.closers, idem.Close)
+	}
+
+	// Event log: Kafka (with a duplicate index beside it), or a SQLite file.
+	if cfg.Kafka.Brokers != "" {
+		var index kafka.DedupIndex
+		if cfg.PostgresURL != "" {
+			ix, err := postgres.OpenEventIndex(ctx, cfg.PostgresURL, "") // the URL's search_path
+			if err != nil {
+				return nil, fmt.Errorf("--postgres-url: event index: %w", err)
+			}
+			index = ix
+			e.closers = append(e.closers, ix.Close)
+		} else {
+			ix, err := sqlite.OpenEventIndex(filepath.Join(cfg.DataDir, "event-index.db"))
+			if err != nil {
+				return nil, fmt.Errorf("event index: %w", err)
+			}
+			index = ix
+			e.closers = append(e.closers, ix.Close)
+		}
+		kc := kafka.Config{
+			Brokers: splitList(cfg.Kafka.Brokers), Topic: cfg.Kafka.Topic, ClientID: cfg.Kafka.ClientID,
+			Partitions: cfg.Kafka.Partitions, Index: index, Logger: logger,
+			SASL: kafka.SASLConfig{Mechanism: cfg.Kafka.SASLMechanism, User: cfg.Kafka.SASLUser, Password: cfg.Kafka.SASLPassword},
+			TLS: kafka.TLSConfig{Enable: cfg.Kafka.TLS, CAFile: cfg.Kafka.TLSCAFile, CertFile: cfg.Kafka.TLSCertFile,
+				KeyFile: cfg.Kafka.TLSKeyFile, InsecureSkipVerify: cfg.Kafka.TLSInsecureVerify},
+			SessionTimeout: cfg.Kafka.SessionTimeout, HeartbeatInterval: cfg.Kafka.HeartbeatInterval,
+			RebalanceTimeout: cfg.Kafka.RebalanceTimeout,
+		}
+		if cfg.Kafka.Tune != nil {
+			cfg.Kafka.Tune(&kc)
+		}
+		log, err := kafka.OpenEventLog(ctx, kc)
+		if err != nil {
+			return nil, fmt.Errorf("--kafka-brokers: %w", err)
+		}
+		e.log = log
+		e.closers = append(e.closers, log.Close)
+	} else {
+		log, err := sqlite.OpenEventLog(filepath.Join(cfg.DataDir, "events.db"), sqlite.WithLogger(logger))
+		if err != nil {
+			return nil, fmt.Errorf("event log: %w", err)
+		}
+		e.log = log
+		e.closers = append(e.closers, log.Close)
+	}
+
+	// Search: Elasticsearch, or a Bleve folder (which only a process with the projector role
+	// can keep filled).
+	switch {
+	case cfg.Elasticsearch.URL == "" && !cfg.has(RoleProjector):
+		e.idx = noSharedIndex{}
+	case cfg.Elasticsearch.URL != "":
+		idx, err := elasticsearch.Open(ctx, elasticsearch.Config{URLs: splitList(cfg.Elasticsearch.URL),
+			APIKey: cfg.Elasticsearch.APIKey, Alias: cfg.Elasticsearch.Alias, Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("--elasticsearch-url: %w", err)
+		}
+		e.idx = idx
+		e.closers = append(e.closers, idx.Close)
+	default:
+		idx, err := bleve.Open(filepath.Join(cfg.DataDir, "search.bleve"))
+		if err != nil {
+			return nil, fmt.Errorf("search index: %w", err)
+		}
+		e.idx = idx
+		e.closers = append(e.closers, idx.Close)
+	}
+	return e, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// waitCaughtUp waits until a projection covers the log's head, reporting progress.
+func waitCaughtUp(ctx context.Context, log eventlog.Log, what string, logger *slog.Logger, wait func(context.Context, eventlog.Cursor) error) error {
+	head, err := log.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the event log's head: %w", err)
+	}
+	start := time.Now()
+	if err := wait(ctx, head); err != nil {
+		return fmt.Errorf("catching up the %s: %w", what, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		logger.Info("caught up with the event log", "projection", what, "took", d.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// noSharedIndex stands for search in an API process that has neither a projector of its own
+// nor a shared index: every call says why, instead of answering from an empty index.
+type noSharedIndex struct{}
+
+var errNoSharedIndex = domain.Unavailable("search (this API process needs --elasticsearch-url: the embedded index "+
+	"lives in the process that runs the projector role)", nil)
+
+func (noSharedIndex) Put(context.Context, []search.Doc) error { return errNoSharedIndex }
+func (noSharedIndex) Get(context.Context, string, string) (search.Doc, bool, error) {
+	return search.Doc{}, false, errNoSharedIndex
+}
+func (noSharedIndex) Delete(context.Context, string, []string) error { return errNoSharedIndex }
+func (noSharedIndex) Search(context.Context, search.Query) (search.Result, error) {
+	return search.Result{}, errNoSharedIndex
+}
+func (noSharedIndex) Checkpoint(context.Context) (eventlog.Cursor, error) {
+	return nil, errNoSharedIndex
+}
+func (noSharedIndex) SetCheckpoint(context.Context, eventlog.Cursor) error { return errNoSharedIndex }
+func (noSharedIndex) Ping(context.Context) error                           { return nil }
+func (noSharedIndex) Close() error                                         { return nil }

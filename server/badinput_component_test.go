@@ -11,13 +11,21 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
+	"github.com/switchboard-oss/switchboard/server"
 )
 
 // TestBadInput: every bad request gets a clear error naming what is wrong, and appends nothing
 // to the log.
 func TestBadInput(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, t.TempDir())
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testBadInput(t, b.start(t, t.TempDir()))
+		})
+	}
+}
+
+func testBadInput(t *testing.T, s *server.Server) {
 	for _, kind := range []string{"connect", "grpc"} {
 		c := newConnectClient(s.Addr)
 		if kind == "grpc" {

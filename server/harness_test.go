@@ -17,13 +17,52 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchboard-oss/switchboard/adapters/kafka"
+	"github.com/switchboard-oss/switchboard/internal/testenv"
 	"github.com/switchboard-oss/switchboard/server"
 )
 
 const adminKey = "sb_test_bootstrap_key_0123456789"
 
+// backend is a way to run the server: embedded engines, or Kafka (kfake) + PostgreSQL.
+type backend struct {
+	name  string
+	start func(t *testing.T, dir string) *server.Server
+}
+
+// backends are every configuration the component tests run on.
+var backends = []backend{
+	{"embedded", startServer},
+	{"kafka+postgres", startScaleServer},
+}
+
+// startScaleServer runs a real Switchboard on an in-process Kafka cluster and a fresh
+// PostgreSQL schema (skipped loudly when PostgreSQL is unreachable, failed under CI=true).
+func startScaleServer(t *testing.T, dir string) *server.Server {
+	t.Helper()
+	pg := testenv.PostgresSchema(t)
+	_, brokers := testenv.Kafka(t)
+	return startServerWith(t, server.Config{DataDir: dir, PostgresURL: pg, Kafka: scaleKafka(brokers)})
+}
+
+func scaleKafka(brokers string) server.KafkaConfig {
+	return server.KafkaConfig{Brokers: brokers, Topic: "switchboard.events", Partitions: 6,
+		SessionTimeout: testenv.SessionTimeout, HeartbeatInterval: testenv.HeartbeatInterval,
+		RebalanceTimeout: testenv.RebalanceTimeout,
+		Tune: func(c *kafka.Config) {
+			c.DialTimeout, c.RequestTimeout, c.AppendTimeout = time.Second, 5*time.Second, 5*time.Second
+			c.RetryInitial, c.RetryMax = 5*time.Millisecond, 100*time.Millisecond
+		}}
+}
+
 // startServer runs a real Switchboard on a random port with its data in dir.
 func startServer(t *testing.T, dir string) *server.Server {
+	t.Helper()
+	return startServerWith(t, server.Config{DataDir: dir})
+}
+
+// startServerWith runs a real Switchboard with cfg's engines (and test defaults for the rest).
+func startServerWith(t *testing.T, cfg server.Config) *server.Server {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -31,10 +70,12 @@ func startServer(t *testing.T, dir string) *server.Server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := server.Start(ctx, server.Config{
-		DataDir: dir, Listen: "127.0.0.1:0", Roles: []string{"api", "ingest", "projector"},
-		CORSOrigins: []string{"*"}, BootstrapKey: adminKey, ShutdownTimeout: 5 * time.Second,
-	}, logger)
+	cfg.Listen, cfg.BootstrapKey, cfg.ShutdownTimeout = "127.0.0.1:0", adminKey, 5*time.Second
+	if cfg.Roles == nil {
+		cfg.Roles = []string{"api", "ingest", "projector"}
+	}
+	cfg.CORSOrigins = []string{"*"}
+	s, err := server.Start(ctx, cfg, logger)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}

@@ -19,16 +19,18 @@ const (
 // and once through a gRPC client: link, ingest (with duplicates), every view and filter with
 // paging, assign, tag, status, done and reopen-by-message, read, prospect context.
 func TestInboxLoop(t *testing.T) {
-	for _, kind := range []string{"connect", "grpc"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			s := startServer(t, t.TempDir())
-			c := newConnectClient(s.Addr)
-			if kind == "grpc" {
-				c = newGRPCClient(t, s.Addr)
-			}
-			inboxScenario(t, api{t, c, adminKey})
-		})
+	for _, b := range backends {
+		for _, kind := range []string{"connect", "grpc"} {
+			t.Run(b.name+"/"+kind, func(t *testing.T) {
+				t.Parallel()
+				s := b.start(t, t.TempDir())
+				c := newConnectClient(s.Addr)
+				if kind == "grpc" {
+					c = newGRPCClient(t, s.Addr)
+				}
+				inboxScenario(t, api{t, c, adminKey})
+			})
+		}
 	}
 }
 

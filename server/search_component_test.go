@@ -25,9 +25,13 @@ const searchMessages = "/switchboard.v1.SearchService/SearchMessages"
 
 // TestSearch runs the search behaviour suite against the embedded engine (Bleve).
 func TestSearch(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, t.TempDir())
-	searchSuite(t, api{t, newConnectClient(s.Addr), adminKey}, s)
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			s := b.start(t, t.TempDir())
+			searchSuite(t, api{t, newConnectClient(s.Addr), adminKey}, s)
+		})
+	}
 }
 
 // TestSearchElasticsearch runs the same suite, unchanged, against a real Elasticsearch.

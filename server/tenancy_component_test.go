@@ -8,13 +8,21 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
+	"github.com/switchboard-oss/switchboard/server"
 )
 
 // TestTenantIsolation: a second team's key sees none of the first team's data and gets
 // NotFound for its ids, as if they did not exist.
 func TestTenantIsolation(t *testing.T) {
-	t.Parallel()
-	s := startServer(t, t.TempDir())
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			testTenantIsolation(t, b.start(t, t.TempDir()))
+		})
+	}
+}
+
+func testTenantIsolation(t *testing.T, s *server.Server) {
 	a := api{t, newConnectClient(s.Addr), adminKey}
 	acc := a.link(v1.Platform_PLATFORM_API, "shop")
 	m := a.ingest(msg{acc.Id, "cust-1", "m1", v1.Direction_DIRECTION_INBOUND, "private to team one", at(1)})

@@ -59,13 +59,13 @@ func (p *process) logged(substr string) bool {
 var listenRE = regexp.MustCompile(`msg="switchboard listening" addr=(\S+)`)
 
 // startProcess runs the real binary on a random port and waits until it listens.
-func startProcess(t *testing.T, dataDir string) *process {
+func startProcess(t *testing.T, dataDir string, args ...string) *process {
 	t.Helper()
 	bin, err := buildOnce()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_BOOTSTRAP_KEY="+testKey)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

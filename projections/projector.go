@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/switchboard-oss/switchboard/domain"
@@ -24,13 +22,12 @@ type Projector struct {
 	log    eventlog.Log
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced after each committed batch
+	progress *eventlog.Progress
 }
 
 // NewProjector returns a projector of log into store.
 func NewProjector(log eventlog.Log, store Store, logger *slog.Logger) *Projector {
-	return &Projector{store: store, log: log, logger: logger, changed: make(chan struct{})}
+	return &Projector{store: store, log: log, logger: logger, progress: eventlog.NewProgress()}
 }
 
 // Run consumes the log until ctx is done. It resumes from the read model's own checkpoint,
@@ -75,37 +72,16 @@ func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	close(p.changed)
-	p.changed = make(chan struct{})
-	p.mu.Unlock()
+	p.progress.Moved()
 	return nil
 }
 
 // WaitFor blocks until the read model has applied every position of c, so a client that just
 // wrote reads its own write. It polls the store as well, for projectors in other processes.
 func (p *Projector) WaitFor(ctx context.Context, c eventlog.Cursor) error {
-	for {
-		p.mu.Lock()
-		ch := p.changed
-		p.mu.Unlock()
-		cp, err := p.store.Checkpoint(ctx, ReadModelProjection)
-		if err != nil {
-			return err
-		}
-		if cp.Covers(c) {
-			return nil
-		}
-		t := time.NewTimer(50 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-ch:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	return p.progress.WaitFor(ctx, c, func(ctx context.Context) (eventlog.Cursor, error) {
+		return p.store.Checkpoint(ctx, ReadModelProjection)
+	})
 }
 
 // Apply applies one event to the read model. It is idempotent per message id and tolerant of

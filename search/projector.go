@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -29,15 +28,16 @@ type Projector struct {
 	logger *slog.Logger
 	group  string // the consumer group: Projection, or a reindex's own
 
+	progress *eventlog.Progress
+
 	mu      sync.Mutex
-	changed chan struct{}      // closed and replaced after each committed batch
 	applied eventlog.Cursor    // what this Run has written, to notice a replaced index
 	rewind  context.CancelFunc // ends the current Consume so Run resumes from the index
 }
 
 // NewProjector returns a projector of log into idx.
 func NewProjector(log eventlog.Log, idx Index, logger *slog.Logger) *Projector {
-	return &Projector{idx: idx, log: log, logger: logger, group: Projection, changed: make(chan struct{})}
+	return &Projector{idx: idx, log: log, logger: logger, group: Projection, progress: eventlog.NewProgress()}
 }
 
 // WithGroup consumes as another group: a reindex fills a new index beside the live one.
@@ -110,36 +110,15 @@ func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error
 	}
 	p.mu.Lock()
 	p.applied = cp
-	close(p.changed)
-	p.changed = make(chan struct{})
 	p.mu.Unlock()
+	p.progress.Moved()
 	return nil
 }
 
 // WaitFor blocks until the index has applied every position of c. It polls the index as well,
 // for projectors in other processes.
 func (p *Projector) WaitFor(ctx context.Context, c eventlog.Cursor) error {
-	for {
-		p.mu.Lock()
-		ch := p.changed
-		p.mu.Unlock()
-		cp, err := p.idx.Checkpoint(ctx)
-		if err != nil {
-			return err
-		}
-		if cp.Covers(c) {
-			return nil
-		}
-		t := time.NewTimer(50 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-ch:
-		case <-t.C:
-		}
-		t.Stop()
-	}
+	return p.progress.WaitFor(ctx, c, p.idx.Checkpoint)
 }
 
 type docKey struct{ team, message string }

@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	_ "embed"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -51,12 +49,7 @@ func (s *CredentialStore) Put(ctx context.Context, teamID, accountLinkID string,
 		}
 		return nil
 	}
-	plain, err := json.Marshal(creds)
-	if err != nil {
-		return fmt.Errorf("put credentials of account link %s: encode: %w", accountLinkID, err)
-	}
-	sealed, err := s.box.Seal(plain, pgCredentialAAD(teamID, accountLinkID))
-	clear(plain)
+	sealed, err := s.box.SealCredentials(teamID, accountLinkID, creds)
 	if err != nil {
 		return fmt.Errorf("put credentials of account link %s: %w", accountLinkID, err)
 	}
@@ -81,33 +74,11 @@ func (s *CredentialStore) Get(ctx context.Context, teamID, accountLinkID string)
 	if err != nil {
 		return nil, fmt.Errorf("get credentials of account link %s: %w", accountLinkID, err)
 	}
-	plain, err := s.box.Open(sealed, pgCredentialAAD(teamID, accountLinkID))
-	if err != nil {
-		return nil, fmt.Errorf("credentials of account link %s do not open (another secret key, or a row moved from another link): %w", accountLinkID, err)
-	}
-	defer clear(plain)
-	creds := map[string]string{}
-	if err := json.Unmarshal(plain, &creds); err != nil {
-		// Not %w: a JSON error can quote the input, which is the secret.
-		return nil, fmt.Errorf("credentials of account link %s are not a JSON object", accountLinkID)
-	}
-	return creds, nil
+	return s.box.OpenCredentials(teamID, accountLinkID, sealed)
 }
 
 // Close closes the pool.
 func (s *CredentialStore) Close() error {
 	s.pool.Close()
 	return nil
-}
-
-// pgCredentialAAD binds a sealed value to its team and link, exactly as the SQLite store does,
-// so sealed rows can move between the two engines. Length-prefixed, so ("ab", "c") and
-// ("a", "bc") differ.
-func pgCredentialAAD(teamID, accountLinkID string) []byte {
-	b := []byte("switchboard.credentials.v1")
-	for _, s := range []string{teamID, accountLinkID} {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-		b = append(b, s...)
-	}
-	return b
 }

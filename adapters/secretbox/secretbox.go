@@ -7,6 +7,8 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -148,4 +150,42 @@ func createKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("write secret key file: %w", err)
 	}
 	return key, nil
+}
+
+// SealCredentials seals an account link's credentials, bound to its team and link: a sealed
+// value moved to another link (or team) does not open. Every credential store uses it, so
+// sealed rows mean the same in each.
+func (b *Box) SealCredentials(teamID, accountLinkID string, creds map[string]string) ([]byte, error) {
+	plain, err := json.Marshal(creds)
+	if err != nil {
+		return nil, fmt.Errorf("encode credentials: %w", err)
+	}
+	defer clear(plain)
+	return b.Seal(plain, credentialAAD(teamID, accountLinkID))
+}
+
+// OpenCredentials opens what SealCredentials sealed for the same team and link.
+func (b *Box) OpenCredentials(teamID, accountLinkID string, sealed []byte) (map[string]string, error) {
+	plain, err := b.Open(sealed, credentialAAD(teamID, accountLinkID))
+	if err != nil {
+		return nil, fmt.Errorf("credentials of account link %s do not open (another secret key, or a row moved from another link): %w", accountLinkID, err)
+	}
+	defer clear(plain)
+	creds := map[string]string{}
+	if err := json.Unmarshal(plain, &creds); err != nil {
+		// Not %w: a JSON error can quote the input, which is the secret.
+		return nil, fmt.Errorf("credentials of account link %s are not a JSON object", accountLinkID)
+	}
+	return creds, nil
+}
+
+// credentialAAD binds a sealed value to its team and link. Length-prefixed, so ("ab", "c")
+// and ("a", "bc") differ.
+func credentialAAD(teamID, accountLinkID string) []byte {
+	b := []byte("switchboard.credentials.v1")
+	for _, s := range []string{teamID, accountLinkID} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	return b
 }

@@ -41,8 +41,11 @@ func (i authInterceptor) authenticate(ctx context.Context, header string) (conte
 		return ctx, connect.NewError(connect.CodeUnavailable, errors.New("the read model is unavailable, retry later"))
 	}
 	m, err := i.keys.Member(ctx, k.TeamID, k.MemberID)
-	if err != nil {
+	if errors.Is(err, projections.ErrNotFound) {
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid API key"))
+	}
+	if err != nil {
+		return ctx, connect.NewError(connect.CodeUnavailable, errors.New("the read model is unavailable, retry later"))
 	}
 	return context.WithValue(ctx, actorKey{}, commands.Actor{
 		TeamID: k.TeamID, MemberID: k.MemberID, Role: m.Role, InstanceAdmin: k.InstanceAdmin,

@@ -242,6 +242,7 @@ type App struct {
 	CreateAPIKey          CreateAPIKeyHandler
 	CreateTeam            CreateTeamHandler
 	Bootstrap             BootstrapHandler
+	ReceivePlatform       ReceivePlatformHandler
 }
 
 // NewApp wires every handler to deps.
@@ -266,5 +267,6 @@ func NewApp(d Deps) App {
 		CreateAPIKey:          NewCreateAPIKeyHandler(d),
 		CreateTeam:            NewCreateTeamHandler(d),
 		Bootstrap:             NewBootstrapHandler(d),
+		ReceivePlatform:       NewReceivePlatformHandler(d),
 	}
 }

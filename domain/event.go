@@ -139,6 +139,14 @@ type ProspectContextUpdated struct {
 	CustomFields map[string]string
 }
 
+type PlatformUnhandled struct {
+	AccountLinkID  string
+	Platform       Platform
+	Kind           string
+	Raw            []byte
+	RawContentType string
+}
+
 // Frozen event type names. Never derived from Go names; never edited once released.
 const (
 	TypeTeamCreated            = "team.created.v1"
@@ -167,6 +175,7 @@ const (
 	TypeProspectUntagged       = "prospect.untagged.v1"
 	TypeProspectStatusChanged  = "prospect.status_changed.v1"
 	TypeProspectContextUpdated = "prospect.context_updated.v1"
+	TypePlatformUnhandled      = "platform.unhandled.v1"
 )
 
 func (TeamCreated) EventType() string            { return TypeTeamCreated }
@@ -195,3 +204,4 @@ func (ProspectTagged) EventType() string         { return TypeProspectTagged }
 func (ProspectUntagged) EventType() string       { return TypeProspectUntagged }
 func (ProspectStatusChanged) EventType() string  { return TypeProspectStatusChanged }
 func (ProspectContextUpdated) EventType() string { return TypeProspectContextUpdated }
+func (PlatformUnhandled) EventType() string      { return TypePlatformUnhandled }

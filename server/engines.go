@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/bleve"
 	"github.com/switchboard-oss/switchboard/adapters/elasticsearch"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
+	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/adapters/postgres"
 	"github.com/switchboard-oss/switchboard/adapters/secretbox"
 	"github.com/switchboard-oss/switchboard/adapters/sqlite"
@@ -50,11 +51,17 @@ type ElasticsearchConfig struct {
 	Alias  string
 }
 
+// credentialStore keeps account credentials: commands write them, webhooks and pollers read them.
+type credentialStore interface {
+	commands.Credentials
+	platforms.Credentials
+}
+
 // engines are the ports of one process, bound to their adapters.
 type engines struct {
 	log     eventlog.Log
 	rm      projections.Store
-	creds   commands.Credentials
+	creds   credentialStore
 	idem    commands.Idempotency
 	idx     search.Index
 	closers []func() error

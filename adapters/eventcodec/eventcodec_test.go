@@ -68,6 +68,7 @@ func samplePayloads() []domain.Payload {
 		domain.ProspectUntagged{ProspectID: "prs_1", TagID: "tag_1"},
 		domain.ProspectStatusChanged{ProspectID: "prs_1", StatusID: "sts_1"},
 		domain.ProspectContextUpdated{ProspectID: "prs_1", Notes: "met at a fair", Valuation: 1234.5, CustomFields: map[string]string{"company": "Acme", "size": "50"}},
+		domain.PlatformUnhandled{AccountLinkID: "acc_1", Platform: domain.PlatformInstagram, Kind: "reaction", Raw: []byte(`{"reaction":"love"}`), RawContentType: "application/json"},
 	}
 }
 

@@ -92,6 +92,10 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 		env.Payload = &eventsv1.Envelope_ProspectContextUpdated{ProspectContextUpdated: &eventsv1.ProspectContextUpdated{
 			ProspectId: p.ProspectID, Notes: p.Notes, Valuation: p.Valuation, CustomFields: p.CustomFields,
 		}}
+	case domain.PlatformUnhandled:
+		env.Payload = &eventsv1.Envelope_PlatformUnhandled{PlatformUnhandled: &eventsv1.PlatformUnhandled{
+			AccountLinkId: p.AccountLinkID, Platform: platformName(p.Platform), Kind: p.Kind, Raw: p.Raw, RawContentType: p.RawContentType,
+		}}
 	default:
 		return fmt.Errorf("unsupported payload type %T", p)
 	}
@@ -232,6 +236,14 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 	case *eventsv1.Envelope_ProspectContextUpdated:
 		p := c.ProspectContextUpdated
 		return domain.ProspectContextUpdated{ProspectID: p.GetProspectId(), Notes: p.GetNotes(), Valuation: p.GetValuation(), CustomFields: mapOrNil(p.GetCustomFields())}, nil
+	case *eventsv1.Envelope_PlatformUnhandled:
+		p := c.PlatformUnhandled
+		platform, err := parsePlatform(p.GetPlatform())
+		if err != nil {
+			return nil, err
+		}
+		return domain.PlatformUnhandled{AccountLinkID: p.GetAccountLinkId(), Platform: platform, Kind: p.GetKind(),
+			Raw: p.GetRaw(), RawContentType: p.GetRawContentType()}, nil
 	}
 	return nil, fmt.Errorf("unsupported payload case %T", env.Payload)
 }

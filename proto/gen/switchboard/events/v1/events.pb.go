@@ -79,6 +79,7 @@ type Envelope struct {
 	//	*Envelope_ProspectUntagged
 	//	*Envelope_ProspectStatusChanged
 	//	*Envelope_ProspectContextUpdated
+	//	*Envelope_PlatformUnhandled
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -425,6 +426,15 @@ func (x *Envelope) GetProspectContextUpdated() *ProspectContextUpdated {
 	return nil
 }
 
+func (x *Envelope) GetPlatformUnhandled() *PlatformUnhandled {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_PlatformUnhandled); ok {
+			return x.PlatformUnhandled
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -559,6 +569,11 @@ type Envelope_ProspectContextUpdated struct {
 	ProspectContextUpdated *ProspectContextUpdated `protobuf:"bytes,45,opt,name=prospect_context_updated,json=prospectContextUpdated,proto3,oneof"`
 }
 
+type Envelope_PlatformUnhandled struct {
+	// platform.unhandled.v1
+	PlatformUnhandled *PlatformUnhandled `protobuf:"bytes,46,opt,name=platform_unhandled,json=platformUnhandled,proto3,oneof"`
+}
+
 func (*Envelope_TeamCreated) isEnvelope_Payload() {}
 
 func (*Envelope_MemberAdded) isEnvelope_Payload() {}
@@ -610,6 +625,8 @@ func (*Envelope_ProspectUntagged) isEnvelope_Payload() {}
 func (*Envelope_ProspectStatusChanged) isEnvelope_Payload() {}
 
 func (*Envelope_ProspectContextUpdated) isEnvelope_Payload() {}
+
+func (*Envelope_PlatformUnhandled) isEnvelope_Payload() {}
 
 // Participant is a person as a platform shows them.
 type Participant struct {
@@ -2619,11 +2636,94 @@ func (x *ProspectContextUpdated) GetCustomFields() map[string]string {
 	return nil
 }
 
+// PlatformUnhandled: a platform sent a kind of payload Switchboard does not model (yet). It is
+// kept raw, so a later version can replay it into events.
+type PlatformUnhandled struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account link it arrived for.
+	AccountLinkId string `protobuf:"bytes,1,opt,name=account_link_id,json=accountLinkId,proto3" json:"account_link_id,omitempty"`
+	// The platform's name.
+	Platform string `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	// What kind of payload it is, in the platform's words (e.g. reaction, postback).
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The raw payload.
+	Raw []byte `protobuf:"bytes,4,opt,name=raw,proto3" json:"raw,omitempty"`
+	// The raw payload's media type.
+	RawContentType string `protobuf:"bytes,5,opt,name=raw_content_type,json=rawContentType,proto3" json:"raw_content_type,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PlatformUnhandled) Reset() {
+	*x = PlatformUnhandled{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlatformUnhandled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlatformUnhandled) ProtoMessage() {}
+
+func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlatformUnhandled.ProtoReflect.Descriptor instead.
+func (*PlatformUnhandled) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PlatformUnhandled) GetAccountLinkId() string {
+	if x != nil {
+		return x.AccountLinkId
+	}
+	return ""
+}
+
+func (x *PlatformUnhandled) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *PlatformUnhandled) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *PlatformUnhandled) GetRaw() []byte {
+	if x != nil {
+		return x.Raw
+	}
+	return nil
+}
+
+func (x *PlatformUnhandled) GetRawContentType() string {
+	if x != nil {
+		return x.RawContentType
+	}
+	return ""
+}
+
 var File_switchboard_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x13\n" +
+	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x14\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -2668,7 +2768,8 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x0fprospect_tagged\x18* \x01(\v2%.switchboard.events.v1.ProspectTaggedH\x00R\x0eprospectTagged\x12V\n" +
 	"\x11prospect_untagged\x18+ \x01(\v2'.switchboard.events.v1.ProspectUntaggedH\x00R\x10prospectUntagged\x12f\n" +
 	"\x17prospect_status_changed\x18, \x01(\v2,.switchboard.events.v1.ProspectStatusChangedH\x00R\x15prospectStatusChanged\x12i\n" +
-	"\x18prospect_context_updated\x18- \x01(\v2-.switchboard.events.v1.ProspectContextUpdatedH\x00R\x16prospectContextUpdatedB\t\n" +
+	"\x18prospect_context_updated\x18- \x01(\v2-.switchboard.events.v1.ProspectContextUpdatedH\x00R\x16prospectContextUpdated\x12Y\n" +
+	"\x12platform_unhandled\x18. \x01(\v2(.switchboard.events.v1.PlatformUnhandledH\x00R\x11platformUnhandledB\t\n" +
 	"\apayload\"\x8c\x01\n" +
 	"\vParticipant\x12\x1f\n" +
 	"\vplatform_id\x18\x01 \x01(\tR\n" +
@@ -2844,7 +2945,13 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\rcustom_fields\x18\x04 \x03(\v2?.switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntryR\fcustomFields\x1a?\n" +
 	"\x11CustomFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\xef\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa7\x01\n" +
+	"\x11PlatformUnhandled\x12&\n" +
+	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x10\n" +
+	"\x03raw\x18\x04 \x01(\fR\x03raw\x12(\n" +
+	"\x10raw_content_type\x18\x05 \x01(\tR\x0erawContentTypeB\xef\x01\n" +
 	"\x19com.switchboard.events.v1B\vEventsProtoP\x01ZOgithub.com/switchboard-oss/switchboard/proto/gen/switchboard/events/v1;eventsv1\xa2\x02\x03SEX\xaa\x02\x15Switchboard.Events.V1\xca\x02\x15Switchboard\\Events\\V1\xe2\x02!Switchboard\\Events\\V1\\GPBMetadata\xea\x02\x17Switchboard::Events::V1b\x06proto3"
 
 var (
@@ -2859,7 +2966,7 @@ func file_switchboard_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_switchboard_events_v1_events_proto_rawDescData
 }
 
-var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),               // 0: switchboard.events.v1.Envelope
 	(*Participant)(nil),            // 1: switchboard.events.v1.Participant
@@ -2890,12 +2997,13 @@ var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*ProspectUntagged)(nil),       // 26: switchboard.events.v1.ProspectUntagged
 	(*ProspectStatusChanged)(nil),  // 27: switchboard.events.v1.ProspectStatusChanged
 	(*ProspectContextUpdated)(nil), // 28: switchboard.events.v1.ProspectContextUpdated
-	nil,                            // 29: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),  // 30: google.protobuf.Timestamp
+	(*PlatformUnhandled)(nil),      // 29: switchboard.events.v1.PlatformUnhandled
+	nil,                            // 30: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),  // 31: google.protobuf.Timestamp
 }
 var file_switchboard_events_v1_events_proto_depIdxs = []int32{
-	30, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	30, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
+	31, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	31, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: switchboard.events.v1.Envelope.team_created:type_name -> switchboard.events.v1.TeamCreated
 	4,  // 3: switchboard.events.v1.Envelope.member_added:type_name -> switchboard.events.v1.MemberAdded
 	5,  // 4: switchboard.events.v1.Envelope.api_key_created:type_name -> switchboard.events.v1.ApiKeyCreated
@@ -2922,18 +3030,19 @@ var file_switchboard_events_v1_events_proto_depIdxs = []int32{
 	26, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
 	27, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
 	28, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
-	1,  // 28: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
-	1,  // 29: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
-	2,  // 30: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
-	30, // 31: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 32: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
-	30, // 33: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
-	29, // 34: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	35, // [35:35] is the sub-list for method output_type
-	35, // [35:35] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	29, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
+	1,  // 29: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
+	1,  // 30: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
+	2,  // 31: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
+	31, // 32: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
+	2,  // 33: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
+	31, // 34: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
+	30, // 35: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	36, // [36:36] is the sub-list for method output_type
+	36, // [36:36] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_events_v1_events_proto_init() }
@@ -2968,6 +3077,7 @@ func file_switchboard_events_v1_events_proto_init() {
 		(*Envelope_ProspectUntagged)(nil),
 		(*Envelope_ProspectStatusChanged)(nil),
 		(*Envelope_ProspectContextUpdated)(nil),
+		(*Envelope_PlatformUnhandled)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2975,7 +3085,7 @@ func file_switchboard_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_events_v1_events_proto_rawDesc), len(file_switchboard_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,204 @@
+package commands
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+// ReceivePlatform records what a platform told us about one account link.
+type ReceivePlatform struct {
+	Link           projections.AccountLink
+	Origin         domain.Origin // webhook, poll or backfill
+	Items          []domain.PlatformItem
+	RawContentType string // of the items' raw payloads, e.g. application/json
+}
+
+// ReceiveResult counts what happened.
+type ReceiveResult struct {
+	Result
+	Appended, Duplicates int
+	// Unhandled counts the payload kinds recorded raw, by kind.
+	Unhandled map[string]int
+}
+
+// ReceivePlatformHandler handles ReceivePlatform.
+type ReceivePlatformHandler struct{ base }
+
+// NewReceivePlatformHandler returns the handler.
+func NewReceivePlatformHandler(d Deps) ReceivePlatformHandler { return ReceivePlatformHandler{base{d}} }
+
+// Handle turns the items into events and appends them durably; it returns once they are in the
+// log (it does not wait for the read model: a platform only needs the acknowledgement). Every
+// id derives from the platform's ids, so a redelivered payload appends nothing new, whichever
+// path (webhook, poll, backfill, IngestMessage) brought it first.
+func (h ReceivePlatformHandler) Handle(ctx context.Context, c ReceivePlatform) (ReceiveResult, error) {
+	l := c.Link
+	platform, err := domain.ParsePlatform(l.Platform)
+	if err != nil {
+		return ReceiveResult{}, err
+	}
+	if l.Unlinked {
+		return ReceiveResult{}, domain.Precondition("account link %s is unlinked", l.ID)
+	}
+	b := receiveBuilder{team: l.TeamID, link: l.ID, platform: platform, origin: c.Origin, now: h.now(),
+		contentType: c.RawContentType, unhandled: map[string]int{}}
+	for _, it := range c.Items {
+		b.add(it)
+	}
+	out := ReceiveResult{Unhandled: b.unhandled}
+	if len(b.events) == 0 {
+		return out, nil
+	}
+	res, err := h.Log.Append(ctx, b.events)
+	if err != nil {
+		if domain.KindOf(err) != domain.KindInternal {
+			return out, err
+		}
+		return out, domain.Unavailable("the event log", err)
+	}
+	for _, r := range res {
+		if r.Duplicate {
+			out.Duplicates++
+		} else {
+			out.Appended++
+		}
+		out.Position = r.Position.String()
+	}
+	return out, nil
+}
+
+// receiveBuilder derives the events of a batch of platform items.
+type receiveBuilder struct {
+	team, link  string
+	platform    domain.Platform
+	origin      domain.Origin
+	now         time.Time
+	contentType string
+	events      []domain.Event
+	unhandled   map[string]int
+}
+
+func (b *receiveBuilder) event(id, key string, at time.Time, p domain.Payload) {
+	if at.IsZero() {
+		at = b.now
+	}
+	b.events = append(b.events, domain.Event{ID: id, TeamID: b.team, Key: key, OccurredAt: at.UTC(),
+		RecordedAt: b.now, Actor: domain.ActorPlatform(b.platform), Origin: b.origin, Payload: p})
+}
+
+func (b *receiveBuilder) ids(conv, prospect string) (threadID, prospectID string) {
+	if conv == "" {
+		conv = prospect
+	}
+	return domain.ThreadID(b.team, b.platform, b.link, conv), domain.ProspectID(b.team, b.platform, prospect)
+}
+
+func (b *receiveBuilder) msgID(pmid string) string {
+	return domain.MessageID(b.team, b.platform, b.link, pmid)
+}
+
+// other records a payload as unhandled: kept raw, counted, never dropped.
+func (b *receiveBuilder) other(kind string, raw []byte, at time.Time) {
+	b.unhandled[kind]++
+	sum := sha256.Sum256(raw)
+	b.event(domain.DeriveID(domain.PrefixEvent, b.link, domain.TypePlatformUnhandled, kind, hex.EncodeToString(sum[:])),
+		b.team, at, domain.PlatformUnhandled{AccountLinkID: b.link, Platform: b.platform, Kind: kind, Raw: raw,
+			RawContentType: b.contentType})
+}
+
+func (b *receiveBuilder) add(it domain.PlatformItem) {
+	switch it := it.(type) {
+	case domain.PlatformMessage:
+		if it.PlatformMessageID == "" || it.Prospect.PlatformID == "" || it.Direction.IsZero() {
+			b.other("invalid_message", it.Raw, it.SentAt)
+			return
+		}
+		conv := it.ConversationID
+		if conv == "" {
+			conv = it.Prospect.PlatformID
+		}
+		thread, prospect := b.ids(conv, it.Prospect.PlatformID)
+		msg := b.msgID(it.PlatformMessageID)
+		replyTo := ""
+		if it.ReplyToPlatformMessageID != "" {
+			replyTo = b.msgID(it.ReplyToPlatformMessageID)
+		}
+		sent := it.SentAt
+		if sent.IsZero() {
+			sent = b.now
+		}
+		// The same id IngestMessage derives: one event per platform message, whatever the path.
+		b.event(domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageReceived), prospect, sent, domain.MessageReceived{
+			MessageID: msg, ThreadID: thread, ProspectID: prospect, AccountLinkID: b.link, Platform: b.platform,
+			PlatformMessageID: it.PlatformMessageID, PlatformConversationID: conv, Direction: it.Direction,
+			Prospect: it.Prospect, Sender: it.Sender, Text: it.Text, Attachments: it.Attachments, SentAt: sent.UTC(),
+			ReplyToPlatformMessageID: it.ReplyToPlatformMessageID, ReplyToMessageID: replyTo,
+			Raw: it.Raw, RawContentType: b.contentType,
+		})
+	case domain.PlatformEdit:
+		if it.PlatformMessageID == "" || it.ProspectPlatformID == "" {
+			b.other("invalid_edit", it.Raw, it.EditedAt)
+			return
+		}
+		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
+		msg := b.msgID(it.PlatformMessageID)
+		sum := sha256.Sum256([]byte(it.Text))
+		b.event(domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageEdited, hex.EncodeToString(sum[:])), prospect, it.EditedAt,
+			domain.MessageEdited{MessageID: msg, ThreadID: thread, ProspectID: prospect, Text: it.Text, Raw: it.Raw})
+	case domain.PlatformDelete:
+		if it.PlatformMessageID == "" || it.ProspectPlatformID == "" {
+			b.other("invalid_delete", it.Raw, it.DeletedAt)
+			return
+		}
+		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
+		msg := b.msgID(it.PlatformMessageID)
+		b.event(domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageDeleted), prospect, it.DeletedAt,
+			domain.MessageDeleted{MessageID: msg, ThreadID: thread, ProspectID: prospect, Raw: it.Raw})
+	case domain.PlatformSeen:
+		if it.ProspectPlatformID == "" {
+			return
+		}
+		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
+		b.event(domain.DeriveID(domain.PrefixEvent, thread, domain.TypeThreadSeen, it.Watermark.UTC().Format(time.RFC3339Nano)),
+			prospect, it.Watermark, domain.ThreadSeen{ThreadID: thread, ProspectID: prospect, SeenAt: it.Watermark.UTC()})
+	case domain.PlatformDelivered:
+		if it.ProspectPlatformID == "" {
+			return
+		}
+		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
+		for _, pmid := range it.PlatformMessageIDs {
+			msg := b.msgID(pmid)
+			b.event(domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageSent), prospect, it.At,
+				domain.MessageSent{MessageID: msg, ThreadID: thread, ProspectID: prospect, PlatformMessageID: pmid})
+		}
+	case domain.PlatformFailed:
+		if it.PlatformMessageID == "" || it.ProspectPlatformID == "" {
+			return
+		}
+		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
+		msg := b.msgID(it.PlatformMessageID)
+		b.event(domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageSendFailed), prospect, it.At,
+			domain.MessageSendFailed{MessageID: msg, ThreadID: thread, ProspectID: prospect, Reason: it.Reason, Permanent: true})
+	case domain.PlatformProfile:
+		p := it.Prospect
+		if p.PlatformID == "" {
+			return
+		}
+		_, prospect := b.ids("", p.PlatformID)
+		b.event(domain.DeriveID(domain.PrefixEvent, prospect, domain.TypeProspectProfileUpdated, p.Username, p.DisplayName, p.AvatarURL),
+			prospect, time.Time{}, domain.ProspectProfileUpdated{ProspectID: prospect, Platform: b.platform, PlatformID: p.PlatformID,
+				Username: p.Username, DisplayName: p.DisplayName, AvatarURL: p.AvatarURL})
+	case domain.PlatformOther:
+		kind := strings.TrimSpace(it.Kind)
+		if kind == "" {
+			kind = "unknown"
+		}
+		b.other(kind, it.Raw, it.At)
+	}
+}

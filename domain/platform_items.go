@@ -1,0 +1,88 @@
+package domain
+
+import "time"
+
+// PlatformItem is one fact a platform told us (in a webhook or a poll), normalized: every
+// platform adapter turns its payloads into these, and one command turns them into events, so
+// every path (webhook, poll, backfill, the API channel) derives the same ids.
+type PlatformItem interface{ platformItem() }
+
+// PlatformMessage: a message exists on the platform. Outbound when the team's account wrote it
+// (a Meta echo, a message sent from the platform's own app).
+type PlatformMessage struct {
+	PlatformMessageID        string
+	ConversationID           string // "" means the prospect's id: a one-to-one conversation
+	Direction                Direction
+	Prospect                 Participant // the external person, whichever the direction
+	Sender                   Participant // who wrote it, when not the prospect (group chats)
+	Text                     string
+	Attachments              []Attachment
+	SentAt                   time.Time
+	ReplyToPlatformMessageID string
+	Raw                      []byte
+}
+
+// PlatformEdit: a message's text changed.
+type PlatformEdit struct {
+	PlatformMessageID  string
+	ConversationID     string
+	ProspectPlatformID string
+	Text               string
+	EditedAt           time.Time
+	Raw                []byte
+}
+
+// PlatformDelete: a message was deleted (unsent).
+type PlatformDelete struct {
+	PlatformMessageID  string
+	ConversationID     string
+	ProspectPlatformID string
+	DeletedAt          time.Time
+	Raw                []byte
+}
+
+// PlatformSeen: the prospect read the team's messages up to a time.
+type PlatformSeen struct {
+	ConversationID     string
+	ProspectPlatformID string
+	Watermark          time.Time
+}
+
+// PlatformDelivered: the platform delivered (or accepted) messages the team sent.
+type PlatformDelivered struct {
+	PlatformMessageIDs []string
+	ConversationID     string
+	ProspectPlatformID string
+	At                 time.Time
+}
+
+// PlatformFailed: the platform refused a message the team sent.
+type PlatformFailed struct {
+	PlatformMessageID  string
+	ConversationID     string
+	ProspectPlatformID string
+	Reason             string
+	At                 time.Time
+}
+
+// PlatformProfile: the platform shows a prospect's profile.
+type PlatformProfile struct {
+	Prospect Participant
+}
+
+// PlatformOther: a payload kind Switchboard does not model; it is recorded raw and counted,
+// never dropped.
+type PlatformOther struct {
+	Kind string
+	Raw  []byte
+	At   time.Time
+}
+
+func (PlatformMessage) platformItem()   {}
+func (PlatformEdit) platformItem()      {}
+func (PlatformDelete) platformItem()    {}
+func (PlatformSeen) platformItem()      {}
+func (PlatformDelivered) platformItem() {}
+func (PlatformFailed) platformItem()    {}
+func (PlatformProfile) platformItem()   {}
+func (PlatformOther) platformItem()     {}

@@ -1,0 +1,86 @@
+package commands
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+func TestReceivePlatform(t *testing.T) {
+	log := newFakeLog()
+	h := NewReceivePlatformHandler(Deps{Log: log, State: newFakeState()})
+	team := domain.NewID(domain.PrefixTeam)
+	link := projections.AccountLink{ID: domain.AccountLinkID(team, domain.PlatformMessenger, "page-1"), TeamID: team,
+		Platform: "messenger", PlatformID: "page-1", Active: true, Healthy: true}
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	items := []domain.PlatformItem{
+		domain.PlatformMessage{PlatformMessageID: "m1", Direction: domain.Inbound,
+			Prospect: domain.Participant{PlatformID: "psid-1", DisplayName: "Ana"}, Text: "hi", SentAt: at, Raw: []byte(`{"mid":"m1"}`)},
+		domain.PlatformMessage{PlatformMessageID: "m2", Direction: domain.Outbound, ReplyToPlatformMessageID: "m1",
+			Prospect: domain.Participant{PlatformID: "psid-1"}, Text: "hello", SentAt: at.Add(time.Minute)},
+		domain.PlatformEdit{PlatformMessageID: "m1", ProspectPlatformID: "psid-1", Text: "hi!", EditedAt: at.Add(2 * time.Minute)},
+		domain.PlatformDelete{PlatformMessageID: "m2", ProspectPlatformID: "psid-1", DeletedAt: at.Add(3 * time.Minute)},
+		domain.PlatformSeen{ProspectPlatformID: "psid-1", Watermark: at.Add(4 * time.Minute)},
+		domain.PlatformDelivered{ProspectPlatformID: "psid-1", PlatformMessageIDs: []string{"m2"}, At: at},
+		domain.PlatformFailed{ProspectPlatformID: "psid-1", PlatformMessageID: "m3", Reason: "window closed", At: at},
+		domain.PlatformProfile{Prospect: domain.Participant{PlatformID: "psid-1", DisplayName: "Ana B."}},
+		domain.PlatformOther{Kind: "reaction", Raw: []byte(`{"reaction":"love"}`)},
+		domain.PlatformMessage{PlatformMessageID: "", Direction: domain.Inbound, Prospect: domain.Participant{PlatformID: "x"}, Raw: []byte(`{"broken":true}`)},
+	}
+	res, err := h.Handle(context.Background(), ReceivePlatform{Link: link, Origin: domain.OriginWebhook, Items: items, RawContentType: "application/json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTypes := []string{domain.TypeMessageReceived, domain.TypeMessageReceived, domain.TypeMessageEdited, domain.TypeMessageDeleted,
+		domain.TypeThreadSeen, domain.TypeMessageSent, domain.TypeMessageSendFailed, domain.TypeProspectProfileUpdated,
+		domain.TypePlatformUnhandled, domain.TypePlatformUnhandled}
+	got := log.since(0)
+	if len(got) != len(wantTypes) || res.Appended != len(wantTypes) || res.Duplicates != 0 {
+		t.Fatalf("appended %d events (result %+v), want %d", len(got), res, len(wantTypes))
+	}
+	prospect := domain.ProspectID(team, domain.PlatformMessenger, "psid-1")
+	thread := domain.ThreadID(team, domain.PlatformMessenger, link.ID, "psid-1")
+	for i, e := range got {
+		if e.Type() != wantTypes[i] {
+			t.Errorf("event %d: %s, want %s", i, e.Type(), wantTypes[i])
+		}
+		if e.Origin != domain.OriginWebhook || e.Actor != "platform:messenger" || e.TeamID != team {
+			t.Errorf("event %d: origin %s actor %s team %s", i, e.Origin, e.Actor, e.TeamID)
+		}
+		if i < 8 && e.Key != prospect {
+			t.Errorf("event %d keyed %s, want the prospect", i, e.Key)
+		}
+	}
+	m := got[0].Payload.(domain.MessageReceived)
+	if m.ThreadID != thread || m.MessageID != domain.MessageID(team, domain.PlatformMessenger, link.ID, "m1") || !m.SentAt.Equal(at) || string(m.Raw) != `{"mid":"m1"}` {
+		t.Errorf("message: %+v", m)
+	}
+	if r := got[1].Payload.(domain.MessageReceived); r.ReplyToMessageID != m.MessageID || r.Direction != domain.Outbound {
+		t.Errorf("reply: %+v", r)
+	}
+	if res.Unhandled["reaction"] != 1 || res.Unhandled["invalid_message"] != 1 {
+		t.Errorf("unhandled counts: %v", res.Unhandled)
+	}
+	// The same ids as IngestMessage: whichever path brings a message first, the other is a duplicate.
+	if want := domain.DeriveID(domain.PrefixEvent, m.MessageID, domain.TypeMessageReceived); got[0].ID != want {
+		t.Errorf("event id %s, want %s", got[0].ID, want)
+	}
+
+	// A redelivered payload (Meta retries for 36 hours) appends nothing new.
+	again, err := h.Handle(context.Background(), ReceivePlatform{Link: link, Origin: domain.OriginWebhook, Items: items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Appended != 0 || again.Duplicates != len(wantTypes) || log.len() != len(wantTypes) {
+		t.Fatalf("redelivery: %+v, log %d", again, log.len())
+	}
+
+	// An unlinked account takes nothing.
+	link.Unlinked = true
+	if _, err := h.Handle(context.Background(), ReceivePlatform{Link: link, Items: items}); domain.KindOf(err) != domain.KindPrecondition {
+		t.Errorf("unlinked: %v", err)
+	}
+}

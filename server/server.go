@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/profiles"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -42,6 +43,8 @@ type Config struct {
 	// CatchUpTimeout bounds how long an API process without a projector waits at start for
 	// the shared read model to reach the log's head (default 30s).
 	CatchUpTimeout time.Duration
+	// PlatformBaseURLs points platform APIs elsewhere, by platform name (tests, proxies).
+	PlatformBaseURLs platforms.BaseURLs
 }
 
 // Roles a process can take.
@@ -180,6 +183,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		opts.Extra = map[string]http.Handler{"/webhooks/": platforms.NewHandler(platforms.HandlerDeps{
 			Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg,
 		}, webhooks()...)}
+		// Names and avatars of prospects whose platforms send only an id (Meta PSID, IGSID).
+		fetchProfiles := profiles.NewFetchProfileOnMessageReceived(profiles.Deps{Log: e.log, Reader: e.rm,
+			Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg}, profiles.Options{},
+			profiles.GraphFetchers(profiles.GraphConfig{BaseURLs: cfg.PlatformBaseURLs})...)
+		s.run(runCtx, "profile fetcher", fetchProfiles.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx, Logger: logger}, opts)
 	lis, err := net.Listen("tcp", cfg.Listen)

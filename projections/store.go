@@ -74,6 +74,9 @@ type Reader interface {
 	AccountLinks(ctx context.Context, teamID string) ([]AccountLink, error)
 	// AccountLinkByID finds a link by id alone, for webhooks that carry no key.
 	AccountLinkByID(ctx context.Context, id string) (AccountLink, error)
+	// ActiveAccountLinks lists the active links of the given platforms, across every team, by
+	// team id then id: what the poll scheduler works on.
+	ActiveAccountLinks(ctx context.Context, platforms []string) ([]AccountLink, error)
 
 	Prospect(ctx context.Context, teamID, id string) (Prospect, error)
 	// Prospects lists prospects by last_seen_at desc, id desc, after the cursor.

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/elasticsearch"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler"
 	"github.com/switchboard-oss/switchboard/adapters/postgres"
 	"github.com/switchboard-oss/switchboard/adapters/secretbox"
 	"github.com/switchboard-oss/switchboard/adapters/sqlite"
@@ -63,6 +64,7 @@ type engines struct {
 	rm      projections.Store
 	creds   credentialStore
 	idem    commands.Idempotency
+	cursors scheduler.CursorStore // ingest role only
 	idx     search.Index
 	closers []func() error
 }
@@ -114,6 +116,14 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		}
 		e.idem = idem
 		e.closers = append(e.closers, idem.Close)
+		if cfg.has(RoleIngest) {
+			pc, err := postgres.OpenPollCursorStore(ctx, cfg.PostgresURL, pgopts...)
+			if err != nil {
+				return nil, fmt.Errorf("--postgres-url: poll cursor store: %w", err)
+			}
+			e.cursors = pc
+			e.closers = append(e.closers, pc.Close)
+		}
 	} else {
 		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"))
 		if err != nil {
@@ -133,6 +143,14 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		}
 		e.idem = idem
 		e.closers = append(e.closers, idem.Close)
+		if cfg.has(RoleIngest) {
+			pc, err := sqlite.OpenPollCursorStore(filepath.Join(cfg.DataDir, "pollcursors.db"))
+			if err != nil {
+				return nil, fmt.Errorf("poll cursor store: %w", err)
+			}
+			e.cursors = pc
+			e.closers = append(e.closers, pc.Close)
+		}
 	}
 
 	// Event log: Kafka (with a duplicate index beside it), or a SQLite file.

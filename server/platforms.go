@@ -2,8 +2,10 @@ package server
 
 import (
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/bluesky"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/instagram"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/messenger"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/reddit"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/telegram"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/whatsapp"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/x"
@@ -17,5 +19,15 @@ func webhooks() []platforms.Webhook {
 		whatsapp.NewWebhook(),
 		telegram.NewWebhook(),
 		x.NewWebhook(),
+	}
+}
+
+// pollers lists the adapters of platforms without webhooks, polled by the scheduler: adding
+// one adds one line here. (Telegram's getUpdates and X's dm_events pollers are not listed:
+// those links are fed by their webhooks, and Telegram refuses getUpdates to a bot that has one.)
+func pollers(baseURLs platforms.BaseURLs) []platforms.Poller {
+	return []platforms.Poller{
+		bluesky.NewPoller(baseURLs, nil),
+		reddit.NewPoller(baseURLs, nil),
 	}
 }

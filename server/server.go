@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/profiles"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -45,6 +46,9 @@ type Config struct {
 	CatchUpTimeout time.Duration
 	// PlatformBaseURLs points platform APIs elsewhere, by platform name (tests, proxies).
 	PlatformBaseURLs platforms.BaseURLs
+	// PollInterval is the wait between two polls of a caught-up account link on platforms
+	// without webhooks (Bluesky, Reddit), and how often the links to poll are listed (default 10s).
+	PollInterval time.Duration
 }
 
 // Roles a process can take.
@@ -162,8 +166,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		}
 	}
 
-	app := commands.NewApp(commands.Deps{Log: e.log, State: e.rm, Credentials: e.creds, Idempotency: e.idem,
-		Consistency: s.projector, Logger: logger})
+	deps := commands.Deps{Log: e.log, State: e.rm, Credentials: e.creds, Idempotency: e.idem,
+		Consistency: s.projector, Logger: logger}
+	app := commands.NewApp(deps)
 	if cfg.has(RoleAPI) {
 		if err := s.bootstrap(ctx, app, e.rm); err != nil {
 			return nil, err
@@ -188,6 +193,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg}, profiles.Options{},
 			profiles.GraphFetchers(profiles.GraphConfig{BaseURLs: cfg.PlatformBaseURLs})...)
 		s.run(runCtx, "profile fetcher", fetchProfiles.Run)
+		// Platforms without webhooks: one scheduler polls every active link of theirs.
+		polls := scheduler.New(scheduler.Deps{Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform,
+			Cursors: e.cursors, Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg,
+			Interval: cfg.PollInterval}, pollers(cfg.PlatformBaseURLs)...)
+		s.run(runCtx, "poll scheduler", polls.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx, Logger: logger}, opts)
 	lis, err := net.Listen("tcp", cfg.Listen)

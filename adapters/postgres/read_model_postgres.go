@@ -877,6 +877,13 @@ func (s *ReadModel) AccountLinkByID(ctx context.Context, id string) (projections
 	return pgQueryOne(ctx, s.pool, pgScanAccountLink, "account link", pgRM.get("rm-account-link-by-id"), id)
 }
 
+func (s *ReadModel) ActiveAccountLinks(ctx context.Context, platforms []string) ([]projections.AccountLink, error) {
+	if len(platforms) == 0 {
+		return nil, nil
+	}
+	return pgQueryAll(ctx, s.pool, pgScanAccountLink, "active account links", pgRM.get("rm-active-account-links"), platforms)
+}
+
 func (s *ReadModel) Prospect(ctx context.Context, teamID, id string) (projections.Prospect, error) {
 	return pgQueryOne(ctx, s.pool, pgScanProspect, "prospect", pgProspectSQL, teamID, id, nil)
 }

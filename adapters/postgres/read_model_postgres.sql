@@ -196,6 +196,12 @@ SELECT team_id, id, platform, platform_id, username, display_name, webhook_path,
        healthy, health_reason, linked_at
 FROM account_links WHERE id = $1 ORDER BY team_id LIMIT 1;
 
+-- name: rm-active-account-links
+-- Across teams: the poll scheduler's work list.
+SELECT team_id, id, platform, platform_id, username, display_name, webhook_path, active, unlinked,
+       healthy, health_reason, linked_at
+FROM account_links WHERE active AND platform = ANY($1::text[]) ORDER BY team_id, id;
+
 -- name: rm-prospects
 -- Prospects with their status (if it exists in the team) and live tags by name (a deleted
 -- tag's links never show: the join drops them), in one statement: one snapshot, one round trip.

@@ -631,6 +631,18 @@ func (s *ReadModel) AccountLinkByID(ctx context.Context, id string) (projections
 	return rmQueryOne(ctx, s.r, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.id = ? ORDER BY x.team_id LIMIT 1", id)
 }
 
+func (s *ReadModel) ActiveAccountLinks(ctx context.Context, platforms []string) ([]projections.AccountLink, error) {
+	if len(platforms) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(platforms))
+	for i, p := range platforms {
+		args[i] = p
+	}
+	return rmQueryAll(ctx, s.r, rmScanAccountLink, "active account links",
+		rmAccountLinkSelect+" WHERE x.active = 1 AND x.platform IN "+rmIn(len(platforms))+" ORDER BY x.team_id, x.id", args...)
+}
+
 func (s *ReadModel) Prospect(ctx context.Context, teamID, id string) (projections.Prospect, error) {
 	var p projections.Prospect
 	err := s.rmRead(ctx, func(q rmQuerier) error {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/server"
 )
 
@@ -121,7 +123,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	fs.SetOutput(stderr)
 	f := envFlags{fs, getenv}
 	var cfg server.Config
-	var roles, cors, logLevel, logFormat, shutdown string
+	var roles, cors, logLevel, logFormat, shutdown, baseURLs string
 	f.string(&cfg.DataDir, "data-dir", "./data", "folder of the embedded engines' files")
 	f.string(&cfg.Listen, "listen", "127.0.0.1:8080", "address of the API, webhooks, health and metrics")
 	f.string(&roles, "roles", "api,ingest,projector", "what this process does, comma-separated")
@@ -144,6 +146,8 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	f.string(&cfg.Elasticsearch.URL, "elasticsearch-url", "", "Elasticsearch URL(s), comma-separated: search moves there")
 	f.string(&cfg.Elasticsearch.APIKey, "elasticsearch-api-key", "", "Elasticsearch API key (prefer the env variable)")
 	f.string(&cfg.Elasticsearch.Alias, "elasticsearch-alias", "switchboard-messages", "the alias searches and writes go through")
+	f.string(&baseURLs, "platform-base-urls", "", "platform APIs elsewhere (proxies, tests): name=url, comma-separated, e.g. bluesky=http://127.0.0.1:9000,reddit=http://127.0.0.1:9001")
+	f.duration(&cfg.PollInterval, "poll-interval", 10*time.Second, "wait between two polls of an account link on platforms without webhooks (Bluesky, Reddit)")
 	f.string(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.string(&logFormat, "log-format", "text", "text or json")
 	f.string(&shutdown, "shutdown-timeout", "15s", "how long running calls may finish on SIGTERM")
@@ -151,6 +155,11 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		return cfg, nil, err
 	}
 	cfg.Roles = splitList(roles)
+	bases, err := parseBaseURLs(baseURLs)
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.PlatformBaseURLs = bases
 	cfg.CORSOrigins = splitList(cors)
 	cfg.BootstrapKey = getenv("SWITCHBOARD_BOOTSTRAP_KEY")
 	cfg.SecretKey = getenv("SWITCHBOARD_SECRET_KEY")
@@ -222,4 +231,19 @@ func reindex(args []string, getenv func(string) string, stderr io.Writer) error 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return server.ReindexSearch(ctx, cfg, logger)
+}
+
+// parseBaseURLs reads --platform-base-urls: name=url pairs, comma-separated.
+func parseBaseURLs(s string) (platforms.BaseURLs, error) {
+	out := platforms.BaseURLs{}
+	for _, pair := range splitList(s) {
+		name, raw, ok := strings.Cut(pair, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if !ok || name == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--platform-base-urls: %q is not name=http(s)://host[:port][/path]", pair)
+		}
+		out[name] = strings.TrimRight(u.String(), "/")
+	}
+	return out, nil
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) projections.Store) {
 		{"EditAndDelete", testEditAndDelete},
 		{"SendStatuses", testSendStatuses},
 		{"AccountLinks", testAccountLinks},
+		{"ActiveAccountLinks", testActiveAccountLinks},
 		{"ProspectContextAndProfile", testProspectContextAndProfile},
 		{"TeamConfiguration", testTeamConfiguration},
 		{"APIKeys", testAPIKeys},

@@ -1,0 +1,282 @@
+// Package blueskytest is a fake Bluesky PDS for tests: it serves the captured responses of
+// the shared fixtures (fixtures/platforms/bluesky) through the XRPC endpoints the poller
+// calls, checks sessions and the chat proxy header like the real service, and lets a test
+// add log entries, expire tokens or revoke the app password.
+package blueskytest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// Fixture account: the DID that is a member of every convo of the capture (bot.idunno.blue).
+const (
+	DID         = "did:plc:ec72yg6n2sydzjvtovvdlxrk"
+	Identifier  = "bot.idunno.blue"
+	AppPassword = "abcd-efgh-ijkl-mnop"
+	// Head is the cursor getLog answers without a cursor: before every captured entry, so the
+	// whole capture is news to a poller that starts there.
+	Head = "2222222222222"
+	// CapturedCursor is the capture's own cursor (its last entry's rev).
+	CapturedCursor = "2222224ssuhx3"
+)
+
+const chatProxy = "did:web:api.bsky.chat#bsky_chat"
+
+// Server is a fake PDS.
+type Server struct {
+	*httptest.Server
+
+	mu        sync.Mutex
+	logs      []json.RawMessage // in rev order
+	revs      []string
+	listing   json.RawMessage // listConvos' captured response
+	convos    map[string]json.RawMessage
+	access    string
+	refresh   string
+	sessions  int
+	expire    bool
+	revoked   bool
+	requests  []Request
+	tokenSeq  int
+	failChats int // the next n chat calls answer 500
+}
+
+// Request is a call the fake received.
+type Request struct {
+	Method, NSID string
+	Query        map[string]string
+}
+
+// New starts the fake on the fixtures in dir (fixtures/platforms/bluesky).
+func New(t testing.TB, dir string) *Server {
+	t.Helper()
+	var log struct {
+		Logs []json.RawMessage `json:"logs"`
+	}
+	readJSON(t, filepath.Join(dir, "getLog.response.idunno_capture.json"), &log)
+	s := &Server{convos: map[string]json.RawMessage{}}
+	for _, l := range log.Logs {
+		s.add(t, l)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "listConvos.response.idunno_capture.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.listing = b
+	var list struct {
+		Convos []json.RawMessage `json:"convos"`
+	}
+	readJSON(t, filepath.Join(dir, "listConvos.response.idunno_capture.json"), &list)
+	for _, c := range list.Convos {
+		var v struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(c, &v)
+		s.convos[v.ID] = c
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func readJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func (s *Server) add(t testing.TB, entry json.RawMessage) {
+	var e struct {
+		Rev string `json:"rev"`
+	}
+	if err := json.Unmarshal(entry, &e); err != nil || e.Rev == "" {
+		t.Fatalf("log entry without a rev: %s", entry)
+	}
+	s.logs = append(s.logs, entry)
+	s.revs = append(s.revs, e.Rev)
+}
+
+// AddLog appends a log entry (its rev must sort after every other).
+func (s *Server) AddLog(t testing.TB, entry string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.add(t, json.RawMessage(entry))
+}
+
+// ExpireTokens makes the current access token expired: the next chat call answers
+// ExpiredToken, as the PDS does after about two hours.
+func (s *Server) ExpireTokens() { s.mu.Lock(); s.expire = true; s.mu.Unlock() }
+
+// Revoke revokes the app password: sign-ins and sessions are refused (401).
+func (s *Server) Revoke() { s.mu.Lock(); s.revoked = true; s.access, s.refresh = "", ""; s.mu.Unlock() }
+
+// FailChats makes the next n chat calls answer 500.
+func (s *Server) FailChats(n int) { s.mu.Lock(); s.failChats = n; s.mu.Unlock() }
+
+// Sessions counts the sessions created (createSession calls that succeeded).
+func (s *Server) Sessions() int { s.mu.Lock(); defer s.mu.Unlock(); return s.sessions }
+
+// Requests returns the calls received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	nsid := filepath.Base(r.URL.Path)
+	q := map[string]string{}
+	for k := range r.URL.Query() {
+		q[k] = r.URL.Query().Get(k)
+	}
+	s.requests = append(s.requests, Request{Method: r.Method, NSID: nsid, Query: q})
+	bearer := r.Header.Get("Authorization")
+	switch nsid {
+	case "com.atproto.server.createSession":
+		var in struct{ Identifier, Password string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		if s.revoked || in.Identifier != Identifier || in.Password != AppPassword {
+			xrpcError(w, http.StatusUnauthorized, "AuthenticationRequired", "Invalid identifier or password")
+			return
+		}
+		s.sessions++
+		s.newTokens(w)
+		return
+	case "com.atproto.server.refreshSession":
+		if s.revoked || s.refresh == "" || bearer != "Bearer "+s.refresh {
+			xrpcError(w, http.StatusBadRequest, "ExpiredToken", "Token has expired")
+			return
+		}
+		s.newTokens(w)
+		return
+	}
+	// Chat calls: a session, through the proxy.
+	if r.Header.Get("Atproto-Proxy") != chatProxy {
+		xrpcError(w, http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented")
+		return
+	}
+	if s.access == "" || bearer != "Bearer "+s.access {
+		xrpcError(w, http.StatusUnauthorized, "AuthenticationRequired", "Authentication Required")
+		return
+	}
+	if s.expire {
+		s.expire = false
+		s.access = "expired"
+		xrpcError(w, http.StatusBadRequest, "ExpiredToken", "Token has expired")
+		return
+	}
+	if s.failChats > 0 {
+		s.failChats--
+		xrpcError(w, http.StatusInternalServerError, "InternalServerError", "Internal Server Error")
+		return
+	}
+	switch nsid {
+	case "chat.bsky.convo.getLog":
+		s.getLog(w, q["cursor"])
+	case "chat.bsky.convo.listConvos":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(s.listing)
+	case "chat.bsky.convo.getConvo":
+		c, ok := s.convos[q["convoId"]]
+		if !ok {
+			xrpcError(w, http.StatusBadRequest, "InvalidConvo", "Convo not found")
+			return
+		}
+		writeJSON(w, map[string]json.RawMessage{"convo": c})
+	case "chat.bsky.convo.getMessages":
+		s.getMessages(w, q["convoId"], q["limit"])
+	default:
+		xrpcError(w, http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented")
+	}
+}
+
+func (s *Server) newTokens(w http.ResponseWriter) {
+	s.tokenSeq++
+	s.access, s.refresh = fmt.Sprintf("access-%d", s.tokenSeq), fmt.Sprintf("refresh-%d", s.tokenSeq)
+	writeJSON(w, map[string]any{"accessJwt": s.access, "refreshJwt": s.refresh, "did": DID, "handle": Identifier, "active": true})
+}
+
+// getLog answers the entries after cursor, all in one page; without a cursor, the head.
+func (s *Server) getLog(w http.ResponseWriter, cursor string) {
+	if cursor == "" {
+		writeJSON(w, map[string]any{"cursor": Head, "logs": []any{}})
+		return
+	}
+	logs := []json.RawMessage{}
+	next := cursor
+	for i, rev := range s.revs {
+		if rev > cursor {
+			logs = append(logs, s.logs[i])
+			next = rev
+		}
+	}
+	writeJSON(w, map[string]any{"cursor": next, "logs": logs})
+}
+
+// getMessages answers a convo's messages, newest first. No getMessages response was captured:
+// its messageViews are the capture's own (the lexicon gives both the same #messageView).
+func (s *Server) getMessages(w http.ResponseWriter, convoID, limit string) {
+	n, err := strconv.Atoi(limit)
+	if err != nil || n <= 0 {
+		n = 50
+	}
+	if _, ok := s.convos[convoID]; !ok {
+		xrpcError(w, http.StatusBadRequest, "InvalidConvo", "Convo not found")
+		return
+	}
+	msgs := []json.RawMessage{}
+	related := map[string]json.RawMessage{}
+	for i := len(s.logs) - 1; i >= 0 && len(msgs) < n; i-- {
+		var e struct {
+			Type            string            `json:"$type"`
+			ConvoID         string            `json:"convoId"`
+			Message         json.RawMessage   `json:"message"`
+			RelatedProfiles []json.RawMessage `json:"relatedProfiles"`
+		}
+		_ = json.Unmarshal(s.logs[i], &e)
+		if e.ConvoID != convoID || e.Type != "chat.bsky.convo.defs#logCreateMessage" {
+			continue
+		}
+		msgs = append(msgs, e.Message)
+		for _, p := range e.RelatedProfiles {
+			var did struct {
+				DID string `json:"did"`
+			}
+			_ = json.Unmarshal(p, &did)
+			related[did.DID] = p
+		}
+	}
+	profiles := []json.RawMessage{}
+	for _, k := range slices.Sorted(maps.Keys(related)) {
+		profiles = append(profiles, related[k])
+	}
+	writeJSON(w, map[string]any{"messages": msgs, "relatedProfiles": profiles})
+}
+
+func xrpcError(w http.ResponseWriter, status int, name, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": name, "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,240 @@
+// Package reddittest is a fake Reddit for tests: the OAuth token endpoint and /message/inbox,
+// serving the captured listing of the shared fixtures (fixtures/platforms/reddit) with
+// Reddit's before/after slicing. A test can add newer messages, revoke the refresh token or
+// rate-limit the inbox.
+package reddittest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// The fixture account: PRAW sanitizes its name to "<USERNAME>", the dest of every message of
+// the capture.
+const (
+	Username     = "<USERNAME>"
+	ClientID     = "fake-client-id"
+	ClientSecret = "fake-client-secret"
+	RefreshToken = "fake-refresh-token"
+)
+
+// Server is a fake Reddit (www and oauth on one address).
+type Server struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	inbox    []json.RawMessage // things, newest first
+	names    []string
+	token    string
+	seq      int
+	revoked  bool
+	limited  int
+	requests []Request
+}
+
+// Request is a call the fake received.
+type Request struct {
+	Method, Path string
+	Query        map[string]string
+	UserAgent    string
+}
+
+// New starts the fake; its inbox is the unread listing capture of dir (fixtures/platforms/reddit).
+func New(t testing.TB, dir string) *Server {
+	t.Helper()
+	s := &Server{}
+	for _, th := range Things(t, filepath.Join(dir, "message_unread_listing.praw_cassette.json")) {
+		s.inbox = append(s.inbox, th)
+		s.names = append(s.names, name(t, th))
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Things reads the children of a captured Listing as an inbox lists them: each message on its
+// own, the replies a thread's listing nests coming after their root (with "replies": "").
+func Things(t testing.TB, path string) []json.RawMessage {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := flatten(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return out
+}
+
+func flatten(listing []byte) ([]json.RawMessage, error) {
+	var l struct {
+		Data struct {
+			Children []struct {
+				Kind string                     `json:"kind"`
+				Data map[string]json.RawMessage `json:"data"`
+			} `json:"children"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(listing, &l); err != nil {
+		return nil, err
+	}
+	var out []json.RawMessage
+	for _, c := range l.Data.Children {
+		replies := c.Data["replies"]
+		c.Data["replies"] = json.RawMessage(`""`)
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+		if len(replies) > 0 && replies[0] == '{' {
+			more, err := flatten(replies)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, more...)
+		}
+	}
+	return out, nil
+}
+
+func name(t testing.TB, th json.RawMessage) string {
+	var v struct {
+		Data struct {
+			Name string `json:"name"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(th, &v); err != nil || v.Data.Name == "" {
+		t.Fatalf("a thing without a name: %s", th)
+	}
+	return v.Data.Name
+}
+
+// Receive puts things at the top of the inbox, newest last in the arguments.
+func (s *Server) Receive(t testing.TB, things ...json.RawMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, th := range things {
+		s.inbox = append([]json.RawMessage{th}, s.inbox...)
+		s.names = append([]string{name(t, th)}, s.names...)
+	}
+}
+
+// Newest is the fullname at the top of the inbox.
+func (s *Server) Newest() string { s.mu.Lock(); defer s.mu.Unlock(); return s.names[0] }
+
+// Revoke revokes the refresh token and every access token.
+func (s *Server) Revoke() { s.mu.Lock(); s.revoked, s.token = true, ""; s.mu.Unlock() }
+
+// ExpireToken ends the current access token (the refresh token still works).
+func (s *Server) ExpireToken() { s.mu.Lock(); s.token = "expired"; s.mu.Unlock() }
+
+// RateLimit makes the next n inbox reads answer 429.
+func (s *Server) RateLimit(n int) { s.mu.Lock(); s.limited = n; s.mu.Unlock() }
+
+// Requests returns the calls received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = r.ParseForm()
+	q := map[string]string{}
+	for k := range r.URL.Query() {
+		q[k] = r.URL.Query().Get(k)
+	}
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: q, UserAgent: r.UserAgent()})
+	if r.UserAgent() == "" || r.UserAgent() == "Go-http-client/1.1" {
+		http.Error(w, `{"message": "Too Many Requests", "error": 429}`, http.StatusTooManyRequests) // Reddit's answer to default agents
+		return
+	}
+	switch r.URL.Path {
+	case "/api/v1/access_token":
+		id, secret, ok := r.BasicAuth()
+		switch {
+		case r.Method != http.MethodPost || !ok || id != ClientID || secret != ClientSecret:
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized", "error": 401})
+		case s.revoked || r.PostForm.Get("grant_type") != "refresh_token" || r.PostForm.Get("refresh_token") != RefreshToken:
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant"})
+		default:
+			s.seq++
+			s.token = fmt.Sprintf("token-%d", s.seq)
+			writeJSON(w, http.StatusOK, map[string]any{"access_token": s.token, "token_type": "bearer", "expires_in": 86400,
+				"scope": "identity privatemessages read"})
+		}
+	case "/message/inbox":
+		if s.token == "" || r.Header.Get("Authorization") != "bearer "+s.token {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized", "error": 401})
+			return
+		}
+		if s.limited > 0 {
+			s.limited--
+			w.Header().Set("X-Ratelimit-Used", "100")
+			w.Header().Set("X-Ratelimit-Remaining", "0.0")
+			w.Header().Set("X-Ratelimit-Reset", "7")
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Too Many Requests", "error": 429})
+			return
+		}
+		if q["mark"] != "false" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"message": "this fake refuses to mark messages read", "error": 400})
+			return
+		}
+		s.listing(w, q)
+	default:
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found", "error": 404})
+	}
+}
+
+// listing slices the inbox as Reddit does: after=X the items older than X, before=X the limit
+// items just newer than X (an unknown X: nothing).
+func (s *Server) listing(w http.ResponseWriter, q map[string]string) {
+	limit, err := strconv.Atoi(q["limit"])
+	if err != nil || limit <= 0 || limit > 100 {
+		limit = 25
+	}
+	lo, hi := 0, len(s.inbox)
+	switch {
+	case q["before"] != "":
+		i := slices.Index(s.names, q["before"])
+		if i < 0 {
+			i = 0
+		}
+		lo, hi = max(0, i-limit), i
+	case q["after"] != "":
+		i := slices.Index(s.names, q["after"])
+		if i < 0 {
+			i = len(s.names) - 1
+		}
+		lo = i + 1
+	}
+	hi = min(hi, lo+limit)
+	var after any
+	if hi < len(s.inbox) && hi > lo {
+		after = s.names[hi-1]
+	}
+	w.Header().Set("X-Ratelimit-Used", "12")
+	w.Header().Set("X-Ratelimit-Remaining", "88.0")
+	w.Header().Set("X-Ratelimit-Reset", "29")
+	writeJSON(w, http.StatusOK, map[string]any{"kind": "Listing", "data": map[string]any{
+		"after": after, "before": nil, "dist": hi - lo, "modhash": nil, "geo_filter": "",
+		"children": append([]json.RawMessage{}, s.inbox[lo:hi]...)}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -8,7 +8,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 
-.PHONY: run build test test-short generate check-generate lint vet fmt tools clean up down
+.PHONY: run build test test-short fuzz generate check-generate lint vet fmt tools clean up down
 
 run:
 	$(GO) run ./cmd/switchboard serve
@@ -23,6 +23,17 @@ test:
 
 test-short:
 	$(GO) test -short -count=1 ./...
+
+# Explores every platform parser for 10s each (~1.5 min); `make test` runs their seeds.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMessaging$$' -fuzztime=10s ./adapters/platforms/meta/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime=10s ./adapters/platforms/messenger/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime=10s ./adapters/platforms/instagram/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime=10s ./adapters/platforms/whatsapp/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime=10s ./adapters/platforms/telegram/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime=10s ./adapters/platforms/x/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime=10s ./adapters/platforms/bluesky/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime=10s ./adapters/platforms/reddit/
 
 $(BIN)/buf-$(BUF_VERSION):
 	GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)

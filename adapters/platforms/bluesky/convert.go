@@ -170,6 +170,10 @@ func (cv converter) message(convoID string, mv messageView, related []profile, r
 		m.Direction, m.Sender = domain.Outbound, m.Prospect
 		m.Prospect = cv.prospectOf(convoID, mv.Sender.DID, related)
 	}
+	if m.PlatformMessageID == "" || m.Prospect.PlatformID == "" {
+		// No id or nobody to attribute it to: recorded raw, as ReceivePlatform would.
+		return domain.PlatformOther{Kind: "invalid_message", Raw: raw, At: m.SentAt}
+	}
 	return m
 }
 
@@ -238,7 +242,7 @@ func postURL(uri string) string {
 // "logReadMessage".
 func kindName(t string) string {
 	if i := strings.LastIndexByte(t, '#'); i >= 0 {
-		return t[i+1:]
+		t = t[i+1:]
 	}
 	if t == "" {
 		return "unknown"

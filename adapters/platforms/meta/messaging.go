@@ -295,7 +295,7 @@ func eventKind(raw json.RawMessage) string {
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
-		if k != "sender" && k != "recipient" && k != "timestamp" && len(k) <= 64 {
+		if k != "sender" && k != "recipient" && k != "timestamp" && k != "" && len(k) <= 64 {
 			keys = append(keys, k)
 		}
 	}

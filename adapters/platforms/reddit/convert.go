@@ -98,6 +98,10 @@ func (cv converter) message(m message, raw []byte) domain.PlatformItem {
 		it.Direction, other = domain.Outbound, m.Dest
 	}
 	it.Prospect = participant(other)
+	if it.PlatformMessageID == "" || other == "" {
+		// No name or nobody to attribute it to: recorded raw, as ReceivePlatform would.
+		return domain.PlatformOther{Kind: "invalid_message", Raw: raw, At: it.SentAt}
+	}
 	if strings.HasPrefix(m.ParentID, "t4_") {
 		it.ReplyToPlatformMessageID = m.ParentID
 	}

@@ -91,7 +91,7 @@ func updateItems(body []byte, link platforms.Link) ([]domain.PlatformItem, int64
 	// An Update has exactly one optional field besides update_id: its kind.
 	kinds := make([]string, 0, 1)
 	for k := range fields {
-		if k != "update_id" {
+		if k != "update_id" && k != "" {
 			kinds = append(kinds, k)
 		}
 	}

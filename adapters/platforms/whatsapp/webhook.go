@@ -238,7 +238,7 @@ func messageItem(raw json.RawMessage, names map[string]string) domain.PlatformIt
 		return meta.Other(meta.KindUnknown, raw, at)
 	}
 	kind := strings.TrimSpace(m.Type)
-	if len(kind) > 64 {
+	if kind == "" || len(kind) > 64 {
 		kind = meta.KindUnknown
 	}
 	return meta.Other(kind, raw, at)

@@ -180,10 +180,10 @@ func payloadItems(fields map[string]json.RawMessage, own string) []domain.Platfo
 						CreatedTimestamp string `json:"created_timestamp"`
 					}
 					_ = json.Unmarshal(raw, &when)
-					items = append(items, domain.PlatformOther{Kind: key, Raw: compact(raw), At: millis(when.CreatedTimestamp)})
+					items = append(items, domain.PlatformOther{Kind: first(key, "unknown"), Raw: compact(raw), At: millis(when.CreatedTimestamp)})
 				}
 			} else if bytes.HasPrefix(bytes.TrimSpace(fields[key]), []byte("{")) {
-				items = append(items, domain.PlatformOther{Kind: key, Raw: compact(fields[key])})
+				items = append(items, domain.PlatformOther{Kind: first(key, "unknown"), Raw: compact(fields[key])})
 			} // a scalar (user_has_blocked) only qualifies the events beside it
 		}
 	}

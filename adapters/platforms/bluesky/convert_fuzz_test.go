@@ -1,0 +1,135 @@
+package bluesky
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-oss/switchboard/adapters/platforms/bluesky/blueskytest"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler/polltest"
+	"github.com/switchboard-oss/switchboard/domain"
+)
+
+// FuzzParse: whatever a response page and the account's DID, the converter turns a getLog
+// page (logItems) and a getMessages page (messageItems, for a direct, a group, an unreadable
+// and an unknown convo) into an error or well-formed items; never a panic. The convos are the
+// listConvos capture's (as fixtureConvos), plus the unreadable one, plus any listConvos
+// "convos" or getConvo "convo" in the body itself, so membership is fuzzed too. Seeds: every
+// Bluesky sample, for the capture's account and for none, and odd bodies. `go test` runs the
+// seeds; `make fuzz` explores. Skipped like TestFixtures without the samples.
+func FuzzParse(f *testing.F) {
+	dir := polltest.FixtureDir(f, "bluesky")
+	known := map[string]convo{convoGone: {}}
+	for _, name := range polltest.Files(f, dir) {
+		if strings.HasSuffix(name, ".md") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			f.Fatal(err)
+		}
+		if name == "listConvos.response.idunno_capture.json" {
+			learnFuzzConvos(known, b)
+		}
+		f.Add(b, blueskytest.DID)
+		f.Add(b, "")
+	}
+	for _, b := range fuzzOddBodies(func(elem string) string {
+		return `{"cursor":"c","logs":[{"$type":"` + typeLogCreateMessage + `","convoId":"` + convoBarry + `","message":` + elem +
+			`},` + elem + `],"messages":[` + elem + `],"relatedProfiles":[` + elem + `]}`
+	}) {
+		f.Add(b, blueskytest.DID)
+	}
+	// Found by fuzzing: a message view without id or sender was a PlatformMessage without them,
+	// a $type ending in "#" a PlatformOther "".
+	f.Add([]byte(`{"logs":[{"$type":"`+typeLogCreateMessage+`","message":{"$type":"`+typeMessageView+`"}},{"$type":"a#"}]}`), "")
+	f.Fuzz(func(t *testing.T, body []byte, self string) {
+		cv := converter{self: self, convos: maps.Clone(known)}
+		learnFuzzConvos(cv.convos, body)
+		var log getLogOutput
+		if json.Unmarshal(body, &log) == nil {
+			if items, err := cv.logItems(log.Logs); err == nil {
+				if len(items) != len(log.Logs) {
+					t.Fatalf("%d items for %d log entries", len(items), len(log.Logs))
+				}
+				checkFuzzItems(t, items)
+			}
+		}
+		var page struct {
+			Messages        []json.RawMessage `json:"messages"`
+			RelatedProfiles []profile         `json:"relatedProfiles"`
+		}
+		if json.Unmarshal(body, &page) == nil {
+			for _, id := range []string{convoBarry, convoGroup, convoGone, "unknown"} {
+				checkFuzzItems(t, cv.messageItems(id, page.Messages, page.RelatedProfiles))
+			}
+		}
+	})
+}
+
+// learnFuzzConvos adds the convos of a listConvos or getConvo response, as the poller learns
+// them.
+func learnFuzzConvos(convos map[string]convo, b []byte) {
+	var out struct {
+		Convos []convoView `json:"convos"`
+		Convo  *convoView  `json:"convo"`
+	}
+	if json.Unmarshal(b, &out) != nil {
+		return
+	}
+	if out.Convo != nil {
+		out.Convos = append(out.Convos, *out.Convo)
+	}
+	for _, v := range out.Convos {
+		convos[v.ID] = convoOf(v)
+	}
+}
+
+// checkFuzzItems fails on an item ReceivePlatform would have to refuse or rename: a message
+// without its id, prospect or direction, an edit, delete or receipt naming no message, an
+// unnamed PlatformOther, a Raw that is not JSON.
+func checkFuzzItems(t *testing.T, items []domain.PlatformItem) {
+	t.Helper()
+	for i, it := range items {
+		var raw []byte
+		bad := false
+		switch v := it.(type) {
+		case domain.PlatformMessage:
+			raw = v.Raw
+			bad = v.PlatformMessageID == "" || v.Prospect.PlatformID == "" || (v.Direction != domain.Inbound && v.Direction != domain.Outbound)
+		case domain.PlatformEdit:
+			raw, bad = v.Raw, v.PlatformMessageID == ""
+		case domain.PlatformDelete:
+			raw, bad = v.Raw, v.PlatformMessageID == ""
+		case domain.PlatformDelivered:
+			bad = len(v.PlatformMessageIDs) == 0 || slices.Contains(v.PlatformMessageIDs, "")
+		case domain.PlatformFailed:
+			bad = v.PlatformMessageID == ""
+		case domain.PlatformOther:
+			raw, bad = v.Raw, v.Kind == ""
+		case domain.PlatformSeen, domain.PlatformProfile:
+		default:
+			bad = true
+		}
+		if bad {
+			t.Fatalf("item %d is not well-formed: %.400s", i, fmt.Sprintf("%T%+v", it, it))
+		}
+		if raw != nil && !json.Valid(raw) {
+			t.Fatalf("item %d (%T): Raw is not JSON: %.400q", i, it, raw)
+		}
+	}
+}
+
+// fuzzOddBodies are edge seeds: nothing, JSON that is no object, and deep nesting (inside an
+// element the parser reads, and bare).
+func fuzzOddBodies(wrap func(elem string) string) [][]byte {
+	deep := strings.Repeat(`{"a":[`, 2000) + `1` + strings.Repeat(`]}`, 2000)
+	return [][]byte{nil, []byte(`null`), []byte(`[]`), []byte(`{}`), []byte(`"x"`), []byte(`{"a":1}{`),
+		[]byte(wrap(`null`)), []byte(wrap(`7`)), []byte(wrap(`{}`)), []byte(wrap(deep)), []byte(deep),
+		[]byte(strings.Repeat(`[`, 20000))}
+}

@@ -2,17 +2,15 @@ package bluesky
 
 import (
 	"encoding/json"
-	"fmt"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/platformtest"
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-oss/switchboard/adapters/platforms/bluesky/blueskytest"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler/polltest"
-	"github.com/switchboard-oss/switchboard/domain"
 )
 
 // FuzzParse: whatever a response page and the account's DID, the converter turns a getLog
@@ -39,7 +37,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b, blueskytest.DID)
 		f.Add(b, "")
 	}
-	for _, b := range fuzzOddBodies(func(elem string) string {
+	for _, b := range platformtest.OddBodies(func(elem string) string {
 		return `{"cursor":"c","logs":[{"$type":"` + typeLogCreateMessage + `","convoId":"` + convoBarry + `","message":` + elem +
 			`},` + elem + `],"messages":[` + elem + `],"relatedProfiles":[` + elem + `]}`
 	}) {
@@ -57,7 +55,7 @@ func FuzzParse(f *testing.F) {
 				if len(items) != len(log.Logs) {
 					t.Fatalf("%d items for %d log entries", len(items), len(log.Logs))
 				}
-				checkFuzzItems(t, items)
+				platformtest.CheckItems(t, items)
 			}
 		}
 		var page struct {
@@ -66,7 +64,7 @@ func FuzzParse(f *testing.F) {
 		}
 		if json.Unmarshal(body, &page) == nil {
 			for _, id := range []string{convoBarry, convoGroup, convoGone, "unknown"} {
-				checkFuzzItems(t, cv.messageItems(id, page.Messages, page.RelatedProfiles))
+				platformtest.CheckItems(t, cv.messageItems(id, page.Messages, page.RelatedProfiles))
 			}
 		}
 	})
@@ -88,48 +86,4 @@ func learnFuzzConvos(convos map[string]convo, b []byte) {
 	for _, v := range out.Convos {
 		convos[v.ID] = convoOf(v)
 	}
-}
-
-// checkFuzzItems fails on an item ReceivePlatform would have to refuse or rename: a message
-// without its id, prospect or direction, an edit, delete or receipt naming no message, an
-// unnamed PlatformOther, a Raw that is not JSON.
-func checkFuzzItems(t *testing.T, items []domain.PlatformItem) {
-	t.Helper()
-	for i, it := range items {
-		var raw []byte
-		bad := false
-		switch v := it.(type) {
-		case domain.PlatformMessage:
-			raw = v.Raw
-			bad = v.PlatformMessageID == "" || v.Prospect.PlatformID == "" || (v.Direction != domain.Inbound && v.Direction != domain.Outbound)
-		case domain.PlatformEdit:
-			raw, bad = v.Raw, v.PlatformMessageID == ""
-		case domain.PlatformDelete:
-			raw, bad = v.Raw, v.PlatformMessageID == ""
-		case domain.PlatformDelivered:
-			bad = len(v.PlatformMessageIDs) == 0 || slices.Contains(v.PlatformMessageIDs, "")
-		case domain.PlatformFailed:
-			bad = v.PlatformMessageID == ""
-		case domain.PlatformOther:
-			raw, bad = v.Raw, v.Kind == ""
-		case domain.PlatformSeen, domain.PlatformProfile:
-		default:
-			bad = true
-		}
-		if bad {
-			t.Fatalf("item %d is not well-formed: %.400s", i, fmt.Sprintf("%T%+v", it, it))
-		}
-		if raw != nil && !json.Valid(raw) {
-			t.Fatalf("item %d (%T): Raw is not JSON: %.400q", i, it, raw)
-		}
-	}
-}
-
-// fuzzOddBodies are edge seeds: nothing, JSON that is no object, and deep nesting (inside an
-// element the parser reads, and bare).
-func fuzzOddBodies(wrap func(elem string) string) [][]byte {
-	deep := strings.Repeat(`{"a":[`, 2000) + `1` + strings.Repeat(`]}`, 2000)
-	return [][]byte{nil, []byte(`null`), []byte(`[]`), []byte(`{}`), []byte(`"x"`), []byte(`{"a":1}{`),
-		[]byte(wrap(`null`)), []byte(wrap(`7`)), []byte(wrap(`{}`)), []byte(wrap(deep)), []byte(deep),
-		[]byte(strings.Repeat(`[`, 20000))}
 }

@@ -7,14 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -246,7 +244,7 @@ func TestKafkaOutage(t *testing.T) {
 func TestPostgresOutage(t *testing.T) {
 	t.Parallel()
 	pg := testenv.PostgresSchema(t)
-	px, proxied := startOutageProxy(t, pg)
+	px, proxied := testenv.PostgresProxy(t, pg)
 	_, brokers := testenv.Kafka(t)
 
 	// The process under test: every role, its PostgreSQL through the proxy.
@@ -267,7 +265,7 @@ func TestPostgresOutage(t *testing.T) {
 	wantThreadMessages(t, a, b1.ThreadId, "before-2", "before-1")
 
 	t.Logf("%v: PostgreSQL goes away", time.Now().Format(time.StampMilli))
-	px.setDown(true)
+	px.SetDown(true)
 
 	for _, c := range []struct {
 		what string
@@ -342,7 +340,7 @@ func TestPostgresOutage(t *testing.T) {
 	}
 
 	t.Logf("%v: PostgreSQL comes back", time.Now().Format(time.StampMilli))
-	px.setDown(false)
+	px.SetDown(false)
 
 	// The same process answers again and its projector resumes where it stopped.
 	waitFor(t, "the messages ingested during the outage listed by ListThreads", func() bool {
@@ -544,110 +542,4 @@ func dataHas(e *v1.Event, v string) bool {
 		}
 	}
 	return false
-}
-
-// outageProxy forwards TCP connections to PostgreSQL and can play an unreachable server:
-// while down it cuts every connection and refuses new ones (accepts and closes them at once).
-type outageProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-// startOutageProxy starts a proxy to the PostgreSQL of pgURL and returns it with the URL
-// that goes through it (same database, user and search_path).
-func startOutageProxy(t *testing.T, pgURL string) (*outageProxy, string) {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(pgURL)
-	if err != nil || u.Host == "" {
-		t.Skipf("the test PostgreSQL URL has no TCP host; this test needs one")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := &outageProxy{ln: ln, target: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), conns: map[net.Conn]bool{}}
-	px.wg.Add(1)
-	go px.serve()
-	t.Cleanup(px.close)
-	u.Host = ln.Addr().String()
-	return px, u.String()
-}
-
-func (px *outageProxy) serve() {
-	defer px.wg.Done()
-	for {
-		c, err := px.ln.Accept()
-		if err != nil {
-			return
-		}
-		px.mu.Lock()
-		down := px.down
-		if !down {
-			px.wg.Add(1)
-		}
-		px.mu.Unlock()
-		if down {
-			c.Close()
-			continue
-		}
-		go func() {
-			defer px.wg.Done()
-			px.pipe(c)
-		}()
-	}
-}
-
-func (px *outageProxy) pipe(client net.Conn) {
-	server, err := net.DialTimeout("tcp", px.target, 5*time.Second)
-	if err != nil {
-		client.Close()
-		return
-	}
-	px.mu.Lock()
-	if px.down {
-		px.mu.Unlock()
-		client.Close()
-		server.Close()
-		return
-	}
-	px.conns[client], px.conns[server] = true, true
-	px.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(server, client); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(client, server); done <- struct{}{} }()
-	<-done
-	client.Close()
-	server.Close()
-	<-done
-	px.mu.Lock()
-	delete(px.conns, client)
-	delete(px.conns, server)
-	px.mu.Unlock()
-}
-
-// setDown makes PostgreSQL unreachable through the proxy (true) or reachable again (false).
-func (px *outageProxy) setDown(down bool) {
-	px.mu.Lock()
-	defer px.mu.Unlock()
-	px.down = down
-	if down {
-		for c := range px.conns {
-			c.Close()
-		}
-	}
-}
-
-func (px *outageProxy) close() {
-	px.ln.Close()
-	px.setDown(true)
-	px.wg.Wait()
 }

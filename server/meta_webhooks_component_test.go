@@ -33,7 +33,7 @@ type metaAccount struct {
 // published samples: the handshake, signatures, the body limit, redelivery, and what the
 // inbox shows afterwards.
 func TestMetaWebhooks(t *testing.T) {
-	pt.MetaFixtureDir(t, "messenger") // skips loudly without the shared samples
+	pt.FixtureDir(t, "messenger") // skips loudly without the shared samples
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
 	eventsv1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/events/v1"
 )
 
@@ -207,4 +208,21 @@ func mapOrNil(m map[string]string) map[string]string {
 		return nil
 	}
 	return m
+}
+
+// MarshalBatch validates (eventlog.Validate) and encodes a batch before any of it is written,
+// so every log adapter refuses an incomplete batch whole, with the same error.
+func MarshalBatch(events []domain.Event) ([][]byte, error) {
+	envelopes := make([][]byte, len(events))
+	for i, e := range events {
+		if err := eventlog.Validate(e); err != nil {
+			return nil, fmt.Errorf("append event %d of %d: %w", i+1, len(events), err)
+		}
+		b, err := Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("append event %d of %d: %w", i+1, len(events), err)
+		}
+		envelopes[i] = b
+	}
+	return envelopes, nil
 }

@@ -30,16 +30,9 @@ func (l *EventLog) Append(ctx context.Context, events []domain.Event) ([]eventlo
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	envelopes := make([][]byte, len(events))
-	for i, e := range events {
-		if err := eventlog.Validate(e); err != nil {
-			return nil, fmt.Errorf("append event %d of %d: %w", i+1, len(events), err)
-		}
-		b, err := eventcodec.Marshal(e)
-		if err != nil {
-			return nil, fmt.Errorf("append event %d of %d: %w", i+1, len(events), err)
-		}
-		envelopes[i] = b
+	envelopes, err := eventcodec.MarshalBatch(events)
+	if err != nil {
+		return nil, err
 	}
 	if len(events) == 0 {
 		return []eventlog.AppendResult{}, nil

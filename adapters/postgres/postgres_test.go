@@ -5,9 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
+	"github.com/switchboard-oss/switchboard/internal/testenv"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"sync"
@@ -133,106 +132,12 @@ func pgWithParam(t testing.TB, u, key, value string) string {
 }
 
 // pgProxy forwards TCP connections to PostgreSQL and can play an unreachable server: while
-// down it cuts every connection and refuses new ones (accepts and closes them at once).
-type pgProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
+// pgProxy can play the test PostgreSQL unreachable (testenv.Proxy).
+type pgProxy = testenv.Proxy
 
 // pgStartProxy starts a proxy to the test server and returns it with the URL that goes
 // through it.
 func pgStartProxy(t testing.TB) (*pgProxy, string) {
 	t.Helper()
-	u := pgTestURL(t)
-	cfg, err := pgx.ParseConfig(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := url.Parse(u)
-	if err != nil || p.Scheme == "" {
-		t.Skipf("SWITCHBOARD_TEST_POSTGRES_URL is not a URL; this test needs one")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := &pgProxy{ln: ln, target: net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), conns: map[net.Conn]bool{}}
-	px.wg.Add(1)
-	go px.serve()
-	t.Cleanup(px.close)
-	p.Host = ln.Addr().String()
-	return px, p.String()
-}
-
-func (px *pgProxy) serve() {
-	defer px.wg.Done()
-	for {
-		c, err := px.ln.Accept()
-		if err != nil {
-			return
-		}
-		px.mu.Lock()
-		down := px.down
-		px.mu.Unlock()
-		if down {
-			c.Close()
-			continue
-		}
-		px.wg.Add(1)
-		go func() {
-			defer px.wg.Done()
-			px.pipe(c)
-		}()
-	}
-}
-
-func (px *pgProxy) pipe(client net.Conn) {
-	server, err := net.DialTimeout("tcp", px.target, 5*time.Second)
-	if err != nil {
-		client.Close()
-		return
-	}
-	px.mu.Lock()
-	if px.down {
-		px.mu.Unlock()
-		client.Close()
-		server.Close()
-		return
-	}
-	px.conns[client], px.conns[server] = true, true
-	px.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { _, _ = io.Copy(server, client); done <- struct{}{} }()
-	go func() { _, _ = io.Copy(client, server); done <- struct{}{} }()
-	<-done
-	client.Close()
-	server.Close()
-	<-done
-	px.mu.Lock()
-	delete(px.conns, client)
-	delete(px.conns, server)
-	px.mu.Unlock()
-}
-
-// setDown makes the server unreachable (true) or reachable again (false).
-func (px *pgProxy) setDown(down bool) {
-	px.mu.Lock()
-	defer px.mu.Unlock()
-	px.down = down
-	if down {
-		for c := range px.conns {
-			c.Close()
-		}
-	}
-}
-
-func (px *pgProxy) close() {
-	px.ln.Close()
-	px.setDown(true)
-	px.wg.Wait()
+	return testenv.PostgresProxy(t, pgTestURL(t))
 }

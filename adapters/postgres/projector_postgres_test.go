@@ -365,7 +365,7 @@ func TestProjectorPausesWhilePostgresIsUnreachable(t *testing.T) {
 	caughtUp("before the outage")
 	w.check(t, s, 20)
 
-	proxy.setDown(true)
+	proxy.SetDown(true)
 	for i := 20; i < len(w.events); i += 10 {
 		if _, err := log.Append(ctx, w.events[i:min(i+10, len(w.events))]); err != nil {
 			t.Fatal(err)
@@ -379,7 +379,7 @@ func TestProjectorPausesWhilePostgresIsUnreachable(t *testing.T) {
 		t.Fatalf("read with PostgreSQL unreachable: %v, want a connection error", err)
 	}
 
-	proxy.setDown(false)
+	proxy.SetDown(false)
 	caughtUp("after the outage")
 	w.check(t, s, len(w.events))
 }

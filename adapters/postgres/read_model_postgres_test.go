@@ -377,7 +377,7 @@ func TestReadModelUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proxy.setDown(true)
+	proxy.SetDown(true)
 	const deadline = 3 * time.Second
 	checks := map[string]func(context.Context) error{
 		"Thread": func(ctx context.Context) error { _, err := s.Thread(ctx, team, "thr_1"); return err },
@@ -406,7 +406,7 @@ func TestReadModelUnreachable(t *testing.T) {
 		}
 	}
 
-	proxy.setDown(false)
+	proxy.SetDown(false)
 	// The pool replaces its dead connections: no reopening.
 	for name, check := range checks {
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)

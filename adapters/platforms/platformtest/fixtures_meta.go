@@ -20,14 +20,15 @@ import (
 	"github.com/switchboard-oss/switchboard/domain"
 )
 
-// MetaFixturesEnv overrides where the shared fixtures are.
-const MetaFixturesEnv = "SWITCHBOARD_FIXTURES_DIR"
+// FixturesEnv overrides where the shared fixtures are.
+const FixturesEnv = "SWITCHBOARD_FIXTURES_DIR"
 
-// MetaFixtureDir returns the folder of a platform's fixtures. Without the shared folder the
-// test is skipped loudly, and fails under CI=true (as the PostgreSQL tests do).
-func MetaFixtureDir(t testing.TB, platform string) string {
+// FixtureDir returns the folder of a platform's fixtures, for every platform's tests. Without
+// the shared folder the test is skipped loudly, and fails under CI=true (as the PostgreSQL
+// tests do).
+func FixtureDir(t testing.TB, platform string) string {
 	t.Helper()
-	if dir := os.Getenv(MetaFixturesEnv); dir != "" {
+	if dir := os.Getenv(FixturesEnv); dir != "" {
 		return filepath.Join(dir, platform)
 	}
 	wd, err := os.Getwd()
@@ -44,7 +45,7 @@ func MetaFixtureDir(t testing.TB, platform string) string {
 			break
 		}
 	}
-	msg := "SKIP: no shared platform fixtures (../shared/fixtures/platforms/" + platform + "); set " + MetaFixturesEnv
+	msg := "SKIP: no shared platform fixtures (../shared/fixtures/platforms/" + platform + "); set " + FixturesEnv
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
@@ -56,7 +57,7 @@ func MetaFixtureDir(t testing.TB, platform string) string {
 // relative to its folder; the folder's own documentation (*.md) is not a sample.
 func MetaFixtureFiles(t testing.TB, platform string) []string {
 	t.Helper()
-	dir := MetaFixtureDir(t, platform)
+	dir := FixtureDir(t, platform)
 	var out []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasSuffix(d.Name(), ".md") {
@@ -79,7 +80,7 @@ func MetaFixtureFiles(t testing.TB, platform string) []string {
 // what a test feeds, whether or not it is valid JSON (some published examples are not).
 func MetaFixture(t testing.TB, platform, name string, placeholders map[string]string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(MetaFixtureDir(t, platform), filepath.FromSlash(name)))
+	b, err := os.ReadFile(filepath.Join(FixtureDir(t, platform), filepath.FromSlash(name)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"encoding/json"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/platformtest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -90,7 +91,7 @@ var fixtures = map[string]fixtureCase{
 
 // TestFixtures parses every shared Telegram sample and checks the items it must produce.
 func TestFixtures(t *testing.T) {
-	dir := fixtureDir(t, "telegram")
+	dir := platformtest.FixtureDir(t, "telegram")
 	var files []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -164,34 +165,6 @@ func checkItems(t *testing.T, got, want []domain.PlatformItem) {
 	if !reflect.DeepEqual(stripped, want) {
 		t.Errorf("items:\n got %#v\nwant %#v", stripped, want)
 	}
-}
-
-// fixtureDir is the shared samples of a platform: $SWITCHBOARD_FIXTURES_DIR/<name>, else
-// ../shared/fixtures/platforms/<name> beside the repository (where CI has them). Without them
-// the test is skipped loudly, and fails under CI=true.
-func fixtureDir(t *testing.T, name string) string {
-	t.Helper()
-	if dir := os.Getenv("SWITCHBOARD_FIXTURES_DIR"); dir != "" {
-		return filepath.Join(dir, name)
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; filepath.Dir(dir) != dir; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-	}
-	p := filepath.Join(dir, "..", "shared", "fixtures", "platforms", name)
-	if _, err := os.Stat(p); err != nil {
-		msg := "SKIP: no shared platform fixtures at " + p + "; set SWITCHBOARD_FIXTURES_DIR"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

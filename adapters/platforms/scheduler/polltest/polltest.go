@@ -3,8 +3,8 @@
 package polltest
 
 import (
+	"github.com/switchboard-oss/switchboard/adapters/platforms/platformtest"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,38 +13,14 @@ import (
 
 // FixturesEnv overrides where the shared fixtures are (the folder holding one folder per
 // platform).
-const FixturesEnv = "SWITCHBOARD_FIXTURES_DIR"
+const FixturesEnv = platformtest.FixturesEnv
 
 // FixtureDir returns the folder of a platform's samples: $SWITCHBOARD_FIXTURES_DIR/<platform>,
 // else ../shared/fixtures/platforms/<platform> beside the repository. Without them the test is
 // skipped loudly, and fails under CI=true.
 func FixtureDir(t testing.TB, platform string) string {
 	t.Helper()
-	if dir := os.Getenv(FixturesEnv); dir != "" {
-		return filepath.Join(dir, platform)
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			p := filepath.Join(d, "..", "shared", "fixtures", "platforms", platform)
-			if st, err := os.Stat(p); err == nil && st.IsDir() {
-				return p
-			}
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	msg := "SKIP: no shared platform fixtures (../shared/fixtures/platforms/" + platform + "); set " + FixturesEnv
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return platformtest.FixtureDir(t, platform)
 }
 
 // Files lists every file of a platform's samples (subfolders included) as slash paths

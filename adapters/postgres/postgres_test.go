@@ -131,7 +131,6 @@ func pgWithParam(t testing.TB, u, key, value string) string {
 	return p.String()
 }
 
-// pgProxy forwards TCP connections to PostgreSQL and can play an unreachable server: while
 // pgProxy can play the test PostgreSQL unreachable (testenv.Proxy).
 type pgProxy = testenv.Proxy
 

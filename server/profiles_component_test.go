@@ -94,7 +94,9 @@ func TestProspectProfileFetched(t *testing.T) {
 						return false
 					}
 					th = res.Thread
-					return th.Prospect != nil && th.Prospect.DisplayName != ""
+					// A webhook is acknowledged once durable, before the read model applies it:
+					// wait for both messages as well as the profile.
+					return th.Prospect != nil && th.Prospect.DisplayName != "" && th.MessageCount >= 2
 				})
 				if p := th.Prospect; p.DisplayName != "Peter Chang "+psid || p.AvatarUrl != "https://platform-lookaside.example/"+psid+".jpg" ||
 					p.PlatformId != psid {

@@ -295,6 +295,12 @@ func (s *Server) bootstrap(ctx context.Context, app commands.App, keys interface
 	return nil
 }
 
+// WaitCaughtUp waits until the read model has applied every event now in the log: after a
+// webhook (acknowledged once durable, before projection), a reader sees everything it brought.
+func (s *Server) WaitCaughtUp(ctx context.Context) error {
+	return waitCaughtUp(ctx, s.engines.log, "read model", s.logger, s.projector.WaitFor)
+}
+
 // EventLog is the process's event log, for tools and tests that inspect what was appended.
 func (s *Server) EventLog() eventlog.Log { return s.engines.log }
 

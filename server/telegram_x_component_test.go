@@ -100,7 +100,7 @@ func tgxTelegram(t *testing.T, s *server.Server, a api, tg *v1.AccountLink) {
 		t.Fatalf("a redelivery appended events: head %s → %s", head, after)
 	}
 
-	threads := tgxThreads(t, a, tg.Id, 4)
+	threads := tgxThreads(t, s, a, tg.Id, 4)
 	hiro := threads["408258968"]
 	if hiro == nil || hiro.Prospect.Username != "hirrolot" || hiro.Prospect.DisplayName != "Hirrolot" || hiro.MessageCount != 2 ||
 		hiro.LastMessageDirection != v1.Direction_DIRECTION_OUTBOUND || hiro.LastMessageText != "4 it is!" {
@@ -208,7 +208,7 @@ func tgxX(t *testing.T, s *server.Server, a api, example, harrison *v1.AccountLi
 		t.Fatalf("a redelivery appended events: head %s → %s", head, after)
 	}
 
-	threads := tgxThreads(t, a, example.Id, 2)
+	threads := tgxThreads(t, s, a, example.Id, 2)
 	in := threads["1111111111111111111-2222222222222222222"]
 	if in == nil || in.Prospect.Username != "OtherUser" || in.Prospect.AvatarUrl == "" || in.LastMessageText != "hello!" ||
 		in.LastMessageDirection != v1.Direction_DIRECTION_INBOUND || in.UnreadCount != 1 {
@@ -223,7 +223,7 @@ func tgxX(t *testing.T, s *server.Server, a api, example, harrison *v1.AccountLi
 	if len(msgs) != 1 || msgs[0].PlatformId != "2080763914820927863" || msgs[0].Sender.GetUsername() != "ExampleUser" {
 		t.Fatalf("outbound message: %+v", msgs)
 	}
-	threads = tgxThreads(t, a, harrison.Id, 1)
+	threads = tgxThreads(t, s, a, harrison.Id, 1)
 	j := threads["3001969357-4337869213"]
 	if j == nil || j.Prospect.DisplayName != "Jordan Brinks" || j.Prospect.Username != "furiouscamper" || j.LastMessageText != "Hello World!" {
 		t.Fatalf("AAA thread: %+v", j)
@@ -231,8 +231,14 @@ func tgxX(t *testing.T, s *server.Server, a api, example, harrison *v1.AccountLi
 }
 
 // tgxThreads waits until an account link shows n threads and returns them by platform id.
-func tgxThreads(t *testing.T, a api, linkID string, n int) map[string]*v1.Thread {
+func tgxThreads(t *testing.T, s *server.Server, a api, linkID string, n int) map[string]*v1.Thread {
 	t.Helper()
+	// Webhooks are acknowledged before projection: read once everything they brought is applied.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
 	var got []*v1.Thread
 	waitFor(t, "the webhook's threads listed", func() bool {
 		got = a.threads(&v1.ListThreadsRequest{View: v1.View_VIEW_ALL, AccountLinkId: linkID})

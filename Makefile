@@ -8,7 +8,7 @@ BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 
-.PHONY: run build test test-short fuzz generate check-generate lint vet fmt tools clean up down
+.PHONY: run build test test-short bench bench-smoke fuzz generate check-generate lint vet fmt tools clean up down
 
 run:
 	$(GO) run ./cmd/switchboard serve
@@ -23,6 +23,18 @@ test:
 
 test-short:
 	$(GO) test -short -count=1 ./...
+
+# Measures ingest, projection, queries, search and freshness through the real server, with
+# baselines in the same run; writes bench/results/<date>-<mode>[-<scale>].{md,json}.
+# SCALE=1m for 1 million messages; MODE=embedded or kafka+postgres for one mode only.
+SCALE ?= default
+MODE ?= all
+bench:
+	$(GO) run ./bench -scale $(SCALE) -mode $(MODE) -out bench/results
+
+# A tiny run of the whole benchmark (CI), so that it never rots; results go to a temp folder.
+bench-smoke:
+	@out=$$(mktemp -d) && $(GO) run ./bench -scale smoke -mode $(MODE) -out $$out && rm -rf $$out
 
 # Explores every platform parser for 10s each (~1.5 min); `make test` runs their seeds.
 fuzz:

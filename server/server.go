@@ -295,10 +295,14 @@ func (s *Server) bootstrap(ctx context.Context, app commands.App, keys interface
 	return nil
 }
 
-// WaitCaughtUp waits until the read model has applied every event now in the log: after a
-// webhook (acknowledged once durable, before projection), a reader sees everything it brought.
+// WaitCaughtUp waits until the read model and the search index have applied every event now in
+// the log: after a webhook (acknowledged once durable, before projection), a reader sees
+// everything it brought, in the inbox and in search.
 func (s *Server) WaitCaughtUp(ctx context.Context) error {
-	return waitCaughtUp(ctx, s.engines.log, "read model", s.logger, s.projector.WaitFor)
+	if err := waitCaughtUp(ctx, s.engines.log, "read model", s.logger, s.projector.WaitFor); err != nil {
+		return err
+	}
+	return waitCaughtUp(ctx, s.engines.log, "search index", s.logger, s.searcher.WaitFor)
 }
 
 // EventLog is the process's event log, for tools and tests that inspect what was appended.

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/bench/traffic"
+)
+
+// Result is one mode's run, as written to the results files.
+type Result struct {
+	Date       string   `json:"date"`
+	Mode       string   `json:"mode"`
+	Scale      string   `json:"scale"`
+	Seed       int64    `json:"seed"`
+	Commit     string   `json:"commit,omitempty"`
+	Machine    Machine  `json:"machine"`
+	Engines    string   `json:"engines"`
+	Dataset    Dataset  `json:"dataset"`
+	Durability string   `json:"durability"`
+	Targets    []Target `json:"targets"`
+	Figures    []Figure `json:"figures"`
+	Ratios     []Ratio  `json:"ratios"`
+	Took       string   `json:"took"`
+}
+
+type Machine struct {
+	Cores       int    `json:"cores"`
+	MemoryBytes int64  `json:"memory_bytes"`
+	CPU         string `json:"cpu,omitempty"`
+	OS          string `json:"os"`
+	Go          string `json:"go"`
+}
+
+type Dataset struct {
+	Teams        int `json:"teams"`
+	AccountLinks int `json:"account_links"`
+	Threads      int `json:"threads"`
+	Messages     int `json:"messages"`
+	Duplicates   int `json:"duplicates_sent"`
+	Events       int `json:"events"`
+}
+
+// Ratio is ours over a baseline's, for the same work in the same run.
+type Ratio struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+}
+
+// Target is one of the issue's goals, and whether this run met it.
+type Target struct {
+	Name     string  `json:"name"`
+	Goal     string  `json:"goal"`
+	Measured float64 `json:"measured"`
+	Unit     string  `json:"unit"`
+	Met      bool    `json:"met"`
+}
+
+func newResult(o options, sc scale, mode string, tc traffic.Config) *Result {
+	engines := "SQLite event log, SQLite read model, Bleve search"
+	if mode == modeScale {
+		engines = "Kafka event log (kfake, in-process, 6 partitions), PostgreSQL read model, Bleve search"
+	}
+	return &Result{Date: time.Now().UTC().Format("2006-01-02"), Mode: mode, Scale: sc.Name, Seed: o.Seed,
+		Commit: commit(), Machine: machine(), Engines: engines,
+		Dataset: Dataset{Teams: tc.Teams, AccountLinks: tc.Teams * tc.LinksPerTeam},
+		Durability: "as in production: every acknowledged write is committed (SQLite WAL with synchronous=FULL and group commit; " +
+			"Kafka acks=all with an idempotent producer); the load generator runs in the same process as the server and shares its cores"}
+}
+
+// finish evaluates the targets (set for embedded mode, 2 cores, 1 million messages).
+func (res *Result) finish(took time.Duration) {
+	res.Took = took.Round(time.Second).String()
+	find := func(section, prefix string) (Figure, bool) {
+		for _, f := range res.Figures {
+			if f.Section == section && strings.HasPrefix(f.Name, prefix) {
+				return f, true
+			}
+		}
+		return Figure{}, false
+	}
+	worst := func(section, prefix string) float64 {
+		w := 0.0
+		for _, f := range res.Figures {
+			if f.Section == section && strings.HasPrefix(f.Name, prefix) {
+				w = max(w, f.P99)
+			}
+		}
+		return w
+	}
+	atLeast := func(name, goal string, v, want float64, unit string) {
+		res.Targets = append(res.Targets, Target{Name: name, Goal: goal, Measured: v, Unit: unit, Met: v >= want})
+	}
+	atMost := func(name, goal string, v, want float64, unit string) {
+		res.Targets = append(res.Targets, Target{Name: name, Goal: goal, Measured: v, Unit: unit, Met: v <= want})
+	}
+	if f, ok := find("ingest", "IngestMessage at saturation"); ok {
+		atLeast("ingest throughput", "≥ 10,000 msg/s", f.Value, 10_000, "msg/s")
+	}
+	if f, ok := find("ingest", "IngestMessage at a fixed"); ok {
+		atMost("ingest p99 at a fixed load", "≤ 25 ms at 2,000 msg/s", f.P99, 25, "ms")
+	}
+	if f, ok := find("projection", "read model catch-up"); ok {
+		want, goal := 20_000.0, "≥ 20,000 events/s"
+		if res.Mode == modeScale {
+			want, goal = 30_000, "≥ 30,000 events/s (PostgreSQL)"
+		}
+		atLeast("projection", goal, f.Value, want, "events/s")
+	}
+	if f, ok := find("projection", "full rebuild"); ok {
+		atMost("full rebuild", "≤ 120 s", f.Value, 120, "s")
+	}
+	atMost("ListThreads p99, worst view/filter/page", "≤ 10 ms", worst("queries", "ListThreads"), 10, "ms")
+	atMost("search p99, worst query", "≤ 50 ms", worst("search", "SearchMessages"), 50, "ms")
+	if f, ok := find("freshness", "acknowledged ingest → top of ListThreads"); ok {
+		atMost("freshness to the inbox, p99", "≤ 200 ms", f.P99, 200, "ms")
+	}
+	if f, ok := find("freshness", "acknowledged ingest → found by SearchMessages"); ok {
+		atMost("freshness to search, p99", "≤ 1000 ms", f.P99, 1000, "ms")
+	}
+}
+
+// write writes <out>/<date>-<mode>[-<scale>].{md,json} and returns their paths.
+func (res *Result) write(out string) (string, string, error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", "", err
+	}
+	name := res.Date + "-" + modeFile(res.Mode)
+	if res.Scale != "default" {
+		name += "-" + res.Scale
+	}
+	base := filepath.Join(out, name)
+	js, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(base+".json", append(js, '\n'), 0o644); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(base+".md", []byte(res.markdown()), 0o644); err != nil {
+		return "", "", err
+	}
+	return base + ".md", base + ".json", nil
+}
+
+func (res *Result) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	p("# Switchboard benchmark: %s mode, %s scale, %s\n\n", res.Mode, res.Scale, res.Date)
+	p("- Machine: %d cores, %.1f GiB memory, %s; %s, %s\n", res.Machine.Cores, float64(res.Machine.MemoryBytes)/(1<<30),
+		orDash(res.Machine.CPU), res.Machine.OS, res.Machine.Go)
+	p("- Engines: %s\n", res.Engines)
+	p("- Commit: %s; seed %d; the whole run took %s\n", orDash(res.Commit), res.Seed, res.Took)
+	d := res.Dataset
+	p("- Dataset: %d teams, %d account links, %d threads, %d messages (%d duplicates sent besides), %d events in the log\n",
+		d.Teams, d.AccountLinks, d.Threads, d.Messages, d.Duplicates, d.Events)
+	p("- Durability: %s\n\n", res.Durability)
+	p("Latencies are per call in milliseconds (median, 99th percentile, max) measured by the client; rates are per second over the whole phase. ")
+	p("Regenerate with `make bench` (or `make bench SCALE=1m`).\n\n")
+
+	p("## Targets\n\nThe targets are set for embedded mode on 2 cores with 1 million messages.\n\n")
+	p("| target | goal | measured | met |\n|---|---|---|---|\n")
+	for _, t := range res.Targets {
+		met := "no"
+		if t.Met {
+			met = "yes"
+		}
+		p("| %s | %s | %s %s | %s |\n", t.Name, t.Goal, num(t.Measured), t.Unit, met)
+	}
+	for _, section := range []string{"ingest", "freshness", "projection", "queries", "search", "baseline"} {
+		p("\n## %s\n\n| figure | rate | p50 ms | p99 ms | max ms | n | note |\n|---|---|---|---|---|---|---|\n", section)
+		for _, f := range res.Figures {
+			if f.Section != section {
+				continue
+			}
+			rate := ""
+			if f.Unit != "" {
+				rate = num(f.Value) + " " + f.Unit
+			}
+			p("| %s | %s | %s | %s | %s | %s | %s |\n", strings.ReplaceAll(f.Name, "|", "\\|"), rate, numOrEmpty(f.P50), numOrEmpty(f.P99),
+				numOrEmpty(f.Max), numOrEmpty(float64(f.N)), f.Note)
+		}
+	}
+	p("\n## Ratios (ours / baseline, same run)\n\n| ratio | value |\n|---|---|\n")
+	for _, r := range res.Ratios {
+		p("| %s | %s |\n", strings.ReplaceAll(r.Name, "|", "\\|"), num(r.Value))
+	}
+	return b.String()
+}
+
+func num(v float64) string {
+	if v == float64(int64(v)) {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+func numOrEmpty(v float64) string {
+	if v == 0 {
+		return ""
+	}
+	return num(v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			if fields := strings.Fields(s.Text()); len(fields) >= 2 && fields[0] == "MemTotal:" {
+				kb, _ := strconv.ParseInt(fields[1], 10, 64)
+				m.MemoryBytes = kb * 1024
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(out))
+	if err := exec.Command("git", "diff", "--quiet", "HEAD").Run(); err != nil {
+		c += "+changes"
+	}
+	return c
+}

@@ -96,4 +96,3 @@ func (r *run) figure(section, prefix string) Figure {
 	}
 	return Figure{}
 }
-

@@ -25,7 +25,7 @@ import (
 
 // tally is what the server must hold once everything sent is applied.
 type tally struct {
-	mu         sync.Mutex
+	mu            sync.Mutex
 	messages      map[int]int // per team: distinct messages
 	threads       map[int]map[int]bool
 	perThread     map[int]int // distinct messages per generated thread
@@ -182,15 +182,15 @@ func (r *run) ingestSaturation(ctx context.Context, msgs []*traffic.Message) err
 // ingestAtLoad offers IngestMessage at a fixed rate while freshness probes run beside it.
 func (r *run) ingestAtLoad(ctx context.Context, msgs []*traffic.Message) error {
 	var lat Samples
-	probeCtx, stopProbes := context.WithCancel(ctx)
+	stop := make(chan struct{})
 	probes := make(chan error, 1)
-	go func() { probes <- r.freshness(probeCtx) }()
+	go func() { probes <- r.freshness(ctx, stop) }()
 	took, err := openLoop(ctx, r.sc.LoadRate, len(msgs), &lat, func(ctx context.Context, i int) error {
 		m := msgs[i]
 		r.tally.sent(r.links[m.Link].Team, m, true)
 		return r.ingestOne(ctx, r.teams[r.links[m.Link].Team].apis[i%len(r.pool.clients)], m)
 	})
-	stopProbes()
+	close(stop)
 	perr := <-probes
 	if err != nil {
 		return err
@@ -205,7 +205,7 @@ func (r *run) ingestAtLoad(ctx context.Context, msgs []*traffic.Message) error {
 
 // freshness ingests a probe message now and then and measures how long after its
 // acknowledgement it shows at the top of ListThreads and is found by SearchMessages.
-func (r *run) freshness(ctx context.Context) error {
+func (r *run) freshness(ctx context.Context, stop <-chan struct{}) error {
 	tm := r.teams[0]
 	var api *api = tm.apis[len(tm.apis)-1]
 	lk := r.links[tm.links[len(tm.links)-1]]
@@ -214,13 +214,15 @@ func (r *run) freshness(ctx context.Context) error {
 	defer tick.Stop()
 	for i := 0; ; i++ {
 		select {
-		case <-ctx.Done():
+		case <-stop:
 			r.add(inbox.Latency(Figure{Section: "freshness", Name: "acknowledged ingest → top of ListThreads", Note: "probes during the fixed-load run"}))
 			r.add(found.Latency(Figure{Section: "freshness", Name: "acknowledged ingest → found by SearchMessages", Note: "probes during the fixed-load run"}))
 			if inbox.Len() == 0 {
 				return fmt.Errorf("freshness: no probe completed")
 			}
 			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		case <-tick.C:
 		}
 		word := fmt.Sprintf("zqprobe%dx%d", r.opts.Seed, i)
@@ -228,9 +230,6 @@ func (r *run) freshness(ctx context.Context) error {
 			DisplayName: "Freshness Probe", PlatformMessageID: "probe-" + word, Text: "freshness " + word, SentAt: time.Now()}
 		res, err := api.ingest.IngestMessage(ctx, connect.NewRequest(r.ingestRequest(m)))
 		if err != nil {
-			if ctx.Err() != nil {
-				continue // the run ended; the probe may or may not have landed
-			}
 			return fmt.Errorf("freshness probe: %w", err)
 		}
 		r.tally.sent(lk.Team, m, true)
@@ -255,7 +254,7 @@ func (r *run) freshness(ctx context.Context) error {
 		})
 		wg.Wait()
 		for _, err := range errs {
-			if err != nil && ctx.Err() == nil {
+			if err != nil {
 				return fmt.Errorf("freshness probe: %w", err)
 			}
 		}
@@ -302,7 +301,9 @@ type (
 		Message     *mMessage     `json:"message,omitempty"`
 		MessageEdit *mMessageEdit `json:"message_edit,omitempty"`
 	}
-	mID      struct{ ID string `json:"id"` }
+	mID struct {
+		ID string `json:"id"`
+	}
 	mMessage struct {
 		Mid    string `json:"mid"`
 		Text   string `json:"text"`

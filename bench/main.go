@@ -31,6 +31,7 @@ type options struct {
 	Keep        bool
 	Verbose     bool
 	CPUProfile  string
+	StopAfter   string
 }
 
 // scale is one size of run.
@@ -80,6 +81,7 @@ func mainErr() error {
 	flag.BoolVar(&o.Keep, "keep", false, "keep the run's data folders")
 	flag.BoolVar(&o.Verbose, "v", false, "show the server's warnings")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&o.StopAfter, "stop-after", "", "stop after this phase (ingest), to profile it alone")
 	flag.Parse()
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
@@ -242,6 +244,10 @@ func runMode(ctx context.Context, o options, sc scale, mode string) (_ *Result, 
 	r.step("ingest at saturation")
 	if err := r.ingestSaturation(ctx, apiMsgs); err != nil {
 		return nil, err
+	}
+	if o.StopAfter == "ingest" {
+		r.res.finish(time.Since(r.start))
+		return r.res, nil
 	}
 	r.step("ingest by Messenger webhooks")
 	if err := r.webhooks(ctx, hookOps); err != nil {

@@ -217,7 +217,12 @@ func (r *run) searches(ctx context.Context, fts *baseline.PostgresFTS) error {
 	c := tm.apis[0]
 	apiLink := r.links[tm.links[1]].id
 	inbound := false
-	from := r.gen.Config().Start.Add(24 * time.Hour * 30)
+	// The newer half of the history.
+	first, last := r.rows[0].SentAt, r.rows[0].SentAt
+	for _, row := range r.rows {
+		first, last = minTime(first, row.SentAt), maxTime(last, row.SentAt)
+	}
+	from := first.Add(last.Sub(first) / 2)
 	type variant struct {
 		name   string
 		req    func(q string) *v1.SearchMessagesRequest
@@ -311,4 +316,18 @@ func (r *run) verify(ctx context.Context, when string) (threads, messages int, e
 			when, r.tally.apiDuplicates, r.tally.reported)
 	}
 	return threads, messages, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -48,8 +48,10 @@ func (p *Projector) Run(ctx context.Context) error {
 
 // Handle applies a batch of records; it is the consumer group's handler.
 func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error {
+	var cp eventlog.Cursor
 	err := p.store.Update(ctx, func(tx Tx) error {
-		cp, err := tx.Checkpoint(ReadModelProjection)
+		var err error
+		cp, err = tx.Checkpoint(ReadModelProjection)
 		if err != nil {
 			return err
 		}
@@ -72,7 +74,7 @@ func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error
 	if err != nil {
 		return err
 	}
-	p.progress.Moved()
+	p.progress.Moved(cp)
 	return nil
 }
 

@@ -111,7 +111,7 @@ func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error
 	p.mu.Lock()
 	p.applied = cp
 	p.mu.Unlock()
-	p.progress.Moved()
+	p.progress.Moved(cp)
 	return nil
 }
 

@@ -71,7 +71,12 @@ func WithRetryBackoff(initial, max time.Duration) Option {
 // openDB opens a SQLite file for durable, concurrent use: WAL so readers never block the
 // writer, synchronous=FULL so a commit is on disk when it returns, IMMEDIATE transactions so
 // two writers queue on busy_timeout instead of deadlocking on a lock upgrade.
-func openDB(path, schema string) (*sql.DB, error) {
+func openDB(path, schema string) (*sql.DB, error) { return openDBSync(path, schema, "FULL") }
+
+// openDBSync is openDB with another synchronous setting, for writes whose loss in a power cut
+// only costs a redelivery (consumer checkpoints): in WAL mode, NORMAL skips the fsync at
+// commit, and the next FULL commit of the file makes them durable too.
+func openDBSync(path, schema, synchronous string) (*sql.DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path")
 	}
@@ -85,7 +90,7 @@ func openDB(path, schema string) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
 	// A file: URI with an escaped path, so a '?' or '#' in the folder name is not a parameter.

@@ -101,3 +101,25 @@ func TestCommandsWaitForTheReadModel(t *testing.T) {
 		}
 	}
 }
+
+// IngestMessage, the machine path, answers once its event is durable and never waits for the
+// read model: its caller reads its write with the position as a consistency token.
+func TestIngestMessageDoesNotWaitForTheReadModel(t *testing.T) {
+	e := newEnv(t)
+	cons := &recordingConsistency{}
+	app := NewApp(Deps{Log: e.log, State: e.state, Consistency: cons, ConsistencyTimeout: time.Second,
+		Now: func() time.Time { return testNow }})
+	r, err := app.IngestMessage.Handle(context.Background(), agent, IngestMessage{AccountLinkID: accAPI,
+		PlatformMessageID: "m-durable", Direction: domain.Inbound, Participant: domain.Participant{PlatformID: "ana"}, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cons.waited) != 0 {
+		t.Errorf("IngestMessage waited for %v, want no wait", cons.waited)
+	}
+	n := e.log.len()
+	if want := (eventlog.Position{Partition: 0, Offset: int64(n)}).String(); n == 0 || r.Position != want ||
+		e.log.since(n - 1)[0].Type() != domain.TypeMessageReceived {
+		t.Errorf("answered position %s, want %s: the message.received just appended", r.Position, want)
+	}
+}

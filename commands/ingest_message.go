@@ -44,7 +44,7 @@ const (
 var attachmentTypes = map[string]bool{"image": true, "video": true, "audio": true, "file": true,
 	"sticker": true, "share": true, "story": true}
 
-// Handle validates the message and appends message.received. Its ids derive from the account
+// Handle validates the message and appends message.received, answering once it is durable. Its ids derive from the account
 // link and the platform's ids, so a repeat maps to the same message, reports Duplicate and
 // appends nothing.
 func (h IngestMessageHandler) Handle(ctx context.Context, a Actor, c IngestMessage) (IngestResult, error) {
@@ -85,7 +85,9 @@ func (h IngestMessageHandler) Handle(ctx context.Context, a Actor, c IngestMessa
 	// One event per platform message, whatever path brings it: the log refuses the repeat.
 	e.ID = domain.DeriveID(domain.PrefixEvent, msgID, domain.TypeMessageReceived)
 	e.OccurredAt = sent
-	r, err := h.append(ctx, e)
+	// Answered once durable: the read model follows within milliseconds, and a caller that must
+	// read its own write sends the returned position as a consistency token.
+	r, _, err := h.appendDurable(ctx, e)
 	return IngestResult{Result: r, MessageID: msgID, ThreadID: threadID, ProspectID: prospectID}, err
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +19,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
+	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/internal/testenv"
 	"github.com/switchboard-oss/switchboard/server"
 )
@@ -96,10 +100,43 @@ type client interface {
 	name() string
 }
 
+// session is what a well-behaved client keeps for read-your-writes: the positions IngestMessage
+// answered (it answers once durable, before the read model applies), sent with every later call
+// as the consistency token. Other commands wait for the read model themselves, so their
+// positions are left out: the tests keep checking that they do.
+type session struct {
+	mu  sync.Mutex
+	cur eventlog.Cursor
+}
+
+func newSession() *session { return &session{cur: eventlog.Cursor{}} }
+
+func (s *session) token() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur.String()
+}
+
+func (s *session) observe(procedure string, res proto.Message) {
+	if !strings.HasPrefix(procedure, "/switchboard.v1.IngestService/") {
+		return
+	}
+	f := res.ProtoReflect().Descriptor().Fields().ByName("position")
+	if f == nil {
+		return
+	}
+	if p, err := eventlog.ParsePosition(res.ProtoReflect().Get(f).String()); err == nil {
+		s.mu.Lock()
+		s.cur.Advance(p)
+		s.mu.Unlock()
+	}
+}
+
 type connectClient struct {
-	base string
-	http *http.Client
-	opts []connect.ClientOption
+	base    string
+	http    *http.Client
+	opts    []connect.ClientOption
+	session *session
 }
 
 func (c connectClient) name() string { return "connect" }
@@ -111,11 +148,20 @@ func (c connectClient) invoke(ctx context.Context, key, procedure string, req, r
 	if key != "" {
 		r.Header().Set("Authorization", "Bearer "+key)
 	}
-	_, err := cl.CallUnary(ctx, r)
-	return err
+	if tok := c.session.token(); tok != "" {
+		r.Header().Set(connectrpc.ConsistencyHeader, tok)
+	}
+	if _, err := cl.CallUnary(ctx, r); err != nil {
+		return err
+	}
+	c.session.observe(procedure, res)
+	return nil
 }
 
-type grpcClient struct{ conn *grpc.ClientConn }
+type grpcClient struct {
+	conn    *grpc.ClientConn
+	session *session
+}
 
 func (c grpcClient) name() string { return "grpc" }
 
@@ -123,11 +169,18 @@ func (c grpcClient) invoke(ctx context.Context, key, procedure string, req, res 
 	if key != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
 	}
-	return c.conn.Invoke(ctx, procedure, req, res)
+	if tok := c.session.token(); tok != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, strings.ToLower(connectrpc.ConsistencyHeader), tok)
+	}
+	if err := c.conn.Invoke(ctx, procedure, req, res); err != nil {
+		return err
+	}
+	c.session.observe(procedure, res)
+	return nil
 }
 
 func newConnectClient(addr string) client {
-	return connectClient{base: "http://" + addr, http: http.DefaultClient}
+	return connectClient{base: "http://" + addr, http: http.DefaultClient, session: newSession()}
 }
 
 func newGRPCClient(t *testing.T, addr string) client {
@@ -136,7 +189,7 @@ func newGRPCClient(t *testing.T, addr string) client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return grpcClient{conn}
+	return grpcClient{conn, newSession()}
 }
 
 // codeOf returns the Connect code of an error from either client (gRPC codes are the same

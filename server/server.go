@@ -199,7 +199,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			Interval: cfg.PollInterval}, pollers(cfg.PlatformBaseURLs)...)
 		s.run(runCtx, "poll scheduler", polls.Run)
 	}
-	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx, Logger: logger}, opts)
+	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
+		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger}, opts)
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)

@@ -81,7 +81,7 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: o.CORSOrigins,
 		AllowedMethods: connectcors.AllowedMethods(),
-		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization"),
+		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", ConsistencyHeader),
 		ExposedHeaders: connectcors.ExposedHeaders(),
 		MaxAge:         7200,
 	}).Handler(mux)
@@ -119,7 +119,8 @@ func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) 
 
 // mountAPI mounts every service and returns their names.
 func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics) []string {
-	opts := connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader})
+	opts := connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader},
+		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex})
 	mux.Handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
 	mux.Handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))
 	mux.Handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))

@@ -21,7 +21,10 @@ type Deps struct {
 	Log    eventlog.Log
 	// Search is the message search index (nil: SearchService answers Unimplemented).
 	Search search.Index
-	Logger *slog.Logger
+	// ReadModel and SearchIndex serve ConsistencyHeader: calls carrying it wait until these
+	// have applied its positions (nil: the header is accepted and not waited on).
+	ReadModel, SearchIndex Waiter
+	Logger                 *slog.Logger
 }
 
 // lookup turns a read-model miss into NotFound naming the entity.

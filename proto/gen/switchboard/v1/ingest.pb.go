@@ -151,7 +151,7 @@ type IngestMessageResponse struct {
 	ProspectId string `protobuf:"bytes,3,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
 	// True when the message was already recorded: nothing was appended.
 	Duplicate bool `protobuf:"varint,4,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
-	// The log position of the message's event.
+	// The log position of the message's event: the consistency token of later reads.
 	Position      string `protobuf:"bytes,5,opt,name=position,proto3" json:"position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

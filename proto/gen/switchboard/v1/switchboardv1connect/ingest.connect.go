@@ -41,6 +41,8 @@ const (
 // IngestServiceClient is a client for the switchboard.v1.IngestService service.
 type IngestServiceClient interface {
 	// IngestMessage records one message, inbound or outbound; a repeat is a duplicate, applied once.
+	// It answers once the message is durable in the log, before the read model applies it: send
+	// the answered position as the Switchboard-Consistency-Token header to read it back.
 	IngestMessage(context.Context, *connect.Request[v1.IngestMessageRequest]) (*connect.Response[v1.IngestMessageResponse], error)
 }
 
@@ -77,6 +79,8 @@ func (c *ingestServiceClient) IngestMessage(ctx context.Context, req *connect.Re
 // IngestServiceHandler is an implementation of the switchboard.v1.IngestService service.
 type IngestServiceHandler interface {
 	// IngestMessage records one message, inbound or outbound; a repeat is a duplicate, applied once.
+	// It answers once the message is durable in the log, before the read model applies it: send
+	// the answered position as the Switchboard-Consistency-Token header to read it back.
 	IngestMessage(context.Context, *connect.Request[v1.IngestMessageRequest]) (*connect.Response[v1.IngestMessageResponse], error)
 }
 

@@ -242,7 +242,7 @@ func runMode(ctx context.Context, o options, sc scale, mode string) (_ *Result, 
 		return nil, err
 	}
 	r.step("ingest at saturation")
-	if err := r.ingestSaturation(ctx, apiMsgs); err != nil {
+	if err := r.ingestSaturation(ctx, apiMsgs, e.srv.WaitCaughtUp); err != nil {
 		return nil, err
 	}
 	if o.StopAfter == "ingest" {

@@ -119,8 +119,9 @@ func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) 
 
 // mountAPI mounts every service and returns their names.
 func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics) []string {
-	opts := connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader},
-		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex})
+	// Responses under 1 KiB go uncompressed: gzip's setup costs more than it saves there.
+	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader},
+		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex}), connect.WithCompressMinBytes(1024))
 	mux.Handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
 	mux.Handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))
 	mux.Handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // driver "sqlite"
@@ -37,6 +38,7 @@ var SQLiteDialect = projections.Dialect{
 type ReadModel struct {
 	w *sql.DB // exactly one connection: SQLite has one writer at a time anyway
 	r *sql.DB
+	q *rmPrepared // the reads' statements, prepared once on r
 }
 
 var _ projections.Store = (*ReadModel)(nil)
@@ -92,12 +94,12 @@ func OpenReadModel(path string) (*ReadModel, error) {
 		r.Close()
 		return nil, fmt.Errorf("read model: open %s: %w", path, err)
 	}
-	return &ReadModel{w: w, r: r}, nil
+	return &ReadModel{w: w, r: r, q: newRMPrepared(r)}, nil
 }
 
 // Close closes both pools.
 func (s *ReadModel) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.q.close(), s.r.Close(), s.w.Close())
 }
 
 // Ping checks that the file can be read and written.
@@ -129,7 +131,7 @@ func (s *ReadModel) Update(ctx context.Context, fn func(tx projections.Tx) error
 
 // Checkpoint returns the projection's cursor, empty when it never checkpointed.
 func (s *ReadModel) Checkpoint(ctx context.Context, projection string) (eventlog.Cursor, error) {
-	return rmCheckpoint(ctx, s.r, projection)
+	return rmCheckpoint(ctx, s.q, projection)
 }
 
 // rmTables lists every table, for Reset.
@@ -205,6 +207,121 @@ func (c *rmStmtCache) QueryRowContext(ctx context.Context, query string, args ..
 		return c.tx.QueryRowContext(ctx, query, args...)
 	}
 	return s.QueryRowContext(ctx, args...)
+}
+
+// rmPrepared prepares each read query once for the whole pool: an API key lookup or a thread
+// page runs the same statements thousands of times, and SQLite's parse and plan cost more than
+// the lookup itself. database/sql re-prepares a statement on each connection the first time it
+// runs there. Queries beyond rmMaxPrepared distinct texts run unprepared.
+type rmPrepared struct {
+	db        *sql.DB
+	mu        sync.Mutex
+	stmts     map[string]*sql.Stmt
+	preparing map[string]bool
+	closed    bool
+}
+
+const rmMaxPrepared = 512
+
+func newRMPrepared(db *sql.DB) *rmPrepared {
+	return &rmPrepared{db: db, stmts: map[string]*sql.Stmt{}, preparing: map[string]bool{}}
+}
+
+func (p *rmPrepared) cached(query string) *sql.Stmt {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stmts[query]
+}
+
+// prepare returns query's statement, preparing it on the pool first unless the cache is full
+// or another caller is preparing it (nil: run the query unprepared). The lock is not held while
+// preparing, which needs a connection of its own.
+func (p *rmPrepared) prepare(ctx context.Context, query string) *sql.Stmt {
+	p.mu.Lock()
+	if st, ok := p.stmts[query]; ok || p.closed || p.preparing[query] || len(p.stmts)+len(p.preparing) >= rmMaxPrepared {
+		p.mu.Unlock()
+		return st
+	}
+	p.preparing[query] = true
+	p.mu.Unlock()
+	st, err := p.db.PrepareContext(ctx, query)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.preparing, query)
+	if err != nil {
+		return nil // run unprepared: the query reports its own error
+	}
+	if p.closed {
+		st.Close()
+		return nil
+	}
+	p.stmts[query] = st
+	return st
+}
+
+func (p *rmPrepared) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	var errs []error
+	for _, st := range p.stmts {
+		errs = append(errs, st.Close())
+	}
+	clear(p.stmts)
+	return errors.Join(errs...)
+}
+
+func (p *rmPrepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.db.ExecContext(ctx, query, args...)
+}
+
+func (p *rmPrepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := p.prepare(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.db.QueryContext(ctx, query, args...)
+}
+
+func (p *rmPrepared) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := p.prepare(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.db.QueryRowContext(ctx, query, args...)
+}
+
+// rmTxPrepared runs the shared prepared statements inside one read transaction. A statement not
+// prepared yet runs unprepared this time and is prepared in the background: preparing needs a
+// connection, and waiting for one while holding the transaction's could exhaust the pool.
+type rmTxPrepared struct {
+	p  *rmPrepared
+	tx *sql.Tx
+}
+
+func (t rmTxPrepared) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := t.p.cached(query)
+	if st == nil {
+		go t.p.prepare(context.WithoutCancel(ctx), query)
+		return nil
+	}
+	return t.tx.StmtContext(ctx, st)
+}
+
+func (t rmTxPrepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t rmTxPrepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t rmTxPrepared) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
 // rmTime is a time as stored: unix nanoseconds UTC, 0 for the zero time.
@@ -626,61 +743,61 @@ func (s *ReadModel) rmRead(ctx context.Context, fn func(q rmQuerier) error) erro
 		return fmt.Errorf("read model: begin read: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to lose
-	return fn(tx)
+	return fn(rmTxPrepared{p: s.q, tx: tx})
 }
 
 func (s *ReadModel) Team(ctx context.Context, id string) (projections.Team, error) {
-	return rmQueryOne(ctx, s.r, rmScanTeam, "team", rmTeamSelect+" WHERE x.id = ?", id)
+	return rmQueryOne(ctx, s.q, rmScanTeam, "team", rmTeamSelect+" WHERE x.id = ?", id)
 }
 
 func (s *ReadModel) APIKeyByHash(ctx context.Context, hash string) (projections.APIKey, error) {
-	return rmQueryOne(ctx, s.r, rmScanAPIKey, "api key", rmAPIKeySelect+" WHERE x.hash = ?", hash)
+	return rmQueryOne(ctx, s.q, rmScanAPIKey, "api key", rmAPIKeySelect+" WHERE x.hash = ?", hash)
 }
 
 func (s *ReadModel) CountAPIKeys(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys").Scan(&n); err != nil {
+	if err := s.q.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys").Scan(&n); err != nil {
 		return 0, fmt.Errorf("read model: count api keys: %w", err)
 	}
 	return n, nil
 }
 
 func (s *ReadModel) Member(ctx context.Context, teamID, id string) (projections.Member, error) {
-	return rmQueryOne(ctx, s.r, rmScanMember, "member", rmMemberSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.q, rmScanMember, "member", rmMemberSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
 }
 
 func (s *ReadModel) Members(ctx context.Context, teamID string) ([]projections.Member, error) {
-	return rmQueryAll(ctx, s.r, rmScanMember, "members", rmMemberSelect+" WHERE x.team_id = ? ORDER BY x.created_at, x.id", teamID)
+	return rmQueryAll(ctx, s.q, rmScanMember, "members", rmMemberSelect+" WHERE x.team_id = ? ORDER BY x.created_at, x.id", teamID)
 }
 
 func (s *ReadModel) Tag(ctx context.Context, teamID, id string) (projections.Tag, error) {
-	return rmQueryOne(ctx, s.r, rmScanTag, "tag", rmTagSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.q, rmScanTag, "tag", rmTagSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
 }
 
 func (s *ReadModel) Tags(ctx context.Context, teamID string) ([]projections.Tag, error) {
-	return rmQueryAll(ctx, s.r, rmScanTag, "tags", rmTagSelect+" WHERE x.team_id = ? ORDER BY x.name, x.id", teamID)
+	return rmQueryAll(ctx, s.q, rmScanTag, "tags", rmTagSelect+" WHERE x.team_id = ? ORDER BY x.name, x.id", teamID)
 }
 
 func (s *ReadModel) Status(ctx context.Context, teamID, id string) (projections.Status, error) {
-	return rmQueryOne(ctx, s.r, rmScanStatus, "status", rmStatusSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.q, rmScanStatus, "status", rmStatusSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
 }
 
 func (s *ReadModel) Statuses(ctx context.Context, teamID string) ([]projections.Status, error) {
-	return rmQueryAll(ctx, s.r, rmScanStatus, "statuses",
+	return rmQueryAll(ctx, s.q, rmScanStatus, "statuses",
 		rmStatusSelect+" WHERE x.team_id = ? ORDER BY x.position, x.name, x.id", teamID)
 }
 
 func (s *ReadModel) AccountLink(ctx context.Context, teamID, id string) (projections.AccountLink, error) {
-	return rmQueryOne(ctx, s.r, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.q, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
 }
 
 func (s *ReadModel) AccountLinks(ctx context.Context, teamID string) ([]projections.AccountLink, error) {
-	return rmQueryAll(ctx, s.r, rmScanAccountLink, "account links",
+	return rmQueryAll(ctx, s.q, rmScanAccountLink, "account links",
 		rmAccountLinkSelect+" WHERE x.team_id = ? ORDER BY x.linked_at, x.id", teamID)
 }
 
 func (s *ReadModel) AccountLinkByID(ctx context.Context, id string) (projections.AccountLink, error) {
-	return rmQueryOne(ctx, s.r, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.id = ? ORDER BY x.team_id LIMIT 1", id)
+	return rmQueryOne(ctx, s.q, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.id = ? ORDER BY x.team_id LIMIT 1", id)
 }
 
 func (s *ReadModel) ActiveAccountLinks(ctx context.Context, platforms []string) ([]projections.AccountLink, error) {
@@ -691,7 +808,7 @@ func (s *ReadModel) ActiveAccountLinks(ctx context.Context, platforms []string) 
 	for i, p := range platforms {
 		args[i] = p
 	}
-	return rmQueryAll(ctx, s.r, rmScanAccountLink, "active account links",
+	return rmQueryAll(ctx, s.q, rmScanAccountLink, "active account links",
 		rmAccountLinkSelect+" WHERE x.active = 1 AND x.platform IN "+rmIn(len(platforms))+" ORDER BY x.team_id, x.id", args...)
 }
 
@@ -734,7 +851,7 @@ func (s *ReadModel) Prospects(ctx context.Context, pq projections.ProspectQuery)
 }
 
 func (s *ReadModel) ProspectTags(ctx context.Context, teamID string, prospectIDs []string) (map[string][]projections.Tag, error) {
-	return rmProspectTags(ctx, s.r, teamID, prospectIDs)
+	return rmProspectTags(ctx, s.q, teamID, prospectIDs)
 }
 
 // rmChunk bounds the parameters of one IN list.
@@ -849,11 +966,11 @@ func (s *ReadModel) Threads(ctx context.Context, tq projections.ThreadQuery) ([]
 }
 
 func (s *ReadModel) Message(ctx context.Context, teamID, id string) (projections.Message, error) {
-	return rmQueryOne(ctx, s.r, rmScanMessage, "message", rmMessageSelect+" WHERE m.team_id = ? AND m.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.q, rmScanMessage, "message", rmMessageSelect+" WHERE m.team_id = ? AND m.id = ?", teamID, id)
 }
 
 func (s *ReadModel) Messages(ctx context.Context, mq projections.MessageQuery) ([]projections.Message, error) {
 	where, args := mq.Where(SQLiteDialect)
-	return rmQueryAll(ctx, s.r, rmScanMessage, "messages",
+	return rmQueryAll(ctx, s.q, rmScanMessage, "messages",
 		rmMessageSelect+" WHERE "+where+" ORDER BY m.sent_at DESC, m.id DESC"+rmLimit(mq.Limit), args...)
 }

@@ -15,9 +15,11 @@ import (
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/internal/testenv"
 	switchboardv1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
+	"github.com/switchboard-oss/switchboard/search"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -135,21 +137,25 @@ func TestToTSQuery(t *testing.T) {
 		{`""`, ""},
 		{"pric*", "'pric':*"},
 		{"pric**", "'pric':*"},
-		{"*", ""},
 		{"-hello", "!'hello'"},
 		{`-"a b"`, "!('a' <-> 'b')"},
 		{"- a", "'a'"},
-		{"world -hello pri*", "'world' & !'hello' & 'pri':*"},
+		{"world -hello pri*", "'world' & 'pri':* & !'hello'"},
 		{"it's", "'it''s'"},
 		{`a\b`, `'a\\b'`},
 		{"a:b|c&!d", "'a:b|c&!d'"},
 		{"& | ! <-> :* ()", ""},
-		{`"unclosed phrase`, "('unclosed' <-> 'phrase')"},
 		{"x\x00y", "'xy'"},
 		{"Ünïcode", "'ünïcode'"},
 	} {
-		if got := ToTSQuery(tc.in); got != tc.want {
-			t.Errorf("ToTSQuery(%q) = %q, want %q", tc.in, got, tc.want)
+		if got, err := ToTSQuery(tc.in); err != nil || got != tc.want {
+			t.Errorf("ToTSQuery(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	// What SearchMessages refuses, the baseline refuses too: one parser for both.
+	for _, bad := range []string{`"unclosed phrase`, "*", "\xff"} {
+		if got, err := ToTSQuery(bad); err == nil {
+			t.Errorf("ToTSQuery(%q) = %q, want the error SearchMessages gives", bad, got)
 		}
 	}
 }
@@ -270,7 +276,14 @@ func TestPostgresFTSHostileTextDoesNotError(t *testing.T) {
 		`<->`, `()`, `(hello`, `hello)`, `-`, `--world`, `-"`, `*`, `hello & world`, `'; DROP TABLE messages; --`,
 		"bad\xffutf8", "nul\x00byte",
 	} {
-		if _, _, err := f.Search(ctx, FTSQuery{Text: text, TeamID: "team_1"}); err != nil {
+		_, _, err := f.Search(ctx, FTSQuery{Text: text, TeamID: "team_1"})
+		// What SearchMessages refuses is refused with its own error before PostgreSQL sees it;
+		// everything else reaches PostgreSQL and must not make it fail.
+		if _, perr := search.ParseQuery(text); perr != nil {
+			if err == nil || domain.KindOf(err) != domain.KindInvalid {
+				t.Errorf("Search(%q): %v, want the parser's refusal (%v)", text, err, perr)
+			}
+		} else if err != nil {
 			t.Errorf("Search(%q): %v", text, err)
 		}
 	}

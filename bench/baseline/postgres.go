@@ -203,7 +203,11 @@ func (f *PostgresFTS) search(ctx context.Context, q FTSQuery) ([]string, int64, 
 	// Only constant fragments and $n placeholders go into the SQL; every value is an argument.
 	from, where, order := "messages", "team_id = $1", "sent_at DESC, id DESC"
 	args := []any{q.TeamID}
-	if tsq := ToTSQuery(q.Text); tsq != "" {
+	tsq, err := ToTSQuery(q.Text)
+	if err != nil {
+		return nil, 0, err
+	}
+	if tsq != "" {
 		args = append(args, tsq)
 		from = "messages, to_tsquery('simple', $2) AS q"
 		where += " AND tsv @@ q"

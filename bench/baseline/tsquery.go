@@ -3,62 +3,53 @@ package baseline
 import (
 	"strings"
 	"unicode"
+
+	"github.com/switchboard-oss/switchboard/search"
 )
 
-// ToTSQuery translates the SearchMessages syntax to a PostgreSQL tsquery string for the 'simple'
-// configuration: words AND-ed, "a b" → (a <-> b), pre* → pre:*, -w → !w. Exported for the test.
+// ToTSQuery translates a SearchMessages query to a PostgreSQL tsquery string for the 'simple'
+// configuration. The query is parsed by search.ParseQuery, the parser SearchMessages itself
+// uses, so the baseline reads exactly the same language and refuses what it refuses; the clauses
+// become: words AND-ed, "a b" → (a <-> b), pre* → pre:*, -w → !w. Exported for the test.
 //
 // Every lexeme is emitted quoted ('…', with ' and \ doubled), so no character of the user's text
 // is ever read as a tsquery operator; to_tsquery then splits a quoted word exactly as to_tsvector
 // split the indexed text (don't → 'don' <-> 't'). Words without a letter or digit are dropped:
-// they cannot match anything. An unclosed quote runs to the end of the text (SearchMessages
-// rejects it instead; a baseline has no error to report). No clause at all gives "", which
-// Search reads as "match every message", as SearchMessages does.
-func ToTSQuery(text string) string {
+// they cannot match anything. No clause at all gives "", which Search reads as "match every
+// message", as SearchMessages does.
+func ToTSQuery(text string) (string, error) {
+	terms, err := search.ParseQuery(text)
+	if err != nil {
+		return "", err
+	}
 	var parts []string
-	rs := []rune(text)
-	for i := 0; i < len(rs); {
-		if unicode.IsSpace(rs[i]) {
-			i++
-			continue
-		}
-		neg := false
-		if rs[i] == '-' && i+1 < len(rs) && !unicode.IsSpace(rs[i+1]) {
-			neg = true
-			i++
-		}
-		var clause string
-		if rs[i] == '"' {
-			end := i + 1
-			for end < len(rs) && rs[end] != '"' {
-				end++
+	add := func(c search.Clause, neg bool) {
+		var s string
+		switch c.Kind {
+		case search.Phrase:
+			s = tsPhrase(strings.Fields(c.Text))
+		case search.Prefix:
+			if s = tsLexeme(c.Text); s != "" {
+				s += ":*"
 			}
-			clause = tsPhrase(strings.Fields(string(rs[i+1 : end])))
-			i = end + 1
-		} else {
-			end := i
-			for end < len(rs) && !unicode.IsSpace(rs[end]) {
-				end++
-			}
-			word := string(rs[i:end])
-			i = end
-			if trimmed := strings.TrimRight(word, "*"); trimmed != word {
-				if clause = tsLexeme(trimmed); clause != "" {
-					clause += ":*"
-				}
-			} else {
-				clause = tsLexeme(word)
-			}
+		default:
+			s = tsLexeme(c.Text)
 		}
-		if clause == "" {
-			continue
+		if s == "" {
+			return
 		}
 		if neg {
-			clause = "!" + clause
+			s = "!" + s
 		}
-		parts = append(parts, clause)
+		parts = append(parts, s)
 	}
-	return strings.Join(parts, " & ")
+	for _, c := range terms.Must {
+		add(c, false)
+	}
+	for _, c := range terms.MustNot {
+		add(c, true)
+	}
+	return strings.Join(parts, " & "), nil
 }
 
 // tsPhrase joins words with <-> (followed by); a one-word phrase is a plain word.

@@ -176,6 +176,7 @@ func (r *run) ingestSaturation(ctx context.Context, msgs []*traffic.Message, cau
 	if err != nil {
 		return err
 	}
+	r.saturation = rate(len(msgs), took)
 	r.add(lat.Latency(Figure{Section: "ingest", Name: fmt.Sprintf("IngestMessage at saturation (%d concurrent clients, HTTP/2)", workers),
 		Unit: "msg/s", Value: rate(len(msgs), took), Note: fmt.Sprintf("%d messages acknowledged (durable) in %s", len(msgs), took.Round(time.Millisecond))}))
 	t0 := time.Now()
@@ -194,7 +195,16 @@ func (r *run) ingestAtLoad(ctx context.Context, msgs []*traffic.Message) error {
 	stop := make(chan struct{})
 	probes := make(chan error, 1)
 	go func() { probes <- r.freshness(ctx, stop) }()
-	took, err := openLoop(ctx, r.sc.LoadRate, len(msgs), &lat, func(ctx context.Context, i int) error {
+	// Offered above saturation, the queue grows without bound: latencies then measure the
+	// backlog, and a mode far below the load (Kafka + PostgreSQL here) runs calls past their
+	// deadline. Such a mode gets 70% of its measured saturation instead, said in the name.
+	load, name := r.sc.LoadRate, fmt.Sprintf("IngestMessage at a fixed %d msg/s", r.sc.LoadRate)
+	if r.saturation > 0 && float64(load) > 1.2*r.saturation {
+		load = max(1, int(0.7*r.saturation))
+		name = fmt.Sprintf("IngestMessage at a fixed %d msg/s (70%% of saturation: %d msg/s is above what this mode sustains)", load, r.sc.LoadRate)
+		msgs = msgs[:min(len(msgs), load*r.sc.LoadSeconds)]
+	}
+	took, err := openLoop(ctx, load, len(msgs), &lat, func(ctx context.Context, i int) error {
 		m := msgs[i]
 		r.tally.sent(r.links[m.Link].Team, m, true)
 		return r.ingestOne(ctx, r.teams[r.links[m.Link].Team].apis[i%len(r.pool.clients)], m)
@@ -207,7 +217,7 @@ func (r *run) ingestAtLoad(ctx context.Context, msgs []*traffic.Message) error {
 	if perr != nil {
 		return perr
 	}
-	r.add(lat.Latency(Figure{Section: "ingest", Name: fmt.Sprintf("IngestMessage at a fixed %d msg/s", r.sc.LoadRate),
+	r.add(lat.Latency(Figure{Section: "ingest", Name: name,
 		Unit: "msg/s", Value: rate(len(msgs), took), Note: "latency measured from each message's due time"}))
 	return nil
 }

@@ -161,6 +161,8 @@ type run struct {
 	threads threads
 	tally   *tally
 	events  int // in the log, as the read model projector counted them
+	// saturation is IngestMessage's measured rate at saturation (msg/s).
+	saturation float64
 
 	rowsMu sync.Mutex
 	rows   []baseline.Row

@@ -106,7 +106,13 @@ func (res *Result) finish(took time.Duration) {
 		atLeast("ingest throughput", "≥ 10,000 msg/s", f.Value, 10_000, "msg/s")
 	}
 	if f, ok := find("ingest", "IngestMessage at a fixed"); ok {
-		atMost("ingest p99 at a fixed load", "≤ 25 ms at 2,000 msg/s", f.P99, 25, "ms")
+		if at := strings.TrimPrefix(f.Name, "IngestMessage at a fixed "); !strings.HasPrefix(at, "2000 msg/s") {
+			// Measured at a lower load than the goal's: reported, never counted as met.
+			res.Targets = append(res.Targets, Target{Name: "ingest p99 at a fixed load (measured at " + strings.SplitN(at, " (", 2)[0] + ")",
+				Goal: "≤ 25 ms at 2,000 msg/s", Measured: f.P99, Unit: "ms"})
+		} else {
+			atMost("ingest p99 at a fixed load", "≤ 25 ms at 2,000 msg/s", f.P99, 25, "ms")
+		}
 	}
 	if f, ok := find("projection", "read model catch-up"); ok {
 		want, goal := 20_000.0, "≥ 20,000 events/s"

@@ -55,6 +55,17 @@ func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error
 		if err != nil {
 			return err
 		}
+		if pf, ok := tx.(Prefetcher); ok {
+			var events []domain.Event
+			for _, r := range records {
+				if cp.After(r.Position) {
+					events = append(events, r.Event)
+				}
+			}
+			if err := pf.Prefetch(PrefetchOf(events)); err != nil {
+				return err
+			}
+		}
 		applied := false
 		for _, r := range records {
 			if !cp.After(r.Position) {

@@ -64,15 +64,13 @@ func (i consistencyInterceptor) wait(ctx context.Context, procedure string, valu
 	}
 	wctx, cancel := context.WithTimeout(ctx, maxConsistencyWait)
 	defer cancel()
-	waiters := []struct {
+	type named struct {
 		what string
 		w    Waiter
-	}{{"the read model", i.readModel}}
+	}
+	waiters := []named{{"the read model", i.readModel}}
 	if strings.HasPrefix(procedure, "/"+switchboardv1connect.SearchServiceName+"/") {
-		waiters = append(waiters, struct {
-			what string
-			w    Waiter
-		}{"the search index", i.search})
+		waiters = append(waiters, named{"the search index", i.search})
 	}
 	for _, w := range waiters {
 		if w.w == nil {

@@ -100,75 +100,74 @@ func (x *EventIndex) Claim(ctx context.Context, owner string, ids []string, leas
 	ids = eixSortedUnique(ids)
 	now := time.Now()
 	until := now.Add(lease)
+	claim := func(tx pgx.Tx) error {
+		clear(written)
+		clear(recover)
+		held = nil
+		rows, err := tx.Query(ctx, `INSERT INTO `+x.table+` (event_id, owner, since, lease_until)
+			SELECT id, $2, $3, $4 FROM unnest($1::text[]) AS u(id) ORDER BY id
+			ON CONFLICT (event_id) DO NOTHING
+			RETURNING event_id`, ids, owner, now, until)
+		if err != nil {
+			return err
+		}
+		fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		var rest []string
+		for _, id := range ids {
+			if !slices.Contains(fresh, id) {
+				rest = append(rest, id)
+			}
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+		rows, err = tx.Query(ctx, `SELECT event_id, since, lease_until, partition, "offset" FROM `+x.table+`
+			WHERE event_id = ANY($1) ORDER BY event_id FOR UPDATE`, rest)
+		if err != nil {
+			return err
+		}
+		var expired []string
+		seen := map[string]bool{}
+		var id string
+		var since, leaseUntil time.Time
+		var part *int32
+		var off *int64
+		_, err = pgx.ForEachRow(rows, []any{&id, &since, &leaseUntil, &part, &off}, func() error {
+			seen[id] = true
+			switch {
+			case part != nil && off != nil:
+				written[id] = eventlog.Position{Partition: *part, Offset: *off}
+			case leaseUntil.After(now):
+				held = append(held, id)
+			default:
+				expired = append(expired, id)
+				recover[id] = since
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// A row deleted between the insert and the select (an unpublished claim released)
+		// is claimed afresh next time: report it held.
+		for _, id := range rest {
+			if !seen[id] {
+				held = append(held, id)
+			}
+		}
+		if len(expired) > 0 {
+			_, err = tx.Exec(ctx, `UPDATE `+x.table+` SET owner = $2, lease_until = $3 WHERE event_id = ANY($1)`, expired, owner, until)
+		}
+		return err
+	}
 	// A connection that died with a PostgreSQL restart or blip fails once before the pool
 	// notices: the claim is tried again on a fresh one. Nothing of a failed transaction stays;
 	// if its commit did land, the retry finds our own live claims and reports them held, which
 	// the caller answers as Unavailable: never a double write.
-	err = pgRetryConn(ctx, x.pool, func() error {
-		return pgx.BeginFunc(ctx, x.pool, func(tx pgx.Tx) error {
-			clear(written)
-			clear(recover)
-			held = nil
-			rows, err := tx.Query(ctx, `INSERT INTO `+x.table+` (event_id, owner, since, lease_until)
-			SELECT id, $2, $3, $4 FROM unnest($1::text[]) AS u(id) ORDER BY id
-			ON CONFLICT (event_id) DO NOTHING
-			RETURNING event_id`, ids, owner, now, until)
-			if err != nil {
-				return err
-			}
-			fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			var rest []string
-			for _, id := range ids {
-				if !slices.Contains(fresh, id) {
-					rest = append(rest, id)
-				}
-			}
-			if len(rest) == 0 {
-				return nil
-			}
-			rows, err = tx.Query(ctx, `SELECT event_id, since, lease_until, partition, "offset" FROM `+x.table+`
-			WHERE event_id = ANY($1) ORDER BY event_id FOR UPDATE`, rest)
-			if err != nil {
-				return err
-			}
-			var expired []string
-			seen := map[string]bool{}
-			var id string
-			var since, leaseUntil time.Time
-			var part *int32
-			var off *int64
-			_, err = pgx.ForEachRow(rows, []any{&id, &since, &leaseUntil, &part, &off}, func() error {
-				seen[id] = true
-				switch {
-				case part != nil && off != nil:
-					written[id] = eventlog.Position{Partition: *part, Offset: *off}
-				case leaseUntil.After(now):
-					held = append(held, id)
-				default:
-					expired = append(expired, id)
-					recover[id] = since
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			// A row deleted between the insert and the select (an unpublished claim released)
-			// is claimed afresh next time: report it held.
-			for _, id := range rest {
-				if !seen[id] {
-					held = append(held, id)
-				}
-			}
-			if len(expired) > 0 {
-				_, err = tx.Exec(ctx, `UPDATE `+x.table+` SET owner = $2, lease_until = $3 WHERE event_id = ANY($1)`, expired, owner, until)
-			}
-			return err
-		})
-	})
+	err = pgRetryConn(ctx, x.pool, func() error { return pgx.BeginFunc(ctx, x.pool, claim) })
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("event index: claim: %w", err)
 	}

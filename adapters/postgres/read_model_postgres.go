@@ -207,7 +207,8 @@ func (r *pgRows[T]) written() []T {
 	return out
 }
 
-func (r *pgRows[T]) reset() { r.rows, r.dirty = nil, nil }
+// written rows are in the table now: the cache still matches it, nothing is dirty.
+func (r *pgRows[T]) flushed() { r.dirty = nil }
 
 // pgOp is a statement that must run in call order.
 type pgOp struct {
@@ -302,6 +303,95 @@ func pgGet[T any](x *pgTx, r *pgRows[T], what, query string, scan func(pgScanner
 	return *found, nil
 }
 
+// Prefetch reads, in one round trip, every row of p the transaction does not know yet, and
+// remembers the ones missing as missing: Apply then finds the whole batch in the cache.
+func (x *pgTx) Prefetch(p projections.Prefetch) error {
+	b := &pgx.Batch{}
+	if !x.locked {
+		b.Queue(pgRM.get("rm-lock"))
+	}
+	steps := []func(pgx.BatchResults) error{
+		pgQueuePrefetch(b, &x.prospects, "rm-prefetch-prospects", p.Prospects, pgScanProspectRow,
+			func(v projections.Prospect) pgKey { return pgKey{v.TeamID, v.ID} }),
+		pgQueuePrefetch(b, &x.threads, "rm-prefetch-threads", p.Threads, pgScanThreadRow,
+			func(v projections.Thread) pgKey { return pgKey{v.TeamID, v.ID} }),
+		pgQueuePrefetch(b, &x.messages, "rm-prefetch-messages", p.Messages, pgScanMessage,
+			func(v projections.Message) pgKey { return pgKey{v.TeamID, v.ID} }),
+	}
+	if b.Len() == 0 || (b.Len() == 1 && !x.locked) {
+		return nil // everything known already
+	}
+	br := x.tx.SendBatch(x.ctx, b)
+	err := func() error {
+		if !x.locked {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			x.locked = true
+		}
+		for _, step := range steps {
+			if step == nil {
+				continue
+			}
+			if err := step(br); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("read model: prefetch: %w", err)
+	}
+	return nil
+}
+
+// pgQueuePrefetch queues the query of keys that r does not know yet, and returns the step that
+// reads its answer into r (nil when nothing is queued). A key the table lacks is remembered as
+// missing, once the whole answer is read.
+func pgQueuePrefetch[T any](b *pgx.Batch, r *pgRows[T], name string, keys []projections.RowKey,
+	scan func(pgScanner) (T, error), key func(T) pgKey) func(pgx.BatchResults) error {
+	asked := map[pgKey]bool{}
+	var teams, ids []string
+	for _, k := range keys {
+		pk := pgKey{k.TeamID, k.ID}
+		if _, known := r.lookup(pk); known || asked[pk] {
+			continue
+		}
+		asked[pk] = true
+		teams, ids = append(teams, k.TeamID), append(ids, k.ID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	b.Queue(pgRM.get(name), teams, ids)
+	return func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		found := map[pgKey]*T{}
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			found[key(v)] = &v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for k := range asked {
+			r.remember(k, found[k])
+		}
+		return nil
+	}
+}
+
 // wrote counts a buffered write and sends the buffer when it is full.
 func (x *pgTx) wrote() error {
 	x.pending++
@@ -312,7 +402,8 @@ func (x *pgTx) wrote() error {
 }
 
 // flush sends every buffered write in one pipelined batch. Afterwards the transaction's own
-// rows are in the table (uncommitted), so the cache is dropped and reads go to the table.
+// rows are in the table (uncommitted) and the cache still matches the table (this transaction
+// holds the writers' lock), so it is kept: what a batch prefetched serves the whole batch.
 func (x *pgTx) flush() error {
 	b := &pgx.Batch{}
 	if !x.locked {
@@ -363,11 +454,11 @@ func (x *pgTx) flush() error {
 	x.locked = true
 	x.pending = 0
 	x.ops = nil
-	for _, r := range []interface{ reset() }{&x.teams, &x.members, &x.apiKeys, &x.statuses, &x.links,
+	for _, r := range []interface{ flushed() }{&x.teams, &x.members, &x.apiKeys, &x.statuses, &x.links,
 		&x.prospects, &x.threads, &x.messages} {
-		r.reset()
+		r.flushed()
 	}
-	x.prospectThreads, x.checkpoints, x.dirtyCPs = nil, nil, nil
+	x.checkpoints, x.dirtyCPs = nil, nil
 	return nil
 }
 

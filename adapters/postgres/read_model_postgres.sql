@@ -40,6 +40,24 @@ SELECT team_id, id, platform, platform_id, account_link_id, prospect_id, assigne
        unread_count, message_count, created_at
 FROM threads WHERE team_id = $1 AND prospect_id = $2 ORDER BY id;
 
+-- name: rm-prefetch-prospects
+-- The rows a batch of events will read, named by parallel arrays of team ids and ids.
+SELECT team_id, id, platform, platform_id, username, display_name, avatar_url, status_id, notes,
+       valuation, custom_fields, first_seen_at, last_seen_at
+FROM prospects WHERE (team_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]));
+
+-- name: rm-prefetch-threads
+SELECT team_id, id, platform, platform_id, account_link_id, prospect_id, assignee_member_id, done,
+       request, last_message_id, last_message_text, last_message_direction, last_message_at,
+       unread_count, message_count, created_at
+FROM threads WHERE (team_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]));
+
+-- name: rm-prefetch-messages
+SELECT team_id, id, thread_id, prospect_id, account_link_id, platform, platform_id, direction,
+       sender_platform_id, sender_username, sender_display_name, sender_avatar_url, text,
+       attachments, sent_at, edited, deleted, reply_to_message_id, status
+FROM messages WHERE (team_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]));
+
 -- name: rm-get-message
 SELECT team_id, id, thread_id, prospect_id, account_link_id, platform, platform_id, direction,
        sender_platform_id, sender_username, sender_display_name, sender_avatar_url, text,

@@ -25,6 +25,17 @@ func TestReadModelConformance(t *testing.T) {
 	})
 }
 
+// The same suite with a flush every few writes: a batch then reads, after a flush, from the
+// rows it prefetched and wrote before it, which must still be what the table holds.
+func TestReadModelConformanceFlushingOften(t *testing.T) {
+	pgTestURL(t)
+	readmodeltest.Run(t, func(t *testing.T) projections.Store {
+		s, _ := pgOpenTest(t, "")
+		s.flushAt = 3
+		return s
+	})
+}
+
 // The zero time is stored as 0001-01-01 UTC and read back as the zero time.
 func TestReadModelZeroTime(t *testing.T) {
 	ctx := context.Background()

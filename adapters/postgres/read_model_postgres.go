@@ -207,7 +207,8 @@ func (r *pgRows[T]) written() []T {
 	return out
 }
 
-// written rows are in the table now: the cache still matches it, nothing is dirty.
+// flushed notes that the written rows are in the table now: the cache still matches it, and
+// nothing is dirty.
 func (r *pgRows[T]) flushed() { r.dirty = nil }
 
 // pgOp is a statement that must run in call order.

@@ -107,16 +107,7 @@ func TestPostgresCopyLoadsAndDropsSchema(t *testing.T) {
 	if !strings.HasPrefix(schema, "baseline_") {
 		t.Fatalf("copied into schema %q, want a fresh baseline_ schema", schema)
 	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT exists(SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
-		t.Fatal(err)
-	}
-	if exists {
+	if schemaExists(t, url, schema) {
 		t.Errorf("schema %s still exists after PostgresCopy", schema)
 	}
 	// The exported function, for what it returns.
@@ -295,11 +286,19 @@ func TestPostgresFTSHostileTextDoesNotError(t *testing.T) {
 
 func TestPostgresFTSCloseDropsSchema(t *testing.T) {
 	f := newFTS(t)
-	ctx := context.Background()
 	schema := f.schema
 	f.Close()
 	f.Close() // idempotent
-	conn, err := pgx.Connect(ctx, testenv.PostgresURL(t))
+	if schemaExists(t, testenv.PostgresURL(t), schema) {
+		t.Errorf("schema %s still exists after Close", schema)
+	}
+}
+
+// schemaExists reports whether PostgreSQL at url has the schema.
+func schemaExists(t *testing.T, url, schema string) bool {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,9 +307,7 @@ func TestPostgresFTSCloseDropsSchema(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT exists(SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists); err != nil {
 		t.Fatal(err)
 	}
-	if exists {
-		t.Errorf("schema %s still exists after Close", schema)
-	}
+	return exists
 }
 
 // protoRecorder notes the protocol of every response, to prove which one a client spoke.

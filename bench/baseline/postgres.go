@@ -19,8 +19,8 @@ import (
 var pgColumns = []string{"id", "team_id", "thread_id", "prospect_id", "account_link_id",
 	"platform_message_id", "outbound", "text", "sent_at"}
 
-const pgCopySchema = `
-CREATE TABLE messages (
+// pgMessageColumns are the columns both baselines store, pgColumns in order.
+const pgMessageColumns = `
 	id                  text PRIMARY KEY,
 	team_id             text NOT NULL,
 	thread_id           text NOT NULL,
@@ -29,21 +29,13 @@ CREATE TABLE messages (
 	platform_message_id text NOT NULL,
 	outbound            boolean NOT NULL,
 	text                text NOT NULL,
-	sent_at             timestamptz NOT NULL
+	sent_at             timestamptz NOT NULL`
+
+const pgCopySchema = `CREATE TABLE messages (` + pgMessageColumns + `
 );
 CREATE INDEX messages_thread_sent ON messages (thread_id, sent_at);`
 
-const pgFTSSchema = `
-CREATE TABLE messages (
-	id                  text PRIMARY KEY,
-	team_id             text NOT NULL,
-	thread_id           text NOT NULL,
-	prospect_id         text NOT NULL,
-	account_link_id     text NOT NULL,
-	platform_message_id text NOT NULL,
-	outbound            boolean NOT NULL,
-	text                text NOT NULL,
-	sent_at             timestamptz NOT NULL,
+const pgFTSSchema = `CREATE TABLE messages (` + pgMessageColumns + `,
 	tsv                 tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED
 );`
 

@@ -104,6 +104,9 @@ func ParseCursor(s string) (Cursor, error) {
 type Record struct {
 	Position Position
 	Event    domain.Event
+	// Version is the event's place in its key's stream (1 for the key's first event), where the
+	// adapter knows it; 0 where it does not (e.g. a consumer of a log written before versions).
+	Version int64
 }
 
 // AppendResult says where an appended event landed.
@@ -112,6 +115,8 @@ type AppendResult struct {
 	// Duplicate is true when an event with the same ID was already in the log: nothing was
 	// written and Position is the original's.
 	Duplicate bool
+	// Version is the event's place in its key's stream (see Record.Version).
+	Version int64
 }
 
 // Query selects events to read.
@@ -152,6 +157,43 @@ type Log interface {
 	Ping(ctx context.Context) error
 	// Close releases the log.
 	Close() error
+}
+
+// ExpectAny appends whatever version the stream is at.
+const ExpectAny int64 = -1
+
+// ErrConflict is returned (wrapped in a *ConflictError) by AppendStream when the stream is not
+// at the expected version: another writer appended first. The write side reloads and decides
+// again; it never reaches a client as Internal.
+var ErrConflict = errors.New("event stream version conflict")
+
+// ConflictError says which stream moved and to where.
+type ConflictError struct {
+	Key              string
+	Expected, Actual int64
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("stream %s is at version %d, not %d", e.Key, e.Actual, e.Expected)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Streams is the write model's view of the log: one stream per key (a prospect, or a team), whose
+// version is the number of its events in the log. Every append gives each event the next version
+// of its key, whichever method appended it, so versions are gapless per key.
+type Streams interface {
+	// AppendStream appends events, all of the given team and key, only if the key's stream is at
+	// version expected (0: no event yet; ExpectAny: no check); they take versions expected+1….
+	// Events whose id is already in the log are not written again and are reported as
+	// Duplicate; a batch made only of those is answered as such whatever the version, so a
+	// retried command is idempotent. Otherwise a stream at another version fails with a
+	// *ConflictError and nothing is written.
+	AppendStream(ctx context.Context, teamID, key string, expected int64, events []domain.Event) ([]AppendResult, error)
+	// ReadStream returns up to limit events of the team's key with a version above after, in
+	// version order, each with its Version. An unknown key has no events (no error).
+	ReadStream(ctx context.Context, teamID, key string, after int64, limit int) ([]Record, error)
 }
 
 // ErrClosed is returned by a closed log.

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	_ "modernc.org/sqlite"
-
 )
 
 // The replay fixture: an event log written by the release before the write model (aggregates and

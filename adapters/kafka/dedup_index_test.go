@@ -2,8 +2,8 @@ package kafka
 
 import (
 	"context"
-	"maps"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"

@@ -42,7 +42,7 @@ func TestAppendClaims(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg := l.message(e, env)
+		msg := l.message(e, env, 0)
 		if err := l.producer.SendMessages([]*sarama.ProducerMessage{msg}); err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,6 +34,7 @@ func runDedupIndexSuite(t *testing.T, open func(t *testing.T) DedupIndex) {
 		"ConfirmWithoutClaim":        testIndexConfirmWithoutClaim,
 		"ConcurrentClaimsOneWinner":  testIndexConcurrentClaims,
 	}
+	maps.Copy(cases, streamIndexCases)
 	for name, fn := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

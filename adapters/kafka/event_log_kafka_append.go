@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -18,15 +21,30 @@ import (
 // comes from the publishing host's clock, the claim's time from the first claimer's.
 const clockSkew = time.Minute
 
-// Append validates and encodes every event, claims their ids in the dedup index, publishes
-// the ones that are new and returns once the brokers acknowledged them (acks from all in-sync
-// replicas). It gives up after Config.AppendTimeout: an event is reported written only if it
-// is in the log.
+// Append validates and encodes every event, claims their ids in the dedup index, claims the
+// next versions of their streams for the ones that are new, publishes those and returns once
+// the brokers acknowledged them (acks from all in-sync replicas) and the index recorded where.
+// It gives up after Config.AppendTimeout: an event is reported written only if it is in the
+// log.
 //
 // Append publishes with sarama's SyncProducer rather than watermill's Publisher, whose
 // Publish returns only an error: AppendResult needs each record's partition and offset, which
 // SyncProducer.SendMessages sets on each message.
 func (l *EventLog) Append(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
+	return l.appendEvents(ctx, events, eventlog.ExpectAny)
+}
+
+// AppendStream is Append with the condition on the stream's version, checked by the index's
+// version claim (see StreamIndex): Kafka has no conditional append. A conflict is answered
+// before anything is published.
+func (l *EventLog) AppendStream(ctx context.Context, teamID, key string, expected int64, events []domain.Event) ([]eventlog.AppendResult, error) {
+	if err := eventlog.CheckStreamBatch(teamID, key, expected, events); err != nil {
+		return nil, err
+	}
+	return l.appendEvents(ctx, events, expected)
+}
+
+func (l *EventLog) appendEvents(ctx context.Context, events []domain.Event, expected int64) ([]eventlog.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -53,14 +71,14 @@ func (l *EventLog) Append(ctx context.Context, events []domain.Event) ([]eventlo
 			ids = append(ids, e.ID)
 		}
 	}
-	a := &appendCall{l: l, owner: l.newOwner(), recovered: map[string]bool{}}
+	a := &appendCall{l: l, owner: l.newOwner(), recovered: map[string]bool{}, expected: expected, versions: map[string]int64{}}
 	positions, dups, err := a.run(ctx, events, envelopes, first, ids)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]eventlog.AppendResult, len(events))
 	for i, e := range events {
-		out[i] = eventlog.AppendResult{Position: positions[e.ID], Duplicate: dups[e.ID] || first[e.ID] != i}
+		out[i] = eventlog.AppendResult{Position: positions[e.ID], Duplicate: dups[e.ID] || first[e.ID] != i, Version: a.versions[e.ID]}
 	}
 	return out, nil
 }
@@ -73,6 +91,11 @@ type appendCall struct {
 	// over from a claimer that may have published.
 	granted   []string
 	recovered map[string]bool
+	// expected is the version the stream must be at (AppendStream), or ExpectAny.
+	expected int64
+	// versioned are the ids whose versions this call claimed; versions has every event's.
+	versioned []string
+	versions  map[string]int64
 }
 
 func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [][]byte, first map[string]int, ids []string) (map[string]eventlog.Position, map[string]bool, error) {
@@ -89,7 +112,7 @@ func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [
 	// A recovered claim's event may be in the log already: look before publishing.
 	found := map[string]eventlog.Position{}
 	for id := range a.recovered {
-		pos, ok, err := l.lookFor(ctx, events[first[id]], since[id])
+		pos, ok, err := l.lookFor(ctx, events[first[id]].Key, id, since[id])
 		if err != nil {
 			a.releaseClaims()
 			return nil, nil, fmt.Errorf("append: look for event %s: %w", id, err)
@@ -100,6 +123,7 @@ func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [
 		}
 	}
 	if len(found) > 0 {
+		// Their versions too: an earlier claimer claimed them with the ids.
 		if err := l.index.Confirm(context.WithoutCancel(ctx), found); err != nil {
 			l.log.Warn("cannot record the positions of recovered events", "events", len(found), "error", errorText(err))
 		}
@@ -108,14 +132,34 @@ func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [
 		}
 	}
 
-	var msgs []*sarama.ProducerMessage
+	if len(dups) > 0 {
+		var known []string
+		for id := range dups {
+			known = append(known, id)
+		}
+		vs, err := l.index.VersionsOf(ctx, known)
+		if err != nil {
+			a.releaseClaims()
+			return nil, nil, fmt.Errorf("append: %w", err)
+		}
+		maps.Copy(a.versions, vs)
+	}
+	var fresh []domain.Event
 	for _, id := range ids {
 		if _, ok := positions[id]; !ok {
-			msgs = append(msgs, l.message(events[first[id]], envelopes[first[id]]))
+			fresh = append(fresh, events[first[id]])
 		}
 	}
-	if len(msgs) == 0 {
-		return positions, dups, nil
+	if len(fresh) == 0 {
+		return positions, dups, nil // duplicates only: answered whatever the version
+	}
+	if err := a.claimVersions(ctx, fresh); err != nil {
+		a.releaseClaims()
+		return nil, nil, err
+	}
+	msgs := make([]*sarama.ProducerMessage, len(fresh))
+	for i, e := range fresh {
+		msgs[i] = l.message(e, envelopes[first[e.ID]], a.versions[e.ID])
 	}
 	if err := ctx.Err(); err != nil {
 		a.releaseClaims()
@@ -228,11 +272,17 @@ func (a *appendCall) publish(msgs []*sarama.ProducerMessage) publishResult {
 	defer cancel()
 	if err := a.retryIndex(ctx, func() error { return l.index.Confirm(ctx, written) }); err != nil {
 		// The events are in the log: the caller is told so. Their claims expire and the next
-		// claimer finds them by looking.
+		// claimer finds them by looking; their streams' next appender does so at once.
 		l.log.Warn("cannot record the positions of written events", "events", len(written), "error", errorText(err))
+		ids := slices.Collect(maps.Keys(written))
+		if err := l.index.ReleaseVersions(ctx, a.owner, ids, true); err != nil {
+			l.log.Warn("cannot release version claims; their streams wait for their lease", "events", len(ids), "error", errorText(err))
+		}
 	}
 	if len(lost) > 0 {
-		if err := a.retryIndex(ctx, func() error { return l.index.Release(ctx, a.owner, lost, true) }); err != nil {
+		if err := a.retryIndex(ctx, func() error {
+			return errors.Join(l.index.Release(ctx, a.owner, lost, true), l.index.ReleaseVersions(ctx, a.owner, lost, true))
+		}); err != nil {
 			l.log.Warn("cannot release claims after a failed publish; they expire with their lease", "events", len(lost), "error", errorText(err))
 		}
 		l.log.Warn("kafka refused or did not acknowledge events", "events", len(lost), "written", len(written), "error", errorText(firstErr))
@@ -254,6 +304,7 @@ func (a *appendCall) releaseClaims() {
 	err := errors.Join(
 		l.index.Release(ctx, a.owner, a.granted, false),
 		l.index.Release(ctx, a.owner, recovered, true),
+		l.index.ReleaseVersions(ctx, a.owner, a.versioned, false),
 	)
 	if err != nil {
 		l.log.Warn("cannot release claims; they expire with their lease", "error", errorText(err))
@@ -272,9 +323,10 @@ func (a *appendCall) retryIndex(ctx context.Context, op func() error) error {
 }
 
 // message is the record of one event: key = the event's key (its partition), value = the
-// envelope, headers to filter without decoding, timestamp = now (recovery looks by time).
-func (l *EventLog) message(e domain.Event, envelope []byte) *sarama.ProducerMessage {
-	return &sarama.ProducerMessage{
+// envelope, headers to filter without decoding and to give readers the version (0: none),
+// timestamp = now (recovery looks by time).
+func (l *EventLog) message(e domain.Event, envelope []byte, version int64) *sarama.ProducerMessage {
+	m := &sarama.ProducerMessage{
 		Topic: l.topic,
 		Key:   sarama.StringEncoder(e.Key),
 		Value: sarama.ByteEncoder(envelope),
@@ -286,17 +338,21 @@ func (l *EventLog) message(e domain.Event, envelope []byte) *sarama.ProducerMess
 		Timestamp: time.Now(),
 		Metadata:  e.ID,
 	}
+	if version > 0 {
+		m.Headers = append(m.Headers, sarama.RecordHeader{Key: []byte(headerVersion), Value: strconv.AppendInt(nil, version, 10)})
+	}
+	return m
 }
 
-// lookFor searches the partition of e's key, from the records written around since, for e's
+// lookFor searches the partition of key, from the records written around since, for the event
 // id: whether an earlier claimer published it after all. A partition count changed since
 // then would hide it (and break per-key order anyway).
-func (l *EventLog) lookFor(ctx context.Context, e domain.Event, since time.Time) (eventlog.Position, bool, error) {
+func (l *EventLog) lookFor(ctx context.Context, key, eventID string, since time.Time) (eventlog.Position, bool, error) {
 	parts, err := l.client.Partitions(l.topic)
 	if err != nil {
 		return eventlog.Position{}, false, err
 	}
-	i, err := l.partitioner.Partition(&sarama.ProducerMessage{Topic: l.topic, Key: sarama.StringEncoder(e.Key)}, int32(len(parts)))
+	i, err := l.partitioner.Partition(&sarama.ProducerMessage{Topic: l.topic, Key: sarama.StringEncoder(key)}, int32(len(parts)))
 	if err != nil {
 		return eventlog.Position{}, false, err
 	}
@@ -323,7 +379,7 @@ func (l *EventLog) lookFor(ctx context.Context, e domain.Event, since time.Time)
 			}
 			id = ev.ID
 		}
-		if id == e.ID {
+		if id == eventID {
 			pos, found = eventlog.Position{Partition: p, Offset: off}, true
 			return false, nil
 		}

@@ -144,7 +144,7 @@ func (c *groupConsumer) deliverAll(ctx context.Context, msgs <-chan *message.Mes
 			if err != nil {
 				return fmt.Errorf("consume events: %w at %v: %w", errDecode, pos, err)
 			}
-			recs = append(recs, eventlog.Record{Position: pos, Event: e})
+			recs = append(recs, eventlog.Record{Position: pos, Event: e, Version: recordVersion(m.Metadata.Get(headerVersion), true)})
 		}
 		if err := c.deliver(ctx, recs); err != nil {
 			return err
@@ -229,17 +229,25 @@ func position(m *message.Message) (eventlog.Position, error) {
 }
 
 // envelopeUnmarshaler keeps the record's value as the message payload; the event id (in
-// watermill's UUID header) is the message id.
+// watermill's UUID header) is the message id, and the version header a metadata entry.
 type envelopeUnmarshaler struct{}
 
 func (envelopeUnmarshaler) Unmarshal(m *sarama.ConsumerMessage) (*message.Message, error) {
-	var id string
+	var id, version string
 	for _, h := range m.Headers {
-		if h != nil && string(h.Key) == wkafka.UUIDHeaderKey {
+		switch {
+		case h == nil:
+		case string(h.Key) == wkafka.UUIDHeaderKey:
 			id = string(h.Value)
+		case string(h.Key) == headerVersion:
+			version = string(h.Value)
 		}
 	}
-	return message.NewMessage(id, m.Value), nil
+	msg := message.NewMessage(id, m.Value)
+	if version != "" {
+		msg.Metadata.Set(headerVersion, version)
+	}
+	return msg, nil
 }
 
 // sessionTracker knows which live group session holds each partition, so a batch's offsets

@@ -65,7 +65,7 @@ func (l *EventLog) Read(ctx context.Context, q eventlog.Query) ([]eventlog.Recor
 				(!q.From.IsZero() && e.OccurredAt.Before(q.From)) || (!q.To.IsZero() && !e.OccurredAt.Before(q.To)) {
 				return true, nil
 			}
-			out = append(out, eventlog.Record{Position: eventlog.Position{Partition: p, Offset: off}, Event: e})
+			out = append(out, eventlog.Record{Position: eventlog.Position{Partition: p, Offset: off}, Event: e, Version: recordVersion(header(r, headerVersion))})
 			return len(out) < q.Limit, nil
 		})
 		if err != nil {

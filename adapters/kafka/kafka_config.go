@@ -91,6 +91,8 @@ type TLSConfig struct {
 const (
 	headerTeam = "switchboard_team_id"
 	headerType = "switchboard_event_type"
+	// headerVersion is the event's version in its stream (decimal), so readers need no index.
+	headerVersion = "switchboard_stream_version"
 )
 
 // kafkaVersion is the protocol version spoken: Kafka 2.8 and later, KRaft clusters included.

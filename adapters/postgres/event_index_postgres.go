@@ -18,8 +18,9 @@ import (
 // shared by every process that appends to the log. It keeps its own table, event_index,
 // created when missing: it belongs to the event log, not to the read model's migrations.
 type EventIndex struct {
-	pool  *pgxpool.Pool
-	table string // quoted, schema-qualified when a schema was given
+	pool    *pgxpool.Pool
+	table   string // quoted, schema-qualified when a schema was given
+	streams string // the stream_index table, likewise
 }
 
 // OpenEventIndex connects to url and creates the table event_index in schema (created too;
@@ -36,11 +37,13 @@ func OpenEventIndex(ctx context.Context, url string, schema string) (*EventIndex
 	if err != nil {
 		return nil, fmt.Errorf("event index: open pool: %w", err)
 	}
-	ident := pgx.Identifier{"event_index"}
-	if schema != "" {
-		ident = pgx.Identifier{schema, "event_index"}
+	ident := func(table string) string {
+		if schema != "" {
+			return pgx.Identifier{schema, table}.Sanitize()
+		}
+		return pgx.Identifier{table}.Sanitize()
 	}
-	x := &EventIndex{pool: pool, table: ident.Sanitize()}
+	x := &EventIndex{pool: pool, table: ident("event_index"), streams: ident("stream_index")}
 	if err := x.createTable(ctx, schema); err != nil {
 		pool.Close()
 		return nil, err
@@ -69,6 +72,10 @@ func (x *EventIndex) createTable(ctx context.Context, schema string) error {
 			"offset"    bigint,
 			CHECK ((partition IS NULL) = ("offset" IS NULL))
 		)`)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, streamIndexTable(x.streams))
 		return err
 	})
 	if err != nil {
@@ -197,7 +204,10 @@ func (x *EventIndex) Confirm(ctx context.Context, positions map[string]eventlog.
 		ON CONFLICT (event_id) DO UPDATE
 		SET partition = excluded.partition, "offset" = excluded."offset", owner = '', lease_until = 'epoch'
 		WHERE t.partition IS NULL`, ids, parts, offs, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return x.confirmVersions(ctx, ids, parts, offs)
 	})
 	if err != nil {
 		return fmt.Errorf("event index: confirm: %w", err)

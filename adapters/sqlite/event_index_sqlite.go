@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/adapters/eventindex"
 	"github.com/switchboard-oss/switchboard/eventlog"
 )
 
@@ -21,6 +23,21 @@ CREATE TABLE IF NOT EXISTS event_index (
     lease_until INTEGER NOT NULL,          -- unix ns; the claim is live until then
     partition   INTEGER,                   -- where the event was written, once it was
     "offset"    INTEGER
+) STRICT, WITHOUT ROWID;
+
+-- The streams' versions (adapters/kafka.StreamIndex): one row per event, unconfirmed
+-- (partition NULL) while its append is at work.
+CREATE TABLE IF NOT EXISTS stream_index (
+    team_id     TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    version     INTEGER NOT NULL CHECK (version > 0),
+    event_id    TEXT    NOT NULL UNIQUE,
+    owner       TEXT    NOT NULL,
+    since       INTEGER NOT NULL,          -- unix ns of the claim: the event is not older
+    lease_until INTEGER NOT NULL,          -- unix ns
+    partition   INTEGER,
+    "offset"    INTEGER,
+    PRIMARY KEY (team_id, key, version)
 ) STRICT, WITHOUT ROWID;
 `
 
@@ -122,6 +139,11 @@ func (x *EventIndex) Confirm(ctx context.Context, positions map[string]eventlog.
 		if err != nil {
 			return fmt.Errorf("event index: confirm: %w", err)
 		}
+		_, err = tx.ExecContext(ctx, `UPDATE stream_index SET partition = ?, "offset" = ?, owner = '', lease_until = 0
+			WHERE event_id = ? AND partition IS NULL`, p.Partition, p.Offset, id)
+		if err != nil {
+			return fmt.Errorf("event index: confirm: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("event index: confirm: %w", err)
@@ -164,4 +186,147 @@ func eixSortedUnique(ids []string) []string {
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ClaimVersions reads every stream's head and inserts the claims if every head allows it, in
+// one transaction (SQLite serializes them).
+func (x *EventIndex) ClaimVersions(ctx context.Context, owner string, claims []eventindex.StreamClaim, lease time.Duration) (_ []eventindex.StreamHead, ok bool, err error) {
+	if owner == "" {
+		return nil, false, errors.New("event index: claim without owner")
+	}
+	now := time.Now()
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("event index: claim versions: %w", err)
+	}
+	defer func() {
+		if err != nil || !ok {
+			_ = tx.Rollback()
+		}
+	}()
+	heads := make([]eventindex.StreamHead, len(claims))
+	for i, c := range claims {
+		var v, leaseUntil int64
+		var part sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT version, partition, lease_until FROM stream_index
+			WHERE team_id = ? AND key = ? ORDER BY version DESC LIMIT 1`, c.TeamID, c.Key).Scan(&v, &part, &leaseUntil)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, false, fmt.Errorf("event index: claim versions: %w", err)
+		default:
+			heads[i] = eventindex.StreamHead{Version: v, Pending: !part.Valid, Live: !part.Valid && leaseUntil > now.UnixNano()}
+		}
+	}
+	if !eventindex.Claimable(claims, heads) {
+		return heads, false, nil
+	}
+	for _, i := range eventindex.Order(claims) {
+		c := claims[i]
+		for j, id := range c.IDs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO stream_index (team_id, key, version, event_id, owner, since, lease_until)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, c.TeamID, c.Key, heads[i].Version+int64(j)+1, id, owner, now.UnixNano(), now.Add(lease).UnixNano()); err != nil {
+				return nil, false, fmt.Errorf("event index: claim versions: %w", err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("event index: claim versions: %w", err)
+	}
+	return heads, true, nil
+}
+
+// ReleaseVersions ends owner's unconfirmed version claims of ids.
+func (x *EventIndex) ReleaseVersions(ctx context.Context, owner string, ids []string, maybeWritten bool) (err error) {
+	if len(ids) == 0 {
+		return nil
+	}
+	stmt := `DELETE FROM stream_index WHERE event_id = ? AND owner = ? AND partition IS NULL`
+	if maybeWritten {
+		stmt = `UPDATE stream_index SET lease_until = 0 WHERE event_id = ? AND owner = ? AND partition IS NULL`
+	}
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("event index: release versions: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	for _, id := range eixSortedUnique(ids) {
+		if _, err := tx.ExecContext(ctx, stmt, id, owner); err != nil {
+			return fmt.Errorf("event index: release versions: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("event index: release versions: %w", err)
+	}
+	return nil
+}
+
+// RecoverVersions takes over the stream's unconfirmed claims whose lease ran out.
+func (x *EventIndex) RecoverVersions(ctx context.Context, owner, teamID, key string, lease time.Duration) ([]eventindex.PendingVersion, error) {
+	now := time.Now()
+	rows, err := x.db.QueryContext(ctx, `UPDATE stream_index SET owner = ?, lease_until = ?
+		WHERE team_id = ? AND key = ? AND partition IS NULL AND lease_until <= ?
+		RETURNING version, event_id, since`, owner, now.Add(lease).UnixNano(), teamID, key, now.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("event index: recover versions: %w", err)
+	}
+	defer rows.Close()
+	var out []eventindex.PendingVersion
+	for rows.Next() {
+		var p eventindex.PendingVersion
+		var since int64
+		if err := rows.Scan(&p.Version, &p.EventID, &since); err != nil {
+			return nil, fmt.Errorf("event index: recover versions: %w", err)
+		}
+		p.Since = time.Unix(0, since)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event index: recover versions: %w", err)
+	}
+	slices.SortFunc(out, func(a, b eventindex.PendingVersion) int { return cmp.Compare(a.Version, b.Version) })
+	return out, nil
+}
+
+// StreamPositions reads the stream's confirmed versions above after through the primary key.
+func (x *EventIndex) StreamPositions(ctx context.Context, teamID, key string, after int64, limit int) ([]eventindex.VersionPosition, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT version, partition, "offset" FROM stream_index
+		WHERE team_id = ? AND key = ? AND version > ? AND partition IS NOT NULL ORDER BY version LIMIT ?`, teamID, key, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("event index: stream positions: %w", err)
+	}
+	defer rows.Close()
+	var out []eventindex.VersionPosition
+	for rows.Next() {
+		var vp eventindex.VersionPosition
+		if err := rows.Scan(&vp.Version, &vp.Position.Partition, &vp.Position.Offset); err != nil {
+			return nil, fmt.Errorf("event index: stream positions: %w", err)
+		}
+		out = append(out, vp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event index: stream positions: %w", err)
+	}
+	return out, nil
+}
+
+// VersionsOf returns the versions of those ids that have one.
+func (x *EventIndex) VersionsOf(ctx context.Context, ids []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, id := range eixSortedUnique(ids) {
+		var v int64
+		err := x.db.QueryRowContext(ctx, `SELECT version FROM stream_index WHERE event_id = ?`, id).Scan(&v)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, fmt.Errorf("event index: versions: %w", err)
+		default:
+			out[id] = v
+		}
+	}
+	return out, nil
 }

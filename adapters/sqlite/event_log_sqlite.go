@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,9 @@ import (
 
 //go:embed event_log_sqlite.sql
 var eventLogSchema string
+
+//go:embed event_log_sqlite_migrate.sql
+var eventLogIndexes string
 
 const (
 	// consumeBatch is the most records one handler call receives.
@@ -59,13 +63,19 @@ type EventLog struct {
 	ckdb *sql.DB
 }
 
-var _ eventlog.Log = (*EventLog)(nil)
+var (
+	_ eventlog.Log     = (*EventLog)(nil)
+	_ eventlog.Streams = (*EventLog)(nil)
+)
 
 type appendRequest struct {
 	ctx       context.Context
 	events    []domain.Event
 	envelopes [][]byte
-	done      chan appendResponse // buffered: the writer never waits for a caller
+	// expected is the version the events' stream must be at (AppendStream); ExpectAny for a
+	// plain Append.
+	expected int64
+	done     chan appendResponse // buffered: the writer never waits for a caller
 }
 
 type appendResponse struct {
@@ -82,6 +92,14 @@ func OpenEventLog(path string, opts ...Option) (*EventLog, error) {
 	db, err := openDB(path, eventLogSchema)
 	if err != nil {
 		return nil, err
+	}
+	if err := migrateEventLog(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: migrate event log %s: %w", path, err)
+	}
+	if _, err := db.Exec(eventLogIndexes); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: create event log indexes in %s: %w", path, err)
 	}
 	ckdb, err := openDBSync(path, eventLogSchema, "NORMAL")
 	if err != nil {
@@ -115,8 +133,22 @@ func (l *EventLog) enter() bool {
 }
 
 // Append validates and encodes every event, then hands them to the writer, which commits
-// them with whatever other appends are waiting, in one transaction.
+// them with whatever other appends are waiting, in one transaction. Each event takes the next
+// version of its stream.
 func (l *EventLog) Append(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
+	return l.submit(ctx, events, eventlog.ExpectAny)
+}
+
+// AppendStream is Append with a condition on the stream's version, checked by the writer in
+// the group's transaction: a conflict fails this call only, the rest of the group commits.
+func (l *EventLog) AppendStream(ctx context.Context, teamID, key string, expected int64, events []domain.Event) ([]eventlog.AppendResult, error) {
+	if err := eventlog.CheckStreamBatch(teamID, key, expected, events); err != nil {
+		return nil, err
+	}
+	return l.submit(ctx, events, expected)
+}
+
+func (l *EventLog) submit(ctx context.Context, events []domain.Event, expected int64) ([]eventlog.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -131,7 +163,7 @@ func (l *EventLog) Append(ctx context.Context, events []domain.Event) ([]eventlo
 		return nil, eventlog.ErrClosed
 	}
 	defer l.active.Done()
-	req := &appendRequest{ctx: ctx, events: events, envelopes: envelopes, done: make(chan appendResponse, 1)}
+	req := &appendRequest{ctx: ctx, events: events, envelopes: envelopes, expected: expected, done: make(chan appendResponse, 1)}
 	select {
 	case l.reqs <- req:
 	case <-ctx.Done():
@@ -182,7 +214,7 @@ func (l *EventLog) commit(batch []*appendRequest) {
 	if len(live) == 0 {
 		return
 	}
-	results, err := l.write(live)
+	answers, err := l.write(live)
 	if err != nil && len(live) > 1 {
 		// Let each request stand alone, so one that cannot be written fails only its caller.
 		l.log.Warn("group commit failed, committing appends one by one", "appends", len(live), "error", err)
@@ -190,7 +222,7 @@ func (l *EventLog) commit(batch []*appendRequest) {
 			res, err := l.write([]*appendRequest{r})
 			if err == nil {
 				l.broadcast()
-				r.done <- appendResponse{results: res[0]}
+				r.done <- res[0]
 			} else {
 				r.done <- appendResponse{err: fmt.Errorf("append: %w", err)}
 			}
@@ -203,13 +235,20 @@ func (l *EventLog) commit(batch []*appendRequest) {
 	}
 	l.broadcast()
 	for i, r := range live {
-		r.done <- appendResponse{results: results[i]}
+		r.done <- answers[i]
 	}
 }
 
+// streamID names a stream: a key is a stream within its team.
+type streamID struct{ team, key string }
+
 // write commits reqs in one transaction. An event whose id is already in the log (from before,
-// or earlier in this transaction) is not inserted and reports the original's position.
-func (l *EventLog) write(reqs []*appendRequest) (_ [][]eventlog.AppendResult, err error) {
+// or earlier in this transaction) is not inserted and reports the original's position and
+// version. Every other event takes the next version of its stream, read from the unique index
+// inside the transaction, which SQLite serializes with every other writer (of any process). A
+// request whose stream is not at its expected version gets a *ConflictError and writes nothing;
+// only an error of the transaction itself fails the whole group.
+func (l *EventLog) write(reqs []*appendRequest) (_ []appendResponse, err error) {
 	// Not a caller's context: the transaction serves several callers.
 	ctx := context.Background()
 	l.writeMu.Lock()
@@ -223,35 +262,92 @@ func (l *EventLog) write(reqs []*appendRequest) (_ [][]eventlog.AppendResult, er
 			_ = tx.Rollback()
 		}
 	}()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO events (event_id, team_id, key, type, occurred_at, recorded_at, envelope)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING RETURNING position`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO events (event_id, team_id, key, type, occurred_at, recorded_at, envelope, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING position`)
 	if err != nil {
 		return nil, err
 	}
 	defer ins.Close()
-	existing, err := tx.PrepareContext(ctx, `SELECT position FROM events WHERE event_id = ?`)
+	existing, err := tx.PrepareContext(ctx, `SELECT position, version FROM events WHERE event_id = ?`)
 	if err != nil {
 		return nil, err
 	}
 	defer existing.Close()
+	headOf, err := tx.PrepareContext(ctx, `SELECT coalesce(max(version), 0) FROM events WHERE team_id = ? AND key = ?`)
+	if err != nil {
+		return nil, err
+	}
+	defer headOf.Close()
 
-	out := make([][]eventlog.AppendResult, len(reqs))
+	heads := map[streamID]int64{} // the streams this transaction has read or moved
+	head := func(s streamID) (int64, error) {
+		if v, ok := heads[s]; ok {
+			return v, nil
+		}
+		var v int64
+		if err := headOf.QueryRowContext(ctx, s.team, s.key).Scan(&v); err != nil {
+			return 0, err
+		}
+		heads[s] = v
+		return v, nil
+	}
+	out := make([]appendResponse, len(reqs))
 	for i, r := range reqs {
-		out[i] = make([]eventlog.AppendResult, len(r.events))
+		res := make([]eventlog.AppendResult, len(r.events))
+		// The events already in the log, or earlier in this request, are answered as such.
+		fresh := make([]bool, len(r.events))
+		repeatOf := make([]int, len(r.events)) // 1 + the index of the first occurrence
+		nfresh := 0
 		for j, e := range r.events {
-			var pos int64
-			dup := false
-			err := ins.QueryRowContext(ctx, e.ID, e.TeamID, e.Key, e.Type(),
-				e.OccurredAt.UnixNano(), e.RecordedAt.UnixNano(), r.envelopes[j]).Scan(&pos)
-			if errors.Is(err, sql.ErrNoRows) {
-				dup = true
-				err = existing.QueryRowContext(ctx, e.ID).Scan(&pos)
+			var pos, ver int64
+			err := existing.QueryRowContext(ctx, e.ID).Scan(&pos, &ver)
+			switch {
+			case err == nil:
+				res[j] = eventlog.AppendResult{Position: eventlog.Position{Offset: pos}, Duplicate: true, Version: ver}
+			case errors.Is(err, sql.ErrNoRows):
+				if k := slices.IndexFunc(r.events[:j], func(o domain.Event) bool { return o.ID == e.ID }); k >= 0 {
+					repeatOf[j] = k + 1
+					continue
+				}
+				fresh[j] = true
+				nfresh++
+			default:
+				return nil, fmt.Errorf("look up event %s: %w", e.ID, err)
 			}
+		}
+		if nfresh > 0 && r.expected != eventlog.ExpectAny {
+			s := streamID{r.events[0].TeamID, r.events[0].Key}
+			v, err := head(s)
 			if err != nil {
+				return nil, fmt.Errorf("read stream version: %w", err)
+			}
+			if v != r.expected {
+				out[i] = appendResponse{err: &eventlog.ConflictError{Key: s.key, Expected: r.expected, Actual: v}}
+				continue
+			}
+		}
+		for j, e := range r.events {
+			if k := repeatOf[j] - 1; k >= 0 {
+				res[j] = res[k]
+				res[j].Duplicate = true
+			}
+			if !fresh[j] {
+				continue
+			}
+			s := streamID{e.TeamID, e.Key}
+			v, err := head(s)
+			if err != nil {
+				return nil, fmt.Errorf("read stream version: %w", err)
+			}
+			var pos int64
+			if err := ins.QueryRowContext(ctx, e.ID, e.TeamID, e.Key, e.Type(),
+				e.OccurredAt.UnixNano(), e.RecordedAt.UnixNano(), r.envelopes[j], v+1).Scan(&pos); err != nil {
 				return nil, fmt.Errorf("write event %s: %w", e.ID, err)
 			}
-			out[i][j] = eventlog.AppendResult{Position: eventlog.Position{Offset: pos}, Duplicate: dup}
+			heads[s] = v + 1
+			res[j] = eventlog.AppendResult{Position: eventlog.Position{Offset: pos}, Version: v + 1}
 		}
+		out[i] = appendResponse{results: res}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
@@ -308,12 +404,13 @@ func (l *EventLog) Read(ctx context.Context, q eventlog.Query) ([]eventlog.Recor
 		args = append(args, q.To.UnixNano())
 	}
 	args = append(args, q.Limit)
-	return l.query(ctx, "SELECT position, envelope FROM events WHERE "+where.String()+" ORDER BY position LIMIT ?", args...)
+	return l.query(ctx, "SELECT position, version, envelope FROM events WHERE "+where.String()+" ORDER BY position LIMIT ?", args...)
 }
 
 // errDecode marks a stored event that cannot be decoded: retrying cannot help.
 var errDecode = errors.New("undecodable event")
 
+// query runs a SELECT of position, version and envelope.
 func (l *EventLog) query(ctx context.Context, query string, args ...any) ([]eventlog.Record, error) {
 	rows, err := l.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -322,21 +419,68 @@ func (l *EventLog) query(ctx context.Context, query string, args ...any) ([]even
 	defer rows.Close()
 	var out []eventlog.Record
 	for rows.Next() {
-		var pos int64
+		var pos, ver int64
 		var env []byte
-		if err := rows.Scan(&pos, &env); err != nil {
+		if err := rows.Scan(&pos, &ver, &env); err != nil {
 			return nil, fmt.Errorf("read events: %w", err)
 		}
 		e, err := eventcodec.Unmarshal(env)
 		if err != nil {
 			return nil, fmt.Errorf("read events: %w at position %d: %w", errDecode, pos, err)
 		}
-		out = append(out, eventlog.Record{Position: eventlog.Position{Offset: pos}, Event: e})
+		out = append(out, eventlog.Record{Position: eventlog.Position{Offset: pos}, Event: e, Version: ver})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	return out, nil
+}
+
+// ReadStream returns up to limit of the stream's events above version after, through the
+// unique (team_id, key, version) index.
+func (l *EventLog) ReadStream(ctx context.Context, teamID, key string, after int64, limit int) ([]eventlog.Record, error) {
+	if err := eventlog.CheckStreamRead(teamID, key, after, limit); err != nil {
+		return nil, err
+	}
+	if !l.enter() {
+		return nil, eventlog.ErrClosed
+	}
+	defer l.active.Done()
+	return l.query(ctx, `SELECT position, version, envelope FROM events
+		WHERE team_id = ? AND key = ? AND version > ? ORDER BY version LIMIT ?`, teamID, key, after, limit)
+}
+
+// migrateEventLog gives a file of the previous release, whose events have no version, the
+// version column, numbering each stream's events in log order. One IMMEDIATE transaction: a
+// second process opening the file at the same time waits, then finds the column.
+func migrateEventLog(db *sql.DB) (err error) {
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var has int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'version'`).Scan(&has); err != nil {
+		return err
+	}
+	if has == 1 {
+		return tx.Commit()
+	}
+	// STRICT tables accept a NOT NULL column only with a default; every row gets its number below.
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE events ADD COLUMN version INTEGER NOT NULL DEFAULT 0`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE events SET version = v.n
+		FROM (SELECT position, row_number() OVER (PARTITION BY team_id, key ORDER BY position) AS n FROM events) AS v
+		WHERE events.position = v.position`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Head returns the position of the last event; an empty cursor for an empty log.
@@ -465,7 +609,7 @@ func (l *EventLog) Consume(ctx context.Context, group string, h eventlog.Handler
 		var recs []eventlog.Record
 		err := c.retry("read events", func() error {
 			var err error
-			recs, err = l.query(cctx, "SELECT position, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?", offset, consumeBatch)
+			recs, err = l.query(cctx, "SELECT position, version, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?", offset, consumeBatch)
 			return err
 		})
 		if err != nil {

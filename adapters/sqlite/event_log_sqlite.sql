@@ -10,7 +10,11 @@ CREATE TABLE IF NOT EXISTS events (
     type        TEXT    NOT NULL,
     occurred_at INTEGER NOT NULL, -- unix nanoseconds, UTC: compares exactly, like the envelope
     recorded_at INTEGER NOT NULL, -- unix nanoseconds, UTC
-    envelope    BLOB    NOT NULL  -- switchboard.events.v1.Envelope (adapters/eventcodec)
+    envelope    BLOB    NOT NULL, -- switchboard.events.v1.Envelope (adapters/eventcodec)
+    -- The event's place in its (team_id, key) stream, 1-based and gapless, assigned in the
+    -- transaction that inserts it. Files of the previous release gain it on open (see
+    -- migrateEventLog) and the unique index events_team_key_version with it.
+    version     INTEGER NOT NULL
 ) STRICT;
 
 -- Every read is one team's, in log order, sometimes narrowed to a key or a type.

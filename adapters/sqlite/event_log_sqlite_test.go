@@ -3,13 +3,16 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/adapters/eventcodec"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/eventlog/eventlogtest"
@@ -247,5 +250,97 @@ func TestReadRejectsCorruptEnvelope(t *testing.T) {
 	err := l.Consume(ctx, "corrupt", func(context.Context, []eventlog.Record) error { return nil })
 	if err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Consume returned %v, want the decode error", err)
+	}
+}
+
+// A data folder of the previous release: events without versions. Opening it numbers every
+// stream's events in log order, and appends carry on from there.
+func TestEventLogMigratesFileWithoutVersions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	// The previous release's schema, as it created the file.
+	old, err := openDB(path, `
+CREATE TABLE events (
+    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id    TEXT    NOT NULL UNIQUE,
+    team_id     TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    type        TEXT    NOT NULL,
+    occurred_at INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    envelope    BLOB    NOT NULL
+) STRICT;
+CREATE INDEX events_team_position ON events (team_id, position);
+CREATE INDEX events_team_key_position ON events (team_id, key, position);
+CREATE INDEX events_team_type_position ON events (team_id, type, position);
+CREATE TABLE checkpoints ("group" TEXT NOT NULL, partition INTEGER NOT NULL, "offset" INTEGER NOT NULL,
+    PRIMARY KEY ("group", partition)) STRICT;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	teamA, teamB := eventlogtest.NewTeamID(), eventlogtest.NewTeamID()
+	k1, k2 := domain.NewID(domain.PrefixProspect), domain.NewID(domain.PrefixProspect)
+	var written []domain.Event
+	for i, s := range []struct{ team, key string }{{teamA, k1}, {teamA, k2}, {teamA, k1}, {teamB, k1}, {teamA, teamA}, {teamA, k1}} {
+		e := eventlogtest.NewEvent(s.team, s.key, domain.ThreadRead{ThreadID: fmt.Sprint("thr_", i), ProspectID: s.key})
+		env, err := eventcodec.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(`INSERT INTO events (event_id, team_id, key, type, occurred_at, recorded_at, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.TeamID, e.Key, e.Type(), e.OccurredAt.UnixNano(), e.RecordedAt.UnixNano(), env); err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, e)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	l := openTestLog(t, path)
+	ctx := context.Background()
+	stream := func(team, key string) []string {
+		t.Helper()
+		recs, err := l.ReadStream(ctx, team, key, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for i, r := range recs {
+			if r.Version != int64(i+1) {
+				t.Fatalf("stream %s/%s: event %d at version %d", team, key, i, r.Version)
+			}
+			out = append(out, r.Event.ID)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		team, key string
+		want      []string
+	}{
+		{teamA, k1, []string{written[0].ID, written[2].ID, written[5].ID}},
+		{teamA, k2, []string{written[1].ID}},
+		{teamB, k1, []string{written[3].ID}},
+		{teamA, teamA, []string{written[4].ID}},
+	} {
+		if got := stream(c.team, c.key); !slices.Equal(got, c.want) {
+			t.Fatalf("stream %s/%s after migration: %v, want %v", c.team, c.key, got, c.want)
+		}
+	}
+	// Appends continue the numbering, and the version check sees the old events.
+	_, err = l.AppendStream(ctx, teamA, k1, 2, []domain.Event{eventlogtest.NewEvent(teamA, k1, domain.ThreadRead{ThreadID: "thr_x", ProspectID: k1})})
+	if !errors.Is(err, eventlog.ErrConflict) {
+		t.Fatalf("AppendStream at a stale version after migration = %v, want a conflict", err)
+	}
+	res, err := l.Append(ctx, []domain.Event{eventlogtest.NewEvent(teamA, k1, domain.ThreadRead{ThreadID: "thr_y", ProspectID: k1})})
+	if err != nil || res[0].Version != 4 {
+		t.Fatalf("Append after migration = %+v, %v, want version 4", res, err)
+	}
+	// Opening again migrates nothing twice.
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openTestLog(t, path)
+	if got := stream(teamA, k1); len(got) != 4 {
+		t.Fatalf("stream after reopening: %v", got)
 	}
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, f Factory) {
 		{"ConcurrentAppendersDeliveredOnce", testConcurrentAppendersDeliveredOnce},
 		{"CloseStopsEverything", testCloseStopsEverything},
 	}
+	cases = append(cases, streamCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

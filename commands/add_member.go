@@ -36,25 +36,12 @@ func (h AddMemberHandler) Handle(ctx context.Context, a Actor, c AddMember) (Mem
 	if err != nil {
 		return MemberResult{}, err
 	}
-	if a.Role != string(domain.RoleOwner) && a.Role != string(domain.RoleAdmin) {
-		return MemberResult{}, domain.PermissionDenied("only owners and admins add members")
-	}
-	if role == domain.RoleOwner && a.Role != string(domain.RoleOwner) {
-		return MemberResult{}, domain.PermissionDenied("only owners add owners")
-	}
 	return idempotent(ctx, h.base, a, "AddMember", c.IdempotencyKey, []string{email, c.Name, string(role)}, func() (MemberResult, error) {
-		members, err := h.State.Members(ctx, a.TeamID)
-		if err != nil {
-			return MemberResult{}, domain.Unavailable("the read model", err)
-		}
-		for _, m := range members {
-			if m.Email == email {
-				return MemberResult{}, domain.AlreadyExists("a member with email %q already exists", email)
-			}
-		}
 		id := h.newEntityID(a, domain.PrefixMember, "AddMember", c.IdempotencyKey)
-		r, err := h.append(ctx, h.newEvent(a, a.TeamID, c.IdempotencyKey, "AddMember", 0,
-			domain.MemberAdded{MemberID: id, Email: email, Name: c.Name, Role: string(role)}))
+		r, err := h.decideOnTeam(ctx, a.TeamID, h.knownEventID(a, "AddMember", c.IdempotencyKey), func(t *domain.Team) ([]domain.Event, error) {
+			e, err := t.AddMember(domain.Role(a.Role), id, email, c.Name, role)
+			return h.teamEvents1(a, c.IdempotencyKey, "AddMember", e, err)
+		})
 		return MemberResult{Result: r, MemberID: id, Email: email, Name: c.Name, Role: string(role)}, err
 	})
 }

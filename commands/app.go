@@ -1,5 +1,7 @@
-// Package commands holds one handler per command: each validates its input, checks the rules
-// against the current state (the read model), and appends events. Nothing else writes.
+// Package commands holds one handler per command: each validates its input, loads the aggregate
+// that owns the rules from its stream in the log (domain.Team, domain.Prospect), lets it decide,
+// and appends the events it decided expecting the stream's version (see write_model.go).
+// Nothing else writes.
 package commands
 
 import (
@@ -32,12 +34,16 @@ func (a Actor) name() string {
 	return domain.ActorMember(a.MemberID)
 }
 
-// Appender is the part of the event log that commands use.
+// Appender is the part of the event log that commands use: streams to load aggregates from and
+// append to with an expected version, and plain appends for events no rule governs.
 type Appender interface {
 	Append(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error)
+	eventlog.Streams
 }
 
-// State is the part of the read model that commands check rules against.
+// State is the part of the read model that commands still read: facts that never change once
+// true (which prospect a thread belongs to) and instance-wide counts. Rules are decided on
+// aggregates, never on it.
 type State interface {
 	Member(ctx context.Context, teamID, id string) (projections.Member, error)
 	Members(ctx context.Context, teamID string) ([]projections.Member, error)
@@ -85,6 +91,11 @@ type Deps struct {
 	Now         func() time.Time
 	// ConsistencyTimeout bounds the wait for the read model after an append (default 5s).
 	ConsistencyTimeout time.Duration
+	// AggregateCache is how many prospect aggregates the process keeps loaded
+	// (DefaultAggregateCache when 0).
+	AggregateCache int
+
+	wm *writeModel // the App's; set by NewApp
 }
 
 // base carries Deps into each handler.
@@ -111,8 +122,26 @@ func (b base) newEvent(a Actor, key, idemKey, command string, n int, p domain.Pa
 	if idemKey != "" {
 		id = domain.DeriveID(domain.PrefixEvent, a.TeamID, "cmd", command, idemKey, strconv.Itoa(n))
 	}
+	// knownEventID derives the same id for n = 0.
 	return domain.Event{ID: id, TeamID: a.TeamID, Key: key, OccurredAt: now, RecordedAt: now,
 		Actor: a.name(), Origin: domain.OriginAPI, Payload: p}
+}
+
+// teamEvents1 wraps the one payload a Team decision made into the actor's event.
+func (b base) teamEvents1(a Actor, idemKey, command string, p domain.Payload, err error) ([]domain.Event, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []domain.Event{b.newEvent(a, a.TeamID, idemKey, command, 0, p)}, nil
+}
+
+// knownEventID is the id of the (first) event a command with an idempotency key appends, or ""
+// without a key: see repository.update.
+func (b base) knownEventID(a Actor, command, idemKey string) string {
+	if idemKey == "" {
+		return ""
+	}
+	return domain.DeriveID(domain.PrefixEvent, a.TeamID, "cmd", command, idemKey, "0")
 }
 
 // newEntityID returns the id of what a command creates. With an idempotency key it derives
@@ -257,8 +286,9 @@ type App struct {
 	ReceivePlatform       ReceivePlatformHandler
 }
 
-// NewApp wires every handler to deps.
+// NewApp wires every handler to deps, sharing one write model.
 func NewApp(d Deps) App {
+	d.wm = newWriteModel(d)
 	return App{
 		LinkAccount:           NewLinkAccountHandler(d),
 		UnlinkAccount:         NewUnlinkAccountHandler(d),

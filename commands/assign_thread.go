@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // AssignThread gives a thread to a member of the team.
@@ -20,7 +19,7 @@ type AssignThreadHandler struct{ base }
 // NewAssignThreadHandler returns the handler.
 func NewAssignThreadHandler(d Deps) AssignThreadHandler { return AssignThreadHandler{base{d}} }
 
-// Handle assigns the thread; the member must belong to the team.
+// Handle assigns the thread to a member of the team; it answers the thread's request.
 func (h AssignThreadHandler) Handle(ctx context.Context, a Actor, c AssignThread) (Result, error) {
 	if err := domain.RequireID("member_id", c.MemberID, domain.PrefixMember); err != nil {
 		if c.ThreadID == "" { // name the first missing field first
@@ -29,14 +28,14 @@ func (h AssignThreadHandler) Handle(ctx context.Context, a Actor, c AssignThread
 		return Result{}, err
 	}
 	return h.runThreadCommand(ctx, a, c.ThreadID, c.IdempotencyKey, threadCommand{
-		name:   "AssignThread",
-		extras: c.MemberID,
-		rule: func(ctx context.Context, _ projections.Thread) error {
-			_, err := h.State.Member(ctx, a.TeamID, c.MemberID)
-			return found(err, "member", c.MemberID)
-		},
-		event: func(t projections.Thread) domain.Payload {
-			return domain.ThreadAssigned{ThreadID: t.ID, ProspectID: t.ProspectID, MemberID: c.MemberID}
+		name:     "AssignThread",
+		extras:   c.MemberID,
+		needTeam: true,
+		decide: func(p *domain.Prospect, team *domain.Team) (domain.Payload, error) {
+			if _, err := team.Member(c.MemberID); err != nil {
+				return nil, err
+			}
+			return p.Assign(c.ThreadID, c.MemberID)
 		},
 	})
 }

@@ -33,16 +33,15 @@ func (h CreateAPIKeyHandler) Handle(ctx context.Context, a Actor, c CreateAPIKey
 	if err := domain.RequireID("member_id", c.MemberID, domain.PrefixMember); err != nil {
 		return APIKeyResult{}, err
 	}
-	if _, err := h.State.Member(ctx, a.TeamID, c.MemberID); err != nil {
-		return APIKeyResult{}, found(err, "member", c.MemberID)
-	}
-	if c.MemberID != a.MemberID && a.Role != string(domain.RoleOwner) && a.Role != string(domain.RoleAdmin) {
-		return APIKeyResult{}, domain.PermissionDenied("only owners and admins create keys for other members")
-	}
 	key := NewAPIKey()
 	id := domain.NewID(domain.PrefixKey)
-	r, err := h.append(ctx, h.newEvent(a, a.TeamID, "", "CreateApiKey", 0,
-		domain.APIKeyCreated{KeyID: id, MemberID: c.MemberID, KeyHash: HashAPIKey(key)}))
+	r, err := h.decideOnTeam(ctx, a.TeamID, "", func(t *domain.Team) ([]domain.Event, error) {
+		e, err := t.CreateAPIKey(a.MemberID, domain.Role(a.Role), id, c.MemberID, HashAPIKey(key))
+		return h.teamEvents1(a, "", "CreateApiKey", e, err)
+	})
+	if err != nil {
+		return APIKeyResult{}, err
+	}
 	return APIKeyResult{Result: r, KeyID: id, Key: key}, err
 }
 

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"strings"
 
 	"github.com/switchboard-oss/switchboard/domain"
 )
@@ -37,18 +36,11 @@ func (h CreateStatusHandler) Handle(ctx context.Context, a Actor, c CreateStatus
 		return StatusResult{}, domain.Invalid("position", "must be zero or more")
 	}
 	return idempotent(ctx, h.base, a, "CreateStatus", c.IdempotencyKey, []any{name, c.Position}, func() (StatusResult, error) {
-		statuses, err := h.State.Statuses(ctx, a.TeamID)
-		if err != nil {
-			return StatusResult{}, domain.Unavailable("the read model", err)
-		}
-		for _, s := range statuses {
-			if strings.EqualFold(s.Name, name) {
-				return StatusResult{}, domain.AlreadyExists("a status named %q already exists", s.Name)
-			}
-		}
 		id := h.newEntityID(a, domain.PrefixStatus, "CreateStatus", c.IdempotencyKey)
-		r, err := h.append(ctx, h.newEvent(a, a.TeamID, c.IdempotencyKey, "CreateStatus", 0,
-			domain.StatusCreated{StatusID: id, Name: name, Position: c.Position}))
+		r, err := h.decideOnTeam(ctx, a.TeamID, h.knownEventID(a, "CreateStatus", c.IdempotencyKey), func(t *domain.Team) ([]domain.Event, error) {
+			e, err := t.CreateStatus(id, name, c.Position)
+			return h.teamEvents1(a, c.IdempotencyKey, "CreateStatus", e, err)
+		})
 		return StatusResult{Result: r, StatusID: id, Name: name, StatusPosition: c.Position}, err
 	})
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"strings"
 
 	"github.com/switchboard-oss/switchboard/domain"
 )
@@ -35,18 +34,11 @@ func (h CreateTagHandler) Handle(ctx context.Context, a Actor, c CreateTag) (Tag
 		return TagResult{}, err
 	}
 	return idempotent(ctx, h.base, a, "CreateTag", c.IdempotencyKey, []string{name, color}, func() (TagResult, error) {
-		tags, err := h.State.Tags(ctx, a.TeamID)
-		if err != nil {
-			return TagResult{}, domain.Unavailable("the read model", err)
-		}
-		for _, t := range tags {
-			if strings.EqualFold(t.Name, name) {
-				return TagResult{}, domain.AlreadyExists("a tag named %q already exists", t.Name)
-			}
-		}
 		id := h.newEntityID(a, domain.PrefixTag, "CreateTag", c.IdempotencyKey)
-		r, err := h.append(ctx, h.newEvent(a, a.TeamID, c.IdempotencyKey, "CreateTag", 0,
-			domain.TagCreated{TagID: id, Name: name, Color: color}))
+		r, err := h.decideOnTeam(ctx, a.TeamID, h.knownEventID(a, "CreateTag", c.IdempotencyKey), func(t *domain.Team) ([]domain.Event, error) {
+			e, err := t.CreateTag(id, name, color)
+			return h.teamEvents1(a, c.IdempotencyKey, "CreateTag", e, err)
+		})
 		return TagResult{Result: r, TagID: id, Name: name, Color: color}, err
 	})
 }

@@ -23,9 +23,9 @@ func (h DeleteTagHandler) Handle(ctx context.Context, a Actor, c DeleteTag) (Res
 		return Result{}, err
 	}
 	return idempotent(ctx, h.base, a, "DeleteTag", c.IdempotencyKey, c.TagID, func() (Result, error) {
-		if _, err := h.State.Tag(ctx, a.TeamID, c.TagID); err != nil {
-			return Result{}, found(err, "tag", c.TagID)
-		}
-		return h.append(ctx, h.newEvent(a, a.TeamID, c.IdempotencyKey, "DeleteTag", 0, domain.TagDeleted{TagID: c.TagID}))
+		return h.decideOnTeam(ctx, a.TeamID, h.knownEventID(a, "DeleteTag", c.IdempotencyKey), func(t *domain.Team) ([]domain.Event, error) {
+			e, err := t.DeleteTag(c.TagID)
+			return h.teamEvents1(a, c.IdempotencyKey, "DeleteTag", e, err)
+		})
 	})
 }

@@ -21,8 +21,6 @@ func (brokenState) Thread(context.Context, string, string) (projections.Thread, 
 	return projections.Thread{}, errEngine
 }
 
-func (brokenState) Tags(context.Context, string) ([]projections.Tag, error) { return nil, errEngine }
-
 // An engine failure is Unavailable (a retry may help), never NotFound, and its text holds no
 // internal detail.
 func TestEngineFailuresAreUnavailable(t *testing.T) {
@@ -45,8 +43,9 @@ func TestEngineFailuresAreUnavailable(t *testing.T) {
 			_, err := app.MarkThreadDone.Handle(ctx, agent, MarkThreadDone{ThreadID: thrOpen})
 			return err
 		}},
-		{"the read model fails a list", func(e *env) App {
-			return NewApp(Deps{Log: e.log, State: brokenState{e.state}})
+		{"the log fails to load an aggregate", func(e *env) App {
+			e.log.err = errEngine
+			return e.app
 		}, func(app App) error {
 			_, err := app.CreateTag.Handle(ctx, admin, CreateTag{Name: "New"})
 			return err

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"sync"
@@ -12,20 +13,52 @@ import (
 )
 
 // fakeLog is an in-memory Appender that behaves like the real log: it refuses incomplete
-// events, assigns increasing positions, and reports Duplicate (with the original's position)
-// for an event id it already holds, without writing it again.
+// events, assigns increasing positions and per-key versions, reports Duplicate (with the
+// original's position) for an event id it already holds without writing it again, and refuses
+// an AppendStream whose expected version is not the stream's. Its history (the world a test
+// starts from) is in the streams only: events, len and since count what the test appended.
 type fakeLog struct {
-	mu     sync.Mutex
-	events []domain.Event
-	byID   map[string]eventlog.Position
-	err    error // when set, Append fails with it and writes nothing
+	mu      sync.Mutex
+	events  []domain.Event
+	byID    map[string]eventlog.AppendResult
+	streams map[[2]string][]eventlog.Record // (team, key) → events in version order
+	err     error                           // when set, appends fail with it and write nothing
+	// beforeAppend, when set, runs (unlocked) before each AppendStream: a test's concurrent writer.
+	beforeAppend func()
 }
 
-func newFakeLog() *fakeLog { return &fakeLog{byID: map[string]eventlog.Position{}} }
+func newFakeLog() *fakeLog {
+	return &fakeLog{byID: map[string]eventlog.AppendResult{}, streams: map[[2]string][]eventlog.Record{}}
+}
+
+// history adds events to the streams as if appended before the test.
+func (l *fakeLog) history(events ...domain.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range events {
+		k := [2]string{e.TeamID, e.Key}
+		r := eventlog.Record{Position: eventlog.Position{Partition: 1, Offset: int64(len(l.byID) + 1)}, Event: e, Version: int64(len(l.streams[k]) + 1)}
+		l.streams[k] = append(l.streams[k], r)
+		l.byID[e.ID] = eventlog.AppendResult{Position: r.Position, Version: r.Version}
+	}
+}
 
 func (l *fakeLog) Append(_ context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.appendLocked(events, "", "", eventlog.ExpectAny)
+}
+
+func (l *fakeLog) AppendStream(_ context.Context, teamID, key string, expected int64, events []domain.Event) ([]eventlog.AppendResult, error) {
+	if l.beforeAppend != nil {
+		l.beforeAppend()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.appendLocked(events, teamID, key, expected)
+}
+
+func (l *fakeLog) appendLocked(events []domain.Event, teamID, key string, expected int64) ([]eventlog.AppendResult, error) {
 	if l.err != nil {
 		return nil, l.err
 	}
@@ -33,19 +66,53 @@ func (l *fakeLog) Append(_ context.Context, events []domain.Event) ([]eventlog.A
 		if err := eventlog.Validate(e); err != nil {
 			return nil, err
 		}
+		if key != "" && (e.TeamID != teamID || e.Key != key) {
+			return nil, errors.New("fake log: an AppendStream event of another stream")
+		}
+	}
+	fresh := 0
+	for _, e := range events {
+		if _, ok := l.byID[e.ID]; !ok {
+			fresh++
+		}
+	}
+	if fresh > 0 && expected != eventlog.ExpectAny {
+		if v := int64(len(l.streams[[2]string{teamID, key}])); v != expected {
+			return nil, &eventlog.ConflictError{Key: key, Expected: expected, Actual: v}
+		}
 	}
 	out := make([]eventlog.AppendResult, len(events))
 	for i, e := range events {
-		if p, ok := l.byID[e.ID]; ok {
-			out[i] = eventlog.AppendResult{Position: p, Duplicate: true}
+		if r, ok := l.byID[e.ID]; ok {
+			r.Duplicate = true
+			out[i] = r
 			continue
 		}
-		p := eventlog.Position{Partition: 0, Offset: int64(len(l.events) + 1)}
-		l.byID[e.ID] = p
+		k := [2]string{e.TeamID, e.Key}
+		r := eventlog.Record{Position: eventlog.Position{Partition: 0, Offset: int64(len(l.events) + 1)}, Event: e, Version: int64(len(l.streams[k]) + 1)}
+		l.streams[k] = append(l.streams[k], r)
 		l.events = append(l.events, e)
-		out[i] = eventlog.AppendResult{Position: p}
+		out[i] = eventlog.AppendResult{Position: r.Position, Version: r.Version}
+		l.byID[e.ID] = out[i]
 	}
 	return out, nil
+}
+
+func (l *fakeLog) ReadStream(_ context.Context, teamID, key string, after int64, limit int) ([]eventlog.Record, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return nil, l.err
+	}
+	s := l.streams[[2]string{teamID, key}]
+	if after >= int64(len(s)) {
+		return nil, nil
+	}
+	s = s[after:]
+	if len(s) > limit {
+		s = s[:limit]
+	}
+	return slices.Clone(s), nil
 }
 
 func (l *fakeLog) len() int {

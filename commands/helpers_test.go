@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,8 +113,10 @@ func newEnv(t *testing.T) *env {
 		s.threads[th.ID] = th
 	}
 	s.apiKeys = 3
+	log := newFakeLog()
+	log.history(worldHistory()...)
 	e := &env{
-		log:   newFakeLog(),
+		log:   log,
 		state: s,
 		creds: &fakeCredentials{stored: map[[2]string]map[string]string{}},
 		idem:  &fakeIdempotency{records: map[[2]string]IdempotencyRecord{}},
@@ -121,6 +124,49 @@ func newEnv(t *testing.T) *env {
 	e.app = NewApp(Deps{Log: e.log, State: e.state, Credentials: e.creds, Idempotency: e.idem,
 		Now: func() time.Time { return testNow }})
 	return e
+}
+
+// worldHistory is the log behind the same world: the events the aggregates are rebuilt from.
+func worldHistory() []domain.Event {
+	n := 0
+	ev := func(team, key string, p domain.Payload) domain.Event {
+		n++
+		return domain.Event{ID: domain.DeriveID(domain.PrefixEvent, "history", strconv.Itoa(n)), TeamID: team, Key: key,
+			OccurredAt: testNow.Add(-time.Hour), RecordedAt: testNow.Add(-time.Hour), Actor: domain.ActorSystem, Origin: domain.OriginSystem, Payload: p}
+	}
+	msg := func(team, link, prospect, thread, who string) domain.Event {
+		return ev(team, prospect, domain.MessageReceived{MessageID: domain.DeriveID(domain.PrefixMessage, thread), ThreadID: thread,
+			ProspectID: prospect, AccountLinkID: link, Platform: domain.PlatformAPI, PlatformMessageID: "m-" + thread,
+			PlatformConversationID: who, Direction: domain.Inbound, Prospect: domain.Participant{PlatformID: who}, Text: "hello"})
+	}
+	return []domain.Event{
+		ev(teamA, teamA, domain.TeamCreated{TeamID: teamA, Name: "A"}),
+		ev(teamA, teamA, domain.MemberAdded{MemberID: ownerA, Email: "owner@a.example", Name: "Olga", Role: "owner"}),
+		ev(teamA, teamA, domain.MemberAdded{MemberID: adminA, Email: "admin@a.example", Name: "Adam", Role: "admin"}),
+		ev(teamA, teamA, domain.MemberAdded{MemberID: agentA, Email: "agent@a.example", Name: "Aga", Role: "agent"}),
+		ev(teamA, teamA, domain.MemberAdded{MemberID: agent2A, Email: "agent2@a.example", Name: "Agi", Role: "agent"}),
+		ev(teamA, teamA, domain.TagCreated{TagID: tagVIP, Name: "VIP", Color: "#ff0000"}),
+		ev(teamA, teamA, domain.TagCreated{TagID: tagLead, Name: "Lead"}),
+		ev(teamA, teamA, domain.StatusCreated{StatusID: stsNew, Name: "New"}),
+		ev(teamA, teamA, domain.AccountLinked{AccountLinkID: accAPI, Platform: domain.PlatformAPI, PlatformID: "crm-1"}),
+		ev(teamA, teamA, domain.AccountLinked{AccountLinkID: accAPI2, Platform: domain.PlatformAPI, PlatformID: "crm-2"}),
+		ev(teamA, teamA, domain.AccountLinked{AccountLinkID: accUnlinked, Platform: domain.PlatformAPI, PlatformID: "old-crm"}),
+		ev(teamA, teamA, domain.AccountUnlinked{AccountLinkID: accUnlinked}),
+		msg(teamA, accAPI, prsPlain, thrOpen, "ana"),
+		msg(teamA, accAPI2, prsPlain, thrAssigned, "ana"),
+		ev(teamA, prsPlain, domain.ThreadAssigned{ThreadID: thrAssigned, ProspectID: prsPlain, MemberID: agentA}),
+		msg(teamA, accAPI, prsTagged, thrDone, "bo"),
+		ev(teamA, prsTagged, domain.ThreadAssigned{ThreadID: thrDone, ProspectID: prsTagged, MemberID: agentA}),
+		ev(teamA, prsTagged, domain.ThreadDone{ThreadID: thrDone, ProspectID: prsTagged}),
+		ev(teamA, prsTagged, domain.ProspectTagged{ProspectID: prsTagged, TagID: tagVIP}),
+
+		ev(teamB, teamB, domain.TeamCreated{TeamID: teamB, Name: "B"}),
+		ev(teamB, teamB, domain.MemberAdded{MemberID: memberB, Email: "b@b.example", Name: "Bea", Role: "owner"}),
+		ev(teamB, teamB, domain.TagCreated{TagID: tagB, Name: "Other"}),
+		ev(teamB, teamB, domain.StatusCreated{StatusID: stsB, Name: "Closed"}),
+		ev(teamB, teamB, domain.AccountLinked{AccountLinkID: accB, Platform: domain.PlatformAPI, PlatformID: "crm-1"}),
+		msg(teamB, accB, prsB, thrB, "ana"),
+	}
 }
 
 // wantEvent is an event a command must append: its ordering key and its exact payload.

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-oss/switchboard/domain"
 )
@@ -169,11 +170,16 @@ func TestIdempotencyKey(t *testing.T) {
 			if _, err := c.run(ctx, e.app, c.actor, "k-1"); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.run(ctx, e.app, c.actor, "k-2"); err != nil {
-				t.Fatal(err)
-			}
-			if e.log.len() != 2 {
+			// The same command under another key is decided anew on the state the first left:
+			// applied again, or refused by its rule, never answered with the first's outcome.
+			_, err := c.run(ctx, e.app, c.actor, "k-2")
+			switch k := domain.KindOf(err); {
+			case err == nil && e.log.len() != 2:
 				t.Errorf("the log holds %d events, want 2", e.log.len())
+			case err != nil && k != domain.KindPrecondition && k != domain.KindAlreadyExists && k != domain.KindNotFound:
+				t.Errorf("the second command failed with %v, want it applied or refused by its rule", err)
+			case err != nil && e.log.len() != 1:
+				t.Errorf("the refused second command appended: the log holds %d events", e.log.len())
 			}
 		})
 	}
@@ -215,10 +221,9 @@ func TestIdempotencyKeyOfAFailedCommandIsFree(t *testing.T) {
 	c := AssignThread{ThreadID: thrOpen, MemberID: memUnknown, IdempotencyKey: "k"}
 	_, err := e.app.AssignThread.Handle(ctx, agent, c)
 	assertFails(t, err, domain.KindNotFound, memUnknown)
-	e.state.members[memUnknown] = e.state.members[agent2A]
-	m := e.state.members[memUnknown]
-	m.ID = memUnknown
-	e.state.members[memUnknown] = m
+	e.log.history(domain.Event{ID: "evt_member_added_later", TeamID: teamA, Key: teamA, OccurredAt: testNow, RecordedAt: testNow,
+		Actor: domain.ActorSystem, Origin: domain.OriginAPI, Payload: domain.MemberAdded{MemberID: memUnknown, Email: "late@a.example", Role: "agent"}})
+	e.app = NewApp(Deps{Log: e.log, State: e.state, Idempotency: e.idem, Now: func() time.Time { return testNow }})
 	if _, err := e.app.AssignThread.Handle(ctx, agent, c); err != nil {
 		t.Fatalf("the same key after the member was added: %v", err)
 	}

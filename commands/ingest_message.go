@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // IngestMessage records one message of a custom source (the API channel), either direction.
@@ -55,40 +56,25 @@ func (h IngestMessageHandler) Handle(ctx context.Context, a Actor, c IngestMessa
 	if err != nil {
 		return IngestResult{}, err
 	}
-	platform, err := domain.ParsePlatform(link.Platform)
+	// The same path as webhooks and polls: one event per platform message, whatever brings it,
+	// decided by the prospect's aggregate.
+	out, events, err := h.receive(ctx, ReceivePlatform{
+		Link:   projections.AccountLink{ID: link.ID, TeamID: a.TeamID, Platform: link.Platform.String()},
+		Origin: domain.OriginAPI, Actor: a.name(), RawContentType: c.RawContentType,
+		Items: []domain.PlatformItem{domain.PlatformMessage{
+			PlatformMessageID: c.PlatformMessageID, ConversationID: c.PlatformConversationID, Direction: c.Direction,
+			Prospect: c.Participant, Text: c.Text, Attachments: c.Attachments, SentAt: c.SentAt,
+			ReplyToPlatformMessageID: c.ReplyToPlatformMessageID, Raw: c.Raw,
+		}},
+	})
 	if err != nil {
 		return IngestResult{}, err
 	}
-	conv := c.PlatformConversationID
-	if conv == "" {
-		conv = c.Participant.PlatformID
-	}
-	msgID := domain.MessageID(a.TeamID, platform, link.ID, c.PlatformMessageID)
-	threadID := domain.ThreadID(a.TeamID, platform, link.ID, conv)
-	prospectID := domain.ProspectID(a.TeamID, platform, c.Participant.PlatformID)
-	replyTo := ""
-	if c.ReplyToPlatformMessageID != "" {
-		replyTo = domain.MessageID(a.TeamID, platform, link.ID, c.ReplyToPlatformMessageID)
-	}
-	sent := c.SentAt.UTC()
-	now := h.now()
-	if sent.IsZero() {
-		sent = now
-	}
-	e := h.newEvent(a, prospectID, "", "IngestMessage", 0, domain.MessageReceived{
-		MessageID: msgID, ThreadID: threadID, ProspectID: prospectID, AccountLinkID: link.ID,
-		Platform: platform, PlatformMessageID: c.PlatformMessageID, PlatformConversationID: conv,
-		Direction: c.Direction, Prospect: c.Participant, Text: c.Text, Attachments: c.Attachments,
-		SentAt: sent, ReplyToPlatformMessageID: c.ReplyToPlatformMessageID, ReplyToMessageID: replyTo,
-		Raw: c.Raw, RawContentType: c.RawContentType,
-	})
-	// One event per platform message, whatever path brings it: the log refuses the repeat.
-	e.ID = domain.DeriveID(domain.PrefixEvent, msgID, domain.TypeMessageReceived)
-	e.OccurredAt = sent
+	m := events[0].Payload.(domain.MessageReceived)
 	// Answered once durable: the read model follows within milliseconds, and a caller that must
 	// read its own write sends the returned position as a consistency token.
-	r, _, err := h.appendDurable(ctx, e)
-	return IngestResult{Result: r, MessageID: msgID, ThreadID: threadID, ProspectID: prospectID}, err
+	return IngestResult{Result: Result{Position: out.Position, Duplicate: out.Duplicates == 1},
+		MessageID: m.MessageID, ThreadID: m.ThreadID, ProspectID: m.ProspectID}, nil
 }
 
 func validateIngest(c IngestMessage) error {

@@ -33,6 +33,9 @@ func received(c IngestMessage, conv string, sent time.Time) (func(any) []wantEve
 		Direction: c.Direction, Prospect: c.Participant, Text: c.Text, Attachments: c.Attachments, SentAt: sent,
 		ReplyToPlatformMessageID: c.ReplyToPlatformMessageID, ReplyToMessageID: replyTo,
 		Raw: c.Raw, RawContentType: c.RawContentType,
+		// Every case lands on a thread that is no request (an existing one, or a new one the
+		// team writes first); the domain tests cover the decisions themselves.
+		Decision: domain.Decision{Decided: true},
 	}
 	return events(wantEvent{prsID, p}), func(t *testing.T, res any) {
 		r := res.(IngestResult)

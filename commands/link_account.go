@@ -2,10 +2,8 @@ package commands
 
 import (
 	"context"
-	"errors"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // LinkAccount links one of the team's platform accounts, or updates a linked one.
@@ -60,10 +58,11 @@ func (h LinkAccountHandler) Handle(ctx context.Context, a Actor, c LinkAccount) 
 				return AccountLinkResult{}, domain.Unavailable("the credential store", err)
 			}
 		}
-		r, err := h.append(ctx, h.newEvent(a, a.TeamID, c.IdempotencyKey, "LinkAccount", 0, domain.AccountLinked{
-			AccountLinkID: id, Platform: c.Platform, PlatformID: c.PlatformID,
-			Username: c.Username, DisplayName: c.DisplayName, WebhookPath: path,
-		}))
+		r, err := h.decideOnTeam(ctx, a.TeamID, h.knownEventID(a, "LinkAccount", c.IdempotencyKey), func(t *domain.Team) ([]domain.Event, error) {
+			e := t.LinkAccount(domain.AccountLinked{AccountLinkID: id, Platform: c.Platform, PlatformID: c.PlatformID,
+				Username: c.Username, DisplayName: c.DisplayName, WebhookPath: path})
+			return h.teamEvents1(a, c.IdempotencyKey, "LinkAccount", e, nil)
+		})
 		return AccountLinkResult{Result: r, AccountLinkID: id, WebhookPath: path}, err
 	})
 }
@@ -85,28 +84,19 @@ func (h UnlinkAccountHandler) Handle(ctx context.Context, a Actor, c UnlinkAccou
 		return Result{}, err
 	}
 	return idempotent(ctx, h.base, a, "UnlinkAccount", c.IdempotencyKey, c.AccountLinkID, func() (Result, error) {
-		l, err := h.State.AccountLink(ctx, a.TeamID, c.AccountLinkID)
-		if err := found(err, "account link", c.AccountLinkID); err != nil {
-			return Result{}, err
-		}
-		if l.Unlinked {
-			return Result{}, domain.Precondition("account link %s is already unlinked", l.ID)
-		}
-		return h.append(ctx, h.newEvent(a, a.TeamID, c.IdempotencyKey, "UnlinkAccount", 0, domain.AccountUnlinked{AccountLinkID: l.ID}))
+		return h.decideOnTeam(ctx, a.TeamID, h.knownEventID(a, "UnlinkAccount", c.IdempotencyKey), func(t *domain.Team) ([]domain.Event, error) {
+			e, err := t.UnlinkAccount(c.AccountLinkID)
+			return h.teamEvents1(a, c.IdempotencyKey, "UnlinkAccount", e, err)
+		})
 	})
 }
 
-// activeLink loads an account link that may receive messages.
-func (b base) activeLink(ctx context.Context, teamID, id string) (projections.AccountLink, error) {
-	l, err := b.State.AccountLink(ctx, teamID, id)
-	if errors.Is(err, projections.ErrNotFound) {
-		return l, domain.NotFound("account link", id)
-	}
+// activeLink returns an account link that may receive messages, as the Team aggregate knows it
+// (so a message right after an unlink is refused, whatever the read model shows yet).
+func (b base) activeLink(ctx context.Context, teamID, id string) (domain.AccountLink, error) {
+	t, err := b.team(ctx, teamID)
 	if err != nil {
-		return l, domain.Unavailable("the read model", err)
+		return domain.AccountLink{}, err
 	}
-	if l.Unlinked {
-		return l, domain.Precondition("account link %s is unlinked", id)
-	}
-	return l, nil
+	return t.ActiveLink(id)
 }

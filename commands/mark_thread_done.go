@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // MarkThreadDone archives a thread until a new inbound message arrives.
@@ -23,14 +22,8 @@ func NewMarkThreadDoneHandler(d Deps) MarkThreadDoneHandler { return MarkThreadD
 func (h MarkThreadDoneHandler) Handle(ctx context.Context, a Actor, c MarkThreadDone) (Result, error) {
 	return h.runThreadCommand(ctx, a, c.ThreadID, c.IdempotencyKey, threadCommand{
 		name: "MarkThreadDone",
-		rule: func(_ context.Context, t projections.Thread) error {
-			if t.Done {
-				return domain.Precondition("thread %s is already done", t.ID)
-			}
-			return nil
-		},
-		event: func(t projections.Thread) domain.Payload {
-			return domain.ThreadDone{ThreadID: t.ID, ProspectID: t.ProspectID}
+		decide: func(p *domain.Prospect, _ *domain.Team) (domain.Payload, error) {
+			return p.MarkDone(c.ThreadID)
 		},
 	})
 }

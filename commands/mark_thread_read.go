@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // MarkThreadRead marks every message of a thread read.
@@ -19,13 +18,12 @@ type MarkThreadReadHandler struct{ base }
 // NewMarkThreadReadHandler returns the handler.
 func NewMarkThreadReadHandler(d Deps) MarkThreadReadHandler { return MarkThreadReadHandler{base{d}} }
 
-// Handle marks the thread read. Reading a read thread is harmless and recorded: it says who
-// looked, and when.
+// Handle records that the team read the thread.
 func (h MarkThreadReadHandler) Handle(ctx context.Context, a Actor, c MarkThreadRead) (Result, error) {
 	return h.runThreadCommand(ctx, a, c.ThreadID, c.IdempotencyKey, threadCommand{
 		name: "MarkThreadRead",
-		event: func(t projections.Thread) domain.Payload {
-			return domain.ThreadRead{ThreadID: t.ID, ProspectID: t.ProspectID}
+		decide: func(p *domain.Prospect, _ *domain.Team) (domain.Payload, error) {
+			return p.MarkRead(c.ThreadID)
 		},
 	})
 }

@@ -4,14 +4,14 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // prospectCommand is the shape shared by the commands that act on one prospect.
 type prospectCommand struct {
-	name   string
-	rule   func(ctx context.Context, p projections.Prospect) error
-	event  func(p projections.Prospect) domain.Payload
+	name     string
+	needTeam bool
+	// decide runs on a prospect that exists (an unknown one is NotFound before it).
+	decide func(p *domain.Prospect, team *domain.Team) (domain.Payload, error)
 	extras any
 }
 
@@ -24,24 +24,11 @@ func (b base) runProspectCommand(ctx context.Context, a Actor, prospectID, idemK
 		Extras     any
 	}{prospectID, c.extras}
 	return idempotent(ctx, b, a, c.name, idemKey, req, func() (Result, error) {
-		p, err := b.State.Prospect(ctx, a.TeamID, prospectID)
-		if err := found(err, "prospect", prospectID); err != nil {
-			return Result{}, err
-		}
-		if c.rule != nil {
-			if err := c.rule(ctx, p); err != nil {
-				return Result{}, err
+		return b.actOnProspect(ctx, a, prospectID, idemKey, c.name, c.needTeam, func(p *domain.Prospect, team *domain.Team) (domain.Payload, error) {
+			if !p.Exists() {
+				return nil, domain.NotFound("prospect", prospectID)
 			}
-		}
-		return b.append(ctx, b.newEvent(a, p.ID, idemKey, c.name, 0, c.event(p)))
+			return c.decide(p, team)
+		})
 	})
-}
-
-func hasTag(p projections.Prospect, tagID string) bool {
-	for _, t := range p.Tags {
-		if t.ID == tagID {
-			return true
-		}
-	}
-	return false
 }

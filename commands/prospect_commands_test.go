@@ -52,9 +52,9 @@ func TestProspectCommands(t *testing.T) {
 	}
 	cases := []commandCase{
 		{name: "tag a prospect", run: tag(prsPlain, tagVIP),
-			want: events(wantEvent{prsPlain, domain.ProspectTagged{ProspectID: prsPlain, TagID: tagVIP}})},
+			want: events(wantEvent{prsPlain, domain.ProspectTagged{ProspectID: prsPlain, TagID: tagVIP, Decision: domain.Decision{Decided: true, AnsweredRequests: []string{thrOpen}}}})},
 		{name: "add a second tag", run: tag(prsTagged, tagLead),
-			want: events(wantEvent{prsTagged, domain.ProspectTagged{ProspectID: prsTagged, TagID: tagLead}})},
+			want: events(wantEvent{prsTagged, domain.ProspectTagged{ProspectID: prsTagged, TagID: tagLead, Decision: domain.Decision{Decided: true}}})},
 		{name: "tag twice", run: tag(prsTagged, tagVIP), kind: domain.KindPrecondition, text: "already has tag"},
 		{name: "tag: missing tag_id", run: tag(prsPlain, ""), kind: domain.KindInvalid, text: "tag_id"},
 		{name: "tag: malformed tag_id", run: tag(prsPlain, "VIP"), kind: domain.KindInvalid, text: "tag_id"},
@@ -71,9 +71,9 @@ func TestProspectCommands(t *testing.T) {
 		{name: "untag: another team's tag", run: untag(prsTagged, tagB), kind: domain.KindNotFound, text: tagB},
 
 		{name: "set a status", run: setStatus(prsPlain, stsNew),
-			want: events(wantEvent{prsPlain, domain.ProspectStatusChanged{ProspectID: prsPlain, StatusID: stsNew}})},
+			want: events(wantEvent{prsPlain, domain.ProspectStatusChanged{ProspectID: prsPlain, StatusID: stsNew, Decision: domain.Decision{Decided: true, AnsweredRequests: []string{thrOpen}}}})},
 		{name: "clear the status", run: setStatus(prsPlain, ""),
-			want: events(wantEvent{prsPlain, domain.ProspectStatusChanged{ProspectID: prsPlain}})},
+			want: events(wantEvent{prsPlain, domain.ProspectStatusChanged{ProspectID: prsPlain, Decision: domain.Decision{Decided: true, AnsweredRequests: []string{thrOpen}}}})},
 		{name: "status: malformed status_id", run: setStatus(prsPlain, "New"), kind: domain.KindInvalid, text: "status_id"},
 		{name: "status: a tag id as status_id", run: setStatus(prsPlain, tagVIP), kind: domain.KindInvalid, text: "status_id"},
 		{name: "status: unknown status", run: setStatus(prsPlain, stsUnknown), kind: domain.KindNotFound, text: stsUnknown},

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/projections"
+	"golang.org/x/sync/errgroup"
 )
 
 // ReceivePlatform records what a platform told us about one account link.
@@ -17,6 +19,8 @@ type ReceivePlatform struct {
 	Origin         domain.Origin // webhook, poll or backfill
 	Items          []domain.PlatformItem
 	RawContentType string // of the items' raw payloads, e.g. application/json
+	// Actor is who brought the items: the platform (when empty) or a member (IngestMessage).
+	Actor string
 }
 
 // ReceiveResult counts what happened.
@@ -38,29 +42,38 @@ func NewReceivePlatformHandler(d Deps) ReceivePlatformHandler { return ReceivePl
 // id derives from the platform's ids, so a redelivered payload appends nothing new, whichever
 // path (webhook, poll, backfill, IngestMessage) brought it first.
 func (h ReceivePlatformHandler) Handle(ctx context.Context, c ReceivePlatform) (ReceiveResult, error) {
+	out, _, err := h.receive(ctx, c)
+	return out, err
+}
+
+// receive derives the items' events, lets each prospect's aggregate decide what its messages do
+// to its threads, and appends them durably, one expected-version append per prospect stream
+// (those of different prospects at once, so they share the log's group commits). It returns the
+// events as appended, with their results.
+func (b base) receive(ctx context.Context, c ReceivePlatform) (ReceiveResult, []domain.Event, error) {
 	l := c.Link
 	platform, err := domain.ParsePlatform(l.Platform)
 	if err != nil {
-		return ReceiveResult{}, err
+		return ReceiveResult{}, nil, err
 	}
-	if l.Unlinked {
-		return ReceiveResult{}, domain.Precondition("account link %s is unlinked", l.ID)
+	if _, err := b.activeLink(ctx, l.TeamID, l.ID); err != nil {
+		return ReceiveResult{}, nil, err
 	}
-	b := receiveBuilder{team: l.TeamID, link: l.ID, platform: platform, origin: c.Origin, now: h.now(),
-		contentType: c.RawContentType, unhandled: map[string]int{}}
+	bld := receiveBuilder{team: l.TeamID, link: l.ID, platform: platform, origin: c.Origin, now: b.now(),
+		contentType: c.RawContentType, unhandled: map[string]int{}, actor: c.Actor}
+	if bld.actor == "" {
+		bld.actor = domain.ActorPlatform(platform)
+	}
 	for _, it := range c.Items {
-		b.add(it)
+		bld.add(it)
 	}
-	out := ReceiveResult{Unhandled: b.unhandled}
-	if len(b.events) == 0 {
-		return out, nil
+	out := ReceiveResult{Unhandled: bld.unhandled}
+	if len(bld.events) == 0 {
+		return out, nil, nil
 	}
-	res, err := h.Log.Append(ctx, b.events)
+	events, res, err := b.appendReceived(ctx, l.TeamID, bld.events)
 	if err != nil {
-		if domain.KindOf(err) != domain.KindInternal {
-			return out, err
-		}
-		return out, domain.Unavailable("the event log", err)
+		return out, nil, err
 	}
 	for _, r := range res {
 		if r.Duplicate {
@@ -70,7 +83,73 @@ func (h ReceivePlatformHandler) Handle(ctx context.Context, c ReceivePlatform) (
 		}
 		out.Position = r.Position.String()
 	}
-	return out, nil
+	return out, events, nil
+}
+
+// appendReceived appends what a platform told us: the events of each prospect through its
+// aggregate, the team's (unhandled payloads, which no rule governs) as they are. The results
+// come back in the events' order.
+func (b base) appendReceived(ctx context.Context, team string, events []domain.Event) ([]domain.Event, []eventlog.AppendResult, error) {
+	results := make([]eventlog.AppendResult, len(events))
+	byKey := map[string][]int{}
+	var keys, teamIdx []int
+	for i, e := range events {
+		if e.Key == team {
+			teamIdx = append(teamIdx, i)
+			continue
+		}
+		if _, ok := byKey[e.Key]; !ok {
+			keys = append(keys, i)
+		}
+		byKey[e.Key] = append(byKey[e.Key], i)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	if len(teamIdx) > 0 {
+		g.Go(func() error {
+			batch := make([]domain.Event, len(teamIdx))
+			for i, j := range teamIdx {
+				batch[i] = events[j]
+			}
+			res, err := b.Log.Append(gctx, batch)
+			if err != nil {
+				return logError(err)
+			}
+			for i, j := range teamIdx {
+				results[j] = res[i]
+			}
+			return nil
+		})
+	}
+	for _, first := range keys {
+		idx := byKey[events[first].Key]
+		g.Go(func() error {
+			res, err := b.model().prospects.update(gctx, team, events[first].Key, "", func(p *domain.Prospect) ([]domain.Event, error) {
+				batch := make([]domain.Event, len(idx))
+				for i, j := range idx {
+					e := events[j]
+					if m, ok := e.Payload.(domain.MessageReceived); ok {
+						e.Payload = p.ReceiveMessage(m, e.Origin)
+					}
+					p.Apply(e) // the next message of the batch is decided after this one
+					batch[i] = e
+				}
+				return batch, nil
+			})
+			if err != nil {
+				return err
+			}
+			for i, j := range idx {
+				results[j] = res[i]
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	b.learnThreads(events)
+	return events, results, nil
 }
 
 // receiveBuilder derives the events of a batch of platform items.
@@ -82,6 +161,7 @@ type receiveBuilder struct {
 	contentType string
 	events      []domain.Event
 	unhandled   map[string]int
+	actor       string
 }
 
 func (b *receiveBuilder) event(id, key string, at time.Time, p domain.Payload) {
@@ -89,7 +169,7 @@ func (b *receiveBuilder) event(id, key string, at time.Time, p domain.Payload) {
 		at = b.now
 	}
 	b.events = append(b.events, domain.Event{ID: id, TeamID: b.team, Key: key, OccurredAt: at.UTC(),
-		RecordedAt: b.now, Actor: domain.ActorPlatform(b.platform), Origin: b.origin, Payload: p})
+		RecordedAt: b.now, Actor: b.actor, Origin: b.origin, Payload: p})
 }
 
 func (b *receiveBuilder) ids(conv, prospect string) (threadID, prospectID string) {

@@ -15,6 +15,8 @@ func TestReceivePlatform(t *testing.T) {
 	team := domain.NewID(domain.PrefixTeam)
 	link := projections.AccountLink{ID: domain.AccountLinkID(team, domain.PlatformMessenger, "page-1"), TeamID: team,
 		Platform: "messenger", PlatformID: "page-1", Active: true, Healthy: true}
+	log.history(domain.Event{ID: "evt_linked", TeamID: team, Key: team, OccurredAt: testNow, RecordedAt: testNow, Actor: domain.ActorSystem,
+		Origin: domain.OriginAPI, Payload: domain.AccountLinked{AccountLinkID: link.ID, Platform: domain.PlatformMessenger, PlatformID: "page-1"}})
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	items := []domain.PlatformItem{
 		domain.PlatformMessage{PlatformMessageID: "m1", Direction: domain.Inbound,
@@ -79,7 +81,9 @@ func TestReceivePlatform(t *testing.T) {
 	}
 
 	// An unlinked account takes nothing.
-	link.Unlinked = true
+	log.history(domain.Event{ID: "evt_unlinked", TeamID: team, Key: team, OccurredAt: testNow, RecordedAt: testNow, Actor: domain.ActorSystem,
+		Origin: domain.OriginAPI, Payload: domain.AccountUnlinked{AccountLinkID: link.ID}})
+	h = NewReceivePlatformHandler(Deps{Log: log, State: newFakeState()}) // another process, which never saw the link linked
 	if _, err := h.Handle(context.Background(), ReceivePlatform{Link: link, Items: items}); domain.KindOf(err) != domain.KindPrecondition {
 		t.Errorf("unlinked: %v", err)
 	}

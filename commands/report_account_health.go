@@ -2,15 +2,10 @@ package commands
 
 import (
 	"context"
-	"errors"
-	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/eventlog"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // ReportAccountHealth records what an ingest component learned about an account link's
@@ -42,18 +37,10 @@ func NewReportAccountHealthHandler(d Deps) ReportAccountHealthHandler {
 // MaxHealthReason bounds a health reason, in characters.
 const MaxHealthReason = 200
 
-// healthOccurrences bounds the deterministic ids tried for one transition; past it (hundreds
-// of relink-and-fail cycles with the same reason) a random id keeps the command working.
-const healthOccurrences = 64
-
-// Handle appends account.health_changed (keyed by the team) only when the read model shows the
-// link in another state, so a poller hitting the same refusal every minute appends nothing.
-//
-// The event id derives from (link, healthy, reason, occurrence): two processes (or a retry)
-// reporting the same transition append it once. The occurrence tells apart the same transition
-// happening again after a relink: when the id of occurrence n is already in the log but the
-// read model, having applied it, shows the link elsewhere, the link has moved on since and
-// this is occurrence n+1.
+// Handle appends account.health_changed (keyed by the team) only when the Team aggregate shows
+// the link in another state, so a poller hitting the same refusal every minute appends nothing,
+// and two processes reporting the same transition at once append it once (the second finds the
+// team's stream moved on, catches up, and sees nothing left to change).
 func (h ReportAccountHealthHandler) Handle(ctx context.Context, c ReportAccountHealth) (ReportAccountHealthResult, error) {
 	if c.TeamID == "" {
 		return ReportAccountHealthResult{}, domain.Invalid("team_id", "is required")
@@ -71,74 +58,21 @@ func (h ReportAccountHealthHandler) Handle(ctx context.Context, c ReportAccountH
 	if origin == "" {
 		origin = domain.OriginSystem
 	}
-	l, err := h.State.AccountLink(ctx, c.TeamID, c.AccountLinkID)
-	if err := found(err, "account link", c.AccountLinkID); err != nil {
+	changed := false
+	res, err := h.model().teams.update(ctx, c.TeamID, c.TeamID, "", func(t *domain.Team) ([]domain.Event, error) {
+		p, ok, err := t.ReportHealth(c.AccountLinkID, c.Healthy, reason)
+		changed = ok
+		if err != nil || !ok {
+			return nil, err
+		}
+		now := h.now()
+		return []domain.Event{{ID: domain.NewID(domain.PrefixEvent), TeamID: c.TeamID, Key: c.TeamID, OccurredAt: now,
+			RecordedAt: now, Actor: domain.ActorSystem, Origin: origin, Payload: p}}, nil
+	})
+	if err != nil || !changed {
 		return ReportAccountHealthResult{}, err
 	}
-	if l.Unlinked || inHealth(l, c.Healthy, reason) {
-		return ReportAccountHealthResult{}, nil
-	}
-	now := h.now()
-	for n := 0; n <= healthOccurrences; n++ {
-		id := domain.DeriveID(domain.PrefixEvent, l.ID, domain.TypeAccountHealthChanged, strconv.FormatBool(c.Healthy), reason, strconv.Itoa(n))
-		if n == healthOccurrences {
-			id = domain.NewID(domain.PrefixEvent)
-		}
-		e := domain.Event{ID: id, TeamID: l.TeamID, Key: l.TeamID, OccurredAt: now, RecordedAt: now,
-			Actor: domain.ActorSystem, Origin: origin,
-			Payload: domain.AccountHealthChanged{AccountLinkID: l.ID, Healthy: c.Healthy, Reason: reason}}
-		res, err := h.Log.Append(ctx, []domain.Event{e})
-		if err != nil {
-			if domain.KindOf(err) != domain.KindInternal {
-				return ReportAccountHealthResult{}, err
-			}
-			return ReportAccountHealthResult{}, domain.Unavailable("the event log", err)
-		}
-		cur := eventlog.Cursor{}
-		cur.Advance(res[0].Position)
-		if !res[0].Duplicate {
-			h.wait(ctx, cur)
-			return ReportAccountHealthResult{Result: Result{Position: res[0].Position.String()}, Changed: true}, nil
-		}
-		// Occurrence n is in the log: once the read model has applied it, either the link shows
-		// the reported state (someone reported this very transition first) or it has moved on.
-		if err := h.waitApplied(ctx, cur); err != nil {
-			return ReportAccountHealthResult{}, err
-		}
-		l, err = h.State.AccountLink(ctx, c.TeamID, c.AccountLinkID)
-		if err := found(err, "account link", c.AccountLinkID); err != nil {
-			return ReportAccountHealthResult{}, err
-		}
-		if l.Unlinked || inHealth(l, c.Healthy, reason) {
-			return ReportAccountHealthResult{Result: Result{Position: res[0].Position.String(), Duplicate: true}}, nil
-		}
-	}
-	return ReportAccountHealthResult{}, errors.New("report account health: no event id left") // unreachable: the last id is random
-}
-
-func inHealth(l projections.AccountLink, healthy bool, reason string) bool {
-	if healthy {
-		return l.Healthy
-	}
-	return !l.Healthy && l.HealthReason == reason
-}
-
-// waitApplied waits (bounded) until the read model covers cur. Unlike append's wait, giving up
-// is an error: the decision that follows needs the applied state.
-func (h ReportAccountHealthHandler) waitApplied(ctx context.Context, cur eventlog.Cursor) error {
-	if h.Consistency == nil {
-		return nil
-	}
-	timeout := h.ConsistencyTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
-	}
-	wctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := h.Consistency.WaitFor(wctx, cur); err != nil {
-		return domain.Unavailable("the read model", err)
-	}
-	return nil
+	return ReportAccountHealthResult{Result: h.answer(ctx, res, true), Changed: true}, nil
 }
 
 // SafeHealthReason makes a reason fit to show and to keep forever: one line of printable

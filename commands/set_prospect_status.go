@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // SetProspectStatus sets a prospect's pipeline status; an empty StatusID clears it.
@@ -20,7 +19,7 @@ func NewSetProspectStatusHandler(d Deps) SetProspectStatusHandler {
 	return SetProspectStatusHandler{base{d}}
 }
 
-// Handle sets the status; it must be one of the team's.
+// Handle sets the status (empty clears it); a status must exist in the team.
 func (h SetProspectStatusHandler) Handle(ctx context.Context, a Actor, c SetProspectStatus) (Result, error) {
 	if c.ProspectID != "" {
 		if err := domain.CheckID("status_id", c.StatusID, domain.PrefixStatus); err != nil {
@@ -28,17 +27,16 @@ func (h SetProspectStatusHandler) Handle(ctx context.Context, a Actor, c SetPros
 		}
 	}
 	return h.runProspectCommand(ctx, a, c.ProspectID, c.IdempotencyKey, prospectCommand{
-		name:   "SetProspectStatus",
-		extras: c.StatusID,
-		rule: func(ctx context.Context, _ projections.Prospect) error {
-			if c.StatusID == "" {
-				return nil
+		name:     "SetProspectStatus",
+		extras:   c.StatusID,
+		needTeam: c.StatusID != "",
+		decide: func(p *domain.Prospect, team *domain.Team) (domain.Payload, error) {
+			if c.StatusID != "" {
+				if err := team.RequireStatus(c.StatusID); err != nil {
+					return nil, err
+				}
 			}
-			_, err := h.State.Status(ctx, a.TeamID, c.StatusID)
-			return found(err, "status", c.StatusID)
-		},
-		event: func(p projections.Prospect) domain.Payload {
-			return domain.ProspectStatusChanged{ProspectID: p.ID, StatusID: c.StatusID}
+			return p.SetStatus(c.StatusID)
 		},
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // TagProspect adds one of the team's tags to a prospect.
@@ -26,19 +25,14 @@ func (h TagProspectHandler) Handle(ctx context.Context, a Actor, c TagProspect) 
 		}
 	}
 	return h.runProspectCommand(ctx, a, c.ProspectID, c.IdempotencyKey, prospectCommand{
-		name:   "TagProspect",
-		extras: c.TagID,
-		rule: func(ctx context.Context, p projections.Prospect) error {
-			if _, err := h.State.Tag(ctx, a.TeamID, c.TagID); err != nil {
-				return found(err, "tag", c.TagID)
+		name:     "TagProspect",
+		extras:   c.TagID,
+		needTeam: true,
+		decide: func(p *domain.Prospect, team *domain.Team) (domain.Payload, error) {
+			if err := team.RequireTag(c.TagID); err != nil {
+				return nil, err
 			}
-			if hasTag(p, c.TagID) {
-				return domain.Precondition("prospect %s already has tag %s", p.ID, c.TagID)
-			}
-			return nil
-		},
-		event: func(p projections.Prospect) domain.Payload {
-			return domain.ProspectTagged{ProspectID: p.ID, TagID: c.TagID}
+			return p.Tag(c.TagID)
 		},
 	})
 }

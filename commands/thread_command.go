@@ -4,16 +4,16 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // threadCommand is the shape shared by the commands that act on one thread: validate the id,
-// load the thread of the actor's team, check the rule, append one event keyed by its prospect.
+// find the thread's prospect (its stream), let the Prospect aggregate (and, when the command
+// names team configuration, the Team aggregate) decide, append one event keyed by the prospect.
 type threadCommand struct {
-	name   string
-	rule   func(ctx context.Context, t projections.Thread) error
-	event  func(t projections.Thread) domain.Payload
-	extras any // more request fields, for the idempotency fingerprint
+	name     string
+	needTeam bool
+	decide   func(p *domain.Prospect, team *domain.Team) (domain.Payload, error)
+	extras   any // more request fields, for the idempotency fingerprint
 }
 
 func (b base) runThreadCommand(ctx context.Context, a Actor, threadID, idemKey string, c threadCommand) (Result, error) {
@@ -25,15 +25,29 @@ func (b base) runThreadCommand(ctx context.Context, a Actor, threadID, idemKey s
 		Extras   any
 	}{threadID, c.extras}
 	return idempotent(ctx, b, a, c.name, idemKey, req, func() (Result, error) {
-		t, err := b.State.Thread(ctx, a.TeamID, threadID)
-		if err := found(err, "thread", threadID); err != nil {
+		prospectID, err := b.prospectOf(ctx, a.TeamID, threadID)
+		if err != nil {
 			return Result{}, err
 		}
-		if c.rule != nil {
-			if err := c.rule(ctx, t); err != nil {
-				return Result{}, err
-			}
+		return b.actOnProspect(ctx, a, prospectID, idemKey, c.name, c.needTeam, c.decide)
+	})
+}
+
+// actOnProspect runs a team member's decision on a prospect's aggregate.
+func (b base) actOnProspect(ctx context.Context, a Actor, prospectID, idemKey, name string, needTeam bool,
+	decide func(p *domain.Prospect, team *domain.Team) (domain.Payload, error)) (Result, error) {
+	var team *domain.Team
+	if needTeam {
+		var err error
+		if team, err = b.team(ctx, a.TeamID); err != nil {
+			return Result{}, err
 		}
-		return b.append(ctx, b.newEvent(a, t.ProspectID, idemKey, c.name, 0, c.event(t)))
+	}
+	return b.decideOnProspect(ctx, a.TeamID, prospectID, b.knownEventID(a, name, idemKey), func(p *domain.Prospect) ([]domain.Event, error) {
+		payload, err := decide(p, team)
+		if err != nil {
+			return nil, err
+		}
+		return []domain.Event{b.newEvent(a, prospectID, idemKey, name, 0, payload)}, nil
 	})
 }

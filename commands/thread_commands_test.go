@@ -52,11 +52,11 @@ func threadIDErrors(name string, run func(threadID string) func(context.Context,
 func TestThreadCommands(t *testing.T) {
 	cases := []commandCase{
 		{name: "assign an unassigned thread", run: assign(thrOpen, agent2A),
-			want: events(wantEvent{prsPlain, domain.ThreadAssigned{ThreadID: thrOpen, ProspectID: prsPlain, MemberID: agent2A}})},
+			want: events(wantEvent{prsPlain, domain.ThreadAssigned{ThreadID: thrOpen, ProspectID: prsPlain, MemberID: agent2A, Decision: domain.Decision{Decided: true, AnsweredRequests: []string{thrOpen}}}})},
 		{name: "reassign an assigned thread", run: assign(thrAssigned, agent2A),
-			want: events(wantEvent{prsPlain, domain.ThreadAssigned{ThreadID: thrAssigned, ProspectID: prsPlain, MemberID: agent2A}})},
+			want: events(wantEvent{prsPlain, domain.ThreadAssigned{ThreadID: thrAssigned, ProspectID: prsPlain, MemberID: agent2A, Decision: domain.Decision{Decided: true}}})},
 		{name: "assign a done thread to oneself", actor: owner, run: assign(thrDone, ownerA),
-			want: events(wantEvent{prsTagged, domain.ThreadAssigned{ThreadID: thrDone, ProspectID: prsTagged, MemberID: ownerA}})},
+			want: events(wantEvent{prsTagged, domain.ThreadAssigned{ThreadID: thrDone, ProspectID: prsTagged, MemberID: ownerA, Decision: domain.Decision{Decided: true}}})},
 		{name: "assign: missing member_id", run: assign(thrOpen, ""), kind: domain.KindInvalid, text: "member_id"},
 		{name: "assign: both missing names thread_id", run: assign("", ""), kind: domain.KindInvalid, text: "thread_id"},
 		{name: "assign: missing thread_id", run: assign("", agentA), kind: domain.KindInvalid, text: "thread_id"},
@@ -73,7 +73,7 @@ func TestThreadCommands(t *testing.T) {
 		{name: "unassign when unassigned", run: unassign(thrOpen), kind: domain.KindPrecondition, text: "not assigned"},
 
 		{name: "mark an open thread done", run: markDone(thrOpen),
-			want: events(wantEvent{prsPlain, domain.ThreadDone{ThreadID: thrOpen, ProspectID: prsPlain}})},
+			want: events(wantEvent{prsPlain, domain.ThreadDone{ThreadID: thrOpen, ProspectID: prsPlain, Decision: domain.Decision{Decided: true, AnsweredRequests: []string{thrOpen}}}})},
 		{name: "mark done twice", run: markDone(thrDone), kind: domain.KindPrecondition, text: "already done"},
 
 		{name: "reopen a done thread", run: reopen(thrDone),
@@ -97,7 +97,7 @@ func TestThreadCommandsStayInTheActorsTeam(t *testing.T) {
 	runCommandCases(t, []commandCase{
 		{name: "team B marks its own thread done", actor: Actor{TeamID: teamB, MemberID: memberB, Role: "owner"},
 			run:  markDone(thrB),
-			want: events(wantEvent{prsB, domain.ThreadDone{ThreadID: thrB, ProspectID: prsB}})},
+			want: events(wantEvent{prsB, domain.ThreadDone{ThreadID: thrB, ProspectID: prsB, Decision: domain.Decision{Decided: true, AnsweredRequests: []string{thrB}}}})},
 		{name: "team B cannot touch team A's thread", actor: Actor{TeamID: teamB, MemberID: memberB, Role: "owner"},
 			run: markDone(thrOpen), kind: domain.KindNotFound, text: thrOpen},
 		{name: "team B cannot assign to team A's member", actor: Actor{TeamID: teamB, MemberID: memberB, Role: "owner"},

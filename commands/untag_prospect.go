@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // UntagProspect removes a tag from a prospect.
@@ -18,7 +17,7 @@ type UntagProspectHandler struct{ base }
 // NewUntagProspectHandler returns the handler.
 func NewUntagProspectHandler(d Deps) UntagProspectHandler { return UntagProspectHandler{base{d}} }
 
-// Handle untags the prospect; the prospect must have the tag.
+// Handle removes the tag; the prospect must have it.
 func (h UntagProspectHandler) Handle(ctx context.Context, a Actor, c UntagProspect) (Result, error) {
 	if c.ProspectID != "" {
 		if err := domain.RequireID("tag_id", c.TagID, domain.PrefixTag); err != nil {
@@ -26,19 +25,14 @@ func (h UntagProspectHandler) Handle(ctx context.Context, a Actor, c UntagProspe
 		}
 	}
 	return h.runProspectCommand(ctx, a, c.ProspectID, c.IdempotencyKey, prospectCommand{
-		name:   "UntagProspect",
-		extras: c.TagID,
-		rule: func(ctx context.Context, p projections.Prospect) error {
-			if _, err := h.State.Tag(ctx, a.TeamID, c.TagID); err != nil {
-				return found(err, "tag", c.TagID)
+		name:     "UntagProspect",
+		extras:   c.TagID,
+		needTeam: true,
+		decide: func(p *domain.Prospect, team *domain.Team) (domain.Payload, error) {
+			if err := team.RequireTag(c.TagID); err != nil {
+				return nil, err
 			}
-			if !hasTag(p, c.TagID) {
-				return domain.Precondition("prospect %s does not have tag %s", p.ID, c.TagID)
-			}
-			return nil
-		},
-		event: func(p projections.Prospect) domain.Payload {
-			return domain.ProspectUntagged{ProspectID: p.ID, TagID: c.TagID}
+			return p.Untag(c.TagID)
 		},
 	})
 }

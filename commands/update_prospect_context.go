@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 )
 
 // UpdateProspectContext replaces the team's notes, valuation and custom fields on a prospect.
@@ -24,19 +23,17 @@ func NewUpdateProspectContextHandler(d Deps) UpdateProspectContextHandler {
 	return UpdateProspectContextHandler{base{d}}
 }
 
-// Handle validates the context and records it.
+// Handle replaces the prospect's context.
 func (h UpdateProspectContextHandler) Handle(ctx context.Context, a Actor, c UpdateProspectContext) (Result, error) {
-	if c.ProspectID != "" {
-		if _, err := domain.NewProspectContext(c.Notes, c.Valuation, c.CustomFields); err != nil {
-			return Result{}, err
-		}
+	pc, err := domain.NewProspectContext(c.Notes, c.Valuation, c.CustomFields)
+	if err != nil && c.ProspectID != "" {
+		return Result{}, err
 	}
-	pc, _ := domain.NewProspectContext(c.Notes, c.Valuation, c.CustomFields)
 	return h.runProspectCommand(ctx, a, c.ProspectID, c.IdempotencyKey, prospectCommand{
 		name:   "UpdateProspectContext",
 		extras: pc,
-		event: func(p projections.Prospect) domain.Payload {
-			return domain.ProspectContextUpdated{ProspectID: p.ID, Notes: pc.Notes, Valuation: pc.Valuation, CustomFields: pc.CustomFields}
+		decide: func(p *domain.Prospect, _ *domain.Team) (domain.Payload, error) {
+			return p.UpdateContext(pc)
 		},
 	})
 }

@@ -27,6 +27,9 @@ const (
 	KindPermissionDenied
 	// KindUnavailable is an engine that cannot be reached right now; retrying may help.
 	KindUnavailable
+	// KindAborted is a command that lost a race with concurrent writers too many times;
+	// retrying it is safe and decides on the new state.
+	KindAborted
 )
 
 // Error is an error with a kind and a message safe to show to a client.
@@ -79,6 +82,11 @@ func PermissionDenied(msg string) error {
 // Unavailable wraps an engine failure that a retry may cure.
 func Unavailable(what string, cause error) error {
 	return &Error{Kind: KindUnavailable, Msg: what + " is unavailable, retry later", Err: cause}
+}
+
+// Aborted reports a command given up after concurrent changes; a retry may succeed.
+func Aborted(format string, args ...any) error {
+	return &Error{Kind: KindAborted, Msg: fmt.Sprintf(format, args...)}
 }
 
 // KindOf returns the kind of err (KindInternal when it has none).

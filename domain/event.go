@@ -92,12 +92,14 @@ type MessageReceived struct {
 	ReplyToMessageID         string
 	Raw                      []byte
 	RawContentType           string
+	Decision                 Decision
 }
 type MessageSendRequested struct {
 	MessageID, ThreadID, ProspectID, AccountLinkID string
 	Platform                                       Platform
 	Text                                           string
 	Attachments                                    []Attachment
+	Decision                                       Decision
 }
 type MessageSent struct{ MessageID, ThreadID, ProspectID, PlatformMessageID string }
 type MessageSendFailed struct {
@@ -117,9 +119,15 @@ type ThreadSeen struct {
 	ThreadID, ProspectID string
 	SeenAt               time.Time
 }
-type ThreadAssigned struct{ ThreadID, ProspectID, MemberID string }
+type ThreadAssigned struct {
+	ThreadID, ProspectID, MemberID string
+	Decision                       Decision
+}
 type ThreadUnassigned struct{ ThreadID, ProspectID string }
-type ThreadDone struct{ ThreadID, ProspectID string }
+type ThreadDone struct {
+	ThreadID, ProspectID string
+	Decision             Decision
+}
 type ThreadReopened struct{ ThreadID, ProspectID string }
 type ProspectProfileUpdated struct {
 	ProspectID  string
@@ -129,9 +137,15 @@ type ProspectProfileUpdated struct {
 	DisplayName string
 	AvatarURL   string
 }
-type ProspectTagged struct{ ProspectID, TagID string }
+type ProspectTagged struct {
+	ProspectID, TagID string
+	Decision          Decision
+}
 type ProspectUntagged struct{ ProspectID, TagID string }
-type ProspectStatusChanged struct{ ProspectID, StatusID string }
+type ProspectStatusChanged struct {
+	ProspectID, StatusID string
+	Decision             Decision
+}
 type ProspectContextUpdated struct {
 	ProspectID   string
 	Notes        string

@@ -22,15 +22,22 @@ func PrefetchOf(events []domain.Event) Prefetch {
 	var p Prefetch
 	msg := func(team, id string) { p.Messages = append(p.Messages, RowKey{team, id}) }
 	thread := func(team, id string) { p.Threads = append(p.Threads, RowKey{team, id}) }
+	answered := func(team string, d domain.Decision) {
+		for _, id := range d.AnsweredRequests {
+			thread(team, id)
+		}
+	}
 	prospect := func(team, id string) { p.Prospects = append(p.Prospects, RowKey{team, id}) }
 	for _, e := range events {
 		team := e.TeamID
 		switch d := e.Payload.(type) {
 		case domain.MessageReceived:
+			answered(team, d.Decision)
 			msg(team, d.MessageID)
 			thread(team, d.ThreadID)
 			prospect(team, d.ProspectID)
 		case domain.MessageSendRequested:
+			answered(team, d.Decision)
 			msg(team, d.MessageID)
 			thread(team, d.ThreadID)
 			prospect(team, d.ProspectID)
@@ -55,7 +62,10 @@ func PrefetchOf(events []domain.Event) Prefetch {
 		case domain.ProspectProfileUpdated:
 			prospect(team, d.ProspectID)
 		case domain.ProspectStatusChanged:
+			answered(team, d.Decision)
 			prospect(team, d.ProspectID)
+		case domain.ProspectTagged:
+			answered(team, d.Decision)
 		case domain.ProspectContextUpdated:
 			prospect(team, d.ProspectID)
 		}

@@ -147,6 +147,7 @@ func Apply(tx Tx, e domain.Event) error {
 		return addMessage(tx, e, domain.MessageReceived{
 			MessageID: p.MessageID, ThreadID: p.ThreadID, ProspectID: p.ProspectID, AccountLinkID: p.AccountLinkID,
 			Platform: p.Platform, Direction: domain.Outbound, Text: p.Text, Attachments: p.Attachments, SentAt: e.OccurredAt,
+			Decision: p.Decision,
 		}, "pending")
 	case domain.MessageSent:
 		return updateMessage(tx, team, p.MessageID, func(m *Message) bool {
@@ -176,11 +177,17 @@ func Apply(tx Tx, e domain.Event) error {
 	case domain.ThreadSeen:
 		return nil // recorded in the log; no view shows it yet
 	case domain.ThreadAssigned:
-		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.AssigneeMemberID, t.Request = p.MemberID, false })
+		return updateThread(tx, team, p.ThreadID, func(t *Thread) {
+			t.AssigneeMemberID = p.MemberID
+			t.Request = t.Request && !answers(p.Decision, t.ID)
+		})
 	case domain.ThreadUnassigned:
 		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.AssigneeMemberID = "" })
 	case domain.ThreadDone:
-		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.Done, t.Request = true, false })
+		return updateThread(tx, team, p.ThreadID, func(t *Thread) {
+			t.Done = true
+			t.Request = t.Request && !answers(p.Decision, t.ID)
+		})
 	case domain.ThreadReopened:
 		return updateThread(tx, team, p.ThreadID, func(t *Thread) { t.Done = false })
 	case domain.ProspectProfileUpdated:
@@ -191,14 +198,14 @@ func Apply(tx Tx, e domain.Event) error {
 		if err := tx.AddProspectTag(team, p.ProspectID, p.TagID); err != nil {
 			return err
 		}
-		return clearRequests(tx, team, p.ProspectID)
+		return answerRequests(tx, team, p.ProspectID, p.Decision)
 	case domain.ProspectUntagged:
 		return tx.RemoveProspectTag(team, p.ProspectID, p.TagID)
 	case domain.ProspectStatusChanged:
 		if err := updateProspect(tx, team, p.ProspectID, func(pr *Prospect) { pr.StatusID = p.StatusID }); err != nil {
 			return err
 		}
-		return clearRequests(tx, team, p.ProspectID)
+		return answerRequests(tx, team, p.ProspectID, p.Decision)
 	case domain.ProspectContextUpdated:
 		return updateProspect(tx, team, p.ProspectID, func(pr *Prospect) {
 			pr.Notes, pr.Valuation, pr.CustomFields = p.Notes, p.Valuation, p.CustomFields
@@ -254,33 +261,54 @@ func addMessage(tx Tx, e domain.Event, p domain.MessageReceived, status string) 
 	}
 
 	t, err := tx.GetThread(team, p.ThreadID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		others, err := tx.ThreadsOfProspect(team, p.ProspectID)
-		if err != nil {
-			return err
-		}
-		t = Thread{ID: p.ThreadID, TeamID: team, Platform: p.Platform.String(), PlatformID: p.PlatformConversationID,
-			AccountLinkID: p.AccountLinkID, ProspectID: p.ProspectID, CreatedAt: e.RecordedAt,
-			// First contact: the prospect wrote first and never had a thread with the team.
-			Request: p.Direction == domain.Inbound && len(others) == 0}
-	case err != nil:
+	exists := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
+	}
+	d := p.Decision
+	if !d.Decided {
+		// An event of the first release: decide it from the state it found, with the rules the
+		// write model decides new events with.
+		hasThreads := exists
+		if !exists {
+			others, err := tx.ThreadsOfProspect(team, p.ProspectID)
+			if err != nil {
+				return err
+			}
+			hasThreads = len(others) > 0
+		}
+		d = domain.DecideMessage(domain.ThreadFacts{ID: p.ThreadID, Exists: exists, Done: t.Done, Request: t.Request},
+			hasThreads, p.Direction, e.Origin)
+	}
+	if !exists {
+		t = Thread{ID: p.ThreadID, TeamID: team, Platform: p.Platform.String(), PlatformID: p.PlatformConversationID,
+			AccountLinkID: p.AccountLinkID, ProspectID: p.ProspectID, CreatedAt: e.RecordedAt, Request: d.OpensRequest}
 	}
 	t.MessageCount++
 	if p.Direction == domain.Inbound {
 		t.UnreadCount++
-		if t.Done && e.Origin != domain.OriginBackfill {
-			t.Done = false // a new inbound message reopens a done thread
-		}
-	} else {
-		t.Request = false // the team answered
+	}
+	if d.Reopens {
+		t.Done = false
+	}
+	if d.Answers(t.ID) {
+		t.Request = false
 	}
 	if t.LastMessageID == "" || !sent.Before(t.LastMessageAt) {
 		t.LastMessageID, t.LastMessageAt, t.LastMessageDirection = p.MessageID, sent, p.Direction.String()
 		t.LastMessageText = Preview(p.Text, atts)
 	}
-	return tx.PutThread(t)
+	if err := tx.PutThread(t); err != nil {
+		return err
+	}
+	for _, id := range d.AnsweredRequests {
+		if id != t.ID {
+			if err := updateThread(tx, team, id, func(o *Thread) { o.Request = false }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Preview is the text shown for a thread's last message.
@@ -368,8 +396,22 @@ func updateMessage(tx Tx, team, id string, f func(*Message) bool) error {
 	})
 }
 
-// clearRequests: acting on a prospect (tag, status) answers their first contact.
-func clearRequests(tx Tx, team, prospectID string) error {
+// answers reports whether an event answers thread id's request. An event of the first release
+// (undecided) answers the thread it acts on, as domain.DecideAnswer decides from the same state.
+func answers(d domain.Decision, id string) bool { return !d.Decided || d.Answers(id) }
+
+// answerRequests applies the requests a prospect-wide act (tag, status) answered. An event of
+// the first release answers every request of the prospect, as domain.DecideAnswer decides from
+// the same state.
+func answerRequests(tx Tx, team, prospectID string, d domain.Decision) error {
+	if d.Decided {
+		for _, id := range d.AnsweredRequests {
+			if err := updateThread(tx, team, id, func(t *Thread) { t.Request = false }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	threads, err := tx.ThreadsOfProspect(team, prospectID)
 	if err != nil {
 		return err

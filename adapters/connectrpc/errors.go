@@ -48,6 +48,8 @@ func toConnect(ctx context.Context, logger *slog.Logger, err error) error {
 		code = connect.CodeUnauthenticated
 	case domain.KindPermissionDenied:
 		code = connect.CodePermissionDenied
+	case domain.KindAborted:
+		code = connect.CodeAborted
 	case domain.KindUnavailable:
 		code = connect.CodeUnavailable
 		logger.WarnContext(ctx, "engine unavailable", "err", err)

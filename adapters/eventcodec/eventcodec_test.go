@@ -51,22 +51,23 @@ func samplePayloads() []domain.Payload {
 			Text: "héllo 👋", Attachments: attachments(), SentAt: t2,
 			ReplyToPlatformMessageID: "wamid.0", ReplyToMessageID: "msg_0",
 			Raw: []byte(`{"entry":[]}`), RawContentType: "application/json",
+			Decision: fullDecision,
 		},
-		domain.MessageSendRequested{MessageID: "msg_2", ThreadID: "thr_1", ProspectID: "prs_1", AccountLinkID: "acc_1", Platform: domain.PlatformTelegram, Text: "hi", Attachments: attachments()},
+		domain.MessageSendRequested{MessageID: "msg_2", ThreadID: "thr_1", ProspectID: "prs_1", AccountLinkID: "acc_1", Platform: domain.PlatformTelegram, Text: "hi", Attachments: attachments(), Decision: fullDecision},
 		domain.MessageSent{MessageID: "msg_2", ThreadID: "thr_1", ProspectID: "prs_1", PlatformMessageID: "tg-42"},
 		domain.MessageSendFailed{MessageID: "msg_2", ThreadID: "thr_1", ProspectID: "prs_1", Reason: "outside the 24h window", Permanent: true},
 		domain.MessageEdited{MessageID: "msg_1", ThreadID: "thr_1", ProspectID: "prs_1", Text: "edited", Raw: []byte{0, 1, 2, 0xff}},
 		domain.MessageDeleted{MessageID: "msg_1", ThreadID: "thr_1", ProspectID: "prs_1", Raw: []byte("raw")},
 		domain.ThreadRead{ThreadID: "thr_1", ProspectID: "prs_1"},
 		domain.ThreadSeen{ThreadID: "thr_1", ProspectID: "prs_1", SeenAt: t1},
-		domain.ThreadAssigned{ThreadID: "thr_1", ProspectID: "prs_1", MemberID: "mem_1"},
+		domain.ThreadAssigned{ThreadID: "thr_1", ProspectID: "prs_1", MemberID: "mem_1", Decision: fullDecision},
 		domain.ThreadUnassigned{ThreadID: "thr_1", ProspectID: "prs_1"},
-		domain.ThreadDone{ThreadID: "thr_1", ProspectID: "prs_1"},
+		domain.ThreadDone{ThreadID: "thr_1", ProspectID: "prs_1", Decision: fullDecision},
 		domain.ThreadReopened{ThreadID: "thr_1", ProspectID: "prs_1"},
 		domain.ProspectProfileUpdated{ProspectID: "prs_1", Platform: domain.PlatformBluesky, PlatformID: "did:plc:1", Username: "ada.bsky.social", DisplayName: "Ada", AvatarURL: "https://cdn.example/ada.png"},
-		domain.ProspectTagged{ProspectID: "prs_1", TagID: "tag_1"},
+		domain.ProspectTagged{ProspectID: "prs_1", TagID: "tag_1", Decision: fullDecision},
 		domain.ProspectUntagged{ProspectID: "prs_1", TagID: "tag_1"},
-		domain.ProspectStatusChanged{ProspectID: "prs_1", StatusID: "sts_1"},
+		domain.ProspectStatusChanged{ProspectID: "prs_1", StatusID: "sts_1", Decision: fullDecision},
 		domain.ProspectContextUpdated{ProspectID: "prs_1", Notes: "met at a fair", Valuation: 1234.5, CustomFields: map[string]string{"company": "Acme", "size": "50"}},
 		domain.PlatformUnhandled{AccountLinkID: "acc_1", Platform: domain.PlatformInstagram, Kind: "reaction", Raw: []byte(`{"reaction":"love"}`), RawContentType: "application/json"},
 	}
@@ -360,5 +361,27 @@ func TestPayloadStruct(t *testing.T) {
 	}
 	if v, ok := s.GetFields()["healthy"]; !ok || v.GetBoolValue() {
 		t.Fatalf("healthy = %v, present %v", v, ok)
+	}
+}
+
+// fullDecision sets every field of a decision, so the round trip checks each.
+var fullDecision = domain.Decision{Decided: true, OpensRequest: true, Reopens: true, AnsweredRequests: []string{"thr_1", "thr_2"}}
+
+// TestUndecidedEventsStayUndecided: an event of the first release has no decision, and
+// re-encoding it must not invent one (its readers decide it from the state it found).
+func TestUndecidedEventsStayUndecided(t *testing.T) {
+	env, err := ToProto(sampleEvent(domain.ThreadDone{ThreadID: "thr_1", ProspectID: "prs_1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.GetThreadDone().GetDecision() != nil {
+		t.Fatalf("undecided event encoded with a decision: %v", env.GetThreadDone().GetDecision())
+	}
+	back, err := FromProto(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Payload.(domain.ThreadDone).Decision.Decided {
+		t.Fatal("undecided event decoded as decided")
 	}
 }

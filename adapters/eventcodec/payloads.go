@@ -51,11 +51,13 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 			ReplyToMessageId:         p.ReplyToMessageID,
 			Raw:                      p.Raw,
 			RawContentType:           p.RawContentType,
+			Decision:                 decisionToProto(p.Decision),
 		}}
 	case domain.MessageSendRequested:
 		env.Payload = &eventsv1.Envelope_MessageSendRequested{MessageSendRequested: &eventsv1.MessageSendRequested{
 			MessageId: p.MessageID, ThreadId: p.ThreadID, ProspectId: p.ProspectID, AccountLinkId: p.AccountLinkID,
 			Platform: platformName(p.Platform), Text: p.Text, Attachments: attachmentsToProto(p.Attachments),
+			Decision: decisionToProto(p.Decision),
 		}}
 	case domain.MessageSent:
 		env.Payload = &eventsv1.Envelope_MessageSent{MessageSent: &eventsv1.MessageSent{MessageId: p.MessageID, ThreadId: p.ThreadID, ProspectId: p.ProspectID, PlatformMessageId: p.PlatformMessageID}}
@@ -70,11 +72,11 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 	case domain.ThreadSeen:
 		env.Payload = &eventsv1.Envelope_ThreadSeen{ThreadSeen: &eventsv1.ThreadSeen{ThreadId: p.ThreadID, ProspectId: p.ProspectID, SeenAt: timestampOf(p.SeenAt)}}
 	case domain.ThreadAssigned:
-		env.Payload = &eventsv1.Envelope_ThreadAssigned{ThreadAssigned: &eventsv1.ThreadAssigned{ThreadId: p.ThreadID, ProspectId: p.ProspectID, MemberId: p.MemberID}}
+		env.Payload = &eventsv1.Envelope_ThreadAssigned{ThreadAssigned: &eventsv1.ThreadAssigned{ThreadId: p.ThreadID, ProspectId: p.ProspectID, MemberId: p.MemberID, Decision: decisionToProto(p.Decision)}}
 	case domain.ThreadUnassigned:
 		env.Payload = &eventsv1.Envelope_ThreadUnassigned{ThreadUnassigned: &eventsv1.ThreadUnassigned{ThreadId: p.ThreadID, ProspectId: p.ProspectID}}
 	case domain.ThreadDone:
-		env.Payload = &eventsv1.Envelope_ThreadDone{ThreadDone: &eventsv1.ThreadDone{ThreadId: p.ThreadID, ProspectId: p.ProspectID}}
+		env.Payload = &eventsv1.Envelope_ThreadDone{ThreadDone: &eventsv1.ThreadDone{ThreadId: p.ThreadID, ProspectId: p.ProspectID, Decision: decisionToProto(p.Decision)}}
 	case domain.ThreadReopened:
 		env.Payload = &eventsv1.Envelope_ThreadReopened{ThreadReopened: &eventsv1.ThreadReopened{ThreadId: p.ThreadID, ProspectId: p.ProspectID}}
 	case domain.ProspectProfileUpdated:
@@ -83,11 +85,11 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 			Username: p.Username, DisplayName: p.DisplayName, AvatarUrl: p.AvatarURL,
 		}}
 	case domain.ProspectTagged:
-		env.Payload = &eventsv1.Envelope_ProspectTagged{ProspectTagged: &eventsv1.ProspectTagged{ProspectId: p.ProspectID, TagId: p.TagID}}
+		env.Payload = &eventsv1.Envelope_ProspectTagged{ProspectTagged: &eventsv1.ProspectTagged{ProspectId: p.ProspectID, TagId: p.TagID, Decision: decisionToProto(p.Decision)}}
 	case domain.ProspectUntagged:
 		env.Payload = &eventsv1.Envelope_ProspectUntagged{ProspectUntagged: &eventsv1.ProspectUntagged{ProspectId: p.ProspectID, TagId: p.TagID}}
 	case domain.ProspectStatusChanged:
-		env.Payload = &eventsv1.Envelope_ProspectStatusChanged{ProspectStatusChanged: &eventsv1.ProspectStatusChanged{ProspectId: p.ProspectID, StatusId: p.StatusID}}
+		env.Payload = &eventsv1.Envelope_ProspectStatusChanged{ProspectStatusChanged: &eventsv1.ProspectStatusChanged{ProspectId: p.ProspectID, StatusId: p.StatusID, Decision: decisionToProto(p.Decision)}}
 	case domain.ProspectContextUpdated:
 		env.Payload = &eventsv1.Envelope_ProspectContextUpdated{ProspectContextUpdated: &eventsv1.ProspectContextUpdated{
 			ProspectId: p.ProspectID, Notes: p.Notes, Valuation: p.Valuation, CustomFields: p.CustomFields,
@@ -169,6 +171,7 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 			ReplyToMessageID:         p.GetReplyToMessageId(),
 			Raw:                      emptyNil(p.GetRaw()),
 			RawContentType:           p.GetRawContentType(),
+			Decision:                 decisionFromProto(p.GetDecision()),
 		}, nil
 	case *eventsv1.Envelope_MessageSendRequested:
 		p := c.MessageSendRequested
@@ -179,6 +182,7 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 		return domain.MessageSendRequested{
 			MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), AccountLinkID: p.GetAccountLinkId(),
 			Platform: pl, Text: p.GetText(), Attachments: attachmentsFromProto(p.GetAttachments()),
+			Decision: decisionFromProto(p.GetDecision()),
 		}, nil
 	case *eventsv1.Envelope_MessageSent:
 		p := c.MessageSent
@@ -204,13 +208,13 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 		return domain.ThreadSeen{ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), SeenAt: seenAt}, nil
 	case *eventsv1.Envelope_ThreadAssigned:
 		p := c.ThreadAssigned
-		return domain.ThreadAssigned{ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), MemberID: p.GetMemberId()}, nil
+		return domain.ThreadAssigned{ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), MemberID: p.GetMemberId(), Decision: decisionFromProto(p.GetDecision())}, nil
 	case *eventsv1.Envelope_ThreadUnassigned:
 		p := c.ThreadUnassigned
 		return domain.ThreadUnassigned{ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId()}, nil
 	case *eventsv1.Envelope_ThreadDone:
 		p := c.ThreadDone
-		return domain.ThreadDone{ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId()}, nil
+		return domain.ThreadDone{ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), Decision: decisionFromProto(p.GetDecision())}, nil
 	case *eventsv1.Envelope_ThreadReopened:
 		p := c.ThreadReopened
 		return domain.ThreadReopened{ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId()}, nil
@@ -226,13 +230,13 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 		}, nil
 	case *eventsv1.Envelope_ProspectTagged:
 		p := c.ProspectTagged
-		return domain.ProspectTagged{ProspectID: p.GetProspectId(), TagID: p.GetTagId()}, nil
+		return domain.ProspectTagged{ProspectID: p.GetProspectId(), TagID: p.GetTagId(), Decision: decisionFromProto(p.GetDecision())}, nil
 	case *eventsv1.Envelope_ProspectUntagged:
 		p := c.ProspectUntagged
 		return domain.ProspectUntagged{ProspectID: p.GetProspectId(), TagID: p.GetTagId()}, nil
 	case *eventsv1.Envelope_ProspectStatusChanged:
 		p := c.ProspectStatusChanged
-		return domain.ProspectStatusChanged{ProspectID: p.GetProspectId(), StatusID: p.GetStatusId()}, nil
+		return domain.ProspectStatusChanged{ProspectID: p.GetProspectId(), StatusID: p.GetStatusId(), Decision: decisionFromProto(p.GetDecision())}, nil
 	case *eventsv1.Envelope_ProspectContextUpdated:
 		p := c.ProspectContextUpdated
 		return domain.ProspectContextUpdated{ProspectID: p.GetProspectId(), Notes: p.GetNotes(), Valuation: p.GetValuation(), CustomFields: mapOrNil(p.GetCustomFields())}, nil
@@ -246,4 +250,28 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 			Raw: p.GetRaw(), RawContentType: p.GetRawContentType()}, nil
 	}
 	return nil, fmt.Errorf("unsupported payload case %T", env.Payload)
+}
+
+// decisionToProto encodes a decision; an undecided one (an event of the first release being
+// re-encoded) stays absent, so it is decided again by its readers as before.
+func decisionToProto(d domain.Decision) *eventsv1.Decision {
+	if !d.Decided {
+		return nil
+	}
+	return &eventsv1.Decision{OpensRequest: d.OpensRequest, Reopens: d.Reopens, AnsweredRequests: d.AnsweredRequests}
+}
+
+func decisionFromProto(d *eventsv1.Decision) domain.Decision {
+	if d == nil {
+		return domain.Decision{}
+	}
+	return domain.Decision{Decided: true, OpensRequest: d.GetOpensRequest(), Reopens: d.GetReopens(),
+		AnsweredRequests: emptyNilStrings(d.GetAnsweredRequests())}
+}
+
+func emptyNilStrings(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

@@ -1396,8 +1396,11 @@ type MessageReceived struct {
 	Raw []byte `protobuf:"bytes,16,opt,name=raw,proto3" json:"raw,omitempty"`
 	// The raw payload's media type, e.g. application/json.
 	RawContentType string `protobuf:"bytes,17,opt,name=raw_content_type,json=rawContentType,proto3" json:"raw_content_type,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// What the write model decided this event does to threads (see Decision). Absent on
+	// events written before it decided: readers decide those from the state they found.
+	Decision      *Decision `protobuf:"bytes,18,opt,name=decision,proto3" json:"decision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MessageReceived) Reset() {
@@ -1549,6 +1552,13 @@ func (x *MessageReceived) GetRawContentType() string {
 	return ""
 }
 
+func (x *MessageReceived) GetDecision() *Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
+}
+
 // MessageSendRequested: a member asked to send a message.
 type MessageSendRequested struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1565,7 +1575,10 @@ type MessageSendRequested struct {
 	// The text.
 	Text string `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
 	// The attachments.
-	Attachments   []*Attachment `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	Attachments []*Attachment `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	// What the write model decided this event does to threads (see Decision). Absent on
+	// events written before it decided: readers decide those from the state they found.
+	Decision      *Decision `protobuf:"bytes,8,opt,name=decision,proto3" json:"decision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1645,6 +1658,13 @@ func (x *MessageSendRequested) GetText() string {
 func (x *MessageSendRequested) GetAttachments() []*Attachment {
 	if x != nil {
 		return x.Attachments
+	}
+	return nil
+}
+
+func (x *MessageSendRequested) GetDecision() *Decision {
+	if x != nil {
+		return x.Decision
 	}
 	return nil
 }
@@ -2086,7 +2106,10 @@ type ThreadAssigned struct {
 	// The prospect.
 	ProspectId string `protobuf:"bytes,2,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
 	// The member.
-	MemberId      string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	MemberId string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// What the write model decided this event does to threads (see Decision). Absent on
+	// events written before it decided: readers decide those from the state they found.
+	Decision      *Decision `protobuf:"bytes,4,opt,name=decision,proto3" json:"decision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2140,6 +2163,13 @@ func (x *ThreadAssigned) GetMemberId() string {
 		return x.MemberId
 	}
 	return ""
+}
+
+func (x *ThreadAssigned) GetDecision() *Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
 }
 
 // ThreadUnassigned: nobody owns the thread.
@@ -2203,7 +2233,10 @@ type ThreadDone struct {
 	// The thread.
 	ThreadId string `protobuf:"bytes,1,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
 	// The prospect.
-	ProspectId    string `protobuf:"bytes,2,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
+	ProspectId string `protobuf:"bytes,2,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
+	// What the write model decided this event does to threads (see Decision). Absent on
+	// events written before it decided: readers decide those from the state they found.
+	Decision      *Decision `protobuf:"bytes,3,opt,name=decision,proto3" json:"decision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2250,6 +2283,13 @@ func (x *ThreadDone) GetProspectId() string {
 		return x.ProspectId
 	}
 	return ""
+}
+
+func (x *ThreadDone) GetDecision() *Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
 }
 
 // ThreadReopened: the thread is back in the inbox.
@@ -2404,7 +2444,10 @@ type ProspectTagged struct {
 	// The prospect.
 	ProspectId string `protobuf:"bytes,1,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
 	// The tag.
-	TagId         string `protobuf:"bytes,2,opt,name=tag_id,json=tagId,proto3" json:"tag_id,omitempty"`
+	TagId string `protobuf:"bytes,2,opt,name=tag_id,json=tagId,proto3" json:"tag_id,omitempty"`
+	// What the write model decided this event does to threads (see Decision). Absent on
+	// events written before it decided: readers decide those from the state they found.
+	Decision      *Decision `protobuf:"bytes,3,opt,name=decision,proto3" json:"decision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2451,6 +2494,13 @@ func (x *ProspectTagged) GetTagId() string {
 		return x.TagId
 	}
 	return ""
+}
+
+func (x *ProspectTagged) GetDecision() *Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
 }
 
 // ProspectUntagged: a tag was removed.
@@ -2514,7 +2564,10 @@ type ProspectStatusChanged struct {
 	// The prospect.
 	ProspectId string `protobuf:"bytes,1,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
 	// The new status, empty when cleared.
-	StatusId      string `protobuf:"bytes,2,opt,name=status_id,json=statusId,proto3" json:"status_id,omitempty"`
+	StatusId string `protobuf:"bytes,2,opt,name=status_id,json=statusId,proto3" json:"status_id,omitempty"`
+	// What the write model decided this event does to threads (see Decision). Absent on
+	// events written before it decided: readers decide those from the state they found.
+	Decision      *Decision `protobuf:"bytes,3,opt,name=decision,proto3" json:"decision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2561,6 +2614,13 @@ func (x *ProspectStatusChanged) GetStatusId() string {
 		return x.StatusId
 	}
 	return ""
+}
+
+func (x *ProspectStatusChanged) GetDecision() *Decision {
+	if x != nil {
+		return x.Decision
+	}
+	return nil
 }
 
 // ProspectContextUpdated: the team's notes, valuation and custom fields, replaced whole.
@@ -2719,6 +2779,71 @@ func (x *PlatformUnhandled) GetRawContentType() string {
 	return ""
 }
 
+// Decision: what the write model's Prospect aggregate decided an event does to the prospect's
+// threads beyond the event's own fields, so that every reader applies the same decision.
+type Decision struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message starts a thread that is a first contact (the REQUESTS view).
+	OpensRequest bool `protobuf:"varint,1,opt,name=opens_request,json=opensRequest,proto3" json:"opens_request,omitempty"`
+	// The inbound message reopens its done thread.
+	Reopens bool `protobuf:"varint,2,opt,name=reopens,proto3" json:"reopens,omitempty"`
+	// Threads (thr_…) that stop being requests: the team answered or acted on them.
+	AnsweredRequests []string `protobuf:"bytes,3,rep,name=answered_requests,json=answeredRequests,proto3" json:"answered_requests,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Decision) Reset() {
+	*x = Decision{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Decision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Decision) ProtoMessage() {}
+
+func (x *Decision) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Decision.ProtoReflect.Descriptor instead.
+func (*Decision) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Decision) GetOpensRequest() bool {
+	if x != nil {
+		return x.OpensRequest
+	}
+	return false
+}
+
+func (x *Decision) GetReopens() bool {
+	if x != nil {
+		return x.Reopens
+	}
+	return false
+}
+
+func (x *Decision) GetAnsweredRequests() []string {
+	if x != nil {
+		return x.AnsweredRequests
+	}
+	return nil
+}
+
 var File_switchboard_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_switchboard_events_v1_events_proto_rawDesc = "" +
@@ -2824,7 +2949,7 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x14AccountHealthChanged\x12&\n" +
 	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x12\x18\n" +
 	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xef\x05\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xac\x06\n" +
 	"\x0fMessageReceived\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -2845,7 +2970,8 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x1creply_to_platform_message_id\x18\x0e \x01(\tR\x18replyToPlatformMessageId\x12-\n" +
 	"\x13reply_to_message_id\x18\x0f \x01(\tR\x10replyToMessageId\x12\x10\n" +
 	"\x03raw\x18\x10 \x01(\fR\x03raw\x12(\n" +
-	"\x10raw_content_type\x18\x11 \x01(\tR\x0erawContentType\"\x90\x02\n" +
+	"\x10raw_content_type\x18\x11 \x01(\tR\x0erawContentType\x12;\n" +
+	"\bdecision\x18\x12 \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\"\xcd\x02\n" +
 	"\x14MessageSendRequested\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -2855,7 +2981,8 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x0faccount_link_id\x18\x04 \x01(\tR\raccountLinkId\x12\x1a\n" +
 	"\bplatform\x18\x05 \x01(\tR\bplatform\x12\x12\n" +
 	"\x04text\x18\x06 \x01(\tR\x04text\x12C\n" +
-	"\vattachments\x18\a \x03(\v2!.switchboard.events.v1.AttachmentR\vattachments\"\x9a\x01\n" +
+	"\vattachments\x18\a \x03(\v2!.switchboard.events.v1.AttachmentR\vattachments\x12;\n" +
+	"\bdecision\x18\b \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\"\x9a\x01\n" +
 	"\vMessageSent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -2896,21 +3023,23 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x1f\n" +
 	"\vprospect_id\x18\x02 \x01(\tR\n" +
 	"prospectId\x123\n" +
-	"\aseen_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06seenAt\"k\n" +
+	"\aseen_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06seenAt\"\xa8\x01\n" +
 	"\x0eThreadAssigned\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x1f\n" +
 	"\vprospect_id\x18\x02 \x01(\tR\n" +
 	"prospectId\x12\x1b\n" +
-	"\tmember_id\x18\x03 \x01(\tR\bmemberId\"P\n" +
+	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12;\n" +
+	"\bdecision\x18\x04 \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\"P\n" +
 	"\x10ThreadUnassigned\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x1f\n" +
 	"\vprospect_id\x18\x02 \x01(\tR\n" +
-	"prospectId\"J\n" +
+	"prospectId\"\x87\x01\n" +
 	"\n" +
 	"ThreadDone\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x1f\n" +
 	"\vprospect_id\x18\x02 \x01(\tR\n" +
-	"prospectId\"N\n" +
+	"prospectId\x12;\n" +
+	"\bdecision\x18\x03 \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\"N\n" +
 	"\x0eThreadReopened\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x1f\n" +
 	"\vprospect_id\x18\x02 \x01(\tR\n" +
@@ -2924,19 +3053,21 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\busername\x18\x04 \x01(\tR\busername\x12!\n" +
 	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\x12\x1d\n" +
 	"\n" +
-	"avatar_url\x18\x06 \x01(\tR\tavatarUrl\"H\n" +
+	"avatar_url\x18\x06 \x01(\tR\tavatarUrl\"\x85\x01\n" +
 	"\x0eProspectTagged\x12\x1f\n" +
 	"\vprospect_id\x18\x01 \x01(\tR\n" +
 	"prospectId\x12\x15\n" +
-	"\x06tag_id\x18\x02 \x01(\tR\x05tagId\"J\n" +
+	"\x06tag_id\x18\x02 \x01(\tR\x05tagId\x12;\n" +
+	"\bdecision\x18\x03 \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\"J\n" +
 	"\x10ProspectUntagged\x12\x1f\n" +
 	"\vprospect_id\x18\x01 \x01(\tR\n" +
 	"prospectId\x12\x15\n" +
-	"\x06tag_id\x18\x02 \x01(\tR\x05tagId\"U\n" +
+	"\x06tag_id\x18\x02 \x01(\tR\x05tagId\"\x92\x01\n" +
 	"\x15ProspectStatusChanged\x12\x1f\n" +
 	"\vprospect_id\x18\x01 \x01(\tR\n" +
 	"prospectId\x12\x1b\n" +
-	"\tstatus_id\x18\x02 \x01(\tR\bstatusId\"\x94\x02\n" +
+	"\tstatus_id\x18\x02 \x01(\tR\bstatusId\x12;\n" +
+	"\bdecision\x18\x03 \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\"\x94\x02\n" +
 	"\x16ProspectContextUpdated\x12\x1f\n" +
 	"\vprospect_id\x18\x01 \x01(\tR\n" +
 	"prospectId\x12\x14\n" +
@@ -2951,7 +3082,11 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x10\n" +
 	"\x03raw\x18\x04 \x01(\fR\x03raw\x12(\n" +
-	"\x10raw_content_type\x18\x05 \x01(\tR\x0erawContentTypeB\xef\x01\n" +
+	"\x10raw_content_type\x18\x05 \x01(\tR\x0erawContentType\"v\n" +
+	"\bDecision\x12#\n" +
+	"\ropens_request\x18\x01 \x01(\bR\fopensRequest\x12\x18\n" +
+	"\areopens\x18\x02 \x01(\bR\areopens\x12+\n" +
+	"\x11answered_requests\x18\x03 \x03(\tR\x10answeredRequestsB\xef\x01\n" +
 	"\x19com.switchboard.events.v1B\vEventsProtoP\x01ZOgithub.com/switchboard-oss/switchboard/proto/gen/switchboard/events/v1;eventsv1\xa2\x02\x03SEX\xaa\x02\x15Switchboard.Events.V1\xca\x02\x15Switchboard\\Events\\V1\xe2\x02!Switchboard\\Events\\V1\\GPBMetadata\xea\x02\x17Switchboard::Events::V1b\x06proto3"
 
 var (
@@ -2966,7 +3101,7 @@ func file_switchboard_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_switchboard_events_v1_events_proto_rawDescData
 }
 
-var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),               // 0: switchboard.events.v1.Envelope
 	(*Participant)(nil),            // 1: switchboard.events.v1.Participant
@@ -2998,12 +3133,13 @@ var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*ProspectStatusChanged)(nil),  // 27: switchboard.events.v1.ProspectStatusChanged
 	(*ProspectContextUpdated)(nil), // 28: switchboard.events.v1.ProspectContextUpdated
 	(*PlatformUnhandled)(nil),      // 29: switchboard.events.v1.PlatformUnhandled
-	nil,                            // 30: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),  // 31: google.protobuf.Timestamp
+	(*Decision)(nil),               // 30: switchboard.events.v1.Decision
+	nil,                            // 31: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),  // 32: google.protobuf.Timestamp
 }
 var file_switchboard_events_v1_events_proto_depIdxs = []int32{
-	31, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	31, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
+	32, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	32, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: switchboard.events.v1.Envelope.team_created:type_name -> switchboard.events.v1.TeamCreated
 	4,  // 3: switchboard.events.v1.Envelope.member_added:type_name -> switchboard.events.v1.MemberAdded
 	5,  // 4: switchboard.events.v1.Envelope.api_key_created:type_name -> switchboard.events.v1.ApiKeyCreated
@@ -3034,15 +3170,21 @@ var file_switchboard_events_v1_events_proto_depIdxs = []int32{
 	1,  // 29: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
 	1,  // 30: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
 	2,  // 31: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
-	31, // 32: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 33: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
-	31, // 34: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
-	30, // 35: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	36, // [36:36] is the sub-list for method output_type
-	36, // [36:36] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	32, // 32: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
+	30, // 33: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
+	2,  // 34: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
+	30, // 35: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
+	32, // 36: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
+	30, // 37: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
+	30, // 38: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
+	30, // 39: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
+	30, // 40: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
+	31, // 41: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_events_v1_events_proto_init() }
@@ -3085,7 +3227,7 @@ func file_switchboard_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_events_v1_events_proto_rawDesc), len(file_switchboard_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,125 @@
+package domain
+
+import (
+	"testing"
+	"time"
+)
+
+func teamEvent(p Payload) Event {
+	return Event{ID: NewID(PrefixEvent), TeamID: "team_a", Key: "team_a", OccurredAt: time.Unix(1, 0), RecordedAt: time.Unix(1, 0), Payload: p}
+}
+
+// aTeam is a team with an owner, an admin, an agent, a tag, a status, an active link and an
+// unlinked one.
+func aTeam() *Team {
+	t := NewTeam("team_a")
+	for _, p := range []Payload{
+		TeamCreated{TeamID: "team_a", Name: "A"},
+		MemberAdded{MemberID: "mem_owner", Email: "o@a.example", Role: "owner"},
+		MemberAdded{MemberID: "mem_admin", Email: "ad@a.example", Role: "admin"},
+		MemberAdded{MemberID: "mem_agent", Email: "ag@a.example", Role: "agent"},
+		TagCreated{TagID: "tag_vip", Name: "VIP"},
+		StatusCreated{StatusID: "sts_new", Name: "New"},
+		AccountLinked{AccountLinkID: "acc_1", Platform: PlatformAPI, PlatformID: "crm"},
+		AccountLinked{AccountLinkID: "acc_old", Platform: PlatformAPI, PlatformID: "old"},
+		AccountUnlinked{AccountLinkID: "acc_old"},
+	} {
+		t.Apply(teamEvent(p))
+	}
+	return t
+}
+
+func TestTeamRules(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(*Team) error
+		kind ErrorKind // KindInternal: no error
+	}{
+		{"a new tag", func(t *Team) error { _, err := t.CreateTag("tag_2", "Lead", ""); return err }, KindInternal},
+		{"a tag name taken, in another case", func(t *Team) error { _, err := t.CreateTag("tag_2", "vip", ""); return err }, KindAlreadyExists},
+		{"delete a tag", func(t *Team) error { _, err := t.DeleteTag("tag_vip"); return err }, KindInternal},
+		{"delete an unknown tag", func(t *Team) error { _, err := t.DeleteTag("tag_x"); return err }, KindNotFound},
+		{"a new status", func(t *Team) error { _, err := t.CreateStatus("sts_2", "Won", 2); return err }, KindInternal},
+		{"a status name taken", func(t *Team) error { _, err := t.CreateStatus("sts_2", "NEW", 2); return err }, KindAlreadyExists},
+		{"an owner adds an owner", func(t *Team) error { _, err := t.AddMember(RoleOwner, "mem_2", "n@a.example", "", RoleOwner); return err }, KindInternal},
+		{"an admin adds an agent", func(t *Team) error { _, err := t.AddMember(RoleAdmin, "mem_2", "n@a.example", "", RoleAgent); return err }, KindInternal},
+		{"an admin adds an owner", func(t *Team) error { _, err := t.AddMember(RoleAdmin, "mem_2", "n@a.example", "", RoleOwner); return err }, KindPermissionDenied},
+		{"an agent adds anyone", func(t *Team) error { _, err := t.AddMember(RoleAgent, "mem_2", "n@a.example", "", RoleAgent); return err }, KindPermissionDenied},
+		{"an email taken", func(t *Team) error { _, err := t.AddMember(RoleOwner, "mem_2", "ag@a.example", "", RoleAgent); return err }, KindAlreadyExists},
+		{"an agent's own key", func(t *Team) error { _, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_agent", "h"); return err }, KindInternal},
+		{"an agent's key for another", func(t *Team) error { _, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_admin", "h"); return err }, KindPermissionDenied},
+		{"an admin's key for another", func(t *Team) error { _, err := t.CreateAPIKey("mem_admin", RoleAdmin, "key_1", "mem_agent", "h"); return err }, KindInternal},
+		{"a key for an unknown member", func(t *Team) error { _, err := t.CreateAPIKey("mem_owner", RoleOwner, "key_1", "mem_x", "h"); return err }, KindNotFound},
+		{"an active link", func(t *Team) error { _, err := t.ActiveLink("acc_1"); return err }, KindInternal},
+		{"an unlinked link receives", func(t *Team) error { _, err := t.ActiveLink("acc_old"); return err }, KindPrecondition},
+		{"an unknown link", func(t *Team) error { _, err := t.ActiveLink("acc_x"); return err }, KindNotFound},
+		{"unlink", func(t *Team) error { _, err := t.UnlinkAccount("acc_1"); return err }, KindInternal},
+		{"unlink again", func(t *Team) error { _, err := t.UnlinkAccount("acc_old"); return err }, KindPrecondition},
+		{"unlink unknown", func(t *Team) error { _, err := t.UnlinkAccount("acc_x"); return err }, KindNotFound},
+		{"create the team again", func(t *Team) error {
+			_, err := t.Create("A", TeamMember{ID: "mem_x"}, "", "key_x", "h", false)
+			return err
+		}, KindAlreadyExists},
+		{"unhealthy without a reason", func(t *Team) error { _, _, err := t.ReportHealth("acc_1", false, ""); return err }, KindInvalid},
+		{"health of an unknown link", func(t *Team) error { _, _, err := t.ReportHealth("acc_x", true, ""); return err }, KindNotFound},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.run(aTeam())
+			if c.kind == KindInternal {
+				if err != nil {
+					t.Fatalf("want success, got %v", err)
+				}
+				return
+			}
+			if KindOf(err) != c.kind {
+				t.Fatalf("error %v: kind %v, want %v", err, KindOf(err), c.kind)
+			}
+		})
+	}
+}
+
+func TestTeamRelinkAndHealth(t *testing.T) {
+	tm := aTeam()
+	report := func(healthy bool, reason string) bool {
+		t.Helper()
+		e, ok, err := tm.ReportHealth("acc_1", healthy, reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			tm.Apply(teamEvent(e))
+		}
+		return ok
+	}
+	if report(true, "") {
+		t.Error("a healthy link reported healthy changed")
+	}
+	if !report(false, "token expired") || report(false, "token expired") {
+		t.Error("a refusal must change once, not on repeats")
+	}
+	if !report(false, "account suspended") {
+		t.Error("another reason is another state")
+	}
+	tm.Apply(teamEvent(AccountLinked{AccountLinkID: "acc_1", Platform: PlatformAPI, PlatformID: "crm"}))
+	if !report(false, "token expired") {
+		t.Error("the same refusal after a relink is a change")
+	}
+	tm.Apply(teamEvent(AccountUnlinked{AccountLinkID: "acc_1"}))
+	if report(false, "anything") || report(true, "") {
+		t.Error("an unlinked link's health does not change")
+	}
+}
+
+// Deciding never changes the aggregate: only Apply does, and a clone is independent.
+func TestTeamCloneIsIndependent(t *testing.T) {
+	tm := aTeam()
+	c := tm.Clone()
+	c.Apply(teamEvent(TagCreated{TagID: "tag_2", Name: "Lead"}))
+	if _, err := tm.CreateTag("tag_3", "lead", ""); err != nil {
+		t.Fatalf("the original saw the clone's tag: %v", err)
+	}
+	if c.Version() != tm.Version()+1 {
+		t.Fatalf("versions: clone %d, original %d", c.Version(), tm.Version())
+	}
+}

@@ -5,14 +5,14 @@ import "testing"
 func TestSendTransitions(t *testing.T) {
 	all := []SendStatus{{}, SendPending, SendSent, SendDelivered, SendRead, SendFailed}
 	legal := map[[2]SendStatus]bool{
-		{{}, SendPending}:             true,
-		{SendPending, SendSent}:       true,
-		{SendPending, SendFailed}:     true,
-		{SendSent, SendDelivered}:     true,
-		{SendSent, SendRead}:          true,
-		{SendSent, SendFailed}:        true,
-		{SendDelivered, SendRead}:     true,
-		{SendFailed, SendPending}:     true, // a retry
+		{{}, SendPending}:         true,
+		{SendPending, SendSent}:   true,
+		{SendPending, SendFailed}: true,
+		{SendSent, SendDelivered}: true,
+		{SendSent, SendRead}:      true,
+		{SendSent, SendFailed}:    true,
+		{SendDelivered, SendRead}: true,
+		{SendFailed, SendPending}: true, // a retry
 	}
 	for _, from := range all {
 		for _, to := range all[1:] {

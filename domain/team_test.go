@@ -41,15 +41,42 @@ func TestTeamRules(t *testing.T) {
 		{"delete an unknown tag", func(t *Team) error { _, err := t.DeleteTag("tag_x"); return err }, KindNotFound},
 		{"a new status", func(t *Team) error { _, err := t.CreateStatus("sts_2", "Won", 2); return err }, KindInternal},
 		{"a status name taken", func(t *Team) error { _, err := t.CreateStatus("sts_2", "NEW", 2); return err }, KindAlreadyExists},
-		{"an owner adds an owner", func(t *Team) error { _, err := t.AddMember(RoleOwner, "mem_2", "n@a.example", "", RoleOwner); return err }, KindInternal},
-		{"an admin adds an agent", func(t *Team) error { _, err := t.AddMember(RoleAdmin, "mem_2", "n@a.example", "", RoleAgent); return err }, KindInternal},
-		{"an admin adds an owner", func(t *Team) error { _, err := t.AddMember(RoleAdmin, "mem_2", "n@a.example", "", RoleOwner); return err }, KindPermissionDenied},
-		{"an agent adds anyone", func(t *Team) error { _, err := t.AddMember(RoleAgent, "mem_2", "n@a.example", "", RoleAgent); return err }, KindPermissionDenied},
-		{"an email taken", func(t *Team) error { _, err := t.AddMember(RoleOwner, "mem_2", "ag@a.example", "", RoleAgent); return err }, KindAlreadyExists},
-		{"an agent's own key", func(t *Team) error { _, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_agent", "h"); return err }, KindInternal},
-		{"an agent's key for another", func(t *Team) error { _, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_admin", "h"); return err }, KindPermissionDenied},
-		{"an admin's key for another", func(t *Team) error { _, err := t.CreateAPIKey("mem_admin", RoleAdmin, "key_1", "mem_agent", "h"); return err }, KindInternal},
-		{"a key for an unknown member", func(t *Team) error { _, err := t.CreateAPIKey("mem_owner", RoleOwner, "key_1", "mem_x", "h"); return err }, KindNotFound},
+		{"an owner adds an owner", func(t *Team) error {
+			_, err := t.AddMember(RoleOwner, "mem_2", "n@a.example", "", RoleOwner)
+			return err
+		}, KindInternal},
+		{"an admin adds an agent", func(t *Team) error {
+			_, err := t.AddMember(RoleAdmin, "mem_2", "n@a.example", "", RoleAgent)
+			return err
+		}, KindInternal},
+		{"an admin adds an owner", func(t *Team) error {
+			_, err := t.AddMember(RoleAdmin, "mem_2", "n@a.example", "", RoleOwner)
+			return err
+		}, KindPermissionDenied},
+		{"an agent adds anyone", func(t *Team) error {
+			_, err := t.AddMember(RoleAgent, "mem_2", "n@a.example", "", RoleAgent)
+			return err
+		}, KindPermissionDenied},
+		{"an email taken", func(t *Team) error {
+			_, err := t.AddMember(RoleOwner, "mem_2", "ag@a.example", "", RoleAgent)
+			return err
+		}, KindAlreadyExists},
+		{"an agent's own key", func(t *Team) error {
+			_, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_agent", "h")
+			return err
+		}, KindInternal},
+		{"an agent's key for another", func(t *Team) error {
+			_, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_admin", "h")
+			return err
+		}, KindPermissionDenied},
+		{"an admin's key for another", func(t *Team) error {
+			_, err := t.CreateAPIKey("mem_admin", RoleAdmin, "key_1", "mem_agent", "h")
+			return err
+		}, KindInternal},
+		{"a key for an unknown member", func(t *Team) error {
+			_, err := t.CreateAPIKey("mem_owner", RoleOwner, "key_1", "mem_x", "h")
+			return err
+		}, KindNotFound},
 		{"an active link", func(t *Team) error { _, err := t.ActiveLink("acc_1"); return err }, KindInternal},
 		{"an unlinked link receives", func(t *Team) error { _, err := t.ActiveLink("acc_old"); return err }, KindPrecondition},
 		{"an unknown link", func(t *Team) error { _, err := t.ActiveLink("acc_x"); return err }, KindNotFound},

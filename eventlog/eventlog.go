@@ -135,8 +135,9 @@ type Query struct {
 // they are delivered again, so a handler must tolerate redelivery.
 type Handler func(ctx context.Context, records []Record) error
 
-// Log is the event log.
+// Log is the event log. It is also the write model's Streams.
 type Log interface {
+	Streams
 	// Append writes events durably and in order, returning only once they are committed.
 	// An event whose ID is already in the log is not written again (see AppendResult).
 	Append(ctx context.Context, events []domain.Event) ([]AppendResult, error)

@@ -7,8 +7,9 @@ BIN := $(CURDIR)/bin
 BUF_VERSION := v1.75.0
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
+STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run build test test-short bench bench-smoke fuzz generate check-generate lint vet fmt tools clean up down
+.PHONY: run build test test-short test-race bench bench-smoke fuzz generate check-generate lint release-protos vet fmt tools clean up down
 
 run:
 	$(GO) run ./cmd/switchboard serve
@@ -23,6 +24,12 @@ test:
 
 test-short:
 	$(GO) test -short -count=1 ./...
+
+# The packages with concurrency under the race detector (CI runs it; ~3x slower than make test's
+# share of them). PostgreSQL tests skip without a server, as in make test.
+RACE_PKGS := ./commands/... ./eventlog/... ./projections/... ./adapters/sqlite/... ./adapters/kafka/...
+test-race:
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 
 # Measures ingest, projection, queries, search and freshness through the real server, with
 # baselines in the same run; writes bench/results/<date>-<mode>[-<scale>].{md,json}.
@@ -59,7 +66,11 @@ $(BIN)/protoc-gen-connect-go-$(PROTOC_GEN_CONNECT_GO_VERSION):
 	GOBIN=$(BIN) $(GO) install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(PROTOC_GEN_CONNECT_GO_VERSION)
 	touch $@
 
-tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/protoc-gen-connect-go-$(PROTOC_GEN_CONNECT_GO_VERSION)
+$(BIN)/staticcheck-$(STATICCHECK_VERSION):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	touch $@
+
+tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/protoc-gen-connect-go-$(PROTOC_GEN_CONNECT_GO_VERSION) $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 
 generate: tools
 	$(BIN)/buf lint
@@ -76,8 +87,16 @@ check-generate: generate
 		echo "proto/gen has uncommitted files: run 'make generate' and commit"; \
 		git status --porcelain -- proto/gen; exit 1; fi
 
+# buf lint; buf breaking against the protos of the last release (proto/released.binpb: events
+# and API are never edited in place, only extended); staticcheck.
 lint: tools
 	$(BIN)/buf lint
+	$(BIN)/buf breaking --against proto/released.binpb
+	$(BIN)/staticcheck ./...
+
+# At a release: the protos become the ones later changes are checked against. Commit the image.
+release-protos: tools
+	$(BIN)/buf build -o proto/released.binpb
 
 vet:
 	$(GO) vet ./...

@@ -108,10 +108,3 @@ func (t *threads) set(i int, ref threadRef) {
 	t.refs[i] = ref
 	t.mu.Unlock()
 }
-
-func (t *threads) get(i int) (threadRef, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	r, ok := t.refs[i]
-	return r, ok
-}

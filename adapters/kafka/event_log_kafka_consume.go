@@ -87,7 +87,7 @@ func (c *groupConsumer) run(ctx context.Context) error {
 			if cerr := sub.Close(); cerr != nil {
 				c.log.Warn("cannot close the kafka subscriber", "error", errorText(cerr))
 			}
-			if err == nil || !errors.Is(err, errSubscriptionEnded) {
+			if !errors.Is(err, errSubscriptionEnded) { // deliverAll ends only with an error
 				return err
 			}
 		}

@@ -302,6 +302,7 @@ func (c *consumer) stopQuietly() error {
 		select {
 		case c.err = <-c.done:
 		case <-time.After(wait):
+			//lint:ignore ST1005 the message starts with the method's name, which is capitalized
 			c.err = errors.New("Consume did not return after its context was cancelled")
 		}
 	})

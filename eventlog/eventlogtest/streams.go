@@ -28,21 +28,6 @@ var streamCases = []struct {
 	{"StreamVersionsSurviveReopen", testStreamVersionsSurviveReopen},
 }
 
-// streamLog is a log with streams. (Until every adapter has them: then eventlog.Log.)
-type streamLog interface {
-	eventlog.Log
-	eventlog.Streams
-}
-
-func asStreams(t *testing.T, l eventlog.Log) streamLog {
-	t.Helper()
-	s, ok := l.(streamLog)
-	if !ok {
-		t.Fatalf("%T has no streams", l)
-	}
-	return s
-}
-
 func threadEvents(team, key string, from, n int) []domain.Event {
 	out := make([]domain.Event, n)
 	for i := range out {
@@ -51,7 +36,7 @@ func threadEvents(team, key string, from, n int) []domain.Event {
 	return out
 }
 
-func mustAppendStream(t *testing.T, log streamLog, team, key string, expected int64, events ...domain.Event) []eventlog.AppendResult {
+func mustAppendStream(t *testing.T, log eventlog.Log, team, key string, expected int64, events ...domain.Event) []eventlog.AppendResult {
 	t.Helper()
 	res, err := log.AppendStream(context.Background(), team, key, expected, events)
 	if err != nil {
@@ -64,7 +49,7 @@ func mustAppendStream(t *testing.T, log streamLog, team, key string, expected in
 }
 
 // readStream reads the whole stream in pages of 3.
-func readStream(t *testing.T, log streamLog, team, key string) []eventlog.Record {
+func readStream(t *testing.T, log eventlog.Log, team, key string) []eventlog.Record {
 	t.Helper()
 	var out []eventlog.Record
 	after := int64(0)
@@ -87,7 +72,7 @@ func readStream(t *testing.T, log streamLog, team, key string) []eventlog.Record
 }
 
 // assertStream fails unless the stream holds exactly want, at versions 1, 2, … in that order.
-func assertStream(t *testing.T, log streamLog, team, key string, want []domain.Event) {
+func assertStream(t *testing.T, log eventlog.Log, team, key string, want []domain.Event) {
 	t.Helper()
 	recs := readStream(t, log, team, key)
 	if !slices.Equal(ids(recs), eventIDs(want)) {
@@ -112,7 +97,7 @@ func assertConflict(t *testing.T, err error, key string, expected, actual int64)
 }
 
 func testStreamBatchTakesConsecutiveVersions(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team, key := NewTeamID(), domain.NewID(domain.PrefixProspect)
 	first := threadEvents(team, key, 0, 5)
 	res := mustAppendStream(t, log, team, key, 0, first...)
@@ -127,7 +112,7 @@ func testStreamBatchTakesConsecutiveVersions(t *testing.T, f Factory) {
 }
 
 func testStreamConcurrentAppendsOneWins(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team, key := NewTeamID(), domain.NewID(domain.PrefixProspect)
 	base := threadEvents(team, key, 0, 2)
 	mustAppendStream(t, log, team, key, 0, base...)
@@ -164,7 +149,7 @@ func testStreamConcurrentAppendsOneWins(t *testing.T, f Factory) {
 }
 
 func testStreamRefusesWrongVersion(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team, key := NewTeamID(), domain.NewID(domain.PrefixProspect)
 	ctx := context.Background()
 	_, err := log.AppendStream(ctx, team, key, 1, threadEvents(team, key, 0, 1))
@@ -180,7 +165,7 @@ func testStreamRefusesWrongVersion(t *testing.T, f Factory) {
 }
 
 func testStreamReappendIsIdempotent(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team, key := NewTeamID(), domain.NewID(domain.PrefixProspect)
 	batch := threadEvents(team, key, 0, 2)
 	first := mustAppendStream(t, log, team, key, 0, batch...)
@@ -208,7 +193,7 @@ func testStreamReappendIsIdempotent(t *testing.T, f Factory) {
 }
 
 func testStreamVersionsGaplessAcrossMethods(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team := NewTeamID()
 	k1, k2 := domain.NewID(domain.PrefixProspect), domain.NewID(domain.PrefixProspect)
 	want := map[string][]domain.Event{}
@@ -251,7 +236,7 @@ func testStreamVersionsGaplessAcrossMethods(t *testing.T, f Factory) {
 }
 
 func testStreamConcurrentPlainAppendsGapless(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team, key := NewTeamID(), domain.NewID(domain.PrefixProspect)
 	const writers = 8
 	res := make([][]eventlog.AppendResult, writers)
@@ -291,7 +276,7 @@ func testStreamConcurrentPlainAppendsGapless(t *testing.T, f Factory) {
 }
 
 func testReadStreamOrderAfterLimit(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team, key, other := NewTeamID(), domain.NewID(domain.PrefixProspect), domain.NewID(domain.PrefixProspect)
 	var events []domain.Event
 	for i := range 7 {
@@ -320,7 +305,7 @@ func testReadStreamOrderAfterLimit(t *testing.T, f Factory) {
 }
 
 func testReadStreamIsolatesTeams(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	teamA, teamB := NewTeamID(), NewTeamID()
 	key := domain.NewID(domain.PrefixProspect) // even a shared key is two streams
 	a, b := threadEvents(teamA, key, 0, 3), threadEvents(teamB, key, 0, 2)
@@ -338,7 +323,7 @@ func testReadStreamIsolatesTeams(t *testing.T, f Factory) {
 }
 
 func testStreamRefusesBadArguments(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team, key := NewTeamID(), domain.NewID(domain.PrefixProspect)
 	ctx := context.Background()
 	for name, events := range map[string][]domain.Event{
@@ -367,12 +352,12 @@ func testStreamRefusesBadArguments(t *testing.T, f Factory) {
 }
 
 func testStreamVersionsSurviveReopen(t *testing.T, f Factory) {
-	log := asStreams(t, f.Open(t))
+	log := f.Open(t)
 	team, key := NewTeamID(), domain.NewID(domain.PrefixProspect)
 	events := threadEvents(team, key, 0, 3)
 	mustAppend(t, log, events[0])
 	mustAppendStream(t, log, team, key, 1, events[1:]...)
-	log = asStreams(t, f.Reopen(t, log))
+	log = f.Reopen(t, log)
 	assertStream(t, log, team, key, events)
 	_, err := log.AppendStream(context.Background(), team, key, 2, threadEvents(team, key, 10, 1))
 	assertConflict(t, err, key, 2, 3)

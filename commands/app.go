@@ -154,38 +154,6 @@ func (b base) newEntityID(a Actor, prefix, command, idemKey string) string {
 	return domain.DeriveID(prefix, a.TeamID, "cmd", command, idemKey)
 }
 
-// append writes events and waits (bounded) for the read model to apply them: what a team
-// member does shows in their next read.
-func (b base) append(ctx context.Context, events ...domain.Event) (Result, error) {
-	r, cur, err := b.appendDurable(ctx, events...)
-	if err != nil {
-		return Result{}, err
-	}
-	b.wait(ctx, cur)
-	return r, nil
-}
-
-// appendDurable writes events and answers once they are durable in the log, without waiting for
-// the read model: the path of machine traffic (IngestMessage, like webhooks). The returned
-// position, sent back as a consistency token, gives its caller read-your-writes.
-func (b base) appendDurable(ctx context.Context, events ...domain.Event) (Result, eventlog.Cursor, error) {
-	res, err := b.Log.Append(ctx, events)
-	if err != nil {
-		if domain.KindOf(err) != domain.KindInternal {
-			return Result{}, nil, err
-		}
-		return Result{}, nil, domain.Unavailable("the event log", err)
-	}
-	cur := eventlog.Cursor{}
-	dup := true
-	for _, r := range res {
-		cur.Advance(r.Position)
-		dup = dup && r.Duplicate
-	}
-	last := res[len(res)-1].Position
-	return Result{Position: last.String(), Duplicate: dup}, cur, nil
-}
-
 func (b base) wait(ctx context.Context, cur eventlog.Cursor) {
 	if b.Consistency == nil {
 		return

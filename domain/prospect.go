@@ -82,8 +82,46 @@ func (p *Prospect) allFacts() []ThreadFacts {
 	return out
 }
 
-// Apply applies the stream's next event. Events that carry no decision (written before the
-// write model decided) are decided here with the same rules, from the state they found.
+// WithDecision returns e carrying the decision this aggregate makes for it in its current
+// state: its own when it has one (decided by this write model), else the one the rules make
+// from the state it found (an event of the first release, which carried none).
+func (p *Prospect) WithDecision(e Event) Event {
+	switch ev := e.Payload.(type) {
+	case MessageReceived:
+		if !ev.Decision.Decided {
+			ev.Decision = p.decideMessage(ev.MessageID, ev.ThreadID, ev.Direction, e.Origin)
+			e.Payload = ev
+		}
+	case MessageSendRequested:
+		if !ev.Decision.Decided {
+			ev.Decision = p.decideMessage(ev.MessageID, ev.ThreadID, Outbound, e.Origin)
+			e.Payload = ev
+		}
+	case ThreadAssigned:
+		if !ev.Decision.Decided {
+			ev.Decision = DecideAnswer(p.facts(ev.ThreadID))
+			e.Payload = ev
+		}
+	case ThreadDone:
+		if !ev.Decision.Decided {
+			ev.Decision = DecideAnswer(p.facts(ev.ThreadID))
+			e.Payload = ev
+		}
+	case ProspectTagged:
+		if !ev.Decision.Decided {
+			ev.Decision = DecideAnswer(p.allFacts()...)
+			e.Payload = ev
+		}
+	case ProspectStatusChanged:
+		if !ev.Decision.Decided {
+			ev.Decision = DecideAnswer(p.allFacts()...)
+			e.Payload = ev
+		}
+	}
+	return e
+}
+
+// Apply applies the stream's next event, with its decision (see WithDecision).
 func (p *Prospect) Apply(e Event) {
 	p.version++
 	switch e.Payload.(type) {
@@ -91,16 +129,11 @@ func (p *Prospect) Apply(e Event) {
 	default:
 		p.decided[e.ID] = struct{}{}
 	}
+	e = p.WithDecision(e)
 	switch ev := e.Payload.(type) {
 	case MessageReceived:
-		if !ev.Decision.Decided {
-			ev.Decision = p.decideMessage(ev.MessageID, ev.ThreadID, ev.Direction, e.Origin)
-		}
 		p.addMessage(ev.MessageID, ev.ThreadID, ev.AccountLinkID, ev.Decision)
 	case MessageSendRequested:
-		if !ev.Decision.Decided {
-			ev.Decision = p.decideMessage(ev.MessageID, ev.ThreadID, Outbound, e.Origin)
-		}
 		p.addMessage(ev.MessageID, ev.ThreadID, ev.AccountLinkID, ev.Decision)
 		p.sends[ev.MessageID] = SendPending
 	case MessageSent:
@@ -113,35 +146,27 @@ func (p *Prospect) Apply(e Event) {
 		}
 	case ThreadAssigned:
 		p.updateThread(ev.ThreadID, func(t *ProspectThread) { t.Assignee = ev.MemberID })
-		p.answer(ev.Decision, p.facts(ev.ThreadID))
+		p.answer(ev.Decision)
 	case ThreadUnassigned:
 		p.updateThread(ev.ThreadID, func(t *ProspectThread) { t.Assignee = "" })
 	case ThreadDone:
-		d := ev.Decision
-		if !d.Decided {
-			d = DecideAnswer(p.facts(ev.ThreadID))
-		}
 		p.updateThread(ev.ThreadID, func(t *ProspectThread) { t.Done = true })
-		p.answer(d)
+		p.answer(ev.Decision)
 	case ThreadReopened:
 		p.updateThread(ev.ThreadID, func(t *ProspectThread) { t.Done = false })
 	case ProspectTagged:
 		p.tags[ev.TagID] = true
-		p.answer(ev.Decision, p.allFacts()...)
+		p.answer(ev.Decision)
 	case ProspectUntagged:
 		delete(p.tags, ev.TagID)
 	case ProspectStatusChanged:
 		p.status = ev.StatusID
-		p.answer(ev.Decision, p.allFacts()...)
+		p.answer(ev.Decision)
 	}
 }
 
-// answer applies a decision's answered requests; an undecided (first-release) event answers
-// the threads given, as that release did.
-func (p *Prospect) answer(d Decision, undecided ...ThreadFacts) {
-	if !d.Decided {
-		d = DecideAnswer(undecided...)
-	}
+// answer applies a decision's answered requests.
+func (p *Prospect) answer(d Decision) {
 	for _, id := range d.AnsweredRequests {
 		p.updateThread(id, func(t *ProspectThread) { t.Request = false })
 	}

@@ -98,5 +98,12 @@ func (b base) activeLink(ctx context.Context, teamID, id string) (domain.Account
 	if err != nil {
 		return domain.AccountLink{}, err
 	}
-	return t.ActiveLink(id)
+	l, err := t.ActiveLink(id)
+	if err != nil { // perhaps linked (or relinked) through another process just now
+		if t, err = b.teamNow(ctx, teamID); err != nil {
+			return domain.AccountLink{}, err
+		}
+		return t.ActiveLink(id)
+	}
+	return l, nil
 }

@@ -33,21 +33,32 @@ func (b base) runThreadCommand(ctx context.Context, a Actor, threadID, idemKey s
 	})
 }
 
-// actOnProspect runs a team member's decision on a prospect's aggregate.
+// actOnProspect runs a team member's decision on a prospect's aggregate. A decision that also
+// reads the team's configuration (a tag, a member) gets it as this process knows it; when the
+// decision fails, it is made again on the team's whole stream before the failure is answered.
 func (b base) actOnProspect(ctx context.Context, a Actor, prospectID, idemKey, name string, needTeam bool,
 	decide func(p *domain.Prospect, team *domain.Team) (domain.Payload, error)) (Result, error) {
-	var team *domain.Team
-	if needTeam {
-		var err error
-		if team, err = b.team(ctx, a.TeamID); err != nil {
-			return Result{}, err
+	run := func(team *domain.Team) (Result, error) {
+		return b.decideOnProspect(ctx, a.TeamID, prospectID, b.knownEventID(a, name, idemKey), func(p *domain.Prospect) ([]domain.Event, error) {
+			payload, err := decide(p, team)
+			if err != nil {
+				return nil, err
+			}
+			return []domain.Event{b.newEvent(a, prospectID, idemKey, name, 0, payload)}, nil
+		})
+	}
+	if !needTeam {
+		return run(nil)
+	}
+	team, err := b.team(ctx, a.TeamID)
+	if err != nil {
+		return Result{}, err
+	}
+	r, err := run(team)
+	if k := domain.KindOf(err); k == domain.KindNotFound || k == domain.KindPrecondition {
+		if team, err2 := b.teamNow(ctx, a.TeamID); err2 == nil {
+			return run(team)
 		}
 	}
-	return b.decideOnProspect(ctx, a.TeamID, prospectID, b.knownEventID(a, name, idemKey), func(p *domain.Prospect) ([]domain.Event, error) {
-		payload, err := decide(p, team)
-		if err != nil {
-			return nil, err
-		}
-		return []domain.Event{b.newEvent(a, prospectID, idemKey, name, 0, payload)}, nil
-	})
+	return r, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -23,6 +24,10 @@ const (
 	conflictAttempts = 8
 	// readStreamPage is how many events one read of a stream returns.
 	readStreamPage = 1000
+	// teamFreshness bounds how stale a team's configuration may be when a command only reads it
+	// (is the link active, does the tag exist) on a process that did not write the change;
+	// a check that fails reads the stream before answering.
+	teamFreshness = time.Second
 )
 
 // aggregate is what the repository needs of domain.Team and domain.Prospect.
@@ -46,9 +51,12 @@ type repository[A aggregate[A]] struct {
 type cachedAggregate[A any] struct {
 	mu  sync.Mutex
 	agg A
-	// behind means the stream may hold events the aggregate has not applied: catch up before
-	// deciding. True for a new entry, and after an append that found duplicates.
+	// behind means the stream may hold events the aggregate has not applied: true for a new
+	// entry (nothing read yet) and after an append that found other events. Deciding does not
+	// wait for it: the append's expected version catches a stale decision.
 	behind bool
+	// caughtUp is when the aggregate last read its stream to the end.
+	caughtUp time.Time
 }
 
 func newRepository[A aggregate[A]](log Appender, size int, fresh func(key string) A) *repository[A] {
@@ -84,28 +92,35 @@ func (r *repository[A]) catchUp(ctx context.Context, team, key string, c *cached
 			c.agg.Apply(rec.Event)
 		}
 		if len(recs) < readStreamPage {
-			c.behind = false
+			c.behind, c.caughtUp = false, time.Now()
 			return nil
 		}
 	}
 }
 
-// load returns a copy of the aggregate as of the stream's latest version, for reading.
-func (r *repository[A]) load(ctx context.Context, team, key string) (A, error) {
+// load returns a copy of the aggregate for reading: as this process last knew it when that is
+// within maxAge of the stream's end, else caught up (maxAge 0: always caught up).
+func (r *repository[A]) load(ctx context.Context, team, key string, maxAge time.Duration) (A, error) {
 	c := r.entry(team, key)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := r.catchUp(ctx, team, key, c); err != nil {
-		var zero A
-		return zero, err
+	if c.behind || maxAge == 0 || time.Since(c.caughtUp) > maxAge {
+		if err := r.catchUp(ctx, team, key, c); err != nil {
+			var zero A
+			return zero, err
+		}
 	}
 	return c.agg.Clone(), nil
 }
 
 // update lets decide turn the aggregate of (team, key) into events, and appends them expecting
 // the version decide saw. decide gets a copy it may change (e.g. apply its own events to decide
-// the next); returning no event appends nothing. When another writer appended first, the
-// aggregate catches up and decide runs again, a bounded number of times.
+// the next); returning no event appends nothing.
+//
+// It decides optimistically on what this process knows of the stream (nothing, for a stream it
+// has not touched yet) and lets the log judge: when another writer appended first, the append
+// is refused, the aggregate catches up and decide runs again, a bounded number of times. A
+// rule that fails is checked again on the whole stream before it is answered.
 //
 // known is the id of the event a retried command would append again (derived from its
 // idempotency key; "" for none): when its rule now fails because that event is already in the
@@ -115,28 +130,27 @@ func (r *repository[A]) update(ctx context.Context, team, key, known string, dec
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for attempt := 1; ; attempt++ {
-		if c.behind {
-			if err := r.catchUp(ctx, team, key, c); err != nil {
-				return nil, err
-			}
-		}
 		events, err := decide(c.agg.Clone())
-		if err != nil && known != "" {
+		if err != nil && domain.KindOf(err) != domain.KindInternal {
 			if err := r.catchUp(ctx, team, key, c); err != nil {
 				return nil, err
 			}
-			if c.agg.Has(known) {
+			if known != "" && c.agg.Has(known) {
 				return r.find(ctx, team, key, known)
 			}
+			events, err = decide(c.agg.Clone())
 		}
 		if err != nil || len(events) == 0 {
 			return nil, err
 		}
 		res, err := r.log.AppendStream(ctx, team, key, c.agg.Version(), events)
 		if errors.Is(err, eventlog.ErrConflict) {
-			c.behind = true
 			if attempt == conflictAttempts {
+				c.behind = true
 				return nil, domain.Aborted("%s changed concurrently %d times while this command was decided; retry it", key, attempt)
+			}
+			if err := r.catchUp(ctx, team, key, c); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -214,9 +228,15 @@ func (b base) model() *writeModel {
 	return newWriteModel(b.Deps)
 }
 
-// team returns the team's aggregate as of its stream's latest version.
+// team returns the team's aggregate for a check that only reads it: as this process knows it,
+// within teamFreshness. A check that fails on it asks again with teamNow.
 func (b base) team(ctx context.Context, teamID string) (*domain.Team, error) {
-	return b.model().teams.load(ctx, teamID, teamID)
+	return b.model().teams.load(ctx, teamID, teamID, teamFreshness)
+}
+
+// teamNow returns the team's aggregate caught up with its stream.
+func (b base) teamNow(ctx context.Context, teamID string) (*domain.Team, error) {
+	return b.model().teams.load(ctx, teamID, teamID, 0)
 }
 
 // prospectOf returns the prospect (stream) a thread of the team belongs to.

@@ -50,7 +50,9 @@ func TestAccountCommands(t *testing.T) {
 	cases := []commandCase{
 		{name: "link a telegram bot", run: link(tg), want: wTG, check: cTG},
 		{name: "link without credentials", run: link(bare), want: wBare, check: cBare},
-		{name: "relink a linked account keeps its id", run: link(relink), want: wRelink, check: cRelink},
+		{name: "relink a linked account keeps its id", actor: admin, run: link(relink), want: wRelink, check: cRelink},
+		// Relinking replaces the credentials, and so who receives the account's webhooks.
+		{name: "an agent relinks a linked account", run: link(relink), kind: domain.KindPermissionDenied, text: "relink"},
 		{name: "link: missing platform", run: link(LinkAccount{PlatformID: "x"}), kind: domain.KindInvalid, text: "platform"},
 		{name: "link: missing platform_id", run: link(LinkAccount{Platform: domain.PlatformX}), kind: domain.KindInvalid, text: "platform_id"},
 		{name: "link: long platform_id", run: link(LinkAccount{Platform: domain.PlatformX, PlatformID: strings.Repeat("1", 257)}),

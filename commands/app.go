@@ -91,6 +91,10 @@ type Deps struct {
 	Now         func() time.Time
 	// ConsistencyTimeout bounds the wait for the read model after an append (default 5s).
 	ConsistencyTimeout time.Duration
+	// Assigned finds the threads assigned to a member, for RemoveMember (nil: none are).
+	Assigned ThreadsOf
+	// Keys hashes API keys (the instance's secret).
+	Keys APIKeyHasher
 	// AggregateCache is how many prospect aggregates the process keeps loaded
 	// (DefaultAggregateCache when 0).
 	AggregateCache int
@@ -126,6 +130,9 @@ func (b base) newEvent(a Actor, key, idemKey, command string, n int, p domain.Pa
 	return domain.Event{ID: id, TeamID: a.TeamID, Key: key, OccurredAt: now, RecordedAt: now,
 		Actor: a.name(), Origin: domain.OriginAPI, Payload: p}
 }
+
+// errNothingToDo ends a decision that has nothing to append (not an error for the caller).
+var errNothingToDo = errors.New("nothing to do")
 
 // teamEvents1 wraps the one payload a Team decision made into the actor's event.
 func (b base) teamEvents1(a Actor, idemKey, command string, p domain.Payload, err error) ([]domain.Event, error) {
@@ -249,6 +256,8 @@ type App struct {
 	CreateStatus          CreateStatusHandler
 	AddMember             AddMemberHandler
 	CreateAPIKey          CreateAPIKeyHandler
+	RevokeAPIKey          RevokeAPIKeyHandler
+	RemoveMember          RemoveMemberHandler
 	CreateTeam            CreateTeamHandler
 	Bootstrap             BootstrapHandler
 	ReceivePlatform       ReceivePlatformHandler
@@ -275,6 +284,8 @@ func NewApp(d Deps) App {
 		CreateStatus:          NewCreateStatusHandler(d),
 		AddMember:             NewAddMemberHandler(d),
 		CreateAPIKey:          NewCreateAPIKeyHandler(d),
+		RevokeAPIKey:          NewRevokeAPIKeyHandler(d),
+		RemoveMember:          NewRemoveMemberHandler(d),
 		CreateTeam:            NewCreateTeamHandler(d),
 		Bootstrap:             NewBootstrapHandler(d),
 		ReceivePlatform:       NewReceivePlatformHandler(d),

@@ -69,7 +69,7 @@ func (b base) teamEvents(a Actor, t *domain.Team, name, email, ownerName, key st
 	}
 	memberID, keyID := id(domain.PrefixMember), id(domain.PrefixKey)
 	team := Actor{TeamID: teamID, MemberID: a.MemberID}
-	payloads, err := t.Create(name, domain.TeamMember{ID: memberID, Email: email}, ownerName, keyID, HashAPIKey(key), instanceAdmin)
+	payloads, err := t.Create(name, domain.TeamMember{ID: memberID, Email: email}, ownerName, keyID, b.Keys.Hash(key), KeyPrefix(key), instanceAdmin)
 	if err != nil {
 		return nil, "", err
 	}
@@ -97,6 +97,8 @@ type Bootstrap struct {
 type BootstrapResult struct {
 	Created         bool
 	TeamID, OwnerID string
+	// Rotated: the instance admin key was another; it is revoked and Key replaces it.
+	Rotated bool
 }
 
 // BootstrapHandler handles Bootstrap.
@@ -119,7 +121,7 @@ func (h BootstrapHandler) Handle(ctx context.Context, c Bootstrap) (BootstrapRes
 		return BootstrapResult{}, domain.Unavailable("the read model", err)
 	}
 	if n > 0 {
-		return BootstrapResult{}, nil
+		return h.rotate(ctx, c.Key)
 	}
 	owner := ""
 	res, err := h.model().teams.update(ctx, DefaultTeamID, DefaultTeamID, "", func(t *domain.Team) ([]domain.Event, error) {
@@ -138,4 +140,31 @@ func (h BootstrapHandler) Handle(ctx context.Context, c Bootstrap) (BootstrapRes
 	}
 	h.answer(ctx, res, true)
 	return BootstrapResult{Created: true, TeamID: DefaultTeamID, OwnerID: owner}, nil
+}
+
+// rotate makes key the instance admin key when the team default has another one (the operator
+// changed SWITCHBOARD_BOOTSTRAP_KEY): the old key is revoked by an event, the new one recorded.
+func (h BootstrapHandler) rotate(ctx context.Context, key string) (BootstrapResult, error) {
+	t, err := h.teamNow(ctx, DefaultTeamID)
+	if err != nil || !t.Exists() {
+		return BootstrapResult{}, err
+	}
+	keyID := domain.NewID(domain.PrefixKey)
+	res, err := h.model().teams.update(ctx, DefaultTeamID, DefaultTeamID, "", func(t *domain.Team) ([]domain.Event, error) {
+		payloads, err := t.RotateInstanceAdmin(keyID, h.Keys.Candidates(key), KeyPrefix(key))
+		if err != nil {
+			return nil, err
+		}
+		events := make([]domain.Event, len(payloads))
+		for i, p := range payloads {
+			events[i] = h.newEvent(Actor{TeamID: DefaultTeamID}, DefaultTeamID, "", "RotateBootstrapKey", i, p)
+			events[i].Origin = domain.OriginSystem
+		}
+		return events, nil
+	})
+	if err != nil || len(res) == 0 {
+		return BootstrapResult{}, err
+	}
+	h.answer(ctx, res, true)
+	return BootstrapResult{TeamID: DefaultTeamID, Rotated: true}, nil
 }

@@ -66,7 +66,7 @@ func TestCreateTeam(t *testing.T) {
 			want := []domain.Payload{
 				domain.TeamCreated{TeamID: r.TeamID, Name: strings.TrimSpace(c.cmd.Name)},
 				domain.MemberAdded{MemberID: r.OwnerMemberID, Email: email, Name: c.cmd.OwnerName, Role: "owner"},
-				domain.APIKeyCreated{KeyID: keyID, MemberID: r.OwnerMemberID, KeyHash: HashAPIKey(r.OwnerKey)},
+				domain.APIKeyCreated{KeyID: keyID, MemberID: r.OwnerMemberID, KeyHash: testKeys.Hash(r.OwnerKey), Prefix: KeyPrefix(r.OwnerKey)},
 			}
 			for i, ev := range ev {
 				if !reflect.DeepEqual(ev.Payload, want[i]) {
@@ -113,7 +113,7 @@ func TestBootstrap(t *testing.T) {
 		want := []domain.Payload{
 			domain.TeamCreated{TeamID: DefaultTeamID, Name: "default"},
 			domain.MemberAdded{MemberID: r.OwnerID, Email: "owner@default.invalid", Name: "Owner", Role: "owner"},
-			domain.APIKeyCreated{KeyID: keyID, MemberID: r.OwnerID, KeyHash: HashAPIKey(key), InstanceAdmin: true},
+			domain.APIKeyCreated{KeyID: keyID, MemberID: r.OwnerID, KeyHash: testKeys.Hash(key), InstanceAdmin: true, Prefix: KeyPrefix(key)},
 		}
 		for i, ev := range ev {
 			if !reflect.DeepEqual(ev.Payload, want[i]) {
@@ -151,7 +151,7 @@ func TestBootstrap(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := e.log.len()
-		again, err := NewApp(Deps{Log: e.log, State: e.state}).Bootstrap.Handle(context.Background(), Bootstrap{Key: key})
+		again, err := NewApp(Deps{Log: e.log, State: e.state, Keys: testKeys}).Bootstrap.Handle(context.Background(), Bootstrap{Key: key})
 		if err != nil {
 			t.Fatal(err)
 		}

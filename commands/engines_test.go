@@ -38,7 +38,7 @@ func TestEngineFailuresAreUnavailable(t *testing.T) {
 			return err
 		}},
 		{"the read model fails a lookup", func(e *env) App {
-			return NewApp(Deps{Log: e.log, State: brokenState{e.state}})
+			return NewApp(Deps{Keys: testKeys, Log: e.log, State: brokenState{e.state}})
 		}, func(app App) error {
 			_, err := app.MarkThreadDone.Handle(ctx, agent, MarkThreadDone{ThreadID: thrOpen})
 			return err
@@ -89,7 +89,7 @@ func TestCommandsWaitForTheReadModel(t *testing.T) {
 		if late {
 			cons.err = context.DeadlineExceeded
 		}
-		app := NewApp(Deps{Log: e.log, State: e.state, Consistency: cons, ConsistencyTimeout: time.Second,
+		app := NewApp(Deps{Keys: testKeys, Log: e.log, State: e.state, Consistency: cons, ConsistencyTimeout: time.Second,
 			Now: func() time.Time { return testNow }})
 		r, err := app.MarkThreadDone.Handle(context.Background(), agent, MarkThreadDone{ThreadID: thrOpen})
 		if err != nil {
@@ -106,7 +106,7 @@ func TestCommandsWaitForTheReadModel(t *testing.T) {
 func TestIngestMessageDoesNotWaitForTheReadModel(t *testing.T) {
 	e := newEnv(t)
 	cons := &recordingConsistency{}
-	app := NewApp(Deps{Log: e.log, State: e.state, Consistency: cons, ConsistencyTimeout: time.Second,
+	app := NewApp(Deps{Keys: testKeys, Log: e.log, State: e.state, Consistency: cons, ConsistencyTimeout: time.Second,
 		Now: func() time.Time { return testNow }})
 	r, err := app.IngestMessage.Handle(context.Background(), agent, IngestMessage{AccountLinkID: accAPI,
 		PlatformMessageID: "m-durable", Direction: domain.Inbound, Participant: domain.Participant{PlatformID: "ana"}, Text: "hi"})

@@ -58,6 +58,8 @@ var (
 	instanceAdmin = Actor{TeamID: teamA, MemberID: ownerA, Role: "owner", InstanceAdmin: true}
 
 	testNow = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+
+	testKeys = NewAPIKeyHasher([]byte("the test instance's secret, 32 b"))
 )
 
 type env struct {
@@ -121,7 +123,7 @@ func newEnv(t *testing.T) *env {
 		creds: &fakeCredentials{stored: map[[2]string]map[string]string{}},
 		idem:  &fakeIdempotency{records: map[[2]string]IdempotencyRecord{}},
 	}
-	e.app = NewApp(Deps{Log: e.log, State: e.state, Credentials: e.creds, Idempotency: e.idem,
+	e.app = NewApp(Deps{Keys: testKeys, Log: e.log, State: e.state, Credentials: e.creds, Idempotency: e.idem,
 		Now: func() time.Time { return testNow }})
 	return e
 }

@@ -223,7 +223,7 @@ func TestIdempotencyKeyOfAFailedCommandIsFree(t *testing.T) {
 	assertFails(t, err, domain.KindNotFound, memUnknown)
 	e.log.history(domain.Event{ID: "evt_member_added_later", TeamID: teamA, Key: teamA, OccurredAt: testNow, RecordedAt: testNow,
 		Actor: domain.ActorSystem, Origin: domain.OriginAPI, Payload: domain.MemberAdded{MemberID: memUnknown, Email: "late@a.example", Role: "agent"}})
-	e.app = NewApp(Deps{Log: e.log, State: e.state, Idempotency: e.idem, Now: func() time.Time { return testNow }})
+	e.app = NewApp(Deps{Keys: testKeys, Log: e.log, State: e.state, Idempotency: e.idem, Now: func() time.Time { return testNow }})
 	if _, err := e.app.AssignThread.Handle(ctx, agent, c); err != nil {
 		t.Fatalf("the same key after the member was added: %v", err)
 	}

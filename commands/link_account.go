@@ -54,14 +54,22 @@ func (h LinkAccountHandler) Handle(ctx context.Context, a Actor, c LinkAccount) 
 	req := []string{c.Platform.String(), c.PlatformID, c.Username, c.DisplayName}
 	return idempotent(ctx, h.base, a, "LinkAccount", c.IdempotencyKey, req, func() (AccountLinkResult, error) {
 		if len(c.Credentials) > 0 {
+			// The rule first: a refused relink must not have replaced the credentials.
+			t, err := h.teamNow(ctx, a.TeamID)
+			if err != nil {
+				return AccountLinkResult{}, err
+			}
+			if _, err := t.LinkAccount(domain.Role(a.Role), domain.AccountLinked{AccountLinkID: id}); err != nil {
+				return AccountLinkResult{}, err
+			}
 			if err := h.Credentials.Put(ctx, a.TeamID, id, c.Credentials); err != nil {
 				return AccountLinkResult{}, domain.Unavailable("the credential store", err)
 			}
 		}
 		r, err := h.decideOnTeam(ctx, a.TeamID, h.knownEventID(a, "LinkAccount", c.IdempotencyKey), func(t *domain.Team) ([]domain.Event, error) {
-			e := t.LinkAccount(domain.AccountLinked{AccountLinkID: id, Platform: c.Platform, PlatformID: c.PlatformID,
+			e, err := t.LinkAccount(domain.Role(a.Role), domain.AccountLinked{AccountLinkID: id, Platform: c.Platform, PlatformID: c.PlatformID,
 				Username: c.Username, DisplayName: c.DisplayName, WebhookPath: path})
-			return h.teamEvents1(a, c.IdempotencyKey, "LinkAccount", e, nil)
+			return h.teamEvents1(a, c.IdempotencyKey, "LinkAccount", e, err)
 		})
 		return AccountLinkResult{Result: r, AccountLinkID: id, WebhookPath: path}, err
 	})

@@ -11,7 +11,7 @@ import (
 
 func TestReceivePlatform(t *testing.T) {
 	log := newFakeLog()
-	h := NewReceivePlatformHandler(Deps{Log: log, State: newFakeState()})
+	h := NewReceivePlatformHandler(Deps{Keys: testKeys, Log: log, State: newFakeState()})
 	team := domain.NewID(domain.PrefixTeam)
 	link := projections.AccountLink{ID: domain.AccountLinkID(team, domain.PlatformMessenger, "page-1"), TeamID: team,
 		Platform: "messenger", PlatformID: "page-1", Active: true, Healthy: true}
@@ -83,7 +83,7 @@ func TestReceivePlatform(t *testing.T) {
 	// An unlinked account takes nothing.
 	log.history(domain.Event{ID: "evt_unlinked", TeamID: team, Key: team, OccurredAt: testNow, RecordedAt: testNow, Actor: domain.ActorSystem,
 		Origin: domain.OriginAPI, Payload: domain.AccountUnlinked{AccountLinkID: link.ID}})
-	h = NewReceivePlatformHandler(Deps{Log: log, State: newFakeState()}) // another process, which never saw the link linked
+	h = NewReceivePlatformHandler(Deps{Keys: testKeys, Log: log, State: newFakeState()}) // another process, which never saw the link linked
 	if _, err := h.Handle(context.Background(), ReceivePlatform{Link: link, Items: items}); domain.KindOf(err) != domain.KindPrecondition {
 		t.Errorf("unlinked: %v", err)
 	}

@@ -43,7 +43,7 @@ func newHealthEnv(t *testing.T) (*env, ReportAccountHealthHandler, *projectingCo
 	t.Helper()
 	e := newEnv(t)
 	cons := &projectingConsistency{log: e.log, state: e.state}
-	h := NewReportAccountHealthHandler(Deps{Log: e.log, State: e.state, Consistency: cons,
+	h := NewReportAccountHealthHandler(Deps{Keys: testKeys, Log: e.log, State: e.state, Consistency: cons,
 		Now: func() time.Time { return testNow }})
 	return e, h, cons
 }
@@ -157,7 +157,7 @@ func TestReportAccountHealthSameFailureAfterRelink(t *testing.T) {
 func TestReportAccountHealthRacingReporters(t *testing.T) {
 	e, h, _ := newHealthEnv(t)
 	ctx := context.Background()
-	other := NewReportAccountHealthHandler(Deps{Log: e.log, State: e.state, Now: func() time.Time { return testNow }})
+	other := NewReportAccountHealthHandler(Deps{Keys: testKeys, Log: e.log, State: e.state, Now: func() time.Time { return testNow }})
 	c := ReportAccountHealth{TeamID: teamA, AccountLinkID: accAPI2, Reason: "token expired"}
 	// Both load the team first, at the same version.
 	if _, err := h.Handle(ctx, ReportAccountHealth{TeamID: teamA, AccountLinkID: accAPI2, Healthy: true}); err != nil {

@@ -79,7 +79,7 @@ func memberAdded(email, name, role string) (func(any) []wantEvent, func(*testing
 func keyCreated(memberID string) (func(any) []wantEvent, func(*testing.T, any)) {
 	return func(res any) []wantEvent {
 			r := res.(APIKeyResult)
-			return []wantEvent{{teamA, domain.APIKeyCreated{KeyID: r.KeyID, MemberID: memberID, KeyHash: HashAPIKey(r.Key)}}}
+			return []wantEvent{{teamA, domain.APIKeyCreated{KeyID: r.KeyID, MemberID: memberID, KeyHash: testKeys.Hash(r.Key), Prefix: KeyPrefix(r.Key)}}}
 		}, func(t *testing.T, res any) {
 			r := res.(APIKeyResult)
 			if !domain.HasPrefix(r.KeyID, domain.PrefixKey) || !strings.HasPrefix(r.Key, "sb_") || len(r.Key) < 40 {
@@ -168,7 +168,7 @@ func TestCreateAPIKeyRecordsOnlyTheHash(t *testing.T) {
 		t.Fatalf("appended %d events, want 1", len(ev))
 	}
 	p := ev[0].Payload.(domain.APIKeyCreated)
-	if p.KeyHash != HashAPIKey(r.Key) {
+	if p.KeyHash != testKeys.Hash(r.Key) || p.Prefix != r.Key[:7] {
 		t.Errorf("event key_hash %q is not the hash of the returned key", p.KeyHash)
 	}
 	if dump := fmt.Sprintf("%#v", ev[0]); strings.Contains(dump, r.Key) {
@@ -183,12 +183,22 @@ func TestCreateAPIKeyRecordsOnlyTheHash(t *testing.T) {
 	}
 }
 
-func TestHashAPIKey(t *testing.T) {
-	// Known vector: the hash is plain hex SHA-256, so other tools can compute it.
-	if got, want := HashAPIKey("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; got != want {
-		t.Errorf("HashAPIKey(abc) = %s, want %s", got, want)
+func TestAPIKeyHasher(t *testing.T) {
+	// The stored form is an HMAC under the instance's secret: another instance (or anyone
+	// without the secret) computes another value, so a leaked hash cannot be tested offline.
+	other := NewAPIKeyHasher([]byte("another instance's secret, 32 bytes"))
+	if testKeys.Hash("sb_a") == other.Hash("sb_a") {
+		t.Error("two secrets give the same hash")
 	}
-	if HashAPIKey("sb_a") == HashAPIKey("sb_b") {
+	if testKeys.Hash("sb_a") == testKeys.Hash("sb_b") {
 		t.Error("different keys hash the same")
+	}
+	// Keys of the first release were stored as plain hex SHA-256, and still authenticate.
+	c := testKeys.Candidates("abc")
+	if len(c) != 2 || c[0] != testKeys.Hash("abc") || c[1] != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Errorf("candidates = %v", c)
+	}
+	if got := KeyPrefix("sb_abcdefgh"); got != "sb_abcd" {
+		t.Errorf("prefix %q", got)
 	}
 }

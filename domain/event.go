@@ -53,7 +53,10 @@ type MemberAdded struct{ MemberID, Email, Name, Role string }
 type APIKeyCreated struct {
 	KeyID, MemberID, KeyHash string
 	InstanceAdmin            bool
+	Prefix                   string
 }
+type APIKeyRevoked struct{ KeyID, MemberID, Reason string }
+type MemberRemoved struct{ MemberID string }
 type TagCreated struct{ TagID, Name, Color string }
 type TagDeleted struct{ TagID string }
 type StatusCreated struct {
@@ -166,6 +169,8 @@ const (
 	TypeTeamCreated            = "team.created.v1"
 	TypeMemberAdded            = "member.added.v1"
 	TypeAPIKeyCreated          = "api_key.created.v1"
+	TypeAPIKeyRevoked          = "api_key.revoked.v1"
+	TypeMemberRemoved          = "member.removed.v1"
 	TypeTagCreated             = "tag.created.v1"
 	TypeTagDeleted             = "tag.deleted.v1"
 	TypeStatusCreated          = "status.created.v1"
@@ -195,6 +200,8 @@ const (
 func (TeamCreated) EventType() string            { return TypeTeamCreated }
 func (MemberAdded) EventType() string            { return TypeMemberAdded }
 func (APIKeyCreated) EventType() string          { return TypeAPIKeyCreated }
+func (APIKeyRevoked) EventType() string          { return TypeAPIKeyRevoked }
+func (MemberRemoved) EventType() string          { return TypeMemberRemoved }
 func (TagCreated) EventType() string             { return TypeTagCreated }
 func (TagDeleted) EventType() string             { return TypeTagDeleted }
 func (StatusCreated) EventType() string          { return TypeStatusCreated }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"maps"
+	"slices"
 	"strings"
 )
 
@@ -14,7 +15,7 @@ type Team struct {
 	version  int64
 	created  bool
 	members  map[string]TeamMember
-	keys     map[string]string // key id → member id
+	keys     map[string]TeamKey
 	tags     map[string]string // tag id → name
 	statuses map[string]string // status id → name
 	links    map[string]AccountLink
@@ -25,6 +26,32 @@ type Team struct {
 type TeamMember struct {
 	ID, Email string
 	Role      Role
+}
+
+// TeamKey is an active API key, as the Team aggregate knows it.
+type TeamKey struct {
+	ID, MemberID, Hash string
+	InstanceAdmin      bool
+}
+
+// Reasons a key is revoked.
+const (
+	RevokedByMember   = "revoked"
+	RevokedWithMember = "member_removed"
+	RevokedByRotation = "bootstrap_rotated"
+)
+
+// roleRank orders roles: a member acts on members of their own rank or below.
+func roleRank(r Role) int {
+	switch r {
+	case RoleOwner:
+		return 3
+	case RoleAdmin:
+		return 2
+	case RoleAgent:
+		return 1
+	}
+	return 0
 }
 
 // AccountLink is one linked platform account, as the Team aggregate knows it.
@@ -39,7 +66,7 @@ type AccountLink struct {
 
 // NewTeam returns the aggregate of team id before its first event.
 func NewTeam(id string) *Team {
-	return &Team{id: id, members: map[string]TeamMember{}, keys: map[string]string{},
+	return &Team{id: id, members: map[string]TeamMember{}, keys: map[string]TeamKey{},
 		tags: map[string]string{}, statuses: map[string]string{}, links: map[string]AccountLink{}, events: map[string]struct{}{}}
 }
 
@@ -69,7 +96,11 @@ func (t *Team) Apply(e Event) {
 	case MemberAdded:
 		t.members[p.MemberID] = TeamMember{ID: p.MemberID, Email: p.Email, Role: Role(p.Role)}
 	case APIKeyCreated:
-		t.keys[p.KeyID] = p.MemberID
+		t.keys[p.KeyID] = TeamKey{ID: p.KeyID, MemberID: p.MemberID, Hash: p.KeyHash, InstanceAdmin: p.InstanceAdmin}
+	case APIKeyRevoked:
+		delete(t.keys, p.KeyID)
+	case MemberRemoved:
+		delete(t.members, p.MemberID)
 	case TagCreated:
 		t.tags[p.TagID] = p.Name
 	case TagDeleted:
@@ -104,14 +135,14 @@ func (t *Team) Has(eventID string) bool {
 func (t *Team) Exists() bool { return t.created }
 
 // Create starts the team with its owner and the owner's key. A team is created once.
-func (t *Team) Create(name string, owner TeamMember, ownerName, keyID, keyHash string, instanceAdmin bool) ([]Payload, error) {
+func (t *Team) Create(name string, owner TeamMember, ownerName, keyID, keyHash, prefix string, instanceAdmin bool) ([]Payload, error) {
 	if t.created {
 		return nil, AlreadyExists("team %s already exists", t.id)
 	}
 	return []Payload{
 		TeamCreated{TeamID: t.id, Name: name},
 		MemberAdded{MemberID: owner.ID, Email: owner.Email, Name: ownerName, Role: string(RoleOwner)},
-		APIKeyCreated{KeyID: keyID, MemberID: owner.ID, KeyHash: keyHash, InstanceAdmin: instanceAdmin},
+		APIKeyCreated{KeyID: keyID, MemberID: owner.ID, KeyHash: keyHash, InstanceAdmin: instanceAdmin, Prefix: prefix},
 	}, nil
 }
 
@@ -192,14 +223,110 @@ func (t *Team) AddMember(actorRole Role, id, email, name string, role Role) (Mem
 
 // CreateAPIKey records a key acting as memberID. Members create keys for themselves; owners
 // and admins for other members.
-func (t *Team) CreateAPIKey(actorID string, actorRole Role, keyID, memberID, keyHash string) (APIKeyCreated, error) {
-	if _, err := t.Member(memberID); err != nil {
+func (t *Team) CreateAPIKey(actorID string, actorRole Role, keyID, memberID, keyHash, prefix string) (APIKeyCreated, error) {
+	m, err := t.Member(memberID)
+	if err != nil {
 		return APIKeyCreated{}, err
 	}
 	if memberID != actorID && actorRole != RoleOwner && actorRole != RoleAdmin {
 		return APIKeyCreated{}, PermissionDenied("only owners and admins create keys for other members")
 	}
-	return APIKeyCreated{KeyID: keyID, MemberID: memberID, KeyHash: keyHash}, nil
+	if roleRank(m.Role) > roleRank(actorRole) {
+		return APIKeyCreated{}, PermissionDenied("nobody creates a key for a member above their own role")
+	}
+	return APIKeyCreated{KeyID: keyID, MemberID: memberID, KeyHash: keyHash, Prefix: prefix}, nil
+}
+
+// Keys returns the team's active keys.
+func (t *Team) Keys() []TeamKey {
+	out := make([]TeamKey, 0, len(t.keys))
+	for _, k := range t.keys {
+		out = append(out, k)
+	}
+	return out
+}
+
+// RevokeAPIKey revokes an active key. Members revoke their own keys; owners and admins the keys
+// of members not above their own role.
+func (t *Team) RevokeAPIKey(actorID string, actorRole Role, keyID, reason string) (APIKeyRevoked, error) {
+	k, ok := t.keys[keyID]
+	if !ok {
+		return APIKeyRevoked{}, NotFound("API key", keyID)
+	}
+	if k.MemberID != actorID {
+		if actorRole != RoleOwner && actorRole != RoleAdmin {
+			return APIKeyRevoked{}, PermissionDenied("only owners and admins revoke other members' keys")
+		}
+		if m, ok := t.members[k.MemberID]; ok && roleRank(m.Role) > roleRank(actorRole) {
+			return APIKeyRevoked{}, PermissionDenied("nobody revokes the key of a member above their own role")
+		}
+	}
+	return APIKeyRevoked{KeyID: keyID, MemberID: k.MemberID, Reason: reason}, nil
+}
+
+// RemoveMember removes a member and revokes their keys. Owners and admins remove members; only
+// owners remove owners; the last owner stays.
+func (t *Team) RemoveMember(actorRole Role, memberID string) ([]Payload, error) {
+	m, err := t.Member(memberID)
+	if err != nil {
+		return nil, err
+	}
+	if actorRole != RoleOwner && actorRole != RoleAdmin {
+		return nil, PermissionDenied("only owners and admins remove members")
+	}
+	if m.Role == RoleOwner {
+		if actorRole != RoleOwner {
+			return nil, PermissionDenied("only owners remove owners")
+		}
+		owners := 0
+		for _, o := range t.members {
+			if o.Role == RoleOwner {
+				owners++
+			}
+		}
+		if owners == 1 {
+			return nil, Precondition("member %s is the team's last owner", memberID)
+		}
+	}
+	out := []Payload{MemberRemoved{MemberID: memberID}}
+	for _, k := range t.sortedKeys() {
+		if k.MemberID == memberID {
+			out = append(out, APIKeyRevoked{KeyID: k.ID, MemberID: memberID, Reason: RevokedWithMember})
+		}
+	}
+	return out, nil
+}
+
+func (t *Team) sortedKeys() []TeamKey {
+	keys := t.Keys()
+	slices.SortFunc(keys, func(a, b TeamKey) int { return strings.Compare(a.ID, b.ID) })
+	return keys
+}
+
+// RotateInstanceAdmin replaces the instance admin key by the key whose stored forms are hashes
+// (the operator changed the bootstrap key; hashes[0] is the form to store): the new key acts as
+// the old one's member, every old one is revoked. A team whose instance admin key already is
+// that key decides nothing.
+func (t *Team) RotateInstanceAdmin(keyID string, hashes []string, prefix string) ([]Payload, error) {
+	var old []TeamKey
+	owner := ""
+	for _, k := range t.sortedKeys() {
+		if !k.InstanceAdmin {
+			continue
+		}
+		if slices.Contains(hashes, k.Hash) {
+			return nil, nil
+		}
+		old, owner = append(old, k), k.MemberID
+	}
+	if owner == "" {
+		return nil, Precondition("team %s has no instance admin key to rotate", t.id)
+	}
+	out := []Payload{APIKeyCreated{KeyID: keyID, MemberID: owner, KeyHash: hashes[0], InstanceAdmin: true, Prefix: prefix}}
+	for _, k := range old {
+		out = append(out, APIKeyRevoked{KeyID: k.ID, MemberID: k.MemberID, Reason: RevokedByRotation})
+	}
+	return out, nil
 }
 
 // Link returns one of the team's account links.
@@ -224,7 +351,14 @@ func (t *Team) ActiveLink(id string) (AccountLink, error) {
 }
 
 // LinkAccount links an account, or relinks it (same id: its threads stay), healthy again.
-func (t *Team) LinkAccount(l AccountLinked) AccountLinked { return l }
+// Relinking an account the team has linked replaces its credentials (and so who receives its
+// webhooks): owners and admins only.
+func (t *Team) LinkAccount(actorRole Role, l AccountLinked) (AccountLinked, error) {
+	if _, linked := t.links[l.AccountLinkID]; linked && actorRole != RoleOwner && actorRole != RoleAdmin {
+		return AccountLinked{}, PermissionDenied("only owners and admins relink an account that is already linked")
+	}
+	return l, nil
+}
 
 // UnlinkAccount unlinks a linked account.
 func (t *Team) UnlinkAccount(id string) (AccountUnlinked, error) {

@@ -62,19 +62,19 @@ func TestTeamRules(t *testing.T) {
 			return err
 		}, KindAlreadyExists},
 		{"an agent's own key", func(t *Team) error {
-			_, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_agent", "h")
+			_, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_agent", "h", "sb_abcd")
 			return err
 		}, KindInternal},
 		{"an agent's key for another", func(t *Team) error {
-			_, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_admin", "h")
+			_, err := t.CreateAPIKey("mem_agent", RoleAgent, "key_1", "mem_admin", "h", "sb_abcd")
 			return err
 		}, KindPermissionDenied},
 		{"an admin's key for another", func(t *Team) error {
-			_, err := t.CreateAPIKey("mem_admin", RoleAdmin, "key_1", "mem_agent", "h")
+			_, err := t.CreateAPIKey("mem_admin", RoleAdmin, "key_1", "mem_agent", "h", "sb_abcd")
 			return err
 		}, KindInternal},
 		{"a key for an unknown member", func(t *Team) error {
-			_, err := t.CreateAPIKey("mem_owner", RoleOwner, "key_1", "mem_x", "h")
+			_, err := t.CreateAPIKey("mem_owner", RoleOwner, "key_1", "mem_x", "h", "sb_abcd")
 			return err
 		}, KindNotFound},
 		{"an active link", func(t *Team) error { _, err := t.ActiveLink("acc_1"); return err }, KindInternal},
@@ -84,7 +84,7 @@ func TestTeamRules(t *testing.T) {
 		{"unlink again", func(t *Team) error { _, err := t.UnlinkAccount("acc_old"); return err }, KindPrecondition},
 		{"unlink unknown", func(t *Team) error { _, err := t.UnlinkAccount("acc_x"); return err }, KindNotFound},
 		{"create the team again", func(t *Team) error {
-			_, err := t.Create("A", TeamMember{ID: "mem_x"}, "", "key_x", "h", false)
+			_, err := t.Create("A", TeamMember{ID: "mem_x"}, "", "key_x", "h", "", false)
 			return err
 		}, KindAlreadyExists},
 		{"unhealthy without a reason", func(t *Team) error { _, _, err := t.ReportHealth("acc_1", false, ""); return err }, KindInvalid},

@@ -23,6 +23,8 @@ type APIKey struct {
 	ID, TeamID, MemberID, Hash string
 	InstanceAdmin              bool
 	CreatedAt                  time.Time
+	Prefix                     string    // the key's first characters ("" for first-release keys)
+	LastUsedAt                 time.Time // zero: never seen used (kept to within a minute)
 }
 
 // Tag labels prospects.

@@ -107,7 +107,12 @@ func Apply(tx Tx, e domain.Event) error {
 	case domain.MemberAdded:
 		return tx.PutMember(Member{ID: p.MemberID, TeamID: team, Email: p.Email, Name: p.Name, Role: p.Role, CreatedAt: e.OccurredAt})
 	case domain.APIKeyCreated:
-		return tx.PutAPIKey(APIKey{ID: p.KeyID, TeamID: team, MemberID: p.MemberID, Hash: p.KeyHash, InstanceAdmin: p.InstanceAdmin, CreatedAt: e.OccurredAt})
+		return tx.PutAPIKey(APIKey{ID: p.KeyID, TeamID: team, MemberID: p.MemberID, Hash: p.KeyHash, InstanceAdmin: p.InstanceAdmin,
+			CreatedAt: e.OccurredAt, Prefix: p.Prefix})
+	case domain.APIKeyRevoked:
+		return tx.DeleteAPIKey(team, p.KeyID)
+	case domain.MemberRemoved:
+		return tx.DeleteMember(team, p.MemberID)
 	case domain.TagCreated:
 		return tx.PutTag(Tag{ID: p.TagID, TeamID: team, Name: p.Name, Color: p.Color})
 	case domain.TagDeleted:

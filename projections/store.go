@@ -35,6 +35,8 @@ type Tx interface {
 	PutTeam(t Team) error
 	PutMember(m Member) error
 	PutAPIKey(k APIKey) error
+	DeleteAPIKey(teamID, id string) error
+	DeleteMember(teamID, id string) error
 	PutTag(t Tag) error
 	DeleteTag(teamID, tagID string) error
 	PutStatus(s Status) error
@@ -63,6 +65,9 @@ type Tx interface {
 type Reader interface {
 	Team(ctx context.Context, id string) (Team, error)
 	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	APIKeys(ctx context.Context, teamID string) ([]APIKey, error)
+	// TouchAPIKeys records when keys last authenticated a call (runtime data, not events).
+	TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 	CountAPIKeys(ctx context.Context) (int, error)
 	Member(ctx context.Context, teamID, id string) (Member, error)
 	Members(ctx context.Context, teamID string) ([]Member, error)

@@ -66,6 +66,9 @@ type engines struct {
 	idem    commands.Idempotency
 	cursors scheduler.CursorStore // ingest role only
 	idx     search.Index
+	// keys hashes API keys under the instance's secret: the data folder's secret key when
+	// embedded; with PostgreSQL, a secret kept there, so every process hashes alike.
+	keys    commands.APIKeyHasher
 	closers []func() error
 }
 
@@ -93,6 +96,14 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 	box, err := secretbox.New(key)
 	if err != nil {
 		return nil, err
+	}
+	e.keys = commands.NewAPIKeyHasher(key)
+	if cfg.PostgresURL != "" {
+		secret, err := postgres.InstanceSecret(ctx, cfg.PostgresURL, "api_key_hashing", postgres.WithLogger(logger))
+		if err != nil {
+			return nil, fmt.Errorf("--postgres-url: %w", err)
+		}
+		e.keys = commands.NewAPIKeyHasher(secret)
 	}
 
 	// Read model, credentials, idempotency: PostgreSQL, or SQLite files in the data dir.

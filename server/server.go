@@ -167,7 +167,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 
 	deps := commands.Deps{Log: e.log, State: e.rm, Credentials: e.creds, Idempotency: e.idem,
-		Consistency: s.projector, Logger: logger}
+		Consistency: s.projector, Logger: logger, Keys: e.keys,
+		Assigned: commands.ThreadsAssignedTo{Threads: e.rm.Threads}}
 	app := commands.NewApp(deps)
 	if cfg.has(RoleAPI) {
 		if err := s.bootstrap(ctx, app, e.rm); err != nil {
@@ -200,7 +201,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		s.run(runCtx, "poll scheduler", polls.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
-		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger}, opts)
+		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys}, opts)
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
@@ -286,12 +287,16 @@ func (s *Server) bootstrap(ctx context.Context, app commands.App, keys interface
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
+	where := "SWITCHBOARD_BOOTSTRAP_KEY"
+	if s.cfg.BootstrapKey == "" {
+		where = path
+	}
 	if r.Created {
-		where := "SWITCHBOARD_BOOTSTRAP_KEY"
-		if s.cfg.BootstrapKey == "" {
-			where = path
-		}
 		s.logger.Info("created team default with an owner and the instance admin key", "team_id", r.TeamID, "key_in", where)
+	}
+	if r.Rotated {
+		s.logger.Warn("the instance admin key changed: the previous one is revoked (api_key.revoked, reason bootstrap_rotated)",
+			"team_id", r.TeamID, "key_in", where)
 	}
 	return nil
 }

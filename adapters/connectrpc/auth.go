@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -24,8 +26,14 @@ func actorFrom(ctx context.Context) commands.Actor {
 	return a
 }
 
-// authInterceptor resolves the bearer key of every call to its team and member.
-type authInterceptor struct{ keys KeyReader }
+// authInterceptor resolves the bearer key of every call to its team and member. A revoked key
+// or a removed member is refused as soon as the read model has applied the revocation (which
+// RevokeApiKey and RemoveMember wait for before they answer).
+type authInterceptor struct {
+	keys   KeyReader
+	hasher commands.APIKeyHasher
+	usage  *keyUsage
+}
 
 func (i authInterceptor) authenticate(ctx context.Context, header string) (context.Context, error) {
 	token, ok := strings.CutPrefix(header, "Bearer ")
@@ -33,13 +41,20 @@ func (i authInterceptor) authenticate(ctx context.Context, header string) (conte
 	if !ok || token == "" {
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("missing API key: send Authorization: Bearer <key>"))
 	}
-	k, err := i.keys.APIKeyByHash(ctx, commands.HashAPIKey(token))
+	var k projections.APIKey
+	err := projections.ErrNotFound
+	for _, h := range i.hasher.Candidates(token) { // this instance's hash, then a first-release key's
+		if k, err = i.keys.APIKeyByHash(ctx, h); !errors.Is(err, projections.ErrNotFound) {
+			break
+		}
+	}
 	if errors.Is(err, projections.ErrNotFound) {
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid API key"))
 	}
 	if err != nil {
 		return ctx, connect.NewError(connect.CodeUnavailable, errors.New("the read model is unavailable, retry later"))
 	}
+	i.usage.used(k)
 	m, err := i.keys.Member(ctx, k.TeamID, k.MemberID)
 	if errors.Is(err, projections.ErrNotFound) {
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid API key"))
@@ -74,4 +89,36 @@ func (i authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc)
 		}
 		return next(ctx, conn)
 	}
+}
+
+// keyUsage records when keys authenticated calls in the read model, at most once a minute per
+// key and off the request path.
+type keyUsage struct {
+	mu    sync.Mutex
+	last  map[string]time.Time
+	touch func(ctx context.Context, used map[string]time.Time) error
+}
+
+const keyUsageResolution = time.Minute
+
+func (u *keyUsage) used(k projections.APIKey) {
+	now := time.Now().UTC()
+	if u == nil || u.touch == nil || now.Sub(k.LastUsedAt) < keyUsageResolution {
+		return
+	}
+	u.mu.Lock()
+	if now.Sub(u.last[k.ID]) < keyUsageResolution {
+		u.mu.Unlock()
+		return
+	}
+	if u.last == nil {
+		u.last = map[string]time.Time{}
+	}
+	u.last[k.ID] = now
+	u.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = u.touch(ctx, map[string]time.Time{k.ID: now}) // best effort: the next use records it
+	}()
 }

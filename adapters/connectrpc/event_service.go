@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"google.golang.org/protobuf/types/known/structpb"
+
 	"connectrpc.com/connect"
 
 	"github.com/switchboard-oss/switchboard/adapters/eventcodec"
@@ -27,15 +29,36 @@ func parseAfter(s string) (eventlog.Cursor, error) {
 	return c, nil
 }
 
-func eventToProto(r eventlog.Record) (*v1.Event, error) {
+func eventToProto(r eventlog.Record, a commands.Actor) (*v1.Event, error) {
 	data, err := eventcodec.PayloadStruct(r.Event)
 	if err != nil {
 		return nil, err
 	}
+	redact(r.Event.Type(), data, a)
 	e := r.Event
 	return &v1.Event{Position: r.Position.String(), EventId: e.ID, Type: e.Type(), Key: e.Key,
 		OccurredAt: ts(e.OccurredAt), RecordedAt: ts(e.RecordedAt), Actor: e.Actor, Origin: string(e.Origin),
 		Data: data, CausationId: e.CausationID, CorrelationId: e.CorrelationID}, nil
+}
+
+// securityEvents are shown to owners only; other members see which key or member they concern.
+var securityEvents = map[string]bool{domain.TypeAPIKeyCreated: true, domain.TypeAPIKeyRevoked: true}
+
+// redact removes from an event's data what its reader may not see: a key's hash from everyone
+// (it is HMAC'd, yet useless to any reader), and the details of security events from members
+// who are not owners.
+func redact(eventType string, data *structpb.Struct, a commands.Actor) {
+	if data == nil {
+		return
+	}
+	delete(data.Fields, "key_hash")
+	if securityEvents[eventType] && a.Role != string(domain.RoleOwner) {
+		for k := range data.Fields {
+			if k != "key_id" && k != "member_id" {
+				delete(data.Fields, k)
+			}
+		}
+	}
 }
 
 func (s eventService) ListEvents(ctx context.Context, req *connect.Request[v1.ListEventsRequest]) (*connect.Response[v1.ListEventsResponse], error) {
@@ -66,7 +89,7 @@ func (s eventService) ListEvents(ctx context.Context, req *connect.Request[v1.Li
 		}
 		out := &v1.ListEventsResponse{Events: make([]*v1.Event, 0, len(recs))}
 		for _, r := range recs {
-			e, err := eventToProto(r)
+			e, err := eventToProto(r, a)
 			if err != nil {
 				return nil, err
 			}
@@ -94,7 +117,7 @@ func (s eventService) StreamEvents(ctx context.Context, req *connect.Request[v1.
 			return toConnect(ctx, s.d.Logger, domain.Unavailable("the event log", err))
 		}
 		for _, r := range recs {
-			e, err := eventToProto(r)
+			e, err := eventToProto(r, a)
 			if err != nil {
 				return toConnect(ctx, s.d.Logger, err)
 			}

@@ -120,7 +120,8 @@ func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) 
 // mountAPI mounts every service and returns their names.
 func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics) []string {
 	// Responses under 1 KiB go uncompressed: gzip's setup costs more than it saves there.
-	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader},
+	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader, hasher: d.Keys,
+		usage: &keyUsage{touch: d.Reader.TouchAPIKeys}},
 		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex}), connect.WithCompressMinBytes(1024))
 	mux.Handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
 	mux.Handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))

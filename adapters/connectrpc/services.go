@@ -25,6 +25,8 @@ type Deps struct {
 	// have applied its positions (nil: the header is accepted and not waited on).
 	ReadModel, SearchIndex Waiter
 	Logger                 *slog.Logger
+	// Keys hashes bearer keys as the commands stored them.
+	Keys commands.APIKeyHasher
 }
 
 // lookup turns a read-model miss into NotFound naming the entity.

@@ -6,6 +6,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/switchboard-oss/switchboard/commands"
+	"github.com/switchboard-oss/switchboard/domain"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
 )
@@ -96,5 +97,41 @@ func (s teamService) CreateTeam(ctx context.Context, req *connect.Request[v1.Cre
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.CreateTeamRequest) (*v1.CreateTeamResponse, error) {
 		r, err := s.d.App.CreateTeam.Handle(ctx, a, commands.CreateTeam{Name: m.Name, OwnerEmail: m.OwnerEmail, OwnerName: m.OwnerName})
 		return &v1.CreateTeamResponse{TeamId: r.TeamID, OwnerMemberId: r.OwnerMemberID, OwnerKey: r.OwnerKey}, err
+	})
+}
+
+func (s teamService) ListApiKeys(ctx context.Context, req *connect.Request[v1.ListApiKeysRequest]) (*connect.Response[v1.ListApiKeysResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, _ *v1.ListApiKeysRequest) (*v1.ListApiKeysResponse, error) {
+		keys, err := s.d.Reader.APIKeys(ctx, a.TeamID)
+		if err != nil {
+			return nil, lookup(err, "", "")
+		}
+		all := a.Role == string(domain.RoleOwner) || a.Role == string(domain.RoleAdmin)
+		out := &v1.ListApiKeysResponse{Keys: make([]*v1.ApiKey, 0, len(keys))}
+		for _, k := range keys {
+			if !all && k.MemberID != a.MemberID {
+				continue // agents see their own keys
+			}
+			p := &v1.ApiKey{Id: k.ID, MemberId: k.MemberID, Prefix: k.Prefix, CreatedAt: ts(k.CreatedAt), InstanceAdmin: k.InstanceAdmin}
+			if !k.LastUsedAt.IsZero() {
+				p.LastUsedAt = ts(k.LastUsedAt)
+			}
+			out.Keys = append(out.Keys, p)
+		}
+		return out, nil
+	})
+}
+
+func (s teamService) RevokeApiKey(ctx context.Context, req *connect.Request[v1.RevokeApiKeyRequest]) (*connect.Response[v1.RevokeApiKeyResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.RevokeApiKeyRequest) (*v1.RevokeApiKeyResponse, error) {
+		r, err := s.d.App.RevokeAPIKey.Handle(ctx, a, commands.RevokeAPIKey{KeyID: m.KeyId})
+		return &v1.RevokeApiKeyResponse{Position: r.Position}, err
+	})
+}
+
+func (s teamService) RemoveMember(ctx context.Context, req *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.RemoveMemberRequest) (*v1.RemoveMemberResponse, error) {
+		r, err := s.d.App.RemoveMember.Handle(ctx, a, commands.RemoveMember{MemberID: m.MemberId, IdempotencyKey: m.IdempotencyKey})
+		return &v1.RemoveMemberResponse{Position: r.Position}, err
 	})
 }

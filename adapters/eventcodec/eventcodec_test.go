@@ -37,7 +37,9 @@ func samplePayloads() []domain.Payload {
 	return []domain.Payload{
 		domain.TeamCreated{TeamID: "team_1", Name: "Acme"},
 		domain.MemberAdded{MemberID: "mem_1", Email: "ada@example.com", Name: "Ada", Role: "owner"},
-		domain.APIKeyCreated{KeyID: "key_1", MemberID: "mem_1", KeyHash: "9f86d081884c7d65", InstanceAdmin: true},
+		domain.APIKeyCreated{KeyID: "key_1", MemberID: "mem_1", KeyHash: "9f86d081884c7d65", InstanceAdmin: true, Prefix: "sb_abcd"},
+		domain.APIKeyRevoked{KeyID: "key_1", MemberID: "mem_1", Reason: "revoked"},
+		domain.MemberRemoved{MemberID: "mem_1"},
 		domain.TagCreated{TagID: "tag_1", Name: "vip", Color: "#ff0000"},
 		domain.TagDeleted{TagID: "tag_1"},
 		domain.StatusCreated{StatusID: "sts_1", Name: "Qualified", Position: 3},

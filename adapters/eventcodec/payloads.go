@@ -16,7 +16,11 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 	case domain.MemberAdded:
 		env.Payload = &eventsv1.Envelope_MemberAdded{MemberAdded: &eventsv1.MemberAdded{MemberId: p.MemberID, Email: p.Email, Name: p.Name, Role: p.Role}}
 	case domain.APIKeyCreated:
-		env.Payload = &eventsv1.Envelope_ApiKeyCreated{ApiKeyCreated: &eventsv1.ApiKeyCreated{KeyId: p.KeyID, MemberId: p.MemberID, KeyHash: p.KeyHash, InstanceAdmin: p.InstanceAdmin}}
+		env.Payload = &eventsv1.Envelope_ApiKeyCreated{ApiKeyCreated: &eventsv1.ApiKeyCreated{KeyId: p.KeyID, MemberId: p.MemberID, KeyHash: p.KeyHash, InstanceAdmin: p.InstanceAdmin, Prefix: p.Prefix}}
+	case domain.APIKeyRevoked:
+		env.Payload = &eventsv1.Envelope_ApiKeyRevoked{ApiKeyRevoked: &eventsv1.ApiKeyRevoked{KeyId: p.KeyID, MemberId: p.MemberID, Reason: p.Reason}}
+	case domain.MemberRemoved:
+		env.Payload = &eventsv1.Envelope_MemberRemoved{MemberRemoved: &eventsv1.MemberRemoved{MemberId: p.MemberID}}
 	case domain.TagCreated:
 		env.Payload = &eventsv1.Envelope_TagCreated{TagCreated: &eventsv1.TagCreated{TagId: p.TagID, Name: p.Name, Color: p.Color}}
 	case domain.TagDeleted:
@@ -115,7 +119,12 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 		return domain.MemberAdded{MemberID: p.GetMemberId(), Email: p.GetEmail(), Name: p.GetName(), Role: p.GetRole()}, nil
 	case *eventsv1.Envelope_ApiKeyCreated:
 		p := c.ApiKeyCreated
-		return domain.APIKeyCreated{KeyID: p.GetKeyId(), MemberID: p.GetMemberId(), KeyHash: p.GetKeyHash(), InstanceAdmin: p.GetInstanceAdmin()}, nil
+		return domain.APIKeyCreated{KeyID: p.GetKeyId(), MemberID: p.GetMemberId(), KeyHash: p.GetKeyHash(), InstanceAdmin: p.GetInstanceAdmin(), Prefix: p.GetPrefix()}, nil
+	case *eventsv1.Envelope_ApiKeyRevoked:
+		p := c.ApiKeyRevoked
+		return domain.APIKeyRevoked{KeyID: p.GetKeyId(), MemberID: p.GetMemberId(), Reason: p.GetReason()}, nil
+	case *eventsv1.Envelope_MemberRemoved:
+		return domain.MemberRemoved{MemberID: c.MemberRemoved.GetMemberId()}, nil
 	case *eventsv1.Envelope_TagCreated:
 		p := c.TagCreated
 		return domain.TagCreated{TagID: p.GetTagId(), Name: p.GetName(), Color: p.GetColor()}, nil

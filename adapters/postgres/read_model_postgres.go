@@ -420,7 +420,7 @@ func (x *pgTx) flush() error {
 		return []any{m.TeamID, m.ID, m.Email, m.Name, m.Role, m.CreatedAt}
 	})
 	pgQueueUpsert(b, "rm-upsert-api-keys", x.apiKeys.written(), func(k projections.APIKey) []any {
-		return []any{k.ID, k.TeamID, k.MemberID, k.Hash, k.InstanceAdmin, k.CreatedAt}
+		return []any{k.ID, k.TeamID, k.MemberID, k.Hash, k.InstanceAdmin, k.CreatedAt, k.Prefix}
 	})
 	pgQueueUpsert(b, "rm-upsert-statuses", x.statuses.written(), func(s projections.Status) []any {
 		return []any{s.TeamID, s.ID, s.Name, s.Position}
@@ -554,6 +554,22 @@ func (x *pgTx) PutMember(m projections.Member) error {
 func (x *pgTx) PutAPIKey(k projections.APIKey) error {
 	x.apiKeys.write(pgKey{"", k.ID}, k)
 	return x.wrote()
+}
+
+// DeleteAPIKey and DeleteMember first send the buffered upserts, which a batch would otherwise
+// send after the delete (a key created and revoked in one batch must stay revoked).
+func (x *pgTx) DeleteAPIKey(teamID, id string) error {
+	if err := x.flush(); err != nil {
+		return err
+	}
+	return x.op("rm-delete-api-key", teamID, id)
+}
+
+func (x *pgTx) DeleteMember(teamID, id string) error {
+	if err := x.flush(); err != nil {
+		return err
+	}
+	return x.op("rm-delete-member", teamID, id)
 }
 
 func (x *pgTx) op(query string, args ...any) error {
@@ -693,8 +709,12 @@ func pgScanMember(r pgScanner) (projections.Member, error) {
 
 func pgScanAPIKey(r pgScanner) (projections.APIKey, error) {
 	var k projections.APIKey
-	err := r.Scan(&k.ID, &k.TeamID, &k.MemberID, &k.Hash, &k.InstanceAdmin, &k.CreatedAt)
+	var used *time.Time
+	err := r.Scan(&k.ID, &k.TeamID, &k.MemberID, &k.Hash, &k.InstanceAdmin, &k.CreatedAt, &k.Prefix, &used)
 	pgUTC(&k.CreatedAt)
+	if used != nil {
+		k.LastUsedAt = used.UTC()
+	}
 	return k, err
 }
 
@@ -923,6 +943,22 @@ func (s *ReadModel) Team(ctx context.Context, id string) (projections.Team, erro
 
 func (s *ReadModel) APIKeyByHash(ctx context.Context, hash string) (projections.APIKey, error) {
 	return pgQueryOne(ctx, s.pool, pgScanAPIKey, "api key", pgRM.get("rm-api-key-by-hash"), hash)
+}
+
+func (s *ReadModel) APIKeys(ctx context.Context, teamID string) ([]projections.APIKey, error) {
+	return pgQueryAll(ctx, s.pool, pgScanAPIKey, "api keys", pgRM.get("rm-api-keys"), teamID)
+}
+
+// TouchAPIKeys records when keys last authenticated a call (runtime data, not events).
+func (s *ReadModel) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
+	ids, ats := make([]string, 0, len(used)), make([]time.Time, 0, len(used))
+	for id, at := range used {
+		ids, ats = append(ids, id), append(ats, at)
+	}
+	if _, err := s.pool.Exec(ctx, pgRM.get("rm-touch-api-keys"), ids, ats); err != nil {
+		return fmt.Errorf("read model: touch api keys: %w", err)
+	}
+	return nil
 }
 
 func (s *ReadModel) CountAPIKeys(ctx context.Context) (int, error) {

@@ -80,10 +80,17 @@ ON CONFLICT (team_id, id) DO UPDATE SET email = excluded.email, name = excluded.
     role = excluded.role, created_at = excluded.created_at;
 
 -- name: rm-upsert-api-keys
-INSERT INTO api_keys (id, team_id, member_id, hash, instance_admin, created_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[])
+INSERT INTO api_keys (id, team_id, member_id, hash, instance_admin, created_at, prefix)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::timestamptz[], $7::text[])
 ON CONFLICT (id) DO UPDATE SET team_id = excluded.team_id, member_id = excluded.member_id,
-    hash = excluded.hash, instance_admin = excluded.instance_admin, created_at = excluded.created_at;
+    hash = excluded.hash, instance_admin = excluded.instance_admin, created_at = excluded.created_at,
+    prefix = excluded.prefix;
+
+-- name: rm-delete-api-key
+DELETE FROM api_keys WHERE team_id = $1 AND id = $2;
+
+-- name: rm-delete-member
+DELETE FROM members WHERE team_id = $1 AND id = $2;
 
 -- name: rm-upsert-statuses
 INSERT INTO statuses (team_id, id, name, position)
@@ -175,7 +182,15 @@ TRUNCATE teams, members, api_keys, tags, statuses, account_links, prospects, pro
 SELECT id, name, created_at FROM teams WHERE id = $1;
 
 -- name: rm-api-key-by-hash
-SELECT id, team_id, member_id, hash, instance_admin, created_at FROM api_keys WHERE hash = $1;
+SELECT id, team_id, member_id, hash, instance_admin, created_at, prefix, last_used_at FROM api_keys WHERE hash = $1;
+
+-- name: rm-api-keys
+SELECT id, team_id, member_id, hash, instance_admin, created_at, prefix, last_used_at FROM api_keys
+WHERE team_id = $1 ORDER BY created_at, id;
+
+-- name: rm-touch-api-keys
+UPDATE api_keys k SET last_used_at = greatest(k.last_used_at, u.at)
+FROM unnest($1::text[], $2::timestamptz[]) AS u(id, at) WHERE k.id = u.id;
 
 -- name: rm-count-api-keys
 SELECT count(*) FROM api_keys;

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -79,6 +80,13 @@ func OpenReadModel(path string) (*ReadModel, error) {
 		w.Close()
 		return nil, fmt.Errorf("read model: create schema in %s: %w", path, err)
 	}
+	if err := rmAddColumns(w, "api_keys", map[string]string{
+		"prefix":       "TEXT NOT NULL DEFAULT ''",
+		"last_used_at": "INTEGER NOT NULL DEFAULT 0",
+	}); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("read model: upgrade schema in %s: %w", path, err)
+	}
 
 	r, err := sql.Open("sqlite", dsn(url.Values{"_pragma": {"query_only(1)"}}))
 	if err != nil {
@@ -95,6 +103,33 @@ func OpenReadModel(path string) (*ReadModel, error) {
 		return nil, fmt.Errorf("read model: open %s: %w", path, err)
 	}
 	return &ReadModel{w: w, r: r, q: newRMPrepared(r)}, nil
+}
+
+// rmAddColumns adds the columns a table made by an earlier release lacks (CREATE TABLE IF NOT
+// EXISTS leaves an existing table as it was).
+func rmAddColumns(db *sql.DB, table string, cols map[string]string) error {
+	rows, err := db.Query("SELECT name FROM pragma_table_info(?)", table)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		have[name] = true
+	}
+	rows.Close()
+	for _, name := range slices.Sorted(maps.Keys(cols)) {
+		if !have[name] {
+			if _, err := db.Exec(fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", table, name, cols[name])); err != nil {
+				return err
+			}
+		}
+	}
+	return rows.Err()
 }
 
 // Close closes both pools.
@@ -392,7 +427,7 @@ func rmLimit(n int) string {
 var (
 	rmTeamCols        = []string{"id", "name", "created_at"}
 	rmMemberCols      = []string{"team_id", "id", "email", "name", "role", "created_at"}
-	rmAPIKeyCols      = []string{"id", "team_id", "member_id", "hash", "instance_admin", "created_at"}
+	rmAPIKeyCols      = []string{"id", "team_id", "member_id", "hash", "instance_admin", "created_at", "prefix"}
 	rmTagCols         = []string{"team_id", "id", "name", "color"}
 	rmStatusCols      = []string{"team_id", "id", "name", "position"}
 	rmAccountLinkCols = []string{"team_id", "id", "platform", "platform_id", "username", "display_name",
@@ -421,7 +456,7 @@ var (
 
 	rmTeamSelect        = "SELECT " + rmSelect("x", rmTeamCols...) + " FROM teams x"
 	rmMemberSelect      = "SELECT " + rmSelect("x", rmMemberCols...) + " FROM members x"
-	rmAPIKeySelect      = "SELECT " + rmSelect("x", rmAPIKeyCols...) + " FROM api_keys x"
+	rmAPIKeySelect      = "SELECT " + rmSelect("x", rmAPIKeyCols...) + ", x.last_used_at FROM api_keys x"
 	rmTagSelect         = "SELECT " + rmSelect("x", rmTagCols...) + " FROM tags x"
 	rmStatusSelect      = "SELECT " + rmSelect("x", rmStatusCols...) + " FROM statuses x"
 	rmAccountLinkSelect = "SELECT " + rmSelect("x", rmAccountLinkCols...) + " FROM account_links x"
@@ -471,9 +506,12 @@ func rmScanMember(r rmScanner) (projections.Member, error) {
 
 func rmScanAPIKey(r rmScanner) (projections.APIKey, error) {
 	var k projections.APIKey
-	var at int64
-	err := r.Scan(&k.ID, &k.TeamID, &k.MemberID, &k.Hash, &k.InstanceAdmin, &at)
+	var at, used int64
+	err := r.Scan(&k.ID, &k.TeamID, &k.MemberID, &k.Hash, &k.InstanceAdmin, &at, &k.Prefix, &used)
 	k.CreatedAt = rmFromTime(at)
+	if used != 0 {
+		k.LastUsedAt = rmFromTime(used)
+	}
 	return k, err
 }
 
@@ -619,7 +657,15 @@ func (x *rmTx) PutMember(m projections.Member) error {
 }
 
 func (x *rmTx) PutAPIKey(k projections.APIKey) error {
-	return x.exec("put api key", rmPutAPIKeySQL, k.ID, k.TeamID, k.MemberID, k.Hash, k.InstanceAdmin, rmTime(k.CreatedAt))
+	return x.exec("put api key", rmPutAPIKeySQL, k.ID, k.TeamID, k.MemberID, k.Hash, k.InstanceAdmin, rmTime(k.CreatedAt), k.Prefix)
+}
+
+func (x *rmTx) DeleteAPIKey(teamID, id string) error {
+	return x.exec("delete api key", "DELETE FROM api_keys WHERE team_id = ? AND id = ?", teamID, id)
+}
+
+func (x *rmTx) DeleteMember(teamID, id string) error {
+	return x.exec("delete member", "DELETE FROM members WHERE team_id = ? AND id = ?", teamID, id)
 }
 
 func (x *rmTx) PutTag(t projections.Tag) error {
@@ -752,6 +798,21 @@ func (s *ReadModel) Team(ctx context.Context, id string) (projections.Team, erro
 
 func (s *ReadModel) APIKeyByHash(ctx context.Context, hash string) (projections.APIKey, error) {
 	return rmQueryOne(ctx, s.q, rmScanAPIKey, "api key", rmAPIKeySelect+" WHERE x.hash = ?", hash)
+}
+
+func (s *ReadModel) APIKeys(ctx context.Context, teamID string) ([]projections.APIKey, error) {
+	return rmQueryAll(ctx, s.q, rmScanAPIKey, "api keys", rmAPIKeySelect+" WHERE x.team_id = ? ORDER BY x.created_at, x.id", teamID)
+}
+
+// TouchAPIKeys records when keys last authenticated a call (runtime data, not an event: it is
+// lost with the read model and starts again from the next use).
+func (s *ReadModel) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
+	for id, at := range used {
+		if _, err := s.w.ExecContext(ctx, "UPDATE api_keys SET last_used_at = max(last_used_at, ?) WHERE id = ?", rmTime(at), id); err != nil {
+			return fmt.Errorf("read model: touch api key: %w", err)
+		}
+	}
+	return nil
 }
 
 func (s *ReadModel) CountAPIKeys(ctx context.Context) (int, error) {

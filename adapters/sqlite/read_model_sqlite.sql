@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
     member_id      TEXT    NOT NULL,
     hash           TEXT    NOT NULL UNIQUE,
     instance_admin INTEGER NOT NULL,
-    created_at     INTEGER NOT NULL
+    created_at     INTEGER NOT NULL,
+    prefix         TEXT    NOT NULL DEFAULT '',
+    last_used_at   INTEGER NOT NULL DEFAULT 0  -- unix nanoseconds; 0: never (kept within a minute)
 );
 
 CREATE TABLE IF NOT EXISTS tags (

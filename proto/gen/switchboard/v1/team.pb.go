@@ -9,6 +9,7 @@ package switchboardv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -975,11 +976,378 @@ func (x *CreateTeamResponse) GetOwnerKey() string {
 	return ""
 }
 
+// ListApiKeysRequest lists keys.
+type ListApiKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApiKeysRequest) Reset() {
+	*x = ListApiKeysRequest{}
+	mi := &file_switchboard_v1_team_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApiKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApiKeysRequest) ProtoMessage() {}
+
+func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_team_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_team_proto_rawDescGZIP(), []int{18}
+}
+
+// ApiKey is a key as people see it: never the key or its hash.
+type ApiKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key's id (key_…).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The member it acts as.
+	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// The key's first characters (sb_ and 4 more); empty for keys made before prefixes were kept.
+	Prefix string `protobuf:"bytes,3,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// When it was created.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When it last authenticated a call (to within a minute); unset when never.
+	LastUsedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_used_at,json=lastUsedAt,proto3" json:"last_used_at,omitempty"`
+	// True for the instance admin key.
+	InstanceAdmin bool `protobuf:"varint,6,opt,name=instance_admin,json=instanceAdmin,proto3" json:"instance_admin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiKey) Reset() {
+	*x = ApiKey{}
+	mi := &file_switchboard_v1_team_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiKey) ProtoMessage() {}
+
+func (x *ApiKey) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_team_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
+func (*ApiKey) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_team_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ApiKey) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ApiKey) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *ApiKey) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *ApiKey) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *ApiKey) GetLastUsedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastUsedAt
+	}
+	return nil
+}
+
+func (x *ApiKey) GetInstanceAdmin() bool {
+	if x != nil {
+		return x.InstanceAdmin
+	}
+	return false
+}
+
+// ListApiKeysResponse lists the keys, oldest first.
+type ListApiKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The keys.
+	Keys          []*ApiKey `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApiKeysResponse) Reset() {
+	*x = ListApiKeysResponse{}
+	mi := &file_switchboard_v1_team_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApiKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApiKeysResponse) ProtoMessage() {}
+
+func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_team_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_team_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListApiKeysResponse) GetKeys() []*ApiKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// RevokeApiKeyRequest names the key.
+type RevokeApiKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the key's id (key_…).
+	KeyId         string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeApiKeyRequest) Reset() {
+	*x = RevokeApiKeyRequest{}
+	mi := &file_switchboard_v1_team_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeApiKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeApiKeyRequest) ProtoMessage() {}
+
+func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_team_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeApiKeyRequest.ProtoReflect.Descriptor instead.
+func (*RevokeApiKeyRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_team_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RevokeApiKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+// RevokeApiKeyResponse says where the revocation landed.
+type RevokeApiKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The log position of the event appended.
+	Position      string `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeApiKeyResponse) Reset() {
+	*x = RevokeApiKeyResponse{}
+	mi := &file_switchboard_v1_team_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeApiKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeApiKeyResponse) ProtoMessage() {}
+
+func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_team_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeApiKeyResponse.ProtoReflect.Descriptor instead.
+func (*RevokeApiKeyResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_team_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RevokeApiKeyResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+// RemoveMemberRequest names the member.
+type RemoveMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the member (mem_…).
+	MemberId string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Makes a retry harmless: the same key applies the command once.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RemoveMemberRequest) Reset() {
+	*x = RemoveMemberRequest{}
+	mi := &file_switchboard_v1_team_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberRequest) ProtoMessage() {}
+
+func (x *RemoveMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_team_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveMemberRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_team_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RemoveMemberRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *RemoveMemberRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// RemoveMemberResponse says where the removal landed.
+type RemoveMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The log position of the last event appended.
+	Position      string `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMemberResponse) Reset() {
+	*x = RemoveMemberResponse{}
+	mi := &file_switchboard_v1_team_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMemberResponse) ProtoMessage() {}
+
+func (x *RemoveMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_team_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveMemberResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_team_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RemoveMemberResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
 var File_switchboard_v1_team_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_team_proto_rawDesc = "" +
 	"\n" +
-	"\x19switchboard/v1/team.proto\x12\x0eswitchboard.v1\x1a\x1aswitchboard/v1/types.proto\"e\n" +
+	"\x19switchboard/v1/team.proto\x12\x0eswitchboard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aswitchboard/v1/types.proto\"e\n" +
 	"\x10CreateTagRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05color\x18\x02 \x01(\tR\x05color\x12'\n" +
@@ -1031,7 +1399,28 @@ const file_switchboard_v1_team_proto_rawDesc = "" +
 	"\x12CreateTeamResponse\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12&\n" +
 	"\x0fowner_member_id\x18\x02 \x01(\tR\rownerMemberId\x12\x1b\n" +
-	"\towner_key\x18\x03 \x01(\tR\bownerKey2\xab\x06\n" +
+	"\towner_key\x18\x03 \x01(\tR\bownerKey\"\x14\n" +
+	"\x12ListApiKeysRequest\"\xed\x01\n" +
+	"\x06ApiKey\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x16\n" +
+	"\x06prefix\x18\x03 \x01(\tR\x06prefix\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12<\n" +
+	"\flast_used_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastUsedAt\x12%\n" +
+	"\x0einstance_admin\x18\x06 \x01(\bR\rinstanceAdmin\"A\n" +
+	"\x13ListApiKeysResponse\x12*\n" +
+	"\x04keys\x18\x01 \x03(\v2\x16.switchboard.v1.ApiKeyR\x04keys\",\n" +
+	"\x13RevokeApiKeyRequest\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"2\n" +
+	"\x14RevokeApiKeyResponse\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\"[\n" +
+	"\x13RemoveMemberRequest\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"2\n" +
+	"\x14RemoveMemberResponse\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition2\xc2\b\n" +
 	"\vTeamService\x12R\n" +
 	"\tCreateTag\x12 .switchboard.v1.CreateTagRequest\x1a!.switchboard.v1.CreateTagResponse\"\x00\x12R\n" +
 	"\bListTags\x12\x1f.switchboard.v1.ListTagsRequest\x1a .switchboard.v1.ListTagsResponse\"\x03\x90\x02\x01\x12R\n" +
@@ -1042,7 +1431,10 @@ const file_switchboard_v1_team_proto_rawDesc = "" +
 	"\vListMembers\x12\".switchboard.v1.ListMembersRequest\x1a#.switchboard.v1.ListMembersResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\fCreateApiKey\x12#.switchboard.v1.CreateApiKeyRequest\x1a$.switchboard.v1.CreateApiKeyResponse\"\x00\x12U\n" +
 	"\n" +
-	"CreateTeam\x12!.switchboard.v1.CreateTeamRequest\x1a\".switchboard.v1.CreateTeamResponse\"\x00B\xc7\x01\n" +
+	"CreateTeam\x12!.switchboard.v1.CreateTeamRequest\x1a\".switchboard.v1.CreateTeamResponse\"\x00\x12[\n" +
+	"\vListApiKeys\x12\".switchboard.v1.ListApiKeysRequest\x1a#.switchboard.v1.ListApiKeysResponse\"\x03\x90\x02\x01\x12[\n" +
+	"\fRevokeApiKey\x12#.switchboard.v1.RevokeApiKeyRequest\x1a$.switchboard.v1.RevokeApiKeyResponse\"\x00\x12[\n" +
+	"\fRemoveMember\x12#.switchboard.v1.RemoveMemberRequest\x1a$.switchboard.v1.RemoveMemberResponse\"\x00B\xc7\x01\n" +
 	"\x12com.switchboard.v1B\tTeamProtoP\x01ZMgithub.com/switchboard-oss/switchboard/proto/gen/switchboard/v1;switchboardv1\xa2\x02\x03SXX\xaa\x02\x0eSwitchboard.V1\xca\x02\x0eSwitchboard\\V1\xe2\x02\x1aSwitchboard\\V1\\GPBMetadata\xea\x02\x0fSwitchboard::V1b\x06proto3"
 
 var (
@@ -1057,60 +1449,77 @@ func file_switchboard_v1_team_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_team_proto_rawDescData
 }
 
-var file_switchboard_v1_team_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_switchboard_v1_team_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_switchboard_v1_team_proto_goTypes = []any{
-	(*CreateTagRequest)(nil),     // 0: switchboard.v1.CreateTagRequest
-	(*CreateTagResponse)(nil),    // 1: switchboard.v1.CreateTagResponse
-	(*ListTagsRequest)(nil),      // 2: switchboard.v1.ListTagsRequest
-	(*ListTagsResponse)(nil),     // 3: switchboard.v1.ListTagsResponse
-	(*DeleteTagRequest)(nil),     // 4: switchboard.v1.DeleteTagRequest
-	(*DeleteTagResponse)(nil),    // 5: switchboard.v1.DeleteTagResponse
-	(*CreateStatusRequest)(nil),  // 6: switchboard.v1.CreateStatusRequest
-	(*CreateStatusResponse)(nil), // 7: switchboard.v1.CreateStatusResponse
-	(*ListStatusesRequest)(nil),  // 8: switchboard.v1.ListStatusesRequest
-	(*ListStatusesResponse)(nil), // 9: switchboard.v1.ListStatusesResponse
-	(*AddMemberRequest)(nil),     // 10: switchboard.v1.AddMemberRequest
-	(*AddMemberResponse)(nil),    // 11: switchboard.v1.AddMemberResponse
-	(*ListMembersRequest)(nil),   // 12: switchboard.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),  // 13: switchboard.v1.ListMembersResponse
-	(*CreateApiKeyRequest)(nil),  // 14: switchboard.v1.CreateApiKeyRequest
-	(*CreateApiKeyResponse)(nil), // 15: switchboard.v1.CreateApiKeyResponse
-	(*CreateTeamRequest)(nil),    // 16: switchboard.v1.CreateTeamRequest
-	(*CreateTeamResponse)(nil),   // 17: switchboard.v1.CreateTeamResponse
-	(*Tag)(nil),                  // 18: switchboard.v1.Tag
-	(*Status)(nil),               // 19: switchboard.v1.Status
-	(*Member)(nil),               // 20: switchboard.v1.Member
+	(*CreateTagRequest)(nil),      // 0: switchboard.v1.CreateTagRequest
+	(*CreateTagResponse)(nil),     // 1: switchboard.v1.CreateTagResponse
+	(*ListTagsRequest)(nil),       // 2: switchboard.v1.ListTagsRequest
+	(*ListTagsResponse)(nil),      // 3: switchboard.v1.ListTagsResponse
+	(*DeleteTagRequest)(nil),      // 4: switchboard.v1.DeleteTagRequest
+	(*DeleteTagResponse)(nil),     // 5: switchboard.v1.DeleteTagResponse
+	(*CreateStatusRequest)(nil),   // 6: switchboard.v1.CreateStatusRequest
+	(*CreateStatusResponse)(nil),  // 7: switchboard.v1.CreateStatusResponse
+	(*ListStatusesRequest)(nil),   // 8: switchboard.v1.ListStatusesRequest
+	(*ListStatusesResponse)(nil),  // 9: switchboard.v1.ListStatusesResponse
+	(*AddMemberRequest)(nil),      // 10: switchboard.v1.AddMemberRequest
+	(*AddMemberResponse)(nil),     // 11: switchboard.v1.AddMemberResponse
+	(*ListMembersRequest)(nil),    // 12: switchboard.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),   // 13: switchboard.v1.ListMembersResponse
+	(*CreateApiKeyRequest)(nil),   // 14: switchboard.v1.CreateApiKeyRequest
+	(*CreateApiKeyResponse)(nil),  // 15: switchboard.v1.CreateApiKeyResponse
+	(*CreateTeamRequest)(nil),     // 16: switchboard.v1.CreateTeamRequest
+	(*CreateTeamResponse)(nil),    // 17: switchboard.v1.CreateTeamResponse
+	(*ListApiKeysRequest)(nil),    // 18: switchboard.v1.ListApiKeysRequest
+	(*ApiKey)(nil),                // 19: switchboard.v1.ApiKey
+	(*ListApiKeysResponse)(nil),   // 20: switchboard.v1.ListApiKeysResponse
+	(*RevokeApiKeyRequest)(nil),   // 21: switchboard.v1.RevokeApiKeyRequest
+	(*RevokeApiKeyResponse)(nil),  // 22: switchboard.v1.RevokeApiKeyResponse
+	(*RemoveMemberRequest)(nil),   // 23: switchboard.v1.RemoveMemberRequest
+	(*RemoveMemberResponse)(nil),  // 24: switchboard.v1.RemoveMemberResponse
+	(*Tag)(nil),                   // 25: switchboard.v1.Tag
+	(*Status)(nil),                // 26: switchboard.v1.Status
+	(*Member)(nil),                // 27: switchboard.v1.Member
+	(*timestamppb.Timestamp)(nil), // 28: google.protobuf.Timestamp
 }
 var file_switchboard_v1_team_proto_depIdxs = []int32{
-	18, // 0: switchboard.v1.CreateTagResponse.tag:type_name -> switchboard.v1.Tag
-	18, // 1: switchboard.v1.ListTagsResponse.tags:type_name -> switchboard.v1.Tag
-	19, // 2: switchboard.v1.CreateStatusResponse.status:type_name -> switchboard.v1.Status
-	19, // 3: switchboard.v1.ListStatusesResponse.statuses:type_name -> switchboard.v1.Status
-	20, // 4: switchboard.v1.AddMemberResponse.member:type_name -> switchboard.v1.Member
-	20, // 5: switchboard.v1.ListMembersResponse.members:type_name -> switchboard.v1.Member
-	0,  // 6: switchboard.v1.TeamService.CreateTag:input_type -> switchboard.v1.CreateTagRequest
-	2,  // 7: switchboard.v1.TeamService.ListTags:input_type -> switchboard.v1.ListTagsRequest
-	4,  // 8: switchboard.v1.TeamService.DeleteTag:input_type -> switchboard.v1.DeleteTagRequest
-	6,  // 9: switchboard.v1.TeamService.CreateStatus:input_type -> switchboard.v1.CreateStatusRequest
-	8,  // 10: switchboard.v1.TeamService.ListStatuses:input_type -> switchboard.v1.ListStatusesRequest
-	10, // 11: switchboard.v1.TeamService.AddMember:input_type -> switchboard.v1.AddMemberRequest
-	12, // 12: switchboard.v1.TeamService.ListMembers:input_type -> switchboard.v1.ListMembersRequest
-	14, // 13: switchboard.v1.TeamService.CreateApiKey:input_type -> switchboard.v1.CreateApiKeyRequest
-	16, // 14: switchboard.v1.TeamService.CreateTeam:input_type -> switchboard.v1.CreateTeamRequest
-	1,  // 15: switchboard.v1.TeamService.CreateTag:output_type -> switchboard.v1.CreateTagResponse
-	3,  // 16: switchboard.v1.TeamService.ListTags:output_type -> switchboard.v1.ListTagsResponse
-	5,  // 17: switchboard.v1.TeamService.DeleteTag:output_type -> switchboard.v1.DeleteTagResponse
-	7,  // 18: switchboard.v1.TeamService.CreateStatus:output_type -> switchboard.v1.CreateStatusResponse
-	9,  // 19: switchboard.v1.TeamService.ListStatuses:output_type -> switchboard.v1.ListStatusesResponse
-	11, // 20: switchboard.v1.TeamService.AddMember:output_type -> switchboard.v1.AddMemberResponse
-	13, // 21: switchboard.v1.TeamService.ListMembers:output_type -> switchboard.v1.ListMembersResponse
-	15, // 22: switchboard.v1.TeamService.CreateApiKey:output_type -> switchboard.v1.CreateApiKeyResponse
-	17, // 23: switchboard.v1.TeamService.CreateTeam:output_type -> switchboard.v1.CreateTeamResponse
-	15, // [15:24] is the sub-list for method output_type
-	6,  // [6:15] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	25, // 0: switchboard.v1.CreateTagResponse.tag:type_name -> switchboard.v1.Tag
+	25, // 1: switchboard.v1.ListTagsResponse.tags:type_name -> switchboard.v1.Tag
+	26, // 2: switchboard.v1.CreateStatusResponse.status:type_name -> switchboard.v1.Status
+	26, // 3: switchboard.v1.ListStatusesResponse.statuses:type_name -> switchboard.v1.Status
+	27, // 4: switchboard.v1.AddMemberResponse.member:type_name -> switchboard.v1.Member
+	27, // 5: switchboard.v1.ListMembersResponse.members:type_name -> switchboard.v1.Member
+	28, // 6: switchboard.v1.ApiKey.created_at:type_name -> google.protobuf.Timestamp
+	28, // 7: switchboard.v1.ApiKey.last_used_at:type_name -> google.protobuf.Timestamp
+	19, // 8: switchboard.v1.ListApiKeysResponse.keys:type_name -> switchboard.v1.ApiKey
+	0,  // 9: switchboard.v1.TeamService.CreateTag:input_type -> switchboard.v1.CreateTagRequest
+	2,  // 10: switchboard.v1.TeamService.ListTags:input_type -> switchboard.v1.ListTagsRequest
+	4,  // 11: switchboard.v1.TeamService.DeleteTag:input_type -> switchboard.v1.DeleteTagRequest
+	6,  // 12: switchboard.v1.TeamService.CreateStatus:input_type -> switchboard.v1.CreateStatusRequest
+	8,  // 13: switchboard.v1.TeamService.ListStatuses:input_type -> switchboard.v1.ListStatusesRequest
+	10, // 14: switchboard.v1.TeamService.AddMember:input_type -> switchboard.v1.AddMemberRequest
+	12, // 15: switchboard.v1.TeamService.ListMembers:input_type -> switchboard.v1.ListMembersRequest
+	14, // 16: switchboard.v1.TeamService.CreateApiKey:input_type -> switchboard.v1.CreateApiKeyRequest
+	16, // 17: switchboard.v1.TeamService.CreateTeam:input_type -> switchboard.v1.CreateTeamRequest
+	18, // 18: switchboard.v1.TeamService.ListApiKeys:input_type -> switchboard.v1.ListApiKeysRequest
+	21, // 19: switchboard.v1.TeamService.RevokeApiKey:input_type -> switchboard.v1.RevokeApiKeyRequest
+	23, // 20: switchboard.v1.TeamService.RemoveMember:input_type -> switchboard.v1.RemoveMemberRequest
+	1,  // 21: switchboard.v1.TeamService.CreateTag:output_type -> switchboard.v1.CreateTagResponse
+	3,  // 22: switchboard.v1.TeamService.ListTags:output_type -> switchboard.v1.ListTagsResponse
+	5,  // 23: switchboard.v1.TeamService.DeleteTag:output_type -> switchboard.v1.DeleteTagResponse
+	7,  // 24: switchboard.v1.TeamService.CreateStatus:output_type -> switchboard.v1.CreateStatusResponse
+	9,  // 25: switchboard.v1.TeamService.ListStatuses:output_type -> switchboard.v1.ListStatusesResponse
+	11, // 26: switchboard.v1.TeamService.AddMember:output_type -> switchboard.v1.AddMemberResponse
+	13, // 27: switchboard.v1.TeamService.ListMembers:output_type -> switchboard.v1.ListMembersResponse
+	15, // 28: switchboard.v1.TeamService.CreateApiKey:output_type -> switchboard.v1.CreateApiKeyResponse
+	17, // 29: switchboard.v1.TeamService.CreateTeam:output_type -> switchboard.v1.CreateTeamResponse
+	20, // 30: switchboard.v1.TeamService.ListApiKeys:output_type -> switchboard.v1.ListApiKeysResponse
+	22, // 31: switchboard.v1.TeamService.RevokeApiKey:output_type -> switchboard.v1.RevokeApiKeyResponse
+	24, // 32: switchboard.v1.TeamService.RemoveMember:output_type -> switchboard.v1.RemoveMemberResponse
+	21, // [21:33] is the sub-list for method output_type
+	9,  // [9:21] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_team_proto_init() }
@@ -1125,7 +1534,7 @@ func file_switchboard_v1_team_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_team_proto_rawDesc), len(file_switchboard_v1_team_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -80,6 +80,8 @@ type Envelope struct {
 	//	*Envelope_ProspectStatusChanged
 	//	*Envelope_ProspectContextUpdated
 	//	*Envelope_PlatformUnhandled
+	//	*Envelope_ApiKeyRevoked
+	//	*Envelope_MemberRemoved
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -435,6 +437,24 @@ func (x *Envelope) GetPlatformUnhandled() *PlatformUnhandled {
 	return nil
 }
 
+func (x *Envelope) GetApiKeyRevoked() *ApiKeyRevoked {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_ApiKeyRevoked); ok {
+			return x.ApiKeyRevoked
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetMemberRemoved() *MemberRemoved {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_MemberRemoved); ok {
+			return x.MemberRemoved
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -574,6 +594,16 @@ type Envelope_PlatformUnhandled struct {
 	PlatformUnhandled *PlatformUnhandled `protobuf:"bytes,46,opt,name=platform_unhandled,json=platformUnhandled,proto3,oneof"`
 }
 
+type Envelope_ApiKeyRevoked struct {
+	// api_key.revoked.v1
+	ApiKeyRevoked *ApiKeyRevoked `protobuf:"bytes,60,opt,name=api_key_revoked,json=apiKeyRevoked,proto3,oneof"`
+}
+
+type Envelope_MemberRemoved struct {
+	// member.removed.v1
+	MemberRemoved *MemberRemoved `protobuf:"bytes,61,opt,name=member_removed,json=memberRemoved,proto3,oneof"`
+}
+
 func (*Envelope_TeamCreated) isEnvelope_Payload() {}
 
 func (*Envelope_MemberAdded) isEnvelope_Payload() {}
@@ -627,6 +657,10 @@ func (*Envelope_ProspectStatusChanged) isEnvelope_Payload() {}
 func (*Envelope_ProspectContextUpdated) isEnvelope_Payload() {}
 
 func (*Envelope_PlatformUnhandled) isEnvelope_Payload() {}
+
+func (*Envelope_ApiKeyRevoked) isEnvelope_Payload() {}
+
+func (*Envelope_MemberRemoved) isEnvelope_Payload() {}
 
 // Participant is a person as a platform shows them.
 type Participant struct {
@@ -918,10 +952,13 @@ type ApiKeyCreated struct {
 	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	// The member it acts as.
 	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	// Hex SHA-256 of the key.
+	// The key's hash: hex HMAC-SHA256 under the instance's secret (hex SHA-256 in events of the
+	// first release). Never shown by the API.
 	KeyHash string `protobuf:"bytes,3,opt,name=key_hash,json=keyHash,proto3" json:"key_hash,omitempty"`
 	// True for the instance admin key (the bootstrap key), which may create teams.
 	InstanceAdmin bool `protobuf:"varint,4,opt,name=instance_admin,json=instanceAdmin,proto3" json:"instance_admin,omitempty"`
+	// The key's first characters (sb_ and 4 more), so people can tell their keys apart.
+	Prefix        string `protobuf:"bytes,5,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -984,6 +1021,123 @@ func (x *ApiKeyCreated) GetInstanceAdmin() bool {
 	return false
 }
 
+func (x *ApiKeyCreated) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+// ApiKeyRevoked: a key no longer authenticates.
+type ApiKeyRevoked struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key's id (key_…).
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The member it acted as.
+	MemberId string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// Why: revoked, member_removed, bootstrap_rotated.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiKeyRevoked) Reset() {
+	*x = ApiKeyRevoked{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiKeyRevoked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiKeyRevoked) ProtoMessage() {}
+
+func (x *ApiKeyRevoked) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiKeyRevoked.ProtoReflect.Descriptor instead.
+func (*ApiKeyRevoked) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ApiKeyRevoked) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ApiKeyRevoked) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *ApiKeyRevoked) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// MemberRemoved: a person left the team (their keys are revoked by api_key.revoked events).
+type MemberRemoved struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member (mem_…).
+	MemberId      string `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberRemoved) Reset() {
+	*x = MemberRemoved{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberRemoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberRemoved) ProtoMessage() {}
+
+func (x *MemberRemoved) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberRemoved.ProtoReflect.Descriptor instead.
+func (*MemberRemoved) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MemberRemoved) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 // TagCreated: a tag exists.
 type TagCreated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -999,7 +1153,7 @@ type TagCreated struct {
 
 func (x *TagCreated) Reset() {
 	*x = TagCreated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[6]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1165,7 @@ func (x *TagCreated) String() string {
 func (*TagCreated) ProtoMessage() {}
 
 func (x *TagCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[6]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1178,7 @@ func (x *TagCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagCreated.ProtoReflect.Descriptor instead.
 func (*TagCreated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TagCreated) GetTagId() string {
@@ -1059,7 +1213,7 @@ type TagDeleted struct {
 
 func (x *TagDeleted) Reset() {
 	*x = TagDeleted{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[7]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1225,7 @@ func (x *TagDeleted) String() string {
 func (*TagDeleted) ProtoMessage() {}
 
 func (x *TagDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[7]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1238,7 @@ func (x *TagDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagDeleted.ProtoReflect.Descriptor instead.
 func (*TagDeleted) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TagDeleted) GetTagId() string {
@@ -1109,7 +1263,7 @@ type StatusCreated struct {
 
 func (x *StatusCreated) Reset() {
 	*x = StatusCreated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[8]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1275,7 @@ func (x *StatusCreated) String() string {
 func (*StatusCreated) ProtoMessage() {}
 
 func (x *StatusCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[8]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1288,7 @@ func (x *StatusCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCreated.ProtoReflect.Descriptor instead.
 func (*StatusCreated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatusCreated) GetStatusId() string {
@@ -1179,7 +1333,7 @@ type AccountLinked struct {
 
 func (x *AccountLinked) Reset() {
 	*x = AccountLinked{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[9]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1345,7 @@ func (x *AccountLinked) String() string {
 func (*AccountLinked) ProtoMessage() {}
 
 func (x *AccountLinked) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[9]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1358,7 @@ func (x *AccountLinked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountLinked.ProtoReflect.Descriptor instead.
 func (*AccountLinked) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AccountLinked) GetAccountLinkId() string {
@@ -1260,7 +1414,7 @@ type AccountUnlinked struct {
 
 func (x *AccountUnlinked) Reset() {
 	*x = AccountUnlinked{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[10]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1426,7 @@ func (x *AccountUnlinked) String() string {
 func (*AccountUnlinked) ProtoMessage() {}
 
 func (x *AccountUnlinked) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[10]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1439,7 @@ func (x *AccountUnlinked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountUnlinked.ProtoReflect.Descriptor instead.
 func (*AccountUnlinked) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AccountUnlinked) GetAccountLinkId() string {
@@ -1310,7 +1464,7 @@ type AccountHealthChanged struct {
 
 func (x *AccountHealthChanged) Reset() {
 	*x = AccountHealthChanged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[11]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1476,7 @@ func (x *AccountHealthChanged) String() string {
 func (*AccountHealthChanged) ProtoMessage() {}
 
 func (x *AccountHealthChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[11]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1489,7 @@ func (x *AccountHealthChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AccountHealthChanged.ProtoReflect.Descriptor instead.
 func (*AccountHealthChanged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AccountHealthChanged) GetAccountLinkId() string {
@@ -1405,7 +1559,7 @@ type MessageReceived struct {
 
 func (x *MessageReceived) Reset() {
 	*x = MessageReceived{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[12]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1417,7 +1571,7 @@ func (x *MessageReceived) String() string {
 func (*MessageReceived) ProtoMessage() {}
 
 func (x *MessageReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[12]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1430,7 +1584,7 @@ func (x *MessageReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageReceived.ProtoReflect.Descriptor instead.
 func (*MessageReceived) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{12}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MessageReceived) GetMessageId() string {
@@ -1585,7 +1739,7 @@ type MessageSendRequested struct {
 
 func (x *MessageSendRequested) Reset() {
 	*x = MessageSendRequested{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[13]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1751,7 @@ func (x *MessageSendRequested) String() string {
 func (*MessageSendRequested) ProtoMessage() {}
 
 func (x *MessageSendRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[13]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1764,7 @@ func (x *MessageSendRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendRequested.ProtoReflect.Descriptor instead.
 func (*MessageSendRequested) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MessageSendRequested) GetMessageId() string {
@@ -1686,7 +1840,7 @@ type MessageSent struct {
 
 func (x *MessageSent) Reset() {
 	*x = MessageSent{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[14]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +1852,7 @@ func (x *MessageSent) String() string {
 func (*MessageSent) ProtoMessage() {}
 
 func (x *MessageSent) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[14]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +1865,7 @@ func (x *MessageSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSent.ProtoReflect.Descriptor instead.
 func (*MessageSent) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MessageSent) GetMessageId() string {
@@ -1761,7 +1915,7 @@ type MessageSendFailed struct {
 
 func (x *MessageSendFailed) Reset() {
 	*x = MessageSendFailed{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +1927,7 @@ func (x *MessageSendFailed) String() string {
 func (*MessageSendFailed) ProtoMessage() {}
 
 func (x *MessageSendFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1940,7 @@ func (x *MessageSendFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendFailed.ProtoReflect.Descriptor instead.
 func (*MessageSendFailed) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MessageSendFailed) GetMessageId() string {
@@ -1843,7 +1997,7 @@ type MessageEdited struct {
 
 func (x *MessageEdited) Reset() {
 	*x = MessageEdited{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +2009,7 @@ func (x *MessageEdited) String() string {
 func (*MessageEdited) ProtoMessage() {}
 
 func (x *MessageEdited) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +2022,7 @@ func (x *MessageEdited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageEdited.ProtoReflect.Descriptor instead.
 func (*MessageEdited) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MessageEdited) GetMessageId() string {
@@ -1923,7 +2077,7 @@ type MessageDeleted struct {
 
 func (x *MessageDeleted) Reset() {
 	*x = MessageDeleted{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1935,7 +2089,7 @@ func (x *MessageDeleted) String() string {
 func (*MessageDeleted) ProtoMessage() {}
 
 func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1948,7 +2102,7 @@ func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageDeleted.ProtoReflect.Descriptor instead.
 func (*MessageDeleted) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MessageDeleted) GetMessageId() string {
@@ -1992,7 +2146,7 @@ type ThreadRead struct {
 
 func (x *ThreadRead) Reset() {
 	*x = ThreadRead{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2158,7 @@ func (x *ThreadRead) String() string {
 func (*ThreadRead) ProtoMessage() {}
 
 func (x *ThreadRead) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2171,7 @@ func (x *ThreadRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadRead.ProtoReflect.Descriptor instead.
 func (*ThreadRead) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ThreadRead) GetThreadId() string {
@@ -2049,7 +2203,7 @@ type ThreadSeen struct {
 
 func (x *ThreadSeen) Reset() {
 	*x = ThreadSeen{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2215,7 @@ func (x *ThreadSeen) String() string {
 func (*ThreadSeen) ProtoMessage() {}
 
 func (x *ThreadSeen) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2228,7 @@ func (x *ThreadSeen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadSeen.ProtoReflect.Descriptor instead.
 func (*ThreadSeen) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ThreadSeen) GetThreadId() string {
@@ -2116,7 +2270,7 @@ type ThreadAssigned struct {
 
 func (x *ThreadAssigned) Reset() {
 	*x = ThreadAssigned{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2128,7 +2282,7 @@ func (x *ThreadAssigned) String() string {
 func (*ThreadAssigned) ProtoMessage() {}
 
 func (x *ThreadAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2141,7 +2295,7 @@ func (x *ThreadAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadAssigned.ProtoReflect.Descriptor instead.
 func (*ThreadAssigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ThreadAssigned) GetThreadId() string {
@@ -2185,7 +2339,7 @@ type ThreadUnassigned struct {
 
 func (x *ThreadUnassigned) Reset() {
 	*x = ThreadUnassigned{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2351,7 @@ func (x *ThreadUnassigned) String() string {
 func (*ThreadUnassigned) ProtoMessage() {}
 
 func (x *ThreadUnassigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2364,7 @@ func (x *ThreadUnassigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadUnassigned.ProtoReflect.Descriptor instead.
 func (*ThreadUnassigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ThreadUnassigned) GetThreadId() string {
@@ -2243,7 +2397,7 @@ type ThreadDone struct {
 
 func (x *ThreadDone) Reset() {
 	*x = ThreadDone{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2255,7 +2409,7 @@ func (x *ThreadDone) String() string {
 func (*ThreadDone) ProtoMessage() {}
 
 func (x *ThreadDone) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2268,7 +2422,7 @@ func (x *ThreadDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadDone.ProtoReflect.Descriptor instead.
 func (*ThreadDone) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ThreadDone) GetThreadId() string {
@@ -2305,7 +2459,7 @@ type ThreadReopened struct {
 
 func (x *ThreadReopened) Reset() {
 	*x = ThreadReopened{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2317,7 +2471,7 @@ func (x *ThreadReopened) String() string {
 func (*ThreadReopened) ProtoMessage() {}
 
 func (x *ThreadReopened) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2330,7 +2484,7 @@ func (x *ThreadReopened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadReopened.ProtoReflect.Descriptor instead.
 func (*ThreadReopened) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ThreadReopened) GetThreadId() string {
@@ -2368,7 +2522,7 @@ type ProspectProfileUpdated struct {
 
 func (x *ProspectProfileUpdated) Reset() {
 	*x = ProspectProfileUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +2534,7 @@ func (x *ProspectProfileUpdated) String() string {
 func (*ProspectProfileUpdated) ProtoMessage() {}
 
 func (x *ProspectProfileUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +2547,7 @@ func (x *ProspectProfileUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectProfileUpdated.ProtoReflect.Descriptor instead.
 func (*ProspectProfileUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ProspectProfileUpdated) GetProspectId() string {
@@ -2454,7 +2608,7 @@ type ProspectTagged struct {
 
 func (x *ProspectTagged) Reset() {
 	*x = ProspectTagged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2466,7 +2620,7 @@ func (x *ProspectTagged) String() string {
 func (*ProspectTagged) ProtoMessage() {}
 
 func (x *ProspectTagged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2479,7 +2633,7 @@ func (x *ProspectTagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectTagged.ProtoReflect.Descriptor instead.
 func (*ProspectTagged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ProspectTagged) GetProspectId() string {
@@ -2516,7 +2670,7 @@ type ProspectUntagged struct {
 
 func (x *ProspectUntagged) Reset() {
 	*x = ProspectUntagged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2682,7 @@ func (x *ProspectUntagged) String() string {
 func (*ProspectUntagged) ProtoMessage() {}
 
 func (x *ProspectUntagged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2695,7 @@ func (x *ProspectUntagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectUntagged.ProtoReflect.Descriptor instead.
 func (*ProspectUntagged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ProspectUntagged) GetProspectId() string {
@@ -2574,7 +2728,7 @@ type ProspectStatusChanged struct {
 
 func (x *ProspectStatusChanged) Reset() {
 	*x = ProspectStatusChanged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2586,7 +2740,7 @@ func (x *ProspectStatusChanged) String() string {
 func (*ProspectStatusChanged) ProtoMessage() {}
 
 func (x *ProspectStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2599,7 +2753,7 @@ func (x *ProspectStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectStatusChanged.ProtoReflect.Descriptor instead.
 func (*ProspectStatusChanged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ProspectStatusChanged) GetProspectId() string {
@@ -2640,7 +2794,7 @@ type ProspectContextUpdated struct {
 
 func (x *ProspectContextUpdated) Reset() {
 	*x = ProspectContextUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2652,7 +2806,7 @@ func (x *ProspectContextUpdated) String() string {
 func (*ProspectContextUpdated) ProtoMessage() {}
 
 func (x *ProspectContextUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2665,7 +2819,7 @@ func (x *ProspectContextUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectContextUpdated.ProtoReflect.Descriptor instead.
 func (*ProspectContextUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ProspectContextUpdated) GetProspectId() string {
@@ -2716,7 +2870,7 @@ type PlatformUnhandled struct {
 
 func (x *PlatformUnhandled) Reset() {
 	*x = PlatformUnhandled{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2728,7 +2882,7 @@ func (x *PlatformUnhandled) String() string {
 func (*PlatformUnhandled) ProtoMessage() {}
 
 func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2741,7 +2895,7 @@ func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlatformUnhandled.ProtoReflect.Descriptor instead.
 func (*PlatformUnhandled) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PlatformUnhandled) GetAccountLinkId() string {
@@ -2795,7 +2949,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2807,7 +2961,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2820,7 +2974,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Decision) GetOpensRequest() bool {
@@ -2848,7 +3002,7 @@ var File_switchboard_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x14\n" +
+	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x15\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -2894,7 +3048,9 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x11prospect_untagged\x18+ \x01(\v2'.switchboard.events.v1.ProspectUntaggedH\x00R\x10prospectUntagged\x12f\n" +
 	"\x17prospect_status_changed\x18, \x01(\v2,.switchboard.events.v1.ProspectStatusChangedH\x00R\x15prospectStatusChanged\x12i\n" +
 	"\x18prospect_context_updated\x18- \x01(\v2-.switchboard.events.v1.ProspectContextUpdatedH\x00R\x16prospectContextUpdated\x12Y\n" +
-	"\x12platform_unhandled\x18. \x01(\v2(.switchboard.events.v1.PlatformUnhandledH\x00R\x11platformUnhandledB\t\n" +
+	"\x12platform_unhandled\x18. \x01(\v2(.switchboard.events.v1.PlatformUnhandledH\x00R\x11platformUnhandled\x12N\n" +
+	"\x0fapi_key_revoked\x18< \x01(\v2$.switchboard.events.v1.ApiKeyRevokedH\x00R\rapiKeyRevoked\x12M\n" +
+	"\x0emember_removed\x18= \x01(\v2$.switchboard.events.v1.MemberRemovedH\x00R\rmemberRemovedB\t\n" +
 	"\apayload\"\x8c\x01\n" +
 	"\vParticipant\x12\x1f\n" +
 	"\vplatform_id\x18\x01 \x01(\tR\n" +
@@ -2918,12 +3074,19 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
-	"\x04role\x18\x04 \x01(\tR\x04role\"\x85\x01\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\"\x9d\x01\n" +
 	"\rApiKeyCreated\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x19\n" +
 	"\bkey_hash\x18\x03 \x01(\tR\akeyHash\x12%\n" +
-	"\x0einstance_admin\x18\x04 \x01(\bR\rinstanceAdmin\"M\n" +
+	"\x0einstance_admin\x18\x04 \x01(\bR\rinstanceAdmin\x12\x16\n" +
+	"\x06prefix\x18\x05 \x01(\tR\x06prefix\"[\n" +
+	"\rApiKeyRevoked\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1b\n" +
+	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\",\n" +
+	"\rMemberRemoved\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\"M\n" +
 	"\n" +
 	"TagCreated\x12\x15\n" +
 	"\x06tag_id\x18\x01 \x01(\tR\x05tagId\x12\x12\n" +
@@ -3101,7 +3264,7 @@ func file_switchboard_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_switchboard_events_v1_events_proto_rawDescData
 }
 
-var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),               // 0: switchboard.events.v1.Envelope
 	(*Participant)(nil),            // 1: switchboard.events.v1.Participant
@@ -3109,82 +3272,86 @@ var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*TeamCreated)(nil),            // 3: switchboard.events.v1.TeamCreated
 	(*MemberAdded)(nil),            // 4: switchboard.events.v1.MemberAdded
 	(*ApiKeyCreated)(nil),          // 5: switchboard.events.v1.ApiKeyCreated
-	(*TagCreated)(nil),             // 6: switchboard.events.v1.TagCreated
-	(*TagDeleted)(nil),             // 7: switchboard.events.v1.TagDeleted
-	(*StatusCreated)(nil),          // 8: switchboard.events.v1.StatusCreated
-	(*AccountLinked)(nil),          // 9: switchboard.events.v1.AccountLinked
-	(*AccountUnlinked)(nil),        // 10: switchboard.events.v1.AccountUnlinked
-	(*AccountHealthChanged)(nil),   // 11: switchboard.events.v1.AccountHealthChanged
-	(*MessageReceived)(nil),        // 12: switchboard.events.v1.MessageReceived
-	(*MessageSendRequested)(nil),   // 13: switchboard.events.v1.MessageSendRequested
-	(*MessageSent)(nil),            // 14: switchboard.events.v1.MessageSent
-	(*MessageSendFailed)(nil),      // 15: switchboard.events.v1.MessageSendFailed
-	(*MessageEdited)(nil),          // 16: switchboard.events.v1.MessageEdited
-	(*MessageDeleted)(nil),         // 17: switchboard.events.v1.MessageDeleted
-	(*ThreadRead)(nil),             // 18: switchboard.events.v1.ThreadRead
-	(*ThreadSeen)(nil),             // 19: switchboard.events.v1.ThreadSeen
-	(*ThreadAssigned)(nil),         // 20: switchboard.events.v1.ThreadAssigned
-	(*ThreadUnassigned)(nil),       // 21: switchboard.events.v1.ThreadUnassigned
-	(*ThreadDone)(nil),             // 22: switchboard.events.v1.ThreadDone
-	(*ThreadReopened)(nil),         // 23: switchboard.events.v1.ThreadReopened
-	(*ProspectProfileUpdated)(nil), // 24: switchboard.events.v1.ProspectProfileUpdated
-	(*ProspectTagged)(nil),         // 25: switchboard.events.v1.ProspectTagged
-	(*ProspectUntagged)(nil),       // 26: switchboard.events.v1.ProspectUntagged
-	(*ProspectStatusChanged)(nil),  // 27: switchboard.events.v1.ProspectStatusChanged
-	(*ProspectContextUpdated)(nil), // 28: switchboard.events.v1.ProspectContextUpdated
-	(*PlatformUnhandled)(nil),      // 29: switchboard.events.v1.PlatformUnhandled
-	(*Decision)(nil),               // 30: switchboard.events.v1.Decision
-	nil,                            // 31: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),  // 32: google.protobuf.Timestamp
+	(*ApiKeyRevoked)(nil),          // 6: switchboard.events.v1.ApiKeyRevoked
+	(*MemberRemoved)(nil),          // 7: switchboard.events.v1.MemberRemoved
+	(*TagCreated)(nil),             // 8: switchboard.events.v1.TagCreated
+	(*TagDeleted)(nil),             // 9: switchboard.events.v1.TagDeleted
+	(*StatusCreated)(nil),          // 10: switchboard.events.v1.StatusCreated
+	(*AccountLinked)(nil),          // 11: switchboard.events.v1.AccountLinked
+	(*AccountUnlinked)(nil),        // 12: switchboard.events.v1.AccountUnlinked
+	(*AccountHealthChanged)(nil),   // 13: switchboard.events.v1.AccountHealthChanged
+	(*MessageReceived)(nil),        // 14: switchboard.events.v1.MessageReceived
+	(*MessageSendRequested)(nil),   // 15: switchboard.events.v1.MessageSendRequested
+	(*MessageSent)(nil),            // 16: switchboard.events.v1.MessageSent
+	(*MessageSendFailed)(nil),      // 17: switchboard.events.v1.MessageSendFailed
+	(*MessageEdited)(nil),          // 18: switchboard.events.v1.MessageEdited
+	(*MessageDeleted)(nil),         // 19: switchboard.events.v1.MessageDeleted
+	(*ThreadRead)(nil),             // 20: switchboard.events.v1.ThreadRead
+	(*ThreadSeen)(nil),             // 21: switchboard.events.v1.ThreadSeen
+	(*ThreadAssigned)(nil),         // 22: switchboard.events.v1.ThreadAssigned
+	(*ThreadUnassigned)(nil),       // 23: switchboard.events.v1.ThreadUnassigned
+	(*ThreadDone)(nil),             // 24: switchboard.events.v1.ThreadDone
+	(*ThreadReopened)(nil),         // 25: switchboard.events.v1.ThreadReopened
+	(*ProspectProfileUpdated)(nil), // 26: switchboard.events.v1.ProspectProfileUpdated
+	(*ProspectTagged)(nil),         // 27: switchboard.events.v1.ProspectTagged
+	(*ProspectUntagged)(nil),       // 28: switchboard.events.v1.ProspectUntagged
+	(*ProspectStatusChanged)(nil),  // 29: switchboard.events.v1.ProspectStatusChanged
+	(*ProspectContextUpdated)(nil), // 30: switchboard.events.v1.ProspectContextUpdated
+	(*PlatformUnhandled)(nil),      // 31: switchboard.events.v1.PlatformUnhandled
+	(*Decision)(nil),               // 32: switchboard.events.v1.Decision
+	nil,                            // 33: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),  // 34: google.protobuf.Timestamp
 }
 var file_switchboard_events_v1_events_proto_depIdxs = []int32{
-	32, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	32, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
+	34, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	34, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: switchboard.events.v1.Envelope.team_created:type_name -> switchboard.events.v1.TeamCreated
 	4,  // 3: switchboard.events.v1.Envelope.member_added:type_name -> switchboard.events.v1.MemberAdded
 	5,  // 4: switchboard.events.v1.Envelope.api_key_created:type_name -> switchboard.events.v1.ApiKeyCreated
-	6,  // 5: switchboard.events.v1.Envelope.tag_created:type_name -> switchboard.events.v1.TagCreated
-	7,  // 6: switchboard.events.v1.Envelope.tag_deleted:type_name -> switchboard.events.v1.TagDeleted
-	8,  // 7: switchboard.events.v1.Envelope.status_created:type_name -> switchboard.events.v1.StatusCreated
-	9,  // 8: switchboard.events.v1.Envelope.account_linked:type_name -> switchboard.events.v1.AccountLinked
-	10, // 9: switchboard.events.v1.Envelope.account_unlinked:type_name -> switchboard.events.v1.AccountUnlinked
-	11, // 10: switchboard.events.v1.Envelope.account_health_changed:type_name -> switchboard.events.v1.AccountHealthChanged
-	12, // 11: switchboard.events.v1.Envelope.message_received:type_name -> switchboard.events.v1.MessageReceived
-	13, // 12: switchboard.events.v1.Envelope.message_send_requested:type_name -> switchboard.events.v1.MessageSendRequested
-	14, // 13: switchboard.events.v1.Envelope.message_sent:type_name -> switchboard.events.v1.MessageSent
-	15, // 14: switchboard.events.v1.Envelope.message_send_failed:type_name -> switchboard.events.v1.MessageSendFailed
-	16, // 15: switchboard.events.v1.Envelope.message_edited:type_name -> switchboard.events.v1.MessageEdited
-	17, // 16: switchboard.events.v1.Envelope.message_deleted:type_name -> switchboard.events.v1.MessageDeleted
-	18, // 17: switchboard.events.v1.Envelope.thread_read:type_name -> switchboard.events.v1.ThreadRead
-	19, // 18: switchboard.events.v1.Envelope.thread_seen:type_name -> switchboard.events.v1.ThreadSeen
-	20, // 19: switchboard.events.v1.Envelope.thread_assigned:type_name -> switchboard.events.v1.ThreadAssigned
-	21, // 20: switchboard.events.v1.Envelope.thread_unassigned:type_name -> switchboard.events.v1.ThreadUnassigned
-	22, // 21: switchboard.events.v1.Envelope.thread_done:type_name -> switchboard.events.v1.ThreadDone
-	23, // 22: switchboard.events.v1.Envelope.thread_reopened:type_name -> switchboard.events.v1.ThreadReopened
-	24, // 23: switchboard.events.v1.Envelope.prospect_profile_updated:type_name -> switchboard.events.v1.ProspectProfileUpdated
-	25, // 24: switchboard.events.v1.Envelope.prospect_tagged:type_name -> switchboard.events.v1.ProspectTagged
-	26, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
-	27, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
-	28, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
-	29, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
-	1,  // 29: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
-	1,  // 30: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
-	2,  // 31: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
-	32, // 32: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
-	30, // 33: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
-	2,  // 34: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
-	30, // 35: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
-	32, // 36: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
-	30, // 37: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
-	30, // 38: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
-	30, // 39: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
-	30, // 40: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
-	31, // 41: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	8,  // 5: switchboard.events.v1.Envelope.tag_created:type_name -> switchboard.events.v1.TagCreated
+	9,  // 6: switchboard.events.v1.Envelope.tag_deleted:type_name -> switchboard.events.v1.TagDeleted
+	10, // 7: switchboard.events.v1.Envelope.status_created:type_name -> switchboard.events.v1.StatusCreated
+	11, // 8: switchboard.events.v1.Envelope.account_linked:type_name -> switchboard.events.v1.AccountLinked
+	12, // 9: switchboard.events.v1.Envelope.account_unlinked:type_name -> switchboard.events.v1.AccountUnlinked
+	13, // 10: switchboard.events.v1.Envelope.account_health_changed:type_name -> switchboard.events.v1.AccountHealthChanged
+	14, // 11: switchboard.events.v1.Envelope.message_received:type_name -> switchboard.events.v1.MessageReceived
+	15, // 12: switchboard.events.v1.Envelope.message_send_requested:type_name -> switchboard.events.v1.MessageSendRequested
+	16, // 13: switchboard.events.v1.Envelope.message_sent:type_name -> switchboard.events.v1.MessageSent
+	17, // 14: switchboard.events.v1.Envelope.message_send_failed:type_name -> switchboard.events.v1.MessageSendFailed
+	18, // 15: switchboard.events.v1.Envelope.message_edited:type_name -> switchboard.events.v1.MessageEdited
+	19, // 16: switchboard.events.v1.Envelope.message_deleted:type_name -> switchboard.events.v1.MessageDeleted
+	20, // 17: switchboard.events.v1.Envelope.thread_read:type_name -> switchboard.events.v1.ThreadRead
+	21, // 18: switchboard.events.v1.Envelope.thread_seen:type_name -> switchboard.events.v1.ThreadSeen
+	22, // 19: switchboard.events.v1.Envelope.thread_assigned:type_name -> switchboard.events.v1.ThreadAssigned
+	23, // 20: switchboard.events.v1.Envelope.thread_unassigned:type_name -> switchboard.events.v1.ThreadUnassigned
+	24, // 21: switchboard.events.v1.Envelope.thread_done:type_name -> switchboard.events.v1.ThreadDone
+	25, // 22: switchboard.events.v1.Envelope.thread_reopened:type_name -> switchboard.events.v1.ThreadReopened
+	26, // 23: switchboard.events.v1.Envelope.prospect_profile_updated:type_name -> switchboard.events.v1.ProspectProfileUpdated
+	27, // 24: switchboard.events.v1.Envelope.prospect_tagged:type_name -> switchboard.events.v1.ProspectTagged
+	28, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
+	29, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
+	30, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
+	31, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
+	6,  // 29: switchboard.events.v1.Envelope.api_key_revoked:type_name -> switchboard.events.v1.ApiKeyRevoked
+	7,  // 30: switchboard.events.v1.Envelope.member_removed:type_name -> switchboard.events.v1.MemberRemoved
+	1,  // 31: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
+	1,  // 32: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
+	2,  // 33: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
+	34, // 34: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
+	32, // 35: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
+	2,  // 36: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
+	32, // 37: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
+	34, // 38: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
+	32, // 39: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
+	32, // 40: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
+	32, // 41: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
+	32, // 42: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
+	33, // 43: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_events_v1_events_proto_init() }
@@ -3220,6 +3387,8 @@ func file_switchboard_events_v1_events_proto_init() {
 		(*Envelope_ProspectStatusChanged)(nil),
 		(*Envelope_ProspectContextUpdated)(nil),
 		(*Envelope_PlatformUnhandled)(nil),
+		(*Envelope_ApiKeyRevoked)(nil),
+		(*Envelope_MemberRemoved)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3227,7 +3396,7 @@ func file_switchboard_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_events_v1_events_proto_rawDesc), len(file_switchboard_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -54,6 +54,14 @@ const (
 	TeamServiceCreateApiKeyProcedure = "/switchboard.v1.TeamService/CreateApiKey"
 	// TeamServiceCreateTeamProcedure is the fully-qualified name of the TeamService's CreateTeam RPC.
 	TeamServiceCreateTeamProcedure = "/switchboard.v1.TeamService/CreateTeam"
+	// TeamServiceListApiKeysProcedure is the fully-qualified name of the TeamService's ListApiKeys RPC.
+	TeamServiceListApiKeysProcedure = "/switchboard.v1.TeamService/ListApiKeys"
+	// TeamServiceRevokeApiKeyProcedure is the fully-qualified name of the TeamService's RevokeApiKey
+	// RPC.
+	TeamServiceRevokeApiKeyProcedure = "/switchboard.v1.TeamService/RevokeApiKey"
+	// TeamServiceRemoveMemberProcedure is the fully-qualified name of the TeamService's RemoveMember
+	// RPC.
+	TeamServiceRemoveMemberProcedure = "/switchboard.v1.TeamService/RemoveMember"
 )
 
 // TeamServiceClient is a client for the switchboard.v1.TeamService service.
@@ -76,6 +84,15 @@ type TeamServiceClient interface {
 	CreateApiKey(context.Context, *connect.Request[v1.CreateApiKeyRequest]) (*connect.Response[v1.CreateApiKeyResponse], error)
 	// CreateTeam creates a team with an owner and a key (instance admin only).
 	CreateTeam(context.Context, *connect.Request[v1.CreateTeamRequest]) (*connect.Response[v1.CreateTeamResponse], error)
+	// ListApiKeys lists the team's active keys: prefix, member, creation and last use; never a key
+	// or its hash. Agents see their own keys; owners and admins every key.
+	ListApiKeys(context.Context, *connect.Request[v1.ListApiKeysRequest]) (*connect.Response[v1.ListApiKeysResponse], error)
+	// RevokeApiKey revokes a key: it is refused from the moment this call answers. Members revoke
+	// their own keys; owners and admins any key of a member not above their own role.
+	RevokeApiKey(context.Context, *connect.Request[v1.RevokeApiKeyRequest]) (*connect.Response[v1.RevokeApiKeyResponse], error)
+	// RemoveMember removes a member: their keys are revoked and their threads unassigned, each by
+	// an event. Owners and admins remove members; only owners remove owners; the last owner stays.
+	RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error)
 }
 
 // NewTeamServiceClient constructs a client for the switchboard.v1.TeamService service. By default,
@@ -146,6 +163,25 @@ func NewTeamServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(teamServiceMethods.ByName("CreateTeam")),
 			connect.WithClientOptions(opts...),
 		),
+		listApiKeys: connect.NewClient[v1.ListApiKeysRequest, v1.ListApiKeysResponse](
+			httpClient,
+			baseURL+TeamServiceListApiKeysProcedure,
+			connect.WithSchema(teamServiceMethods.ByName("ListApiKeys")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		revokeApiKey: connect.NewClient[v1.RevokeApiKeyRequest, v1.RevokeApiKeyResponse](
+			httpClient,
+			baseURL+TeamServiceRevokeApiKeyProcedure,
+			connect.WithSchema(teamServiceMethods.ByName("RevokeApiKey")),
+			connect.WithClientOptions(opts...),
+		),
+		removeMember: connect.NewClient[v1.RemoveMemberRequest, v1.RemoveMemberResponse](
+			httpClient,
+			baseURL+TeamServiceRemoveMemberProcedure,
+			connect.WithSchema(teamServiceMethods.ByName("RemoveMember")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -160,6 +196,9 @@ type teamServiceClient struct {
 	listMembers  *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
 	createApiKey *connect.Client[v1.CreateApiKeyRequest, v1.CreateApiKeyResponse]
 	createTeam   *connect.Client[v1.CreateTeamRequest, v1.CreateTeamResponse]
+	listApiKeys  *connect.Client[v1.ListApiKeysRequest, v1.ListApiKeysResponse]
+	revokeApiKey *connect.Client[v1.RevokeApiKeyRequest, v1.RevokeApiKeyResponse]
+	removeMember *connect.Client[v1.RemoveMemberRequest, v1.RemoveMemberResponse]
 }
 
 // CreateTag calls switchboard.v1.TeamService.CreateTag.
@@ -207,6 +246,21 @@ func (c *teamServiceClient) CreateTeam(ctx context.Context, req *connect.Request
 	return c.createTeam.CallUnary(ctx, req)
 }
 
+// ListApiKeys calls switchboard.v1.TeamService.ListApiKeys.
+func (c *teamServiceClient) ListApiKeys(ctx context.Context, req *connect.Request[v1.ListApiKeysRequest]) (*connect.Response[v1.ListApiKeysResponse], error) {
+	return c.listApiKeys.CallUnary(ctx, req)
+}
+
+// RevokeApiKey calls switchboard.v1.TeamService.RevokeApiKey.
+func (c *teamServiceClient) RevokeApiKey(ctx context.Context, req *connect.Request[v1.RevokeApiKeyRequest]) (*connect.Response[v1.RevokeApiKeyResponse], error) {
+	return c.revokeApiKey.CallUnary(ctx, req)
+}
+
+// RemoveMember calls switchboard.v1.TeamService.RemoveMember.
+func (c *teamServiceClient) RemoveMember(ctx context.Context, req *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
+	return c.removeMember.CallUnary(ctx, req)
+}
+
 // TeamServiceHandler is an implementation of the switchboard.v1.TeamService service.
 type TeamServiceHandler interface {
 	// CreateTag creates a tag.
@@ -227,6 +281,15 @@ type TeamServiceHandler interface {
 	CreateApiKey(context.Context, *connect.Request[v1.CreateApiKeyRequest]) (*connect.Response[v1.CreateApiKeyResponse], error)
 	// CreateTeam creates a team with an owner and a key (instance admin only).
 	CreateTeam(context.Context, *connect.Request[v1.CreateTeamRequest]) (*connect.Response[v1.CreateTeamResponse], error)
+	// ListApiKeys lists the team's active keys: prefix, member, creation and last use; never a key
+	// or its hash. Agents see their own keys; owners and admins every key.
+	ListApiKeys(context.Context, *connect.Request[v1.ListApiKeysRequest]) (*connect.Response[v1.ListApiKeysResponse], error)
+	// RevokeApiKey revokes a key: it is refused from the moment this call answers. Members revoke
+	// their own keys; owners and admins any key of a member not above their own role.
+	RevokeApiKey(context.Context, *connect.Request[v1.RevokeApiKeyRequest]) (*connect.Response[v1.RevokeApiKeyResponse], error)
+	// RemoveMember removes a member: their keys are revoked and their threads unassigned, each by
+	// an event. Owners and admins remove members; only owners remove owners; the last owner stays.
+	RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error)
 }
 
 // NewTeamServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -293,6 +356,25 @@ func NewTeamServiceHandler(svc TeamServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(teamServiceMethods.ByName("CreateTeam")),
 		connect.WithHandlerOptions(opts...),
 	)
+	teamServiceListApiKeysHandler := connect.NewUnaryHandler(
+		TeamServiceListApiKeysProcedure,
+		svc.ListApiKeys,
+		connect.WithSchema(teamServiceMethods.ByName("ListApiKeys")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	teamServiceRevokeApiKeyHandler := connect.NewUnaryHandler(
+		TeamServiceRevokeApiKeyProcedure,
+		svc.RevokeApiKey,
+		connect.WithSchema(teamServiceMethods.ByName("RevokeApiKey")),
+		connect.WithHandlerOptions(opts...),
+	)
+	teamServiceRemoveMemberHandler := connect.NewUnaryHandler(
+		TeamServiceRemoveMemberProcedure,
+		svc.RemoveMember,
+		connect.WithSchema(teamServiceMethods.ByName("RemoveMember")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchboard.v1.TeamService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case TeamServiceCreateTagProcedure:
@@ -313,6 +395,12 @@ func NewTeamServiceHandler(svc TeamServiceHandler, opts ...connect.HandlerOption
 			teamServiceCreateApiKeyHandler.ServeHTTP(w, r)
 		case TeamServiceCreateTeamProcedure:
 			teamServiceCreateTeamHandler.ServeHTTP(w, r)
+		case TeamServiceListApiKeysProcedure:
+			teamServiceListApiKeysHandler.ServeHTTP(w, r)
+		case TeamServiceRevokeApiKeyProcedure:
+			teamServiceRevokeApiKeyHandler.ServeHTTP(w, r)
+		case TeamServiceRemoveMemberProcedure:
+			teamServiceRemoveMemberHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -356,4 +444,16 @@ func (UnimplementedTeamServiceHandler) CreateApiKey(context.Context, *connect.Re
 
 func (UnimplementedTeamServiceHandler) CreateTeam(context.Context, *connect.Request[v1.CreateTeamRequest]) (*connect.Response[v1.CreateTeamResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.TeamService.CreateTeam is not implemented"))
+}
+
+func (UnimplementedTeamServiceHandler) ListApiKeys(context.Context, *connect.Request[v1.ListApiKeysRequest]) (*connect.Response[v1.ListApiKeysResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.TeamService.ListApiKeys is not implemented"))
+}
+
+func (UnimplementedTeamServiceHandler) RevokeApiKey(context.Context, *connect.Request[v1.RevokeApiKeyRequest]) (*connect.Response[v1.RevokeApiKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.TeamService.RevokeApiKey is not implemented"))
+}
+
+func (UnimplementedTeamServiceHandler) RemoveMember(context.Context, *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.TeamService.RemoveMember is not implemented"))
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -23,6 +24,9 @@ func aTeam() *Team {
 		AccountLinked{AccountLinkID: "acc_1", Platform: PlatformAPI, PlatformID: "crm"},
 		AccountLinked{AccountLinkID: "acc_old", Platform: PlatformAPI, PlatformID: "old"},
 		AccountUnlinked{AccountLinkID: "acc_old"},
+		APIKeyCreated{KeyID: "key_owner", MemberID: "mem_owner", KeyHash: "h-owner", InstanceAdmin: true},
+		APIKeyCreated{KeyID: "key_admin", MemberID: "mem_admin", KeyHash: "h-admin"},
+		APIKeyCreated{KeyID: "key_agent", MemberID: "mem_agent", KeyHash: "h-agent"},
 	} {
 		t.Apply(teamEvent(p))
 	}
@@ -87,6 +91,47 @@ func TestTeamRules(t *testing.T) {
 			_, err := t.Create("A", TeamMember{ID: "mem_x"}, "", "key_x", "h", "", false)
 			return err
 		}, KindAlreadyExists},
+		{"an admin's key for an owner", func(t *Team) error {
+			_, err := t.CreateAPIKey("mem_admin", RoleAdmin, "key_1", "mem_owner", "h", "")
+			return err
+		}, KindPermissionDenied},
+		{"an agent revokes its own key", func(t *Team) error {
+			_, err := t.RevokeAPIKey("mem_agent", RoleAgent, "key_agent", RevokedByMember)
+			return err
+		}, KindInternal},
+		{"an agent revokes another's key", func(t *Team) error {
+			_, err := t.RevokeAPIKey("mem_agent", RoleAgent, "key_admin", RevokedByMember)
+			return err
+		}, KindPermissionDenied},
+		{"an admin revokes an agent's key", func(t *Team) error {
+			_, err := t.RevokeAPIKey("mem_admin", RoleAdmin, "key_agent", RevokedByMember)
+			return err
+		}, KindInternal},
+		{"an admin revokes an owner's key", func(t *Team) error {
+			_, err := t.RevokeAPIKey("mem_admin", RoleAdmin, "key_owner", RevokedByMember)
+			return err
+		}, KindPermissionDenied},
+		{"revoke an unknown key", func(t *Team) error {
+			_, err := t.RevokeAPIKey("mem_owner", RoleOwner, "key_x", RevokedByMember)
+			return err
+		}, KindNotFound},
+		{"an admin removes an agent", func(t *Team) error { _, err := t.RemoveMember(RoleAdmin, "mem_agent"); return err }, KindInternal},
+		{"an agent removes anyone", func(t *Team) error { _, err := t.RemoveMember(RoleAgent, "mem_agent"); return err }, KindPermissionDenied},
+		{"an admin removes an owner", func(t *Team) error { _, err := t.RemoveMember(RoleAdmin, "mem_owner"); return err }, KindPermissionDenied},
+		{"the last owner", func(t *Team) error { _, err := t.RemoveMember(RoleOwner, "mem_owner"); return err }, KindPrecondition},
+		{"remove an unknown member", func(t *Team) error { _, err := t.RemoveMember(RoleOwner, "mem_x"); return err }, KindNotFound},
+		{"an agent relinks", func(t *Team) error {
+			_, err := t.LinkAccount(RoleAgent, AccountLinked{AccountLinkID: "acc_1"})
+			return err
+		}, KindPermissionDenied},
+		{"an admin relinks", func(t *Team) error {
+			_, err := t.LinkAccount(RoleAdmin, AccountLinked{AccountLinkID: "acc_1"})
+			return err
+		}, KindInternal},
+		{"an agent links a new account", func(t *Team) error {
+			_, err := t.LinkAccount(RoleAgent, AccountLinked{AccountLinkID: "acc_new"})
+			return err
+		}, KindInternal},
 		{"unhealthy without a reason", func(t *Team) error { _, _, err := t.ReportHealth("acc_1", false, ""); return err }, KindInvalid},
 		{"health of an unknown link", func(t *Team) error { _, _, err := t.ReportHealth("acc_x", true, ""); return err }, KindNotFound},
 	}
@@ -148,5 +193,48 @@ func TestTeamCloneIsIndependent(t *testing.T) {
 	}
 	if c.Version() != tm.Version()+1 {
 		t.Fatalf("versions: clone %d, original %d", c.Version(), tm.Version())
+	}
+}
+
+func TestTeamRemoveMemberRevokesItsKeys(t *testing.T) {
+	tm := aTeam()
+	tm.Apply(teamEvent(APIKeyCreated{KeyID: "key_agent_2", MemberID: "mem_agent", KeyHash: "h2"}))
+	out, err := tm.RemoveMember(RoleOwner, "mem_agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Payload{MemberRemoved{MemberID: "mem_agent"},
+		APIKeyRevoked{KeyID: "key_agent", MemberID: "mem_agent", Reason: RevokedWithMember},
+		APIKeyRevoked{KeyID: "key_agent_2", MemberID: "mem_agent", Reason: RevokedWithMember}}
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("decided %v, want %v", out, want)
+	}
+	for _, p := range out {
+		tm.Apply(teamEvent(p))
+	}
+	if _, err := tm.Member("mem_agent"); KindOf(err) != KindNotFound {
+		t.Fatal("the removed member is still a member")
+	}
+	if _, err := tm.AddMember(RoleOwner, "mem_new", "ag@a.example", "", RoleAgent); err != nil {
+		t.Fatalf("the removed member's email is not free again: %v", err)
+	}
+}
+
+func TestTeamRotateInstanceAdmin(t *testing.T) {
+	tm := aTeam()
+	if out, err := tm.RotateInstanceAdmin("key_new", []string{"hmac", "h-owner"}, "sb_abcd"); err != nil || out != nil {
+		t.Fatalf("the same key (in its first-release form) decided %v, %v; want nothing", out, err)
+	}
+	out, err := tm.RotateInstanceAdmin("key_new", []string{"hmac-new", "sha-new"}, "sb_new1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Payload{APIKeyCreated{KeyID: "key_new", MemberID: "mem_owner", KeyHash: "hmac-new", InstanceAdmin: true, Prefix: "sb_new1"},
+		APIKeyRevoked{KeyID: "key_owner", MemberID: "mem_owner", Reason: RevokedByRotation}}
+	if !reflect.DeepEqual(out, want) {
+		t.Fatalf("decided %v, want %v", out, want)
+	}
+	if _, err := NewTeam("team_b").RotateInstanceAdmin("key_x", []string{"h"}, ""); KindOf(err) != KindPrecondition {
+		t.Fatalf("a team without an instance admin key: %v", err)
 	}
 }

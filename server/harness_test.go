@@ -74,7 +74,10 @@ func startServerWith(t *testing.T, cfg server.Config) *server.Server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cfg.Listen, cfg.BootstrapKey, cfg.ShutdownTimeout = "127.0.0.1:0", adminKey, 5*time.Second
+	if cfg.BootstrapKey == "" {
+		cfg.BootstrapKey = adminKey
+	}
+	cfg.Listen, cfg.ShutdownTimeout = "127.0.0.1:0", 5*time.Second
 	if cfg.Roles == nil {
 		cfg.Roles = []string{"api", "ingest", "projector"}
 	}

@@ -122,3 +122,29 @@ func TestConcurrentCommandsAcrossProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestRevocationAcrossProcesses: a key revoked through one API process is refused by every
+// process as soon as RevokeApiKey answers (it waits until the shared read model, which every
+// process authenticates against, has applied the revocation).
+func TestRevocationAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresSchema(t)
+	_, brokers := testenv.Kafka(t)
+	cfg := server.Config{PostgresURL: pg, Kafka: scaleKafka(brokers)}
+	first := cfg
+	first.DataDir = t.TempDir()
+	s1 := startServerWith(t, first)
+	second := cfg
+	second.DataDir, second.Roles = t.TempDir(), []string{"api", "ingest"}
+	s2 := startServerWith(t, second)
+	a1, a2 := api{t, newConnectClient(s1.Addr), adminKey}, api{t, newConnectClient(s2.Addr), adminKey}
+	m := call[v1.AddMemberResponse](a1, teamSvc+"AddMember", &v1.AddMemberRequest{Email: "temp@example.com", Role: "agent"}).Member
+	k := call[v1.CreateApiKeyResponse](a1, teamSvc+"CreateApiKey", &v1.CreateApiKeyRequest{MemberId: m.Id})
+	// The key made through process 1 works on process 2: both hash under the shared secret.
+	call[v1.ListTagsResponse](a2.as(k.Key), teamSvc+"ListTags", &v1.ListTagsRequest{})
+	call[v1.RevokeApiKeyResponse](a2, teamSvc+"RevokeApiKey", &v1.RevokeApiKeyRequest{KeyId: k.KeyId})
+	for i, a := range []api{a1, a2} {
+		err := a.as(k.Key).try(teamSvc+"ListTags", &v1.ListTagsRequest{}, &v1.ListTagsResponse{})
+		wantCode(t, fmt.Sprintf("the revoked key on process %d", i+1), err, connect.CodeUnauthenticated)
+	}
+}

@@ -103,6 +103,8 @@ type Server struct {
 	projector *projections.Projector
 	searcher  *search.Projector
 	httpSrv   *http.Server
+	lis       net.Listener // until the HTTP server serves it
+	lock      *dataDirLock
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 }
@@ -122,8 +124,21 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			s.closeAll()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("--data-dir: %w", err)
+	// The order matters to a second process started by mistake: a data folder in use fails at
+	// once and names its owner; a busy port fails before anything is created on disk.
+	s.lock, err = tryLockDataDir(cfg.DataDir)
+	if err != nil && !errors.Is(err, errNoLockFile) {
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	s.lis = lis
+	if s.lock == nil {
+		if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	e, err := openEngines(ctx, cfg, logger)
 	if err != nil {
@@ -201,16 +216,13 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger}, opts)
-	lis, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("--listen: %w", err)
-	}
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // h2c: gRPC without TLS on the same port
 	s.httpSrv = &http.Server{Handler: handler, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	s.lis = nil // Serve owns it now
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -329,6 +341,11 @@ func (s *Server) closeAll() {
 		s.engines.close(s.logger)
 		s.engines = nil
 	}
+	if s.lis != nil {
+		_ = s.lis.Close()
+		s.lis = nil
+	}
+	s.lock.release() // last: the engines' files are closed
 }
 
 // nodeID is this data dir's stable random id.

@@ -199,6 +199,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		Registry:    reg,
 		NoAPI:       !cfg.has(RoleAPI),
 	}
+	shutdown, beginShutdown := context.WithCancel(context.Background())
+	opts.Interceptors = append(opts.Interceptors, endStreamsOnShutdown{shutdown: shutdown})
 	if cfg.has(RoleIngest) {
 		opts.Extra = map[string]http.Handler{"/webhooks/": platforms.NewHandler(platforms.HandlerDeps{
 			Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg,
@@ -222,6 +224,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	protocols.SetUnencryptedHTTP2(true) // h2c: gRPC without TLS on the same port
 	s.httpSrv = &http.Server{Handler: handler, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	s.httpSrv.RegisterOnShutdown(beginShutdown) // streams end first (endStreamsOnShutdown)
 	s.lis = nil // Serve owns it now
 	s.wg.Add(1)
 	go func() {

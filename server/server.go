@@ -225,7 +225,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	s.httpSrv = &http.Server{Handler: handler, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.httpSrv.RegisterOnShutdown(beginShutdown) // streams end first (endStreamsOnShutdown)
-	s.lis = nil                                 // Serve owns it now
+	// Serve owns the listener from here on.
+	s.lis = nil
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -15,8 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"connectrpc.com/otelconnect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
@@ -25,6 +28,7 @@ import (
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/internal/telemetry"
 	"github.com/switchboard-oss/switchboard/projections"
 	"github.com/switchboard-oss/switchboard/search"
 )
@@ -49,6 +53,9 @@ type Config struct {
 	// PollInterval is the wait between two polls of a caught-up account link on platforms
 	// without webhooks (Bluesky, Reddit), and how often the links to poll are listed (default 10s).
 	PollInterval time.Duration
+	// TracerProvider receives the process's spans; nil: the global one (a no-op unless
+	// telemetry.Setup installed an exporter).
+	TracerProvider trace.TracerProvider
 }
 
 // Roles a process can take.
@@ -145,6 +152,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		return nil, err
 	}
 	s.engines = e
+	// Every part of the process appends and consumes through the traced log, which also tells
+	// the lag gauges what each projector applied.
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	lag := telemetry.NewLag(e.log.Head)
+	e.log = telemetry.TraceLog(e.log, tp, lag)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -152,6 +167,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	// WaitFor polls the shared store's checkpoint.
 	s.projector = projections.NewProjector(e.log, e.rm, logger)
 	s.searcher = search.NewProjector(e.log, e.idx, logger)
+	searchGroup := search.Projection
 	if cfg.Kafka.Brokers != "" && cfg.Elasticsearch.URL == "" {
 		// An embedded index belongs to this process alone: it needs every event, not the
 		// share of partitions a common consumer group would give it.
@@ -159,7 +175,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		if err != nil {
 			return nil, err
 		}
-		s.searcher.WithGroup(search.Projection + ".node." + id)
+		searchGroup = search.Projection + ".node." + id
+		s.searcher.WithGroup(searchGroup)
+	}
+	lag.Add(telemetry.Group{Name: projections.ReadModelProjection, Checkpoint: func(ctx context.Context) (eventlog.Cursor, error) {
+		return e.rm.Checkpoint(ctx, projections.ReadModelProjection)
+	}})
+	if _, none := e.idx.(noSharedIndex); !none {
+		lag.Add(telemetry.Group{Name: searchGroup, Checkpoint: e.idx.Checkpoint})
 	}
 	if cfg.has(RoleProjector) {
 		s.run(runCtx, "read model projector", s.projector.Run)
@@ -191,7 +214,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), lag)
 	opts := connectrpc.ServerOptions{
 		Checks: []connectrpc.Check{{Name: "event_log", Ping: e.log.Ping}, {Name: "read_model", Ping: e.rm.Ping},
 			{Name: "search_index", Ping: e.idx.Ping}},
@@ -200,11 +223,16 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		NoAPI:       !cfg.has(RoleAPI),
 	}
 	shutdown, beginShutdown := context.WithCancel(context.Background())
-	opts.Interceptors = append(opts.Interceptors, endStreamsOnShutdown{shutdown: shutdown})
+	traceRPCs, err := otelconnect.NewInterceptor(otelconnect.WithTracerProvider(tp), otelconnect.WithoutMetrics())
+	if err != nil {
+		beginShutdown()
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	opts.Interceptors = append(opts.Interceptors, traceRPCs, endStreamsOnShutdown{shutdown: shutdown})
 	if cfg.has(RoleIngest) {
-		opts.Extra = map[string]http.Handler{"/webhooks/": platforms.NewHandler(platforms.HandlerDeps{
+		opts.Extra = map[string]http.Handler{"/webhooks/": traceWebhooks(tp, platforms.NewHandler(platforms.HandlerDeps{
 			Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg,
-		}, webhooks()...)}
+		}, webhooks()...))}
 		// Names and avatars of prospects whose platforms send only an id (Meta PSID, IGSID).
 		fetchProfiles := profiles.NewFetchProfileOnMessageReceived(profiles.Deps{Log: e.log, Reader: e.rm,
 			Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg}, profiles.Options{},
@@ -222,7 +250,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // h2c: gRPC without TLS on the same port
-	s.httpSrv = &http.Server{Handler: handler, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
+	s.httpSrv = &http.Server{Handler: lagInReadyz(handler, lag), Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.httpSrv.RegisterOnShutdown(beginShutdown) // streams end first (endStreamsOnShutdown)
 	// Serve owns the listener from here on.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/internal/telemetry"
 	"github.com/switchboard-oss/switchboard/server"
 )
 
@@ -256,6 +257,20 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := telemetry.Setup(ctx, getenv, buildInfo().version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			logger.Warn("flushing traces", "err", err)
+		}
+	}()
+	if telemetry.Enabled(getenv) {
+		logger.Info("exporting traces over OTLP (OTEL_EXPORTER_OTLP_* settings)")
+	}
 	s, err := server.Start(ctx, cfg, logger)
 	if err != nil {
 		return err

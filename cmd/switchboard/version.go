@@ -29,35 +29,46 @@ func printVersion(args []string, _ func(string) string, stdout, stderr io.Writer
 	if fs.NArg() > 0 {
 		return fmt.Errorf("version: unexpected argument %q", fs.Arg(0))
 	}
-	v, commit, when, modified, goVersion := version, "unknown", "", false, runtime.Version()
-	if info, ok := debug.ReadBuildInfo(); ok {
-		if v == "" {
-			v = info.Main.Version
-		}
-		goVersion = info.GoVersion
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				commit = s.Value
-			case "vcs.time":
-				when = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
-			}
-		}
+	b := buildInfo()
+	fmt.Fprintf(stdout, "switchboard %s\n", b.version)
+	line := "commit " + b.commit
+	if b.when != "" {
+		line += " (" + b.when + ")"
 	}
-	if v == "" {
-		v = "(devel)"
-	}
-	fmt.Fprintf(stdout, "switchboard %s\n", v)
-	line := "commit " + commit
-	if when != "" {
-		line += " (" + when + ")"
-	}
-	if modified {
+	if b.modified {
 		line += ", with uncommitted changes"
 	}
 	fmt.Fprintln(stdout, line)
-	fmt.Fprintf(stdout, "%s %s/%s\n", goVersion, runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(stdout, "%s %s/%s\n", b.goVersion, runtime.GOOS, runtime.GOARCH)
 	return nil
+}
+
+type build struct {
+	version, commit, when, goVersion string
+	modified                         bool
+}
+
+// buildInfo reads what the Go toolchain recorded in the binary.
+func buildInfo() build {
+	b := build{version: version, commit: "unknown", goVersion: runtime.Version()}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if b.version == "" {
+			b.version = info.Main.Version
+		}
+		b.goVersion = info.GoVersion
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				b.commit = s.Value
+			case "vcs.time":
+				b.when = s.Value
+			case "vcs.modified":
+				b.modified = s.Value == "true"
+			}
+		}
+	}
+	if b.version == "" {
+		b.version = "(devel)"
+	}
+	return b
 }

@@ -23,7 +23,7 @@ build:
 		echo "building switchboard (only what changed since the last build)…"; \
 		$(GO) build -o $(BIN)/switchboard ./cmd/switchboard; \
 	else \
-		echo "building switchboard (first build: about FIRST_BUILD_SECONDS s on 2 cores; later builds take seconds)…"; \
+		echo "building switchboard (first build: about 180 s of CPU, 2 to 5 minutes on 2 cores; later builds take seconds)…"; \
 		$(GO) build -v -o $(BIN)/switchboard ./cmd/switchboard 2>&1 | \
 			awk '/^[^ :#]+$$/ { n++; c = 1; printf "\r  compiled %d packages", n; fflush(); next } \
 				{ if (c) print ""; c = 0; print }'; \

@@ -15,8 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"connectrpc.com/otelconnect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
@@ -25,6 +28,7 @@ import (
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/internal/telemetry"
 	"github.com/switchboard-oss/switchboard/projections"
 	"github.com/switchboard-oss/switchboard/search"
 )
@@ -49,6 +53,9 @@ type Config struct {
 	// PollInterval is the wait between two polls of a caught-up account link on platforms
 	// without webhooks (Bluesky, Reddit), and how often the links to poll are listed (default 10s).
 	PollInterval time.Duration
+	// TracerProvider receives the process's spans; nil: the global one (a no-op unless
+	// telemetry.Setup installed an exporter).
+	TracerProvider trace.TracerProvider
 }
 
 // Roles a process can take.
@@ -103,6 +110,8 @@ type Server struct {
 	projector *projections.Projector
 	searcher  *search.Projector
 	httpSrv   *http.Server
+	lis       net.Listener // until the HTTP server serves it
+	lock      *dataDirLock
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 }
@@ -122,14 +131,35 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			s.closeAll()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("--data-dir: %w", err)
+	// The order matters to a second process started by mistake: a data folder in use fails at
+	// once and names its owner; a busy port fails before anything is created on disk.
+	s.lock, err = tryLockDataDir(cfg.DataDir)
+	if err != nil && !errors.Is(err, errNoLockFile) {
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	s.lis = lis
+	if s.lock == nil {
+		if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	e, err := openEngines(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	s.engines = e
+	// Every part of the process appends and consumes through the traced log, which also tells
+	// the lag gauges what each projector applied.
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	lag := telemetry.NewLag(e.log.Head)
+	e.log = telemetry.TraceLog(e.log, tp, lag)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -137,6 +167,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	// WaitFor polls the shared store's checkpoint.
 	s.projector = projections.NewProjector(e.log, e.rm, logger)
 	s.searcher = search.NewProjector(e.log, e.idx, logger)
+	searchGroup := search.Projection
 	if cfg.Kafka.Brokers != "" && cfg.Elasticsearch.URL == "" {
 		// An embedded index belongs to this process alone: it needs every event, not the
 		// share of partitions a common consumer group would give it.
@@ -144,7 +175,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		if err != nil {
 			return nil, err
 		}
-		s.searcher.WithGroup(search.Projection + ".node." + id)
+		searchGroup = search.Projection + ".node." + id
+		s.searcher.WithGroup(searchGroup)
+	}
+	lag.Add(telemetry.Group{Name: projections.ReadModelProjection, Checkpoint: func(ctx context.Context) (eventlog.Cursor, error) {
+		return e.rm.Checkpoint(ctx, projections.ReadModelProjection)
+	}})
+	if _, none := e.idx.(noSharedIndex); !none {
+		lag.Add(telemetry.Group{Name: searchGroup, Checkpoint: e.idx.Checkpoint})
 	}
 	if cfg.has(RoleProjector) {
 		s.run(runCtx, "read model projector", s.projector.Run)
@@ -177,7 +215,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), lag)
 	opts := connectrpc.ServerOptions{
 		Checks: []connectrpc.Check{{Name: "event_log", Ping: e.log.Ping}, {Name: "read_model", Ping: e.rm.Ping},
 			{Name: "search_index", Ping: e.idx.Ping}},
@@ -185,10 +223,17 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		Registry:    reg,
 		NoAPI:       !cfg.has(RoleAPI),
 	}
+	shutdown, beginShutdown := context.WithCancel(context.Background())
+	traceRPCs, err := otelconnect.NewInterceptor(otelconnect.WithTracerProvider(tp), otelconnect.WithoutMetrics())
+	if err != nil {
+		beginShutdown()
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	opts.Interceptors = append(opts.Interceptors, traceRPCs, endStreamsOnShutdown{shutdown: shutdown})
 	if cfg.has(RoleIngest) {
-		opts.Extra = map[string]http.Handler{"/webhooks/": platforms.NewHandler(platforms.HandlerDeps{
+		opts.Extra = map[string]http.Handler{"/webhooks/": traceWebhooks(tp, platforms.NewHandler(platforms.HandlerDeps{
 			Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg,
-		}, webhooks()...)}
+		}, webhooks()...))}
 		// Names and avatars of prospects whose platforms send only an id (Meta PSID, IGSID).
 		fetchProfiles := profiles.NewFetchProfileOnMessageReceived(profiles.Deps{Log: e.log, Reader: e.rm,
 			Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg}, profiles.Options{},
@@ -202,16 +247,15 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys}, opts)
-	lis, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("--listen: %w", err)
-	}
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // h2c: gRPC without TLS on the same port
-	s.httpSrv = &http.Server{Handler: handler, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
+	s.httpSrv = &http.Server{Handler: lagInReadyz(handler, lag), Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	s.httpSrv.RegisterOnShutdown(beginShutdown) // streams end first (endStreamsOnShutdown)
+	// Serve owns the listener from here on.
+	s.lis = nil
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -334,6 +378,11 @@ func (s *Server) closeAll() {
 		s.engines.close(s.logger)
 		s.engines = nil
 	}
+	if s.lis != nil {
+		_ = s.lis.Close()
+		s.lis = nil
+	}
+	s.lock.release() // last: the engines' files are closed
 }
 
 // nodeID is this data dir's stable random id.

@@ -13,8 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
+
+	pt "github.com/switchboard-oss/switchboard/adapters/platforms/platformtest"
 
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/server"
@@ -265,18 +268,13 @@ func tgxMessages(a api, threadID string, pageSize int32) []*v1.Message {
 	return msgs
 }
 
-// tgxFixture reads a shared platform sample (../shared/fixtures/platforms/<path>).
+// tgxFixture reads a shared platform sample (../shared/fixtures/platforms/<path>): skipped, or
+// failed under CI=true, as pt.FixtureDir says.
 func tgxFixture(t *testing.T, path string) []byte {
 	t.Helper()
-	dir := os.Getenv("SWITCHBOARD_FIXTURES_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "fixtures", "platforms")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(path)))
+	platform, rest, _ := strings.Cut(path, "/")
+	b, err := os.ReadFile(filepath.Join(pt.FixtureDir(t, platform), filepath.FromSlash(rest)))
 	if err != nil {
-		if os.IsNotExist(err) && os.Getenv("CI") != "true" {
-			t.Skipf("SKIP: no shared platform fixtures: %v; set SWITCHBOARD_FIXTURES_DIR", err)
-		}
 		t.Fatal(err)
 	}
 	return b

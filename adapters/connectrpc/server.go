@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -35,6 +36,8 @@ type ServerOptions struct {
 	Extra map[string]http.Handler
 	// NoAPI serves only health, readiness and metrics: a process without the api role.
 	NoAPI bool
+	// Interceptors wrap every API call, outside the built-in ones (tracing, shutdown).
+	Interceptors []connect.Interceptor
 }
 
 // NewHandler returns every service, health, reflection, /healthz, /readyz and /metrics on one
@@ -44,7 +47,7 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 	mux := http.NewServeMux()
 	services := []string{}
 	if !o.NoAPI {
-		services = mountAPI(mux, d, metrics)
+		services = mountAPI(mux, d, metrics, o.Interceptors)
 	}
 	mux.Handle(grpchealth.NewHandler(healthChecker{checks: o.Checks, services: services}))
 	if len(services) > 0 {
@@ -118,11 +121,12 @@ func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) 
 }
 
 // mountAPI mounts every service and returns their names.
-func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics) []string {
+func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, outer []connect.Interceptor) []string {
 	// Responses under 1 KiB go uncompressed: gzip's setup costs more than it saves there.
-	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader, hasher: d.Keys,
+	interceptors := append(slices.Clone(outer), metrics, authInterceptor{keys: d.Reader, hasher: d.Keys,
 		usage: &keyUsage{touch: d.Reader.TouchAPIKeys}},
-		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex}), connect.WithCompressMinBytes(1024))
+		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex})
+	opts := connect.WithHandlerOptions(connect.WithInterceptors(interceptors...), connect.WithCompressMinBytes(1024))
 	mux.Handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
 	mux.Handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))
 	mux.Handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))

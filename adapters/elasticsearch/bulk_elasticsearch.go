@@ -3,16 +3,17 @@ package elasticsearch
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-	"github.com/elastic/go-elasticsearch/v8/esutil"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/switchboard-oss/switchboard/domain"
 )
@@ -80,7 +81,7 @@ func (e *BulkError) Temporary() bool {
 
 var errItemsToRetry = errors.New("documents refused with a transient status")
 
-// bulk writes ops with esutil.BulkIndexer and accounts for every one of them: a document is
+// bulk writes ops with _bulk requests and accounts for every one of them: a document is
 // written, or retried, or reported in the returned *BulkError; none is dropped silently.
 //
 // Two layers of retry: the transport resends a whole bulk request answered 429/502/503/504
@@ -146,7 +147,7 @@ func (i *Index) bulk(ctx context.Context, action string, ops []bulkOp) error {
 	return be
 }
 
-// lastPerID keeps the last action on each document: the bulk indexer spreads documents over
+// lastPerID keeps the last action on each document: bulkRound spreads documents over
 // parallel requests, which would otherwise race.
 func lastPerID(ops []bulkOp) []bulkOp {
 	last := make(map[string]int, len(ops))
@@ -172,58 +173,31 @@ type outcome struct {
 	err      ItemError
 }
 
-// bulkRound sends ops once through a fresh BulkIndexer and returns the ops to send again (with
-// their refusals) and the documents refused for good. It returns only after the indexer is
-// closed, that is after every request it made has been answered.
+// bulkRound sends ops once, in bulk requests of at most FlushBytes, BulkWorkers of them in
+// parallel, and returns the ops to send again (with their refusals) and the documents refused
+// for good. It returns only after every request it made has been answered.
 func (i *Index) bulkRound(ctx context.Context, ops []bulkOp) (retry []bulkOp, retryErrs, final []ItemError) {
-	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client:       i.es,
-		Index:        i.readTarget(),
-		Refresh:      i.refresh,
-		RequireAlias: i.target == "", // never let a write auto-create an index named like the alias
-		NumWorkers:   i.cfg.BulkWorkers,
-		FlushBytes:   i.cfg.FlushBytes,
-		// Put closes the indexer, which flushes; the timer would only split a call's requests.
-		FlushInterval: time.Hour,
-	})
-	if err != nil {
-		for _, op := range ops {
-			final = append(final, ItemError{MessageID: op.messageID, Reason: i.redact.scrub(err.Error())})
-		}
-		return nil, nil, final
-	}
-
-	var mu sync.Mutex
 	outcomes := make([]outcome, len(ops))
-	set := func(n int, o outcome) {
-		mu.Lock()
-		outcomes[n] = o
-		mu.Unlock()
-	}
-	for n, op := range ops {
-		item := esutil.BulkIndexerItem{
-			Action:     op.action,
-			DocumentID: op.id,
-			OnSuccess: func(context.Context, esutil.BulkIndexerItem, esutil.BulkIndexerResponseItem) {
-				set(n, outcome{answered: true, ok: true})
-			},
-			OnFailure: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem, err error) {
-				set(n, i.classify(op, res, err))
-			},
+	sem := make(chan struct{}, i.cfg.BulkWorkers)
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(ops); {
+		hi, body := i.bulkBody(ops, lo)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 		}
-		if op.body != nil {
-			item.Body = bytes.NewReader(op.body)
+		if ctx.Err() != nil {
+			break // the documents not sent stay unanswered below
 		}
-		if err := bi.Add(ctx, item); err != nil {
-			break // ctx is done; the documents not added stay unanswered below
-		}
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer func() { <-sem; wg.Done() }()
+			i.sendBulk(ctx, ops[lo:hi], body, outcomes[lo:hi])
+		}(lo, hi)
+		lo = hi
 	}
-	if err := bi.Close(ctx); err != nil {
-		i.log.Warn("elasticsearch: bulk indexer did not finish", "error", i.redact.scrub(err.Error()))
-	}
+	wg.Wait()
 
-	mu.Lock()
-	defer mu.Unlock()
 	for n, o := range outcomes {
 		switch {
 		case o.ok:
@@ -237,40 +211,89 @@ func (i *Index) bulkRound(ctx context.Context, ops []bulkOp) (retry []bulkOp, re
 	return retry, retryErrs, final
 }
 
-// classify reads a failed item: a delete of a missing document succeeded; 429 and 5xx, or no
-// answer at all, are transient; any other status is final.
-func (i *Index) classify(op bulkOp, res esutil.BulkIndexerResponseItem, err error) outcome {
-	if err != nil {
-		// The whole request failed after the transport's retries: no answer (status 0,
-		// transient), or an error status for the request as a whole.
-		return outcome{answered: true, err: ItemError{
-			MessageID: op.messageID,
-			Status:    flushStatus(err),
-			Reason:    truncate(i.redact.scrub(err.Error()), maxReasonLen),
-		}}
+// bulkBody writes the NDJSON body of ops[lo:hi], as many ops from lo as fit in FlushBytes (at
+// least one).
+func (i *Index) bulkBody(ops []bulkOp, lo int) (hi int, body []byte) {
+	var b bytes.Buffer
+	for hi = lo; hi < len(ops); hi++ {
+		op := ops[hi]
+		meta, _ := json.Marshal(map[string]map[string]string{op.action: {"_id": op.id}})
+		if hi > lo && b.Len()+len(meta)+len(op.body)+2 > i.cfg.FlushBytes {
+			break
+		}
+		b.Write(meta)
+		b.WriteByte('\n')
+		if op.body != nil {
+			b.Write(op.body)
+			b.WriteByte('\n')
+		}
 	}
-	if op.action == "delete" && res.Status == http.StatusNotFound && res.Error.Type == "" {
+	return hi, b.Bytes()
+}
+
+// bulkResponseBody is the part of a _bulk answer read here: one item per action, in order.
+type bulkResponseBody struct {
+	Items []map[string]struct {
+		Status int `json:"status"`
+		Error  struct {
+			Type   string `json:"type"`
+			Reason string `json:"reason"`
+		} `json:"error"`
+	} `json:"items"`
+}
+
+// sendBulk sends one bulk request and records the outcome of each of its ops in out.
+func (i *Index) sendBulk(ctx context.Context, ops []bulkOp, body []byte, out []outcome) {
+	req := esapi.BulkRequest{Index: i.readTarget(), Body: bytes.NewReader(body), Refresh: i.refresh}
+	if i.target == "" {
+		yes := true
+		req.RequireAlias = &yes // never let a write auto-create an index named like the alias
+	}
+	res, err := req.Do(ctx, i.es)
+	var resBody []byte
+	if err == nil {
+		resBody, err = io.ReadAll(res.Body)
+		_ = res.Body.Close()
+	}
+	whole := func(status int, typ, reason string) { // the request as a whole failed
+		for n, op := range ops {
+			out[n] = outcome{answered: true, err: ItemError{MessageID: op.messageID, Status: status, Type: typ,
+				Reason: truncate(i.redact.scrub(reason), maxReasonLen)}}
+		}
+	}
+	switch {
+	case err != nil: // no answer, after the transport's retries: transient
+		whole(0, "", "bulk: "+err.Error())
+		return
+	case res.StatusCode/100 != 2:
+		var re *ResponseError
+		if errors.As(i.responseError("bulk", res.StatusCode, resBody), &re) {
+			whole(re.Status, re.Type, re.Reason)
+		}
+		return
+	}
+	var rb bulkResponseBody
+	if err := json.Unmarshal(resBody, &rb); err != nil || len(rb.Items) != len(ops) {
+		whole(0, "", fmt.Sprintf("bulk: unreadable answer (%d items for %d documents)", len(rb.Items), len(ops)))
+		return
+	}
+	for n, op := range ops {
+		for _, item := range rb.Items[n] { // one key: the action
+			out[n] = i.classify(op, item.Status, item.Error.Type, item.Error.Reason)
+		}
+	}
+}
+
+// classify reads the answer to one item: a 2xx is written, a delete of a missing document
+// succeeded; 429 and 5xx are transient; any other status is final.
+func (i *Index) classify(op bulkOp, status int, typ, reason string) outcome {
+	if status/100 == 2 || (op.action == "delete" && status == http.StatusNotFound && typ == "") {
 		return outcome{answered: true, ok: true}
 	}
 	return outcome{answered: true, err: ItemError{
 		MessageID: op.messageID,
-		Status:    res.Status,
-		Type:      res.Error.Type,
-		Reason:    truncate(i.redact.scrub(res.Error.Reason), maxReasonLen),
+		Status:    status,
+		Type:      typ,
+		Reason:    truncate(i.redact.scrub(reason), maxReasonLen),
 	}}
-}
-
-// flushStatus digs the HTTP status out of the bulk indexer's error for a request answered with
-// an error status, "flush: [400 Bad Request] {…}" (esapi.Response.String); 0 when there was no
-// answer. The indexer hands over no other trace of it.
-func flushStatus(err error) int {
-	_, rest, ok := strings.Cut(err.Error(), "flush: [")
-	if !ok || len(rest) < 4 || rest[3] != ' ' {
-		return 0
-	}
-	status, perr := strconv.Atoi(rest[:3])
-	if perr != nil {
-		return 0
-	}
-	return status
 }

@@ -19,51 +19,112 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/internal/telemetry"
 	"github.com/switchboard-oss/switchboard/server"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stderr); err != nil {
+	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
 		os.Exit(2)
 	}
 }
 
-const usage = `usage: switchboard <command> [flags]
+// command is one thing the binary does; help lists them in this order, one line each.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, getenv func(string) string, stdout, stderr io.Writer) error
+}
 
-commands:
-  serve    run the API, ingestion and projectors (the default)
-  migrate  apply the PostgreSQL read model's migrations (--postgres-url)
-  search reindex
-           rebuild the Elasticsearch index from the log into a new index and switch
-           the alias to it; searches keep answering throughout (same flags as serve)
-  help     show this help
-
-Run 'switchboard serve -h' for the flags; each flag --x-y can be set by env SWITCHBOARD_X_Y.
-`
-
-func run(args []string, getenv func(string) string, stderr io.Writer) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+func commands() []command {
+	return []command{
+		{"serve", "run the API, webhooks, pollers and projectors (the default command)", serve},
+		{"migrate", "apply the PostgreSQL migrations and exit (serve applies them too)", migrate},
+		{"search reindex", "rebuild the Elasticsearch index from the log and switch the alias to it", reindex},
+		{"version", "print the version, the commit and the Go version it was built with", printVersion},
+		{"help", "show this help; 'switchboard <command> --help' shows a command's flags", nil},
 	}
-	switch cmd {
-	case "serve":
-		return serve(args, getenv, stderr)
-	case "migrate":
-		return migrate(args, getenv, stderr)
-	case "search":
-		if len(args) == 0 || args[0] != "reindex" {
-			fmt.Fprint(stderr, usage)
-			return errors.New("usage: switchboard search reindex [flags]")
+}
+
+func summary(name string) string {
+	for _, c := range commands() {
+		if c.name == name {
+			return c.summary
 		}
-		return reindex(args[1:], getenv, stderr)
-	case "help":
-		fmt.Fprint(stderr, usage)
+	}
+	return ""
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, "usage: switchboard <command> [flags]\n\ncommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nWith no command, switchboard serves: every engine embedded under ./data, the API on\n"+
+		"127.0.0.1:8080. Every flag --x-y can also be set by the env variable SWITCHBOARD_X_Y.\n")
+}
+
+// wantsHelp reports whether args ask for help (-h, -help, --help) before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// flagOutput is where a command's flag package writes: stdout when help was asked for (it is
+// the answer), stderr otherwise (it explains an error).
+func flagOutput(args []string, stdout, stderr io.Writer) io.Writer {
+	if wantsHelp(args) {
+		return stdout
+	}
+	return stderr
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		if len(args) > 1 && args[0] == "help" { // help <command>: that command's flags
+			return run(append(args[1:], "--help"), getenv, stdout, stderr)
+		}
+		usage(stdout)
 		return nil
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	name := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if name == "search" {
+		if len(args) == 0 || args[0] != "reindex" {
+			if wantsHelp(args) {
+				fmt.Fprintf(stdout, "usage: switchboard search reindex [flags]\n\n%s\n", summary("search reindex"))
+				return nil
+			}
+			usage(stderr)
+			return errors.New("usage: switchboard search reindex [flags]")
+		}
+		name, args = "search reindex", args[1:]
+	}
+	for _, c := range commands() {
+		if c.name == name && c.run != nil {
+			return c.run(args, getenv, stdout, stderr)
+		}
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", name)
+}
+
+// setUsage gives a command's flag set its help: what the command does, then its flags.
+func setUsage(fs *flag.FlagSet, name string) {
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: switchboard %s [flags]\n\n%s\n\nflags:\n", name, summary(name))
+		fs.PrintDefaults()
+	}
 }
 
 // envFlags defines flags whose defaults come from their SWITCHBOARD_ env twins.
@@ -121,6 +182,7 @@ func (e envFlags) bool(p *bool, name string, def bool, help string) {
 func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (server.Config, *slog.Logger, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setUsage(fs, name)
 	f := envFlags{fs, getenv}
 	var cfg server.Config
 	var roles, cors, logLevel, logFormat, shutdown, baseURLs string
@@ -185,8 +247,8 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	return cfg, slog.New(handler), nil
 }
 
-func serve(args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, logger, err := parseConfig("serve", args, getenv, stderr)
+func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, logger, err := parseConfig("serve", args, getenv, flagOutput(args, stdout, stderr))
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -195,6 +257,20 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := telemetry.Setup(ctx, getenv, buildInfo().version)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(fctx); err != nil {
+			logger.Warn("flushing traces", "err", err)
+		}
+	}()
+	if telemetry.Enabled(getenv) {
+		logger.Info("exporting traces over OTLP (OTEL_EXPORTER_OTLP_* settings)")
+	}
 	s, err := server.Start(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -220,8 +296,8 @@ func splitList(s string) []string {
 	return out
 }
 
-func reindex(args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, logger, err := parseConfig("search reindex", args, getenv, stderr)
+func reindex(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, logger, err := parseConfig("search reindex", args, getenv, flagOutput(args, stdout, stderr))
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}

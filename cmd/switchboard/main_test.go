@@ -45,16 +45,16 @@ func TestBadSettingsAreNamed(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out bytes.Buffer
-		err := run(append([]string{"serve"}, c.args...), env(c.env), &out)
+		err := run(append([]string{"serve"}, c.args...), env(c.env), &out, &out)
 		if err == nil || !strings.Contains(err.Error()+out.String(), c.want) {
 			t.Errorf("%v: error %v, want one naming %s", c.args, err, c.want)
 		}
 	}
 	var out bytes.Buffer
-	if err := run([]string{"search", "reindex", "--data-dir", t.TempDir()}, env(nil), &out); err == nil || !strings.Contains(err.Error(), "--elasticsearch-url") {
+	if err := run([]string{"search", "reindex", "--data-dir", t.TempDir()}, env(nil), &out, &out); err == nil || !strings.Contains(err.Error(), "--elasticsearch-url") {
 		t.Errorf("search reindex without Elasticsearch: %v", err)
 	}
-	if err := run([]string{"frobnicate"}, env(nil), &out); err == nil {
+	if err := run([]string{"frobnicate"}, env(nil), &out, &out); err == nil {
 		t.Error("an unknown command was accepted")
 	}
 }

@@ -16,9 +16,10 @@ import (
 
 // migrate applies the pending PostgreSQL migrations and exits: for deployments that migrate
 // before rolling out, instead of letting the first process do it at start.
-func migrate(args []string, getenv func(string) string, stderr io.Writer) error {
+func migrate(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(flagOutput(args, stdout, stderr))
+	setUsage(fs, "migrate")
 	f := envFlags{fs, getenv}
 	var url string
 	f.string(&url, "postgres-url", "", "PostgreSQL URL of the database to migrate (required)")

@@ -1,8 +1,8 @@
 package platformtest
 
-// Fixture helpers of the Meta adapters (Messenger, Instagram, WhatsApp). The samples live
-// outside the repository, in ../shared/fixtures/platforms (or $SWITCHBOARD_FIXTURES_DIR), and
-// are read unmodified: .json as is, .jsonc (Meta's published, not-quite-JSON examples) after
+// Fixture helpers of the Meta adapters (Messenger, Instagram, WhatsApp). The shared samples
+// live outside the repository, in ../shared/fixtures/platforms (or $SWITCHBOARD_FIXTURES_DIR),
+// and are read unmodified: .json as is, .jsonc (Meta's published, not-quite-JSON examples) after
 // filling placeholders and stripping comments and trailing commas here, in memory.
 
 import (
@@ -20,15 +20,24 @@ import (
 	"github.com/switchboard-oss/switchboard/domain"
 )
 
-// FixturesEnv overrides where the shared fixtures are.
+// FixturesEnv overrides where the shared fixtures are; "none" says knowingly that there are
+// none here (the shared suite then skips, even under CI=true).
 const FixturesEnv = "SWITCHBOARD_FIXTURES_DIR"
 
-// FixtureDir returns the folder of a platform's fixtures, for every platform's tests. Without
-// the shared folder the test is skipped loudly, and fails under CI=true (as the PostgreSQL
-// tests do).
+// FixtureDir returns the folder of a platform's shared samples (../shared/fixtures/platforms
+// beside the repository, or $SWITCHBOARD_FIXTURES_DIR): the extra suite, beyond the payloads in
+// the repository's own testdata/platforms (RepoDir). Without the shared folder the test is
+// skipped with a SKIP line, and fails under CI=true unless SWITCHBOARD_FIXTURES_DIR=none.
 func FixtureDir(t testing.TB, platform string) string {
 	t.Helper()
-	if dir := os.Getenv(FixturesEnv); dir != "" {
+	switch dir := os.Getenv(FixturesEnv); dir {
+	case "none":
+		t.Skip("SKIP: " + FixturesEnv + "=none: the shared platform samples suite does not run")
+	case "":
+	default:
+		if st, err := os.Stat(filepath.Join(dir, platform)); err != nil || !st.IsDir() {
+			t.Fatalf("%s=%s has no %s folder", FixturesEnv, dir, platform)
+		}
 		return filepath.Join(dir, platform)
 	}
 	wd, err := os.Getwd()
@@ -45,9 +54,10 @@ func FixtureDir(t testing.TB, platform string) string {
 			break
 		}
 	}
-	msg := "SKIP: no shared platform fixtures (../shared/fixtures/platforms/" + platform + "); set " + FixturesEnv
+	msg := "SKIP: no shared platform samples (../shared/fixtures/platforms/" + platform + "): the extra suite does not run; " +
+		"set " + FixturesEnv + " to their folder"
 	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
+		t.Fatal(msg + " (CI=true: set " + FixturesEnv + "=none to run knowingly without them)")
 	}
 	t.Skip(msg)
 	return ""

@@ -35,6 +35,18 @@ func TraceLog(log eventlog.Log, tp trace.TracerProvider, lag *Lag) *Log {
 // Append stamps events without a correlation id with the current trace id, appends them in an
 // "eventlog.append" span, then records each new event's span (see EventSpanID).
 func (l *Log) Append(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
+	return l.traced(ctx, events, l.Log.Append)
+}
+
+// AppendStream is Append for the write model's expected-version appends.
+func (l *Log) AppendStream(ctx context.Context, teamID, key string, expected int64, events []domain.Event) ([]eventlog.AppendResult, error) {
+	return l.traced(ctx, events, func(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
+		return l.Log.AppendStream(ctx, teamID, key, expected, events)
+	})
+}
+
+func (l *Log) traced(ctx context.Context, events []domain.Event,
+	appendEvents func(context.Context, []domain.Event) ([]eventlog.AppendResult, error)) ([]eventlog.AppendResult, error) {
 	ctx, span := l.tracer.Start(ctx, "eventlog.append", trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.Int("switchboard.events", len(events))))
 	defer span.End()
@@ -49,7 +61,7 @@ func (l *Log) Append(ctx context.Context, events []domain.Event) ([]eventlog.App
 		}
 		events = stamped
 	}
-	res, err := l.Log.Append(ctx, events)
+	res, err := appendEvents(ctx, events)
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, "append failed")

@@ -66,7 +66,7 @@ func TestViolationsFindsBrokenRules(t *testing.T) {
 		{ImportPath: Module + "/commands", Imports: []string{Module + "/eventlog"}, Deps: []string{Module + "/eventlog", Module + "/adapters/sqlite", "modernc.org/sqlite"}},
 		{ImportPath: Module + "/projections", Imports: []string{"database/sql"}, Deps: []string{"database/sql"}},
 		{ImportPath: Module + "/projections2", Deps: []string{Module + "/adapters/kafka"}}, // not under projections
-		{ImportPath: Module + "/adapters/sqlite", Deps: []string{"database/sql"}},             // adapters may
+		{ImportPath: Module + "/adapters/sqlite", Deps: []string{"database/sql"}},          // adapters may
 	}
 	got := Violations(pkgs, Rules)
 	wantSubjects := []string{

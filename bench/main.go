@@ -304,6 +304,10 @@ func runMode(ctx context.Context, o options, sc scale, mode string) (_ *Result, 
 	if err := r.rebuild(ctx, threads, messages); err != nil {
 		return nil, err
 	}
+	r.step("event log: Append against AppendStream")
+	if err := r.appendLatency(ctx); err != nil {
+		return nil, err
+	}
 	r.step("baselines: raw inserts")
 	if err := r.rawInserts(ctx); err != nil {
 		return nil, err

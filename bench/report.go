@@ -181,7 +181,7 @@ func (res *Result) markdown() string {
 		}
 		p("| %s | %s | %s %s | %s |\n", t.Name, t.Goal, num(t.Measured), t.Unit, met)
 	}
-	for _, section := range []string{"ingest", "freshness", "projection", "queries", "search", "baseline"} {
+	for _, section := range []string{"ingest", "freshness", "projection", "queries", "search", "event log", "baseline"} {
 		p("\n## %s\n\n| figure | rate | p50 ms | p99 ms | max ms | n | note |\n|---|---|---|---|---|---|---|\n", section)
 		for _, f := range res.Figures {
 			if f.Section != section {

@@ -39,7 +39,9 @@ type Config struct {
 	// AppendTimeout bounds one Append, claims and publish included (default 15s): when Kafka
 	// is unreachable the caller gets an error, never a hang.
 	AppendTimeout time.Duration
-	// ClaimLease is how long an append's claim on an event id lasts (default 10m). It must
+	// ClaimLease is how long an append's claim on an event id, and on its stream's next
+	// versions, lasts (default 10m). A stream whose appender died mid-append takes no new
+	// event until then (its appends wait, then fail as unavailable). It must
 	// exceed the longest publish the producer can attempt, its retries included (see
 	// publishBound): a publish that outlived its claim could write the event twice. A claim
 	// left by a dead process is recovered once its lease ran out.

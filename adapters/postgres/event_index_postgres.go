@@ -196,18 +196,18 @@ func (x *EventIndex) Confirm(ctx context.Context, positions map[string]eventlog.
 	for i, id := range ids {
 		parts[i], offs[i] = positions[id].Partition, positions[id].Offset
 	}
-	// Idempotent, so safe to repeat on a fresh connection.
+	// Idempotent, so safe to repeat on a fresh connection. The ids' and the versions'
+	// statements go in one batch: one round trip, one implicit transaction.
 	now := time.Now()
 	err := pgRetryConn(ctx, x.pool, func() error {
-		_, err := x.pool.Exec(ctx, `INSERT INTO `+x.table+` AS t (event_id, owner, since, lease_until, partition, "offset")
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO `+x.table+` AS t (event_id, owner, since, lease_until, partition, "offset")
 		SELECT id, '', $4, 'epoch', p, o FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS u(id, p, o) ORDER BY id
 		ON CONFLICT (event_id) DO UPDATE
 		SET partition = excluded.partition, "offset" = excluded."offset", owner = '', lease_until = 'epoch'
 		WHERE t.partition IS NULL`, ids, parts, offs, now)
-		if err != nil {
-			return err
-		}
-		return x.confirmVersions(ctx, ids, parts, offs)
+		x.queueConfirmVersions(b, ids, parts, offs)
+		return x.pool.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("event index: confirm: %w", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/switchboard-oss/switchboard/adapters/eventindex"
 )
@@ -31,81 +32,80 @@ func streamIndexTable(name string) string {
 	)`
 }
 
-// errStreamMoved rolls back a claim that met another's insert: the caller sees a busy stream.
-var errStreamMoved = errors.New("stream moved during the claim")
-
-// ClaimVersions reads every stream's head, then inserts the claims if every head allows it,
-// in (team, key) order, in one transaction. Two claims of one version meet on the primary key:
-// the later one rolls back and reports the stream busy.
+// ClaimVersions is one statement, so one round trip and atomic: it reads every stream's head
+// (the primary key's last entry), and inserts the claims only if every head allows it. Two
+// claims of one version meet on the primary key: the later statement fails whole (unique
+// violation, or a deadlock between claims of several streams) and reports the streams busy,
+// so the caller waits and asks again.
 func (x *EventIndex) ClaimVersions(ctx context.Context, owner string, claims []eventindex.StreamClaim, lease time.Duration) ([]eventindex.StreamHead, bool, error) {
 	if owner == "" {
 		return nil, false, errors.New("event index: claim without owner")
 	}
-	order := eventindex.Order(claims)
-	heads := make([]eventindex.StreamHead, len(claims))
-	now := time.Now()
-	until := now.Add(lease)
-	moved := -1
-	claim := func(tx pgx.Tx) error {
-		for _, i := range order {
-			c := claims[i]
-			var v int64
-			var part *int32
-			var leaseUntil time.Time
-			err := tx.QueryRow(ctx, `SELECT version, partition, lease_until FROM `+x.streams+`
-				WHERE team_id = $1 AND key = $2 ORDER BY version DESC LIMIT 1`, c.TeamID, c.Key).Scan(&v, &part, &leaseUntil)
-			switch {
-			case errors.Is(err, pgx.ErrNoRows):
-				heads[i] = eventindex.StreamHead{}
-			case err != nil:
-				return err
-			default:
-				heads[i] = eventindex.StreamHead{Version: v, Pending: part == nil, Live: part == nil && leaseUntil.After(now)}
-			}
+	teams, keys, expected := make([]string, len(claims)), make([]string, len(claims)), make([]int64, len(claims))
+	var streamOf, ords []int64
+	var ids []string
+	for i, c := range claims {
+		teams[i], keys[i], expected[i] = c.TeamID, c.Key, c.Expected
+		for j, id := range c.IDs {
+			streamOf, ords, ids = append(streamOf, int64(i+1)), append(ords, int64(j+1)), append(ids, id)
 		}
-		if !eventindex.Claimable(claims, heads) {
-			return nil
-		}
-		for _, i := range order {
-			c := claims[i]
-			versions := make([]int64, len(c.IDs))
-			for j := range versions {
-				versions[j] = heads[i].Version + int64(j) + 1
-			}
-			tag, err := tx.Exec(ctx, `INSERT INTO `+x.streams+` (team_id, key, version, event_id, owner, since, lease_until)
-				SELECT $1, $2, v, id, $5, $6, $7 FROM unnest($3::bigint[], $4::text[]) AS u(v, id)
-				ON CONFLICT DO NOTHING`, c.TeamID, c.Key, versions, c.IDs, owner, now, until)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() != int64(len(c.IDs)) {
-				moved = i
-				return errStreamMoved
-			}
-		}
-		return nil
 	}
+	now := time.Now()
+	heads := make([]eventindex.StreamHead, len(claims))
+	var inserted int64
 	err := pgRetryConn(ctx, x.pool, func() error {
-		moved = -1
-		return pgx.BeginFunc(ctx, x.pool, claim)
+		rows, err := x.pool.Query(ctx, `WITH s AS (
+				SELECT s.i, s.team_id, s.key, s.expected, h.version, h.partition, h.lease_until
+				FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS s(team_id, key, expected, i)
+				LEFT JOIN LATERAL (SELECT version, partition, lease_until FROM `+x.streams+` t
+					WHERE t.team_id = s.team_id AND t.key = s.key ORDER BY version DESC LIMIT 1) h ON true
+			), ok AS (
+				SELECT coalesce(bool_and((version IS NULL OR partition IS NOT NULL)
+					AND (expected = -1 OR coalesce(version, 0) = expected)), false) AS ok FROM s
+			), ins AS (
+				INSERT INTO `+x.streams+` (team_id, key, version, event_id, owner, since, lease_until)
+				SELECT s.team_id, s.key, coalesce(s.version, 0) + r.ord, r.id, $7, $8, $9
+				FROM unnest($4::bigint[], $5::bigint[], $6::text[]) AS r(i, ord, id) JOIN s ON s.i = r.i
+				WHERE (SELECT ok FROM ok)
+				ORDER BY s.team_id, s.key, r.ord
+				RETURNING 1
+			)
+			SELECT coalesce(version, 0), version IS NOT NULL AND partition IS NULL, coalesce(lease_until > $8, false),
+				(SELECT count(*) FROM ins)
+			FROM s ORDER BY i`, teams, keys, expected, streamOf, ords, ids, owner, now, now.Add(lease))
+		if err != nil {
+			return err
+		}
+		i := 0
+		var h eventindex.StreamHead
+		var live bool
+		_, err = pgx.ForEachRow(rows, []any{&h.Version, &h.Pending, &live, &inserted}, func() error {
+			h.Live = h.Pending && live
+			heads[i] = h
+			i++
+			return nil
+		})
+		return err
 	})
+	var pgErr *pgconn.PgError
 	switch {
-	case errors.Is(err, errStreamMoved):
-		heads[moved] = eventindex.StreamHead{Version: heads[moved].Version, Pending: true, Live: true}
+	case errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "40P01"):
+		for i := range heads {
+			heads[i] = eventindex.StreamHead{Pending: true, Live: true}
+		}
 		return heads, false, nil
 	case err != nil:
 		return nil, false, fmt.Errorf("event index: claim versions: %w", err)
 	}
-	return heads, eventindex.Claimable(claims, heads), nil
+	return heads, inserted == int64(len(ids)) && len(ids) > 0, nil
 }
 
-// confirmVersions is Confirm's part for the versions (run in Confirm's statement's wake, with
-// its arrays): only an unconfirmed row of the same event takes the position.
-func (x *EventIndex) confirmVersions(ctx context.Context, ids []string, parts []int32, offs []int64) error {
-	_, err := x.pool.Exec(ctx, `UPDATE `+x.streams+` AS t SET partition = u.p, "offset" = u.o, owner = '', lease_until = 'epoch'
+// queueConfirmVersions is Confirm's part for the versions, in Confirm's batch: only an
+// unconfirmed row of the same event takes the position.
+func (x *EventIndex) queueConfirmVersions(b *pgx.Batch, ids []string, parts []int32, offs []int64) {
+	b.Queue(`UPDATE `+x.streams+` AS t SET partition = u.p, "offset" = u.o, owner = '', lease_until = 'epoch'
 		FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS u(id, p, o)
 		WHERE t.event_id = u.id AND t.partition IS NULL`, ids, parts, offs)
-	return err
 }
 
 // ReleaseVersions ends owner's unconfirmed version claims of ids.

@@ -93,7 +93,7 @@ func OpenEventLog(path string, opts ...Option) (*EventLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrateEventLog(db); err != nil {
+	if err := migrateEventLog(db, o.logger); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: migrate event log %s: %w", path, err)
 	}
@@ -453,7 +453,7 @@ func (l *EventLog) ReadStream(ctx context.Context, teamID, key string, after int
 // migrateEventLog gives a file of the previous release, whose events have no version, the
 // version column, numbering each stream's events in log order. One IMMEDIATE transaction: a
 // second process opening the file at the same time waits, then finds the column.
-func migrateEventLog(db *sql.DB) (err error) {
+func migrateEventLog(db *sql.DB, logger *slog.Logger) (err error) {
 	ctx := context.Background()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -471,6 +471,7 @@ func migrateEventLog(db *sql.DB) (err error) {
 	if has == 1 {
 		return tx.Commit()
 	}
+	start := time.Now()
 	// STRICT tables accept a NOT NULL column only with a default; every row gets its number below.
 	if _, err := tx.ExecContext(ctx, `ALTER TABLE events ADD COLUMN version INTEGER NOT NULL DEFAULT 0`); err != nil {
 		return err
@@ -480,7 +481,11 @@ func migrateEventLog(db *sql.DB) (err error) {
 		WHERE events.position = v.position`); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	logger.Info("event log: numbered every stream's events (a file of the previous release)", "took", time.Since(start))
+	return nil
 }
 
 // Head returns the position of the last event; an empty cursor for an empty log.

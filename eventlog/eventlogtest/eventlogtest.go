@@ -524,6 +524,14 @@ func testConsumeKeepsKeyOrder(t *testing.T, f Factory) {
 	got := c.snapshot()
 	assertSameSet(t, "delivered", ids(got), eventIDs(all))
 	assertKeyOrder(t, got, all)
+	// Records carry their version: within a key, 1, 2, 3… in the order delivered.
+	next := map[string]int64{}
+	for _, r := range got {
+		next[r.Event.Key]++
+		if r.Version != next[r.Event.Key] {
+			t.Fatalf("key %s: the event delivered as number %d has version %d", r.Event.Key, next[r.Event.Key], r.Version)
+		}
+	}
 }
 
 func testConsumeCheckpointSurvivesRestart(t *testing.T, f Factory) {

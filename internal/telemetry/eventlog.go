@@ -61,6 +61,7 @@ func (l *Log) traced(ctx context.Context, events []domain.Event,
 		}
 		events = stamped
 	}
+	started := l.now()
 	res, err := appendEvents(ctx, events)
 	if err != nil {
 		span.RecordError(err)
@@ -74,7 +75,9 @@ func (l *Log) traced(ctx context.Context, events []domain.Event,
 		if i >= len(res) || res[i].Duplicate || e.CorrelationID != sc.TraceID().String() {
 			continue // already in the log (its span was recorded then), or another trace's
 		}
-		_, es := l.tracer.Start(withSpanID(ctx, EventSpanID(e.ID)), "event "+e.Type(), trace.WithAttributes(
+		// The event's span covers the append that made it durable: it starts before any projector
+		// can have read the event, so its children never start before it.
+		_, es := l.tracer.Start(withSpanID(ctx, EventSpanID(e.ID)), "event "+e.Type(), trace.WithTimestamp(started), trace.WithAttributes(
 			attribute.String("switchboard.event.id", e.ID), attribute.String("switchboard.event.type", e.Type()),
 			attribute.String("switchboard.event.position", res[i].Position.String())))
 		es.End()

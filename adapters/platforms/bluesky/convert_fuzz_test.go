@@ -19,11 +19,21 @@ import (
 // listConvos capture's (as fixtureConvos), plus the unreadable one, plus any listConvos
 // "convos" or getConvo "convo" in the body itself, so membership is fuzzed too. Seeds: every
 // Bluesky sample, for the capture's account and for none, and odd bodies. `go test` runs the
-// seeds; `make fuzz` explores. Skipped like TestFixtures without the samples.
+// seeds; `make fuzz` explores. (the shared ones when they are present).
 func FuzzParse(f *testing.F) {
-	dir := polltest.FixtureDir(f, "bluesky")
+	// The repository's own payloads, always; the shared samples when they are there.
+	var dir string
+	var shared []string
+	if platformtest.SharedPresent("bluesky") {
+		dir = polltest.FixtureDir(f, "bluesky")
+		shared = polltest.Files(f, dir)
+	}
 	known := map[string]convo{convoGone: {}}
-	for _, name := range polltest.Files(f, dir) {
+	listConvos := platformtest.RepoPayload(f, "bluesky", "listConvos.response.json")
+	learnFuzzConvos(known, listConvos)
+	f.Add(listConvos, "did:plc:switchboardtestself00001")
+	f.Add(platformtest.RepoPayload(f, "bluesky", "getLog.response.json"), "did:plc:switchboardtestself00001")
+	for _, name := range shared {
 		if strings.HasSuffix(name, ".md") {
 			continue
 		}

@@ -8,12 +8,18 @@ import (
 )
 
 // FuzzParse: whatever the body and the link's account id, Parse returns an error or well-formed
-// items; never a panic. Seeds: every Instagram sample (fragments wrapped as TestFixtures
+// items; never a panic. Seeds: the repository's own payloads, every shared Instagram sample (fragments wrapped as TestFixtures
 // wraps them, .jsonc stripped) for each account id the fixture table uses, and odd bodies. `go
-// test` runs the seeds; `make fuzz` explores. Skipped like TestFixtures without the samples.
+// test` runs the seeds; `make fuzz` explores. (the shared ones when they are present).
 func FuzzParse(f *testing.F) {
 	links := []string{igid, blAccount}
-	for _, name := range pt.MetaFixtureFiles(f, "instagram") {
+	// The repository's own payloads, always; the shared samples when they are there.
+	f.Add(pt.RepoPayload(f, "instagram", "text_message.webhook_body.json"), "17841400000000001")
+	var shared []string
+	if pt.SharedPresent("instagram") {
+		shared = pt.MetaFixtureFiles(f, "instagram")
+	}
+	for _, name := range shared {
 		for _, link := range links {
 			f.Add(pt.MetaBody(f, "instagram", name, instagram.Object, link, nil), link)
 		}

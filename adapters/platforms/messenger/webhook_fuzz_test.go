@@ -8,12 +8,18 @@ import (
 )
 
 // FuzzParse: whatever the body and the link's Page id, Parse returns an error or well-formed
-// items; never a panic. Seeds: every Messenger sample (fragments wrapped as TestFixtures
+// items; never a panic. Seeds: the repository's own payloads, every shared Messenger sample (fragments wrapped as TestFixtures
 // wraps them, .jsonc stripped) for each Page id the fixture table uses, and odd bodies. `go
-// test` runs the seeds; `make fuzz` explores. Skipped like TestFixtures without the samples.
+// test` runs the seeds; `make fuzz` explores. (the shared ones when they are present).
 func FuzzParse(f *testing.F) {
 	links := []string{page, entryPage}
-	for _, name := range pt.MetaFixtureFiles(f, "messenger") {
+	// The repository's own payloads, always; the shared samples when they are there.
+	f.Add(pt.RepoPayload(f, "messenger", "text_message.webhook_body.json"), "100000000000001")
+	var shared []string
+	if pt.SharedPresent("messenger") {
+		shared = pt.MetaFixtureFiles(f, "messenger")
+	}
+	for _, name := range shared {
 		for _, link := range links {
 			f.Add(pt.MetaBody(f, "messenger", name, messenger.Object, link, nil), link)
 		}

@@ -40,19 +40,8 @@ func FixtureDir(t testing.TB, platform string) string {
 		}
 		return filepath.Join(dir, platform)
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		for _, c := range []string{filepath.Join(d, "shared", "fixtures", "platforms"), filepath.Join(d, "fixtures", "platforms")} {
-			if st, err := os.Stat(filepath.Join(c, platform)); err == nil && st.IsDir() {
-				return filepath.Join(c, platform)
-			}
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
+	if dir := findShared(platform); dir != "" {
+		return dir
 	}
 	msg := "SKIP: no shared platform samples (../shared/fixtures/platforms/" + platform + "): the extra suite does not run; " +
 		"set " + FixturesEnv + " to their folder"
@@ -61,6 +50,38 @@ func FixtureDir(t testing.TB, platform string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// SharedPresent reports whether the shared samples of platform are there, without skipping:
+// fuzz tests seed from them when they are, and from the repository's own payloads always.
+func SharedPresent(platform string) bool {
+	switch dir := os.Getenv(FixturesEnv); dir {
+	case "none":
+		return false
+	case "":
+		return findShared(platform) != ""
+	default:
+		return true // FixtureDir fails if it is not there
+	}
+}
+
+// findShared looks for shared/fixtures/platforms/<platform> (or fixtures/platforms/<platform>)
+// from the working directory up.
+func findShared(platform string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		for _, c := range []string{filepath.Join(d, "shared", "fixtures", "platforms"), filepath.Join(d, "fixtures", "platforms")} {
+			if st, err := os.Stat(filepath.Join(c, platform)); err == nil && st.IsDir() {
+				return filepath.Join(c, platform)
+			}
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }
 
 // MetaFixtureFiles lists every sample of a platform (subfolders included), as slash paths

@@ -13,12 +13,19 @@ import (
 )
 
 // FuzzParse: whatever an inbox Listing (or a send API response's things) and the account's
-// username, the converter gives well-formed items; never a panic. Seeds: every Reddit sample,
+// username, the converter gives well-formed items; never a panic. Seeds: the repository's own payloads, every shared Reddit sample,
 // for the recording account and for none, and odd bodies. `go test` runs the seeds; `make
-// fuzz` explores. Skipped like TestFixtures without the samples.
+// fuzz` explores. (the shared ones when they are present).
 func FuzzParse(f *testing.F) {
-	dir := polltest.FixtureDir(f, "reddit")
-	for _, name := range polltest.Files(f, dir) {
+	// The repository's own payloads, always; the shared samples when they are there.
+	var dir string
+	var shared []string
+	if platformtest.SharedPresent("reddit") {
+		dir = polltest.FixtureDir(f, "reddit")
+		shared = polltest.Files(f, dir)
+	}
+	f.Add(platformtest.RepoPayload(f, "reddit", "message_inbox_listing.json"), "switchboard_shop")
+	for _, name := range shared {
 		if strings.HasSuffix(name, ".md") {
 			continue
 		}

@@ -14,15 +14,23 @@ import (
 
 // FuzzParse: whatever the body and the bot's user id, the webhook's Parse and the getUpdates
 // path (parseGetUpdates, pollResult) return an error or well-formed items; never a panic.
-// Seeds: every Telegram sample (a Message wrapped in an Update as TestFixtures does), for a bot
+// Seeds: the repository's own payloads, every shared Telegram sample (a Message wrapped in an Update as TestFixtures does), for a bot
 // that wrote none of them and for one that wrote the guide's, all of them as one getUpdates
-// page, and odd bodies. `go test` runs the seeds; `make fuzz` explores. Skipped like
-// TestFixtures without the samples (polltest.FixtureDir: fixtureDir takes a *testing.T).
+// page, the repository's own payloads, and odd bodies. `go test` runs the seeds; `make fuzz`
+// explores.
 func FuzzParse(f *testing.F) {
-	dir := polltest.FixtureDir(f, "telegram")
+	// The repository's own payloads, always; the shared samples when they are there.
+	var dir string
+	var shared []string
+	if platformtest.SharedPresent("telegram") {
+		dir = polltest.FixtureDir(f, "telegram")
+		shared = polltest.Files(f, dir)
+	}
 	bots := []string{testLink.PlatformID, testUser.PlatformID}
-	var updates []string
-	for _, name := range polltest.Files(f, dir) {
+	own := platformtest.RepoPayload(f, "telegram", "message_text.update.json")
+	f.Add(own, testLink.PlatformID)
+	updates := []string{string(own)}
+	for _, name := range shared {
 		if strings.HasSuffix(name, ".md") {
 			continue
 		}

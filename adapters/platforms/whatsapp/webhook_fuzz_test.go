@@ -8,11 +8,17 @@ import (
 )
 
 // FuzzParse: whatever the body and the link's phone_number_id, Parse returns an error or
-// well-formed items; never a panic. Seeds: every WhatsApp sample (.jsonc stripped) for the
+// well-formed items; never a panic. Seeds: the repository's own payloads, every shared WhatsApp sample (.jsonc stripped) for the
 // number the fixture table uses, and odd bodies. `go test` runs the seeds; `make fuzz`
-// explores. Skipped like TestFixtures without the samples.
+// explores. (the shared ones when they are present).
 func FuzzParse(f *testing.F) {
-	for _, name := range pt.MetaFixtureFiles(f, "whatsapp") {
+	// The repository's own payloads, always; the shared samples when they are there.
+	f.Add(pt.RepoPayload(f, "whatsapp", "text_message.webhook_body.json"), "500000000000001")
+	var shared []string
+	if pt.SharedPresent("whatsapp") {
+		shared = pt.MetaFixtureFiles(f, "whatsapp")
+	}
+	for _, name := range shared {
 		f.Add(pt.MetaBody(f, "whatsapp", name, whatsapp.Object, phone, nil), phone)
 	}
 	for _, b := range pt.OddBodies(func(elem string) string {

@@ -14,13 +14,19 @@ import (
 
 // FuzzParse: whatever the body and the link's user id, the webhook's Parse (AAA and XAA) and
 // the poller's dm_events page parser return an error or well-formed items; never a panic.
-// Seeds: every X sample for the user its fixture table entry names (a v2 event wrapped in a
+// Seeds: the repository's own payloads, every shared X sample for the user its fixture table entry names (a v2 event wrapped in a
 // page as TestFixtures does), each also for a link without a user id, and odd bodies. `go
-// test` runs the seeds; `make fuzz` explores. Skipped like TestFixtures without the samples
-// (polltest.FixtureDir: fixtureDir takes a *testing.T).
+// test` runs the seeds; `make fuzz` explores. (the shared ones when they are present).
 func FuzzParse(f *testing.F) {
-	dir := polltest.FixtureDir(f, "x")
-	for _, name := range polltest.Files(f, dir) {
+	// The repository's own payloads, always; the shared samples when they are there.
+	var dir string
+	var shared []string
+	if platformtest.SharedPresent("x") {
+		dir = polltest.FixtureDir(f, "x")
+		shared = polltest.Files(f, dir)
+	}
+	f.Add(platformtest.RepoPayload(f, "x", "direct_message_events.json"), "8000000000000000001")
+	for _, name := range shared {
 		c := fixtures[name]
 		if c.read == asDoc || strings.HasSuffix(name, ".md") {
 			continue

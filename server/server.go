@@ -49,6 +49,12 @@ type Config struct {
 	// PollInterval is the wait between two polls of a caught-up account link on platforms
 	// without webhooks (Bluesky, Reddit), and how often the links to poll are listed (default 10s).
 	PollInterval time.Duration
+	// Limits bound every request: body size (before and after decompression), the time to
+	// send a body, and the streams one key holds open. Zero values take the defaults.
+	Limits connectrpc.Limits
+	// ReadHeaderTimeout is how long a client has to send a request's headers (default 10s);
+	// IdleTimeout how long a connection with no request in flight stays open (default 2m).
+	ReadHeaderTimeout, IdleTimeout time.Duration
 }
 
 // Roles a process can take.
@@ -183,6 +189,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		CORSOrigins: cfg.CORSOrigins,
 		Registry:    reg,
 		NoAPI:       !cfg.has(RoleAPI),
+		Limits:      cfg.Limits,
 	}
 	if cfg.has(RoleIngest) {
 		opts.Extra = map[string]http.Handler{"/webhooks/": platforms.NewHandler(platforms.HandlerDeps{
@@ -209,8 +216,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // h2c: gRPC without TLS on the same port
-	s.httpSrv = &http.Server{Handler: handler, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// No ReadTimeout nor WriteTimeout: they would cut StreamEvents. The body's own deadline
+	// (Limits.ReadTimeout) ends when the body is read; headers and idle connections have theirs.
+	s.httpSrv = &http.Server{Handler: handler, Protocols: &protocols,
+		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, 10*time.Second),
+		IdleTimeout:       orDefault(cfg.IdleTimeout, 2*time.Minute),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -223,6 +234,13 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		"read_model", engineName(cfg.PostgresURL != "", "postgres", "sqlite"),
 		"search", engineName(cfg.Elasticsearch.URL != "", "elasticsearch", "bleve"))
 	return s, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func engineName(scale bool, atScale, embedded string) string {

@@ -35,22 +35,26 @@ type ServerOptions struct {
 	Extra map[string]http.Handler
 	// NoAPI serves only health, readiness and metrics: a process without the api role.
 	NoAPI bool
+	// Limits bound requests (zero values: the defaults).
+	Limits Limits
 }
 
 // NewHandler returns every service, health, reflection, /healthz, /readyz and /metrics on one
 // http.Handler, ready for h2c.
 func NewHandler(d Deps, o ServerOptions) http.Handler {
 	metrics := newRPCMetrics(o.Registry)
+	limits := o.Limits.withDefaults()
+	bounded := []connect.HandlerOption{connect.WithReadMaxBytes(int(limits.MaxRequestBytes)), boundedGzip(limits.MaxRequestBytes)}
 	mux := http.NewServeMux()
 	services := []string{}
 	if !o.NoAPI {
-		services = mountAPI(mux, d, metrics)
+		services = mountAPI(mux, d, metrics, limits, bounded)
 	}
-	mux.Handle(grpchealth.NewHandler(healthChecker{checks: o.Checks, services: services}))
+	mux.Handle(grpchealth.NewHandler(healthChecker{checks: o.Checks, services: services}, bounded...))
 	if len(services) > 0 {
 		reflector := grpcreflect.NewStaticReflector(services...)
-		mux.Handle(grpcreflect.NewHandlerV1(reflector))
-		mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+		mux.Handle(grpcreflect.NewHandlerV1(reflector, bounded...))
+		mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, bounded...))
 	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -76,15 +80,15 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 		mux.Handle(pattern, h)
 	}
 	if len(o.CORSOrigins) == 0 {
-		return mux
+		return limitBodies(mux, limits)
 	}
-	return cors.New(cors.Options{
+	return limitBodies(cors.New(cors.Options{
 		AllowedOrigins: o.CORSOrigins,
 		AllowedMethods: connectcors.AllowedMethods(),
 		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", ConsistencyHeader),
 		ExposedHeaders: connectcors.ExposedHeaders(),
 		MaxAge:         7200,
-	}).Handler(mux)
+	}).Handler(mux), limits)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -118,17 +122,20 @@ func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) 
 }
 
 // mountAPI mounts every service and returns their names.
-func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics) []string {
+func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, limits Limits, bounded []connect.HandlerOption) []string {
+	auth := authInterceptor{keys: d.Reader, streams: newStreamSlots(limits.MaxStreamsPerKey)}
 	// Responses under 1 KiB go uncompressed: gzip's setup costs more than it saves there.
-	opts := connect.WithHandlerOptions(connect.WithInterceptors(metrics, authInterceptor{keys: d.Reader},
-		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex}), connect.WithCompressMinBytes(1024))
-	mux.Handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
-	mux.Handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))
-	mux.Handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))
-	mux.Handle(switchboardv1connect.NewTeamServiceHandler(NewTeamService(d), opts))
-	mux.Handle(switchboardv1connect.NewIngestServiceHandler(NewIngestService(d), opts))
-	mux.Handle(switchboardv1connect.NewSearchServiceHandler(NewSearchService(d), opts))
-	mux.Handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d), opts))
+	opts := connect.WithHandlerOptions(append(bounded, connect.WithInterceptors(metrics, auth,
+		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex}), connect.WithCompressMinBytes(1024))...)
+	errw := connect.NewErrorWriter(opts)
+	handle := func(path string, h http.Handler) { mux.Handle(path, guardAPI(h, auth, limits, errw)) }
+	handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
+	handle(switchboardv1connect.NewThreadServiceHandler(NewThreadService(d), opts))
+	handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))
+	handle(switchboardv1connect.NewTeamServiceHandler(NewTeamService(d), opts))
+	handle(switchboardv1connect.NewIngestServiceHandler(NewIngestService(d), opts))
+	handle(switchboardv1connect.NewSearchServiceHandler(NewSearchService(d), opts))
+	handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d), opts))
 
 	services := []string{
 		switchboardv1connect.AccountServiceName, switchboardv1connect.ThreadServiceName,

@@ -212,7 +212,7 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		e.idx = idx
 		e.closers = append(e.closers, idx.Close)
 	default:
-		idx, err := bleve.Open(filepath.Join(cfg.DataDir, "search.bleve"))
+		idx, err := bleve.Open(filepath.Join(cfg.DataDir, "search.bleve"), bleve.WithLogger(logger))
 		if err != nil {
 			return nil, fmt.Errorf("search index: %w", err)
 		}

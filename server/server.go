@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/internal/health"
 	"github.com/switchboard-oss/switchboard/projections"
 	"github.com/switchboard-oss/switchboard/search"
 )
@@ -111,6 +114,22 @@ type Server struct {
 	httpSrv   *http.Server
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
+
+	readModelHealth health.Part
+}
+
+// watchedStore records the outcome of the read-model projector's writes, for /readyz.
+type watchedStore struct {
+	projections.Store
+	health *health.Part
+}
+
+func (w watchedStore) Update(ctx context.Context, fn func(tx projections.Tx) error) error {
+	err := w.Store.Update(ctx, fn)
+	if ctx.Err() == nil {
+		w.health.Observe(err)
+	}
+	return err
 }
 
 // Start opens the engines, starts the projectors (projector role), bootstraps the first team
@@ -141,7 +160,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	s.cancel = cancel
 	// The projector type also serves read-your-writes waits in processes that do not run it:
 	// WaitFor polls the shared store's checkpoint.
-	s.projector = projections.NewProjector(e.log, e.rm, logger)
+	s.projector = projections.NewProjector(e.log, watchedStore{e.rm, &s.readModelHealth}, logger)
 	s.searcher = search.NewProjector(e.log, e.idx, logger)
 	if cfg.Kafka.Brokers != "" && cfg.Elasticsearch.URL == "" {
 		// An embedded index belongs to this process alone: it needs every event, not the
@@ -160,7 +179,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		if err := waitCaughtUp(ctx, e.log, "read model", logger, s.projector.WaitFor); err != nil {
 			return nil, err
 		}
-		if err := waitCaughtUp(ctx, e.log, "search index", logger, s.searcher.WaitFor); err != nil {
+		// Search may lag (a full disk, a rebuild): the API serves meanwhile, and searches that
+		// carry a consistency token wait for what they need.
+		wctx, wcancel := context.WithTimeout(ctx, cfg.CatchUpTimeout)
+		err := waitCaughtUp(wctx, e.log, "search index", logger, s.searcher.WaitFor)
+		wcancel()
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("the search index is behind the log; serving anyway", "err", err)
+		} else if err != nil {
 			return nil, err
 		}
 	} else {
@@ -186,6 +212,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	opts := connectrpc.ServerOptions{
 		Checks: []connectrpc.Check{{Name: "event_log", Ping: e.log.Ping}, {Name: "read_model", Ping: e.rm.Ping},
 			{Name: "search_index", Ping: e.idx.Ping}},
+		Degraded: []connectrpc.Condition{{Name: "read_model_projector", State: s.readModelHealth.State},
+			{Name: "search_projector", State: s.searcher.Health}},
 		CORSOrigins: cfg.CORSOrigins,
 		Registry:    reg,
 		NoAPI:       !cfg.has(RoleAPI),
@@ -251,23 +279,41 @@ func engineName(scale bool, atScale, embedded string) string {
 }
 
 // run keeps a projector running until the process stops; a failure (an engine unreachable at
-// its start) is retried, so projectors pause and resume rather than die.
+// its start, a full disk) or a panic is retried with backoff, so projectors pause and resume
+// rather than die, and never take the process down.
 func (s *Server) run(ctx context.Context, name string, fn func(context.Context) error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		bo := backoff.NewExponentialBackOff()
+		bo.InitialInterval, bo.MaxInterval = 500*time.Millisecond, 30*time.Second
 		for ctx.Err() == nil {
-			err := fn(ctx)
+			start := time.Now()
+			err := runContained(ctx, fn)
 			if ctx.Err() != nil {
 				return
 			}
-			s.logger.Error(name+" stopped; restarting", "err", err)
+			if time.Since(start) > time.Minute {
+				bo.Reset() // it ran well for a while: this is a new failure
+			}
+			wait := bo.NextBackOff()
+			s.logger.Error(name+" stopped; restarting", "err", err, "retry_in", wait)
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-time.After(wait):
 			}
 		}
 	}()
+}
+
+// runContained runs fn, turning a panic into an error.
+func runContained(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", health.ErrPanic, r, debug.Stack())
+		}
+	}()
+	return fn(ctx)
 }
 
 // bootstrap creates team "default" and the instance admin key on the first start. The key is

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
 
+	"github.com/switchboard-oss/switchboard/internal/health"
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
 )
 
@@ -23,10 +24,19 @@ type Check struct {
 	Ping func(ctx context.Context) error
 }
 
+// Condition is a part that recovers by itself (a projector): State is nil while it works,
+// else why it does not, in words safe to show.
+type Condition struct {
+	Name  string
+	State func() error
+}
+
 // ServerOptions configure the HTTP surface.
 type ServerOptions struct {
 	// Checks are pinged by /readyz and gRPC health.
 	Checks []Check
+	// Degraded are reported by /readyz when not nil, without making the process unready.
+	Degraded []Condition
 	// CORSOrigins lists the browser origins allowed to call the API ("*" for any).
 	CORSOrigins []string
 	// Registry receives the RPC metrics and is served at /metrics.
@@ -65,13 +75,25 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 		for _, c := range o.Checks {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			if err := c.Ping(ctx); err != nil {
-				status, engines[c.Name] = http.StatusServiceUnavailable, "unreachable"
+				status, engines[c.Name] = http.StatusServiceUnavailable, "unavailable: "+health.Reason(err)
 			} else {
 				engines[c.Name] = "ok"
 			}
 			cancel()
 		}
-		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "engines": engines})
+		out := map[string]any{"ready": status == http.StatusOK, "engines": engines}
+		// A paused projector leaves the API serving (reads lag, search may be stale): it is
+		// reported, and does not take the process out of its load balancer.
+		degraded := map[string]string{}
+		for _, c := range o.Degraded {
+			if err := c.State(); err != nil {
+				degraded[c.Name] = err.Error()
+			}
+		}
+		if len(degraded) > 0 {
+			out["degraded"] = degraded
+		}
+		writeJSON(w, status, out)
 	})
 	if o.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))

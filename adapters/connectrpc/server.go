@@ -71,17 +71,20 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		status, engines := http.StatusOK, map[string]string{}
+		status, engines, why := http.StatusOK, map[string]string{}, map[string]string{}
 		for _, c := range o.Checks {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			if err := c.Ping(ctx); err != nil {
-				status, engines[c.Name] = http.StatusServiceUnavailable, "unavailable: "+health.Reason(err)
+				status, engines[c.Name], why[c.Name] = http.StatusServiceUnavailable, "unreachable", health.Reason(err)
 			} else {
 				engines[c.Name] = "ok"
 			}
 			cancel()
 		}
 		out := map[string]any{"ready": status == http.StatusOK, "engines": engines}
+		if len(why) > 0 {
+			out["reasons"] = why
+		}
 		// A paused projector leaves the API serving (reads lag, search may be stale): it is
 		// reported, and does not take the process out of its load balancer.
 		degraded := map[string]string{}

@@ -67,6 +67,10 @@ type engines struct {
 	cursors scheduler.CursorStore // ingest role only
 	idx     search.Index
 	closers []func() error
+
+	// restartReadModel restarts the read-model projector (set by the server), after a corrupt
+	// read model was replaced by an empty one: it starts again from the beginning of the log.
+	restartReadModel func()
 }
 
 func (e *engines) close(logger *slog.Logger) {
@@ -125,7 +129,12 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 			e.closers = append(e.closers, pc.Close)
 		}
 	} else {
-		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"))
+		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"), sqlite.WithReadModelLogger(logger),
+			sqlite.WithOnRebuilt(func() {
+				if restart := e.restartReadModel; restart != nil {
+					restart()
+				}
+			}))
 		if err != nil {
 			return nil, fmt.Errorf("read model: %w", err)
 		}

@@ -172,7 +172,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		s.searcher.WithGroup(search.Projection + ".node." + id)
 	}
 	if cfg.has(RoleProjector) {
-		s.run(runCtx, "read model projector", s.projector.Run)
+		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.projector.Run))
 		s.run(runCtx, "search projector", s.searcher.Run)
 		// The read model must hold the whole log before anyone reads it or before we decide
 		// that no key exists: after a rebuild it starts empty.
@@ -213,7 +213,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		Checks: []connectrpc.Check{{Name: "event_log", Ping: e.log.Ping}, {Name: "read_model", Ping: e.rm.Ping},
 			{Name: "search_index", Ping: e.idx.Ping}},
 		Degraded: []connectrpc.Condition{{Name: "read_model_projector", State: s.readModelHealth.State},
-			{Name: "search_projector", State: s.searcher.Health}},
+			{Name: "search_projector", State: s.searcher.Health}, {Name: "read_model", State: stateOf(e.rm)}},
 		CORSOrigins: cfg.CORSOrigins,
 		Registry:    reg,
 		NoAPI:       !cfg.has(RoleAPI),
@@ -264,6 +264,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	return s, nil
 }
 
+// stateOf is the State of a store that reports one (a SQLite read model being rebuilt).
+func stateOf(v any) func() error {
+	if st, ok := v.(interface{ State() error }); ok {
+		return st.State
+	}
+	return func() error { return nil }
+}
+
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
@@ -304,6 +312,28 @@ func (s *Server) run(ctx context.Context, name string, fn func(context.Context) 
 			}
 		}
 	}()
+}
+
+// restartable returns fn run under a context that *restart cancels: run starts it again.
+func (s *Server) restartable(restart *func(), fn func(context.Context) error) func(context.Context) error {
+	var mu sync.Mutex
+	cancel := func() {}
+	*restart = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		cancel()
+	}
+	return func(ctx context.Context) error {
+		rctx, c := context.WithCancel(ctx)
+		defer c()
+		mu.Lock()
+		cancel = c
+		mu.Unlock()
+		if err := fn(rctx); rctx.Err() == nil || ctx.Err() != nil {
+			return err
+		}
+		return errors.New("restarted")
+	}
 }
 
 // runContained runs fn, turning a panic into an error.

@@ -50,7 +50,8 @@ func toConnect(ctx context.Context, logger *slog.Logger, err error) error {
 		code = connect.CodePermissionDenied
 	case domain.KindUnavailable:
 		code = connect.CodeUnavailable
-		logger.WarnContext(ctx, "engine unavailable", "err", err)
+		// The cause (a full disk, a corrupt file) is for the operator: logged, never sent.
+		logger.WarnContext(ctx, "engine unavailable", "err", err, "cause", de.Err)
 	default:
 		logger.ErrorContext(ctx, "internal error", "err", err)
 		return connect.NewError(connect.CodeInternal, errors.New("internal error"))

@@ -56,5 +56,6 @@ func toConnect(ctx context.Context, logger *slog.Logger, err error) error {
 		logger.ErrorContext(ctx, "internal error", "err", err)
 		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 	}
-	return connect.NewError(code, errors.New(de.Error()))
+	// Messages may quote the client's input: never more than a short prefix of it.
+	return connect.NewError(code, errors.New(cut(de.Error(), 300)))
 }

@@ -55,6 +55,9 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 	metrics := newRPCMetrics(o.Registry)
 	limits := o.Limits.withDefaults()
 	bounded := []connect.HandlerOption{connect.WithReadMaxBytes(int(limits.MaxRequestBytes)), boundedGzip(limits.MaxRequestBytes)}
+	for _, c := range jsonCodecs() {
+		bounded = append(bounded, connect.WithCodec(c))
+	}
 	mux := http.NewServeMux()
 	services := []string{}
 	if !o.NoAPI {
@@ -150,7 +153,7 @@ func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) 
 func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, limits Limits, bounded []connect.HandlerOption) []string {
 	auth := authInterceptor{keys: d.Reader, streams: newStreamSlots(limits.MaxStreamsPerKey)}
 	// Responses under 1 KiB go uncompressed: gzip's setup costs more than it saves there.
-	opts := connect.WithHandlerOptions(append(bounded, connect.WithInterceptors(metrics, auth,
+	opts := connect.WithHandlerOptions(append(bounded, connect.WithInterceptors(metrics, auth, limitsInterceptor{d.Logger},
 		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex}), connect.WithCompressMinBytes(1024))...)
 	errw := connect.NewErrorWriter(opts)
 	handle := func(path string, h http.Handler) { mux.Handle(path, guardAPI(h, auth, limits, errw)) }

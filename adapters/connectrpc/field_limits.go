@@ -26,11 +26,11 @@ type fieldLimit struct{ chars, items int }
 
 // fieldLimits are the exceptions, by field name wherever it appears.
 var fieldLimits = map[protoreflect.Name]fieldLimit{
-	"text":          {chars: 65536},          // a message's text
-	"notes":         {chars: 10000},          // a prospect's notes
-	"url":           {chars: 4096},           // an attachment's address
-	"avatar_url":    {chars: 4096},           // a participant's picture
-	"query":         {chars: 1024},           // a search
+	"text":          {chars: 65536},           // a message's text
+	"notes":         {chars: 10000},           // a prospect's notes
+	"url":           {chars: 4096},            // an attachment's address
+	"avatar_url":    {chars: 4096},            // a participant's picture
+	"query":         {chars: 1024},            // a search
 	"credentials":   {chars: 8192, items: 20}, // tokens and secrets (JWTs can be long)
 	"custom_fields": {chars: 1000, items: 50},
 	"attachments":   {items: 20},

@@ -220,16 +220,17 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		Limits:      cfg.Limits,
 	}
 	if cfg.has(RoleIngest) {
+		receive := platforms.PlausibleTimes(app.ReceivePlatform)
 		opts.Extra = map[string]http.Handler{"/webhooks/": platforms.NewHandler(platforms.HandlerDeps{
-			Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg,
+			Links: e.rm, Credentials: e.creds, Receiver: receive, Logger: logger, Registry: reg,
 		}, webhooks()...)}
 		// Names and avatars of prospects whose platforms send only an id (Meta PSID, IGSID).
 		fetchProfiles := profiles.NewFetchProfileOnMessageReceived(profiles.Deps{Log: e.log, Reader: e.rm,
-			Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg}, profiles.Options{},
+			Credentials: e.creds, Receiver: receive, Logger: logger, Registry: reg}, profiles.Options{},
 			profiles.GraphFetchers(profiles.GraphConfig{BaseURLs: cfg.PlatformBaseURLs})...)
 		s.run(runCtx, "profile fetcher", fetchProfiles.Run)
 		// Platforms without webhooks: one scheduler polls every active link of theirs.
-		polls := scheduler.New(scheduler.Deps{Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform,
+		polls := scheduler.New(scheduler.Deps{Links: e.rm, Credentials: e.creds, Receiver: receive,
 			Cursors: e.cursors, Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg,
 			Interval: cfg.PollInterval}, pollers(cfg.PlatformBaseURLs)...)
 		s.run(runCtx, "poll scheduler", polls.Run)

@@ -116,6 +116,9 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	readModelHealth health.Part
+	// stopping is closed when Shutdown begins: open streams end at once.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
 }
 
 // watchedStore records the outcome of the read-model projector's writes, for /readyz.
@@ -141,7 +144,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	if cfg.CatchUpTimeout == 0 {
 		cfg.CatchUpTimeout = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, logger: logger}
+	s := &Server{cfg: cfg, logger: logger, stopping: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -236,7 +239,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		s.run(runCtx, "poll scheduler", polls.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
-		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger}, opts)
+		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Stopping: s.stopping}, opts)
 	lis, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("--listen: %w", err)
@@ -407,6 +410,7 @@ func (s *Server) EventLog() eventlog.Log { return s.engines.log }
 // Shutdown stops accepting calls, lets running ones finish, then stops the projectors and
 // closes the engines.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stoppingOnce.Do(func() { close(s.stopping) })
 	var err error
 	if s.httpSrv != nil {
 		err = s.httpSrv.Shutdown(ctx)

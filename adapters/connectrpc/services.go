@@ -25,6 +25,9 @@ type Deps struct {
 	// have applied its positions (nil: the header is accepted and not waited on).
 	ReadModel, SearchIndex Waiter
 	Logger                 *slog.Logger
+	// Stopping is closed when the server starts shutting down: streams end at once, telling
+	// their clients to reconnect, instead of holding the shutdown until its timeout.
+	Stopping <-chan struct{}
 }
 
 // lookup turns a read-model miss into NotFound naming the entity.

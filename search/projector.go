@@ -3,12 +3,15 @@ package search
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/internal/health"
 )
 
 // Projection is the search index's consumer group. Frozen: renaming it rebuilds the index from
@@ -33,7 +36,12 @@ type Projector struct {
 	mu      sync.Mutex
 	applied eventlog.Cursor    // what this Run has written, to notice a replaced index
 	rewind  context.CancelFunc // ends the current Consume so Run resumes from the index
+
+	health health.Part
 }
+
+// Health is nil while the projector applies the log, else why it is paused (and retrying).
+func (p *Projector) Health() error { return p.health.State() }
 
 // NewProjector returns a projector of log into idx.
 func NewProjector(log eventlog.Log, idx Index, logger *slog.Logger) *Projector {
@@ -51,6 +59,7 @@ func (p *Projector) WithGroup(group string) *Projector {
 func (p *Projector) Run(ctx context.Context) error {
 	for {
 		cp, err := p.idx.Checkpoint(ctx)
+		p.health.Observe(err)
 		if err != nil {
 			return err
 		}
@@ -74,7 +83,23 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 }
 
-func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error {
+// Handle applies a batch of records; it is the consumer group's handler. A failure (a full disk)
+// is returned, so the log redelivers the batch with backoff; a panic in the index's engine is
+// contained to this batch the same way.
+func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("search projector: %w: %v", health.ErrPanic, r)
+			p.logger.Error("search projector: panic contained; the batch will be retried", "err", err, "stack", string(debug.Stack()))
+		}
+		if !errors.Is(err, errIndexReplaced) {
+			p.health.Observe(err)
+		}
+	}()
+	return p.handle(ctx, records)
+}
+
+func (p *Projector) handle(ctx context.Context, records []eventlog.Record) error {
 	cp, err := p.idx.Checkpoint(ctx)
 	if err != nil {
 		return err

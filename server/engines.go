@@ -70,6 +70,10 @@ type engines struct {
 	// embedded; with PostgreSQL, a secret kept there, so every process hashes alike.
 	keys    commands.APIKeyHasher
 	closers []func() error
+
+	// restartReadModel restarts the read-model projector (set by the server), after a corrupt
+	// read model was replaced by an empty one: it starts again from the beginning of the log.
+	restartReadModel func()
 }
 
 func (e *engines) close(logger *slog.Logger) {
@@ -136,7 +140,12 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 			e.closers = append(e.closers, pc.Close)
 		}
 	} else {
-		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"))
+		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"), sqlite.WithReadModelLogger(logger),
+			sqlite.WithOnRebuilt(func() {
+				if restart := e.restartReadModel; restart != nil {
+					restart()
+				}
+			}))
 		if err != nil {
 			return nil, fmt.Errorf("read model: %w", err)
 		}
@@ -223,7 +232,7 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		e.idx = idx
 		e.closers = append(e.closers, idx.Close)
 	default:
-		idx, err := bleve.Open(filepath.Join(cfg.DataDir, "search.bleve"))
+		idx, err := bleve.Open(filepath.Join(cfg.DataDir, "search.bleve"), bleve.WithLogger(logger))
 		if err != nil {
 			return nil, fmt.Errorf("search index: %w", err)
 		}

@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"connectrpc.com/otelconnect"
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.opentelemetry.io/otel"
@@ -28,6 +30,7 @@ import (
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/internal/health"
 	"github.com/switchboard-oss/switchboard/internal/telemetry"
 	"github.com/switchboard-oss/switchboard/projections"
 	"github.com/switchboard-oss/switchboard/search"
@@ -56,6 +59,12 @@ type Config struct {
 	// TracerProvider receives the process's spans; nil: the global one (a no-op unless
 	// telemetry.Setup installed an exporter).
 	TracerProvider trace.TracerProvider
+	// Limits bound every request: body size (before and after decompression), the time to
+	// send a body, and the streams one key holds open. Zero values take the defaults.
+	Limits connectrpc.Limits
+	// ReadHeaderTimeout is how long a client has to send a request's headers (default 10s);
+	// IdleTimeout how long a connection with no request in flight stays open (default 2m).
+	ReadHeaderTimeout, IdleTimeout time.Duration
 }
 
 // Roles a process can take.
@@ -114,6 +123,25 @@ type Server struct {
 	lock      *dataDirLock
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
+
+	readModelHealth health.Part
+	// stopping is closed when Shutdown begins: open streams end at once.
+	stopping     chan struct{}
+	stoppingOnce sync.Once
+}
+
+// watchedStore records the outcome of the read-model projector's writes, for /readyz.
+type watchedStore struct {
+	projections.Store
+	health *health.Part
+}
+
+func (w watchedStore) Update(ctx context.Context, fn func(tx projections.Tx) error) error {
+	err := w.Store.Update(ctx, fn)
+	if ctx.Err() == nil {
+		w.health.Observe(err)
+	}
+	return err
 }
 
 // Start opens the engines, starts the projectors (projector role), bootstraps the first team
@@ -125,7 +153,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	if cfg.CatchUpTimeout == 0 {
 		cfg.CatchUpTimeout = 30 * time.Second
 	}
-	s := &Server{cfg: cfg, logger: logger}
+	s := &Server{cfg: cfg, logger: logger, stopping: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -165,7 +193,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	s.cancel = cancel
 	// The projector type also serves read-your-writes waits in processes that do not run it:
 	// WaitFor polls the shared store's checkpoint.
-	s.projector = projections.NewProjector(e.log, e.rm, logger)
+	s.projector = projections.NewProjector(e.log, watchedStore{e.rm, &s.readModelHealth}, logger)
 	s.searcher = search.NewProjector(e.log, e.idx, logger)
 	searchGroup := search.Projection
 	if cfg.Kafka.Brokers != "" && cfg.Elasticsearch.URL == "" {
@@ -185,14 +213,21 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		lag.Add(telemetry.Group{Name: searchGroup, Checkpoint: e.idx.Checkpoint})
 	}
 	if cfg.has(RoleProjector) {
-		s.run(runCtx, "read model projector", s.projector.Run)
+		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.projector.Run))
 		s.run(runCtx, "search projector", s.searcher.Run)
 		// The read model must hold the whole log before anyone reads it or before we decide
 		// that no key exists: after a rebuild it starts empty.
 		if err := waitCaughtUp(ctx, e.log, "read model", logger, s.projector.WaitFor); err != nil {
 			return nil, err
 		}
-		if err := waitCaughtUp(ctx, e.log, "search index", logger, s.searcher.WaitFor); err != nil {
+		// Search may lag (a full disk, a rebuild): the API serves meanwhile, and searches that
+		// carry a consistency token wait for what they need.
+		wctx, wcancel := context.WithTimeout(ctx, cfg.CatchUpTimeout)
+		err := waitCaughtUp(wctx, e.log, "search index", logger, s.searcher.WaitFor)
+		wcancel()
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("the search index is behind the log; serving anyway", "err", err)
+		} else if err != nil {
 			return nil, err
 		}
 	} else {
@@ -219,9 +254,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	opts := connectrpc.ServerOptions{
 		Checks: []connectrpc.Check{{Name: "event_log", Ping: e.log.Ping}, {Name: "read_model", Ping: e.rm.Ping},
 			{Name: "search_index", Ping: e.idx.Ping}},
+		Degraded: []connectrpc.Condition{{Name: "read_model_projector", State: s.readModelHealth.State},
+			{Name: "search_projector", State: s.searcher.Health}, {Name: "read_model", State: stateOf(e.rm)}},
 		CORSOrigins: cfg.CORSOrigins,
 		Registry:    reg,
 		NoAPI:       !cfg.has(RoleAPI),
+		Limits:      cfg.Limits,
 	}
 	shutdown, beginShutdown := context.WithCancel(context.Background())
 	traceRPCs, err := otelconnect.NewInterceptor(otelconnect.WithTracerProvider(tp), otelconnect.WithoutMetrics())
@@ -231,28 +269,33 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 	opts.Interceptors = append(opts.Interceptors, traceRPCs, endStreamsOnShutdown{shutdown: shutdown})
 	if cfg.has(RoleIngest) {
+		receive := platforms.PlausibleTimes(app.ReceivePlatform)
 		opts.Extra = map[string]http.Handler{"/webhooks/": traceWebhooks(tp, platforms.NewHandler(platforms.HandlerDeps{
-			Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg,
+			Links: e.rm, Credentials: e.creds, Receiver: receive, Logger: logger, Registry: reg,
 		}, webhooks()...))}
 		// Names and avatars of prospects whose platforms send only an id (Meta PSID, IGSID).
 		fetchProfiles := profiles.NewFetchProfileOnMessageReceived(profiles.Deps{Log: e.log, Reader: e.rm,
-			Credentials: e.creds, Receiver: app.ReceivePlatform, Logger: logger, Registry: reg}, profiles.Options{},
+			Credentials: e.creds, Receiver: receive, Logger: logger, Registry: reg}, profiles.Options{},
 			profiles.GraphFetchers(profiles.GraphConfig{BaseURLs: cfg.PlatformBaseURLs})...)
 		s.run(runCtx, "profile fetcher", fetchProfiles.Run)
 		// Platforms without webhooks: one scheduler polls every active link of theirs.
-		polls := scheduler.New(scheduler.Deps{Links: e.rm, Credentials: e.creds, Receiver: app.ReceivePlatform,
+		polls := scheduler.New(scheduler.Deps{Links: e.rm, Credentials: e.creds, Receiver: receive,
 			Cursors: e.cursors, Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg,
 			Interval: cfg.PollInterval}, pollers(cfg.PlatformBaseURLs)...)
 		s.run(runCtx, "poll scheduler", polls.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
-		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys}, opts)
+		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys, Stopping: s.stopping}, opts)
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // h2c: gRPC without TLS on the same port
-	s.httpSrv = &http.Server{Handler: lagInReadyz(handler, lag), Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// No ReadTimeout nor WriteTimeout: they would cut StreamEvents. The body's own deadline
+	// (Limits.ReadTimeout) ends when the body is read; headers and idle connections have theirs.
+	s.httpSrv = &http.Server{Handler: lagInReadyz(handler, lag), Protocols: &protocols,
+		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout, 10*time.Second),
+		IdleTimeout:       orDefault(cfg.IdleTimeout, 2*time.Minute),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.httpSrv.RegisterOnShutdown(beginShutdown) // streams end first (endStreamsOnShutdown)
 	// Serve owns the listener from here on.
 	s.lis = nil
@@ -270,6 +313,21 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	return s, nil
 }
 
+// stateOf is the State of a store that reports one (a SQLite read model being rebuilt).
+func stateOf(v any) func() error {
+	if st, ok := v.(interface{ State() error }); ok {
+		return st.State
+	}
+	return func() error { return nil }
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
 func engineName(scale bool, atScale, embedded string) string {
 	if scale {
 		return atScale
@@ -278,23 +336,63 @@ func engineName(scale bool, atScale, embedded string) string {
 }
 
 // run keeps a projector running until the process stops; a failure (an engine unreachable at
-// its start) is retried, so projectors pause and resume rather than die.
+// its start, a full disk) or a panic is retried with backoff, so projectors pause and resume
+// rather than die, and never take the process down.
 func (s *Server) run(ctx context.Context, name string, fn func(context.Context) error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		bo := backoff.NewExponentialBackOff()
+		bo.InitialInterval, bo.MaxInterval = 500*time.Millisecond, 30*time.Second
 		for ctx.Err() == nil {
-			err := fn(ctx)
+			start := time.Now()
+			err := runContained(ctx, fn)
 			if ctx.Err() != nil {
 				return
 			}
-			s.logger.Error(name+" stopped; restarting", "err", err)
+			if time.Since(start) > time.Minute {
+				bo.Reset() // it ran well for a while: this is a new failure
+			}
+			wait := bo.NextBackOff()
+			s.logger.Error(name+" stopped; restarting", "err", err, "retry_in", wait)
 			select {
 			case <-ctx.Done():
-			case <-time.After(time.Second):
+			case <-time.After(wait):
 			}
 		}
 	}()
+}
+
+// restartable returns fn run under a context that *restart cancels: run starts it again.
+func (s *Server) restartable(restart *func(), fn func(context.Context) error) func(context.Context) error {
+	var mu sync.Mutex
+	cancel := func() {}
+	*restart = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		cancel()
+	}
+	return func(ctx context.Context) error {
+		rctx, c := context.WithCancel(ctx)
+		defer c()
+		mu.Lock()
+		cancel = c
+		mu.Unlock()
+		if err := fn(rctx); rctx.Err() == nil || ctx.Err() != nil {
+			return err
+		}
+		return errors.New("restarted")
+	}
+}
+
+// runContained runs fn, turning a panic into an error.
+func runContained(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", health.ErrPanic, r, debug.Stack())
+		}
+	}()
+	return fn(ctx)
 }
 
 // bootstrap creates team "default" and the instance admin key on the first start. The key is
@@ -361,6 +459,7 @@ func (s *Server) EventLog() eventlog.Log { return s.engines.log }
 // Shutdown stops accepting calls, lets running ones finish, then stops the projectors and
 // closes the engines.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stoppingOnce.Do(func() { close(s.stopping) })
 	var err error
 	if s.httpSrv != nil {
 		err = s.httpSrv.Shutdown(ctx)

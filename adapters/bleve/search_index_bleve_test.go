@@ -3,12 +3,16 @@ package bleve
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	blevesearch "github.com/blevesearch/bleve/v2"
+
+	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/search"
 )
@@ -232,5 +236,94 @@ func TestCheckpointAndMappingVersion(t *testing.T) {
 	}
 	if err := x.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// panicky is a Bleve index whose batches panic, as zapx did on a full disk.
+type panicky struct{ bleveIndex }
+
+type bleveIndex = blevesearch.Index // a field name other than Index, one of its methods
+
+func (panicky) Batch(*blevesearch.Batch) error {
+	var m map[string]int
+	m["boom"] = 1 // assignment to entry in nil map
+	return nil
+}
+
+// TestPanicInBleveIsContained: a panic inside Bleve fails the call that met it as unavailable,
+// and the next call reopens the index and works, with what was indexed before.
+func TestPanicInBleveIsContained(t *testing.T) {
+	x, _ := openTest(t)
+	ctx := context.Background()
+	put(t, x, "before the fault")
+	x.mu.Lock()
+	x.idx = panicky{x.idx}
+	x.mu.Unlock()
+	err := x.Put(ctx, []search.Doc{{TeamID: "team_1", MessageID: "m99", Text: "during"}})
+	if domain.KindOf(err) != domain.KindUnavailable {
+		t.Fatalf("put during a panic: %v, want unavailable", err)
+	}
+	if err := x.Ping(ctx); err == nil {
+		t.Fatal("ping right after the fault: ok, want the fault")
+	}
+	x.mu.Lock()
+	x.lastOpen = time.Time{} // skip the pause between reopen attempts
+	x.mu.Unlock()
+	put(t, x, "after the fault")
+	if got := find(t, x, "fault"); !slices.Equal(got, []string{"m00"}) {
+		t.Fatalf("after reopening: %v", got)
+	}
+	if x.Rebuilds() != 0 {
+		t.Fatal("a contained panic rebuilt the index")
+	}
+}
+
+// TestDamagedIndexIsRebuilt: an index whose files were overwritten is dropped at Open and
+// recreated empty, without checkpoint, so the projector rebuilds it from the log.
+func TestDamagedIndexIsRebuilt(t *testing.T) {
+	for _, file := range []string{"index_meta.json", "root.bolt", ".zap"} {
+		t.Run(file, func(t *testing.T) {
+			x, path := openTest(t)
+			ctx := context.Background()
+			put(t, x, "kept until damaged")
+			if err := x.SetCheckpoint(ctx, eventlog.Cursor{0: 7}); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.Close(); err != nil {
+				t.Fatal(err)
+			}
+			damaged := 0
+			_ = filepath.Walk(path, func(p string, info os.FileInfo, err error) error {
+				if err != nil || info.IsDir() || !strings.HasSuffix(p, file) {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				for i := len(b) / 4; i < len(b)*3/4; i++ {
+					b[i] ^= 0x5a
+				}
+				damaged++
+				return os.WriteFile(p, b, 0o600)
+			})
+			if damaged == 0 {
+				t.Fatalf("no %s in the index", file)
+			}
+			y, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer y.Close()
+			if err := y.Ping(ctx); err != nil {
+				t.Fatalf("rebuilt index: %v", err)
+			}
+			if cp, err := y.Checkpoint(ctx); err != nil || len(cp) != 0 {
+				t.Fatalf("rebuilt index checkpoint: %v, %v (want empty: rebuilt from the log)", cp, err)
+			}
+			if y.Rebuilds() != 1 {
+				t.Fatalf("rebuilds: %d", y.Rebuilds())
+			}
+		})
 	}
 }

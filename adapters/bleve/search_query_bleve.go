@@ -13,10 +13,9 @@ import (
 	"github.com/switchboard-oss/switchboard/search"
 )
 
-// query turns a parsed search into Bleve's: the team and the filters select without scoring,
+// toQuery turns a parsed search into Bleve's: the team and the filters select without scoring,
 // every Must clause matches (in any searched field), no MustNot clause does.
-func (x *Index) query(q search.Query) query.Query {
-	m := x.idx.Mapping()
+func toQuery(m mapping.IndexMapping, q search.Query) query.Query {
 	var must, not []query.Query
 	for _, c := range q.Terms.Must {
 		if cq := clause(m, c); cq != nil {

@@ -21,21 +21,33 @@ type KeyReader interface {
 
 type actorKey struct{}
 
-func actorFrom(ctx context.Context) commands.Actor {
-	a, _ := ctx.Value(actorKey{}).(commands.Actor)
-	return a
+// caller is who an authenticated call comes from.
+type caller struct {
+	actor commands.Actor
+	keyID string
 }
 
-// authInterceptor resolves the bearer key of every call to its team and member. A revoked key
-// or a removed member is refused as soon as the read model has applied the revocation (which
-// RevokeApiKey and RemoveMember wait for before they answer).
+func actorFrom(ctx context.Context) commands.Actor {
+	c, _ := ctx.Value(actorKey{}).(caller)
+	return c.actor
+}
+
+// authInterceptor resolves the bearer key of every call to its team and member. guardAPI runs
+// it before the body is read; the interceptor only authenticates calls that did not pass
+// there, and counts the streams of each key. A revoked key or a removed member is refused as
+// soon as the read model has applied the revocation (which RevokeApiKey and RemoveMember wait
+// for before they answer).
 type authInterceptor struct {
-	keys   KeyReader
-	hasher commands.APIKeyHasher
-	usage  *keyUsage
+	keys    KeyReader
+	hasher  commands.APIKeyHasher
+	usage   *keyUsage
+	streams *streamSlots
 }
 
 func (i authInterceptor) authenticate(ctx context.Context, header string) (context.Context, error) {
+	if _, ok := ctx.Value(actorKey{}).(caller); ok {
+		return ctx, nil // authenticated by guardAPI
+	}
 	token, ok := strings.CutPrefix(header, "Bearer ")
 	token = strings.TrimSpace(token)
 	if !ok || token == "" {
@@ -62,9 +74,9 @@ func (i authInterceptor) authenticate(ctx context.Context, header string) (conte
 	if err != nil {
 		return ctx, connect.NewError(connect.CodeUnavailable, errors.New("the read model is unavailable, retry later"))
 	}
-	return context.WithValue(ctx, actorKey{}, commands.Actor{
+	return context.WithValue(ctx, actorKey{}, caller{keyID: k.ID, actor: commands.Actor{
 		TeamID: k.TeamID, MemberID: k.MemberID, Role: m.Role, InstanceAdmin: k.InstanceAdmin,
-	}), nil
+	}}), nil
 }
 
 func (i authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
@@ -86,6 +98,14 @@ func (i authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc)
 		ctx, err := i.authenticate(ctx, conn.RequestHeader().Get("Authorization"))
 		if err != nil {
 			return err
+		}
+		if i.streams != nil {
+			c, _ := ctx.Value(actorKey{}).(caller)
+			release, err := i.streams.acquire(c.keyID)
+			if err != nil {
+				return err
+			}
+			defer release()
 		}
 		return next(ctx, conn)
 	}

@@ -43,7 +43,7 @@ func parseConsistencyToken(values []string) (eventlog.Cursor, error) {
 			}
 			p, err := eventlog.ParsePosition(s)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %q is not a position (partition-offset, as a mutating RPC answers it)", ConsistencyHeader, s)
+				return nil, fmt.Errorf("%s: %q is not a position (partition-offset, as a mutating RPC answers it)", ConsistencyHeader, shortText(s))
 			}
 			cur.Advance(p)
 		}

@@ -52,10 +52,12 @@ func toConnect(ctx context.Context, logger *slog.Logger, err error) error {
 		code = connect.CodeAborted
 	case domain.KindUnavailable:
 		code = connect.CodeUnavailable
-		logger.WarnContext(ctx, "engine unavailable", "err", err)
+		// The cause (a full disk, a corrupt file) is for the operator: logged, never sent.
+		logger.WarnContext(ctx, "engine unavailable", "err", err, "cause", de.Err)
 	default:
 		logger.ErrorContext(ctx, "internal error", "err", err)
 		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 	}
-	return connect.NewError(code, errors.New(de.Error()))
+	// Messages may quote the client's input: never more than a short prefix of it.
+	return connect.NewError(code, errors.New(cut(de.Error(), 300)))
 }

@@ -2,6 +2,7 @@ package connectrpc
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -101,18 +102,49 @@ func (s eventService) ListEvents(ctx context.Context, req *connect.Request[v1.Li
 	})
 }
 
-// StreamEvents sends the team's events after a position, then tails the log.
+// changeNotifier is a log that says when it has new events (the embedded one).
+type changeNotifier interface {
+	Changed() <-chan struct{}
+}
+
+// errShuttingDown ends streams when the server stops: Unavailable, so clients reconnect.
+var errShuttingDown = connect.NewError(connect.CodeUnavailable,
+	errors.New("the server is shutting down: reconnect with after_position set to the last position received"))
+
+// Idle streams on a log without notifications (Kafka) poll, less often the longer they idle.
+const (
+	minIdlePoll = 100 * time.Millisecond
+	maxIdlePoll = time.Second
+	// notifiedIdlePoll is a safety net for logs that notify: appends of other processes.
+	notifiedIdlePoll = 30 * time.Second
+)
+
+// StreamEvents sends the team's events after a position, then tails the log. An idle stream
+// waits for the log's notification of new events where the log gives one. It ends when its
+// client goes, or at once with Unavailable when the server shuts down.
 func (s eventService) StreamEvents(ctx context.Context, req *connect.Request[v1.StreamEventsRequest], stream *connect.ServerStream[v1.Event]) error {
 	a := actorFrom(ctx)
 	after, err := parseAfter(req.Msg.AfterPosition)
 	if err != nil {
 		return toConnect(ctx, s.d.Logger, err)
 	}
+	notifier, _ := s.d.Log.(changeNotifier)
+	poll := minIdlePoll
 	for {
+		var wake <-chan struct{}
+		if notifier != nil {
+			wake = notifier.Changed() // taken before reading: a commit in between still wakes us
+		}
+		if s.stopping() {
+			return errShuttingDown
+		}
 		recs, err := s.d.Log.Read(ctx, eventlog.Query{After: after, TeamID: a.TeamID, Types: req.Msg.Types, Limit: 500})
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				return nil
+			case s.stopping():
+				return errShuttingDown
 			}
 			return toConnect(ctx, s.d.Logger, domain.Unavailable("the event log", err))
 		}
@@ -127,12 +159,33 @@ func (s eventService) StreamEvents(ctx context.Context, req *connect.Request[v1.
 			after.Advance(r.Position)
 		}
 		if len(recs) > 0 {
+			poll = minIdlePoll
 			continue
 		}
+		wait := notifiedIdlePoll
+		if notifier == nil {
+			wait, poll = poll, min(2*poll, maxIdlePoll)
+		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return nil
-		case <-time.After(100 * time.Millisecond):
+		case <-s.d.Stopping:
+			timer.Stop()
+			return errShuttingDown
+		case <-wake:
+		case <-timer.C:
 		}
+		timer.Stop()
+	}
+}
+
+func (s eventService) stopping() bool {
+	select {
+	case <-s.d.Stopping:
+		return true
+	default:
+		return false
 	}
 }

@@ -27,6 +27,9 @@ type Deps struct {
 	Logger                 *slog.Logger
 	// Keys hashes bearer keys as the commands stored them.
 	Keys commands.APIKeyHasher
+	// Stopping is closed when the server starts shutting down: streams end at once, telling
+	// their clients to reconnect, instead of holding the shutdown until its timeout.
+	Stopping <-chan struct{}
 }
 
 // lookup turns a read-model miss into NotFound naming the entity.

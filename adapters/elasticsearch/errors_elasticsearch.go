@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/internal/redact"
 )
 
 // unavailableWhat names the engine in the client-safe text of an Unavailable error.
@@ -76,12 +77,7 @@ func newRedactor(cfg Config, urlSecrets []string) redactor {
 	return r
 }
 
-func (r redactor) scrub(s string) string {
-	for _, secret := range r {
-		s = strings.ReplaceAll(s, secret, "[redacted]")
-	}
-	return s
-}
+func (r redactor) scrub(s string) string { return redact.Secrets(s, r...) }
 
 // responseError turns a non-2xx answer into an error: Unavailable for 429 and 5xx (after the
 // transport's own retries), a plain *ResponseError otherwise.

@@ -363,6 +363,10 @@ func (l *EventLog) broadcast() {
 	l.notifyMu.Unlock()
 }
 
+// Changed returns a channel closed at the next commit of this log: a reader that found nothing
+// new waits on it instead of polling (idle StreamEvents streams).
+func (l *EventLog) Changed() <-chan struct{} { return l.changed() }
+
 func (l *EventLog) changed() <-chan struct{} {
 	l.notifyMu.Lock()
 	defer l.notifyMu.Unlock()

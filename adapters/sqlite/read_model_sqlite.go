@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // driver "sqlite"
@@ -35,17 +36,29 @@ var SQLiteDialect = projections.Dialect{
 
 // ReadModel is the read model (projections.Store) in a SQLite file. Projection writes go
 // through one connection, in BEGIN IMMEDIATE transactions; queries use a pool of read-only
-// connections, which WAL lets run while the projector writes.
+// connections, which WAL lets run while the projector writes. A file SQLite reports as corrupt
+// is set aside and replaced by an empty one, which the projector fills again from the log (see
+// read_model_sqlite_rebuild.go).
 type ReadModel struct {
+	path string
+	cur  atomic.Pointer[rmConns]
+	rebuild
+}
+
+// rmConns are the pools on one file.
+type rmConns struct {
 	w *sql.DB // exactly one connection: SQLite has one writer at a time anyway
 	r *sql.DB
 	q *rmPrepared // the reads' statements, prepared once on r
 }
 
+func (s *ReadModel) c() *rmConns { return s.cur.Load() }
+
 var _ projections.Store = (*ReadModel)(nil)
 
-// OpenReadModel opens (creating if needed) the read model at path.
-func OpenReadModel(path string) (*ReadModel, error) {
+// OpenReadModel opens (creating if needed) the read model at path. A file SQLite finds corrupt
+// is set aside (path.corrupt-<time>) and the read model starts empty, to be rebuilt from the log.
+func OpenReadModel(path string, opts ...ReadModelOption) (*ReadModel, error) {
 	if path == "" {
 		return nil, errors.New("read model: empty path")
 	}
@@ -56,6 +69,32 @@ func OpenReadModel(path string) (*ReadModel, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("read model: create folder: %w", err)
 	}
+	s := &ReadModel{path: abs}
+	s.rebuild.init(opts)
+	c, err := openRMConns(abs)
+	if err == nil {
+		err = c.check()
+		if err != nil {
+			_ = c.close()
+		}
+	}
+	if err != nil && isCorrupt(err) {
+		s.logger.Error("read model corrupt: setting it aside and rebuilding it from the event log", "path", abs, "cause", err)
+		s.rebuilds.Add(1)
+		if err = setAside(abs); err == nil {
+			c, err = openRMConns(abs)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.q.observe = s.observe
+	s.cur.Store(c)
+	return s, nil
+}
+
+func openRMConns(abs string) (*rmConns, error) {
+	path := abs
 	// A file: URI with an escaped path, so a '?' or '#' in a folder name is not a parameter.
 	dsn := func(q url.Values) string {
 		// The read model is rebuilt from the log if a crash loses its last commits, so
@@ -102,7 +141,11 @@ func OpenReadModel(path string) (*ReadModel, error) {
 		r.Close()
 		return nil, fmt.Errorf("read model: open %s: %w", path, err)
 	}
-	return &ReadModel{w: w, r: r, q: newRMPrepared(r)}, nil
+	return &rmConns{w: w, r: r, q: newRMPrepared(r)}, nil
+}
+
+func (c *rmConns) close() error {
+	return errors.Join(c.q.close(), c.r.Close(), c.w.Close())
 }
 
 // rmAddColumns adds the columns a table made by an earlier release lacks (CREATE TABLE IF NOT
@@ -134,19 +177,21 @@ func rmAddColumns(db *sql.DB, table string, cols map[string]string) error {
 
 // Close closes both pools.
 func (s *ReadModel) Close() error {
-	return errors.Join(s.q.close(), s.r.Close(), s.w.Close())
+	s.closed.Store(true)
+	return s.c().close()
 }
 
 // Ping checks that the file can be read and written.
 func (s *ReadModel) Ping(ctx context.Context) error {
-	return errors.Join(s.w.PingContext(ctx), s.r.PingContext(ctx))
+	c := s.c()
+	return errors.Join(c.w.PingContext(ctx), c.r.PingContext(ctx))
 }
 
 // Update runs fn in one write transaction.
 func (s *ReadModel) Update(ctx context.Context, fn func(tx projections.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
+	tx, err := s.c().w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
 	if err != nil {
-		return fmt.Errorf("read model: begin: %w", err)
+		return s.observe(fmt.Errorf("read model: begin: %w", err))
 	}
 	committed := false
 	defer func() {
@@ -155,10 +200,10 @@ func (s *ReadModel) Update(ctx context.Context, fn func(tx projections.Tx) error
 		}
 	}()
 	if err := fn(&rmTx{ctx: ctx, q: &rmStmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}}); err != nil {
-		return err
+		return s.observe(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("read model: commit: %w", err)
+		return s.observe(fmt.Errorf("read model: commit: %w", err))
 	}
 	committed = true
 	return nil
@@ -166,7 +211,7 @@ func (s *ReadModel) Update(ctx context.Context, fn func(tx projections.Tx) error
 
 // Checkpoint returns the projection's cursor, empty when it never checkpointed.
 func (s *ReadModel) Checkpoint(ctx context.Context, projection string) (eventlog.Cursor, error) {
-	return rmCheckpoint(ctx, s.q, projection)
+	return rmCheckpoint(ctx, s.c().q, projection)
 }
 
 // rmTables lists every table, for Reset.
@@ -175,7 +220,7 @@ var rmTables = []string{"teams", "members", "api_keys", "tags", "statuses", "acc
 
 // Reset deletes every row and checkpoint in one transaction.
 func (s *ReadModel) Reset(ctx context.Context) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.c().w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("read model: begin: %w", err)
 	}
@@ -250,6 +295,7 @@ func (c *rmStmtCache) QueryRowContext(ctx context.Context, query string, args ..
 // runs there. Queries beyond rmMaxPrepared distinct texts run unprepared.
 type rmPrepared struct {
 	db        *sql.DB
+	observe   func(error) error // sees every error of a read (to notice corruption)
 	mu        sync.Mutex
 	stmts     map[string]*sql.Stmt
 	preparing map[string]bool
@@ -593,7 +639,8 @@ func rmScanMessage(r rmScanner) (projections.Message, error) {
 }
 
 // rmQueryAll runs a query and scans every row.
-func rmQueryAll[T any](ctx context.Context, q rmQuerier, scan func(rmScanner) (T, error), what, query string, args ...any) ([]T, error) {
+func rmQueryAll[T any](ctx context.Context, q rmQuerier, scan func(rmScanner) (T, error), what, query string, args ...any) (_ []T, err error) {
+	defer func() { rmObserve(q, err) }()
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read model: %s: %w", what, err)
@@ -616,7 +663,9 @@ func rmQueryAll[T any](ctx context.Context, q rmQuerier, scan func(rmScanner) (T
 // rmQueryOne runs a query for one row; no row is ErrNotFound.
 func rmQueryOne[T any](ctx context.Context, q rmQuerier, scan func(rmScanner) (T, error), what, query string, args ...any) (T, error) {
 	v, err := scan(q.QueryRowContext(ctx, query, args...))
-	return v, rmNotFound(err, what)
+	err = rmNotFound(err, what)
+	rmObserve(q, err)
+	return v, err
 }
 
 func rmScanProspectWithStatus(r rmScanner) (projections.Prospect, error) {
@@ -784,31 +833,32 @@ func (x *rmTx) PutMessage(m projections.Message) error {
 
 // rmRead runs fn in a read transaction, so the queries of one answer see one snapshot.
 func (s *ReadModel) rmRead(ctx context.Context, fn func(q rmQuerier) error) error {
-	tx, err := s.r.BeginTx(ctx, nil)
+	c := s.c()
+	tx, err := c.r.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("read model: begin read: %w", err)
+		return s.observe(fmt.Errorf("read model: begin read: %w", err))
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to lose
-	return fn(rmTxPrepared{p: s.q, tx: tx})
+	return s.observe(fn(rmTxPrepared{p: c.q, tx: tx}))
 }
 
 func (s *ReadModel) Team(ctx context.Context, id string) (projections.Team, error) {
-	return rmQueryOne(ctx, s.q, rmScanTeam, "team", rmTeamSelect+" WHERE x.id = ?", id)
+	return rmQueryOne(ctx, s.c().q, rmScanTeam, "team", rmTeamSelect+" WHERE x.id = ?", id)
 }
 
 func (s *ReadModel) APIKeyByHash(ctx context.Context, hash string) (projections.APIKey, error) {
-	return rmQueryOne(ctx, s.q, rmScanAPIKey, "api key", rmAPIKeySelect+" WHERE x.hash = ?", hash)
+	return rmQueryOne(ctx, s.c().q, rmScanAPIKey, "api key", rmAPIKeySelect+" WHERE x.hash = ?", hash)
 }
 
 func (s *ReadModel) APIKeys(ctx context.Context, teamID string) ([]projections.APIKey, error) {
-	return rmQueryAll(ctx, s.q, rmScanAPIKey, "api keys", rmAPIKeySelect+" WHERE x.team_id = ? ORDER BY x.created_at, x.id", teamID)
+	return rmQueryAll(ctx, s.c().q, rmScanAPIKey, "api keys", rmAPIKeySelect+" WHERE x.team_id = ? ORDER BY x.created_at, x.id", teamID)
 }
 
 // TouchAPIKeys records when keys last authenticated a call (runtime data, not an event: it is
 // lost with the read model and starts again from the next use).
 func (s *ReadModel) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error {
 	for id, at := range used {
-		if _, err := s.w.ExecContext(ctx, "UPDATE api_keys SET last_used_at = max(last_used_at, ?) WHERE id = ?", rmTime(at), id); err != nil {
+		if _, err := s.c().w.ExecContext(ctx, "UPDATE api_keys SET last_used_at = max(last_used_at, ?) WHERE id = ?", rmTime(at), id); err != nil {
 			return fmt.Errorf("read model: touch api key: %w", err)
 		}
 	}
@@ -817,48 +867,48 @@ func (s *ReadModel) TouchAPIKeys(ctx context.Context, used map[string]time.Time)
 
 func (s *ReadModel) CountAPIKeys(ctx context.Context) (int, error) {
 	var n int
-	if err := s.q.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys").Scan(&n); err != nil {
-		return 0, fmt.Errorf("read model: count api keys: %w", err)
+	if err := s.c().q.QueryRowContext(ctx, "SELECT COUNT(*) FROM api_keys").Scan(&n); err != nil {
+		return 0, s.observe(fmt.Errorf("read model: count api keys: %w", err))
 	}
 	return n, nil
 }
 
 func (s *ReadModel) Member(ctx context.Context, teamID, id string) (projections.Member, error) {
-	return rmQueryOne(ctx, s.q, rmScanMember, "member", rmMemberSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.c().q, rmScanMember, "member", rmMemberSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
 }
 
 func (s *ReadModel) Members(ctx context.Context, teamID string) ([]projections.Member, error) {
-	return rmQueryAll(ctx, s.q, rmScanMember, "members", rmMemberSelect+" WHERE x.team_id = ? ORDER BY x.created_at, x.id", teamID)
+	return rmQueryAll(ctx, s.c().q, rmScanMember, "members", rmMemberSelect+" WHERE x.team_id = ? ORDER BY x.created_at, x.id", teamID)
 }
 
 func (s *ReadModel) Tag(ctx context.Context, teamID, id string) (projections.Tag, error) {
-	return rmQueryOne(ctx, s.q, rmScanTag, "tag", rmTagSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.c().q, rmScanTag, "tag", rmTagSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
 }
 
 func (s *ReadModel) Tags(ctx context.Context, teamID string) ([]projections.Tag, error) {
-	return rmQueryAll(ctx, s.q, rmScanTag, "tags", rmTagSelect+" WHERE x.team_id = ? ORDER BY x.name, x.id", teamID)
+	return rmQueryAll(ctx, s.c().q, rmScanTag, "tags", rmTagSelect+" WHERE x.team_id = ? ORDER BY x.name, x.id", teamID)
 }
 
 func (s *ReadModel) Status(ctx context.Context, teamID, id string) (projections.Status, error) {
-	return rmQueryOne(ctx, s.q, rmScanStatus, "status", rmStatusSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.c().q, rmScanStatus, "status", rmStatusSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
 }
 
 func (s *ReadModel) Statuses(ctx context.Context, teamID string) ([]projections.Status, error) {
-	return rmQueryAll(ctx, s.q, rmScanStatus, "statuses",
+	return rmQueryAll(ctx, s.c().q, rmScanStatus, "statuses",
 		rmStatusSelect+" WHERE x.team_id = ? ORDER BY x.position, x.name, x.id", teamID)
 }
 
 func (s *ReadModel) AccountLink(ctx context.Context, teamID, id string) (projections.AccountLink, error) {
-	return rmQueryOne(ctx, s.q, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.c().q, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.team_id = ? AND x.id = ?", teamID, id)
 }
 
 func (s *ReadModel) AccountLinks(ctx context.Context, teamID string) ([]projections.AccountLink, error) {
-	return rmQueryAll(ctx, s.q, rmScanAccountLink, "account links",
+	return rmQueryAll(ctx, s.c().q, rmScanAccountLink, "account links",
 		rmAccountLinkSelect+" WHERE x.team_id = ? ORDER BY x.linked_at, x.id", teamID)
 }
 
 func (s *ReadModel) AccountLinkByID(ctx context.Context, id string) (projections.AccountLink, error) {
-	return rmQueryOne(ctx, s.q, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.id = ? ORDER BY x.team_id LIMIT 1", id)
+	return rmQueryOne(ctx, s.c().q, rmScanAccountLink, "account link", rmAccountLinkSelect+" WHERE x.id = ? ORDER BY x.team_id LIMIT 1", id)
 }
 
 func (s *ReadModel) ActiveAccountLinks(ctx context.Context, platforms []string) ([]projections.AccountLink, error) {
@@ -869,7 +919,7 @@ func (s *ReadModel) ActiveAccountLinks(ctx context.Context, platforms []string) 
 	for i, p := range platforms {
 		args[i] = p
 	}
-	return rmQueryAll(ctx, s.q, rmScanAccountLink, "active account links",
+	return rmQueryAll(ctx, s.c().q, rmScanAccountLink, "active account links",
 		rmAccountLinkSelect+" WHERE x.active = 1 AND x.platform IN "+rmIn(len(platforms))+" ORDER BY x.team_id, x.id", args...)
 }
 
@@ -912,7 +962,7 @@ func (s *ReadModel) Prospects(ctx context.Context, pq projections.ProspectQuery)
 }
 
 func (s *ReadModel) ProspectTags(ctx context.Context, teamID string, prospectIDs []string) (map[string][]projections.Tag, error) {
-	return rmProspectTags(ctx, s.q, teamID, prospectIDs)
+	return rmProspectTags(ctx, s.c().q, teamID, prospectIDs)
 }
 
 // rmChunk bounds the parameters of one IN list.
@@ -1027,11 +1077,11 @@ func (s *ReadModel) Threads(ctx context.Context, tq projections.ThreadQuery) ([]
 }
 
 func (s *ReadModel) Message(ctx context.Context, teamID, id string) (projections.Message, error) {
-	return rmQueryOne(ctx, s.q, rmScanMessage, "message", rmMessageSelect+" WHERE m.team_id = ? AND m.id = ?", teamID, id)
+	return rmQueryOne(ctx, s.c().q, rmScanMessage, "message", rmMessageSelect+" WHERE m.team_id = ? AND m.id = ?", teamID, id)
 }
 
 func (s *ReadModel) Messages(ctx context.Context, mq projections.MessageQuery) ([]projections.Message, error) {
 	where, args := mq.Where(SQLiteDialect)
-	return rmQueryAll(ctx, s.q, rmScanMessage, "messages",
+	return rmQueryAll(ctx, s.c().q, rmScanMessage, "messages",
 		rmMessageSelect+" WHERE "+where+" ORDER BY m.sent_at DESC, m.id DESC"+rmLimit(mq.Limit), args...)
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -60,7 +61,7 @@ func TestReadModelSurvivesReopen(t *testing.T) {
 	}
 	defer s.Close()
 	var mode string
-	if err := s.r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+	if err := s.c().r.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal mode = %q, %v; want wal", mode, err)
 	}
 	th, err := s.Thread(ctx, team, thr)
@@ -152,5 +153,43 @@ func TestReadModelReadsDoNotWaitForWrites(t *testing.T) {
 	}
 	if len(ts) != 1+writers*each {
 		t.Errorf("threads after concurrent updates = %d, want %d", len(ts), 1+writers*each)
+	}
+}
+
+// TestCorruptReadModelIsReplacedWhileRunning: a read that SQLite answers "malformed" sets the
+// file aside, puts an empty read model in its place and tells the projector to start again.
+func TestCorruptReadModelIsReplacedWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	rebuilt := make(chan struct{}, 1)
+	s, err := OpenReadModel(filepath.Join(dir, "readmodel.db"), WithOnRebuilt(func() { rebuilt <- struct{}{} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Update(ctx, func(tx projections.Tx) error {
+		return tx.PutTeam(projections.Team{ID: "team_1", Name: "one"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// What modernc's SQLite returns for a damaged page.
+	_ = s.observe(fmt.Errorf("read model: thread: %w", errors.New("database disk image is malformed (11)")))
+	if s.State() == nil {
+		t.Error("State is nil while the read model is being replaced")
+	}
+	select {
+	case <-rebuilt:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the corrupt read model was not replaced")
+	}
+	if _, err := s.Team(ctx, "team_1"); !errors.Is(err, projections.ErrNotFound) {
+		t.Fatalf("team in the replaced read model: %v, want not found (it is rebuilt from the log)", err)
+	}
+	if s.Rebuilds() != 1 || s.State() != nil {
+		t.Fatalf("rebuilds %d, state %v", s.Rebuilds(), s.State())
+	}
+	aside, _ := filepath.Glob(filepath.Join(dir, "readmodel.db.corrupt-*"))
+	if len(aside) == 0 {
+		t.Fatal("the corrupt file was not kept aside")
 	}
 }

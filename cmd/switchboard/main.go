@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/internal/telemetry"
 	"github.com/switchboard-oss/switchboard/server"
@@ -161,6 +162,15 @@ func (e envFlags) int32(p *int32, name string, def int32, help string) {
 	*p = def
 }
 
+func (e envFlags) int64(p *int64, name string, def int64, help string) {
+	if v := e.getenv(envName(name)); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			def = n
+		}
+	}
+	e.fs.Int64Var(p, name, def, help+" (env "+envName(name)+")")
+}
+
 func (e envFlags) duration(p *time.Duration, name string, def time.Duration, help string) {
 	if v := e.getenv(envName(name)); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
@@ -210,6 +220,12 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	f.string(&cfg.Elasticsearch.Alias, "elasticsearch-alias", "switchboard-messages", "the alias searches and writes go through")
 	f.string(&baseURLs, "platform-base-urls", "", "platform APIs elsewhere (proxies, tests): name=url, comma-separated, e.g. bluesky=http://127.0.0.1:9000,reddit=http://127.0.0.1:9001")
 	f.duration(&cfg.PollInterval, "poll-interval", 10*time.Second, "wait between two polls of an account link on platforms without webhooks (Bluesky, Reddit)")
+	var maxStreams int64
+	f.int64(&cfg.Limits.MaxRequestBytes, "max-request-bytes", connectrpc.DefaultMaxRequestBytes, "largest request message accepted, as sent and once decompressed")
+	f.duration(&cfg.Limits.ReadTimeout, "read-timeout", connectrpc.DefaultReadTimeout, "how long a client has to send a request body")
+	f.duration(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client has to send a request's headers")
+	f.duration(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	f.int64(&maxStreams, "max-streams-per-key", connectrpc.DefaultMaxStreamsPerKey, "streams (StreamEvents) one API key may hold open at once")
 	f.string(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.string(&logFormat, "log-format", "text", "text or json")
 	f.string(&shutdown, "shutdown-timeout", "15s", "how long running calls may finish on SIGTERM")
@@ -217,6 +233,19 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		return cfg, nil, err
 	}
 	cfg.Roles = splitList(roles)
+	if cfg.Limits.MaxRequestBytes < 1024 || cfg.Limits.MaxRequestBytes > 1<<30 {
+		return cfg, nil, fmt.Errorf("--max-request-bytes: %d is not between 1024 and 1073741824", cfg.Limits.MaxRequestBytes)
+	}
+	if maxStreams < 1 || maxStreams > 1<<20 {
+		return cfg, nil, fmt.Errorf("--max-streams-per-key: %d is not between 1 and 1048576", maxStreams)
+	}
+	cfg.Limits.MaxStreamsPerKey = int(maxStreams)
+	for name, d := range map[string]time.Duration{"--read-timeout": cfg.Limits.ReadTimeout,
+		"--read-header-timeout": cfg.ReadHeaderTimeout, "--idle-timeout": cfg.IdleTimeout} {
+		if d <= 0 {
+			return cfg, nil, fmt.Errorf("%s: %s is not a positive duration like 30s", name, d)
+		}
+	}
 	bases, err := parseBaseURLs(baseURLs)
 	if err != nil {
 		return cfg, nil, err

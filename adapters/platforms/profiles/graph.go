@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/domain"
+	redactpkg "github.com/switchboard-oss/switchboard/internal/redact"
 )
 
 // Graph API defaults.
@@ -279,11 +280,4 @@ func retryAfter(h http.Header) time.Duration {
 }
 
 // redact removes every secret from s: Meta's messages may quote what they were sent.
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
-}
+func redact(s string, secrets []string) string { return redactpkg.Secrets(s, secrets...) }

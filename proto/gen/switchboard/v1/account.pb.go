@@ -34,6 +34,7 @@ type LinkAccountRequest struct {
 	DisplayName string `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Write-only credentials (app_secret, verify_token, access_token, bot_token, webhook_secret, …),
 	// stored encrypted and never returned or logged.
+	// At most 20 entries; keys at most 512 characters, values at most 8,192.
 	Credentials map[string]string `protobuf:"bytes,5,rep,name=credentials,proto3" json:"credentials,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// A retry with the same key is applied once.
 	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`

@@ -169,6 +169,7 @@ type ListEventsRequest struct {
 	// Only events that occurred before this time.
 	To *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
 	// Only these types (all when empty).
+	// At most 50 types.
 	Types []string `protobuf:"bytes,4,rep,name=types,proto3" json:"types,omitempty"`
 	// Only this key.
 	Key string `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
@@ -311,6 +312,7 @@ type StreamEventsRequest struct {
 	// Start after this position (empty: from the beginning).
 	AfterPosition string `protobuf:"bytes,1,opt,name=after_position,json=afterPosition,proto3" json:"after_position,omitempty"`
 	// Only these types (all when empty).
+	// At most 50 types.
 	Types         []string `protobuf:"bytes,2,rep,name=types,proto3" json:"types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

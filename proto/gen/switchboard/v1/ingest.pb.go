@@ -36,12 +36,15 @@ type IngestMessageRequest struct {
 	// Required: the prospect, whichever the direction (platform_id required).
 	Participant *Participant `protobuf:"bytes,5,opt,name=participant,proto3" json:"participant,omitempty"`
 	// The text (text or attachments required).
+	// At most 65,536 characters.
 	Text string `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
 	// Attachments.
+	// At most 20 attachments.
 	Attachments []*Attachment `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	// The source's time of the message; defaults to now.
 	SentAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
 	// The platform id of the message this one replies to.
+	// At most 512 characters, like every string without its own limit.
 	ReplyToPlatformMessageId string `protobuf:"bytes,9,opt,name=reply_to_platform_message_id,json=replyToPlatformMessageId,proto3" json:"reply_to_platform_message_id,omitempty"`
 	unknownFields            protoimpl.UnknownFields
 	sizeCache                protoimpl.SizeCache

@@ -586,10 +586,12 @@ type UpdateProspectContextRequest struct {
 	// Required: the prospect (prs_…).
 	ProspectId string `protobuf:"bytes,1,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
 	// Free-form notes (at most 10,000 characters).
+	// At most 10,000 characters.
 	Notes string `protobuf:"bytes,2,opt,name=notes,proto3" json:"notes,omitempty"`
 	// The valuation (finite, not negative).
 	Valuation float64 `protobuf:"fixed64,3,opt,name=valuation,proto3" json:"valuation,omitempty"`
 	// Custom fields (at most 50; keys up to 64 characters, values up to 1,000).
+	// At most 50 entries; keys at most 64 characters, values at most 1,000.
 	CustomFields map[string]string `protobuf:"bytes,4,rep,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// A retry with the same key is applied once.
 	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`

@@ -26,6 +26,7 @@ const (
 type SearchMessagesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Words (all must match), "exact phrases", prefix*, -excluded.
+	// At most 1,024 characters.
 	Query string `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
 	// Only this platform.
 	Platform Platform `protobuf:"varint,2,opt,name=platform,proto3,enum=switchboard.v1.Platform" json:"platform,omitempty"`

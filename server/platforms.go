@@ -22,6 +22,13 @@ func webhooks() []platforms.Webhook {
 	}
 }
 
+// senders lists every platform's reply sender: adding one adds one line here.
+func senders(baseURLs platforms.BaseURLs) []platforms.Sender {
+	return []platforms.Sender{
+		telegram.NewSender(baseURLs, nil),
+	}
+}
+
 // pollers lists the adapters of platforms without webhooks, polled by the scheduler: adding
 // one adds one line here. (Telegram's getUpdates and X's dm_events pollers are not listed:
 // those links are fed by their webhooks, and Telegram refuses getUpdates to a bot that has one.)

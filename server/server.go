@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/profiles"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/sender"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -49,6 +50,8 @@ type Config struct {
 	// PollInterval is the wait between two polls of a caught-up account link on platforms
 	// without webhooks (Bluesky, Reddit), and how often the links to poll are listed (default 10s).
 	PollInterval time.Duration
+	// Send tunes the sender role (deadline, backoff); zero values take its defaults.
+	Send sender.Options
 }
 
 // Roles a process can take.
@@ -56,6 +59,8 @@ const (
 	RoleAPI       = "api"
 	RoleIngest    = "ingest"
 	RoleProjector = "projector"
+	// RoleSender sends the replies the team asks for (one consumer group on the log).
+	RoleSender = "sender"
 )
 
 func (c Config) has(role string) bool {
@@ -73,11 +78,11 @@ func (c Config) Validate() error {
 		return errors.New("--data-dir: must not be empty")
 	}
 	if len(c.Roles) == 0 {
-		return errors.New("--roles: at least one of api, ingest, projector")
+		return errors.New("--roles: at least one of api, ingest, projector, sender")
 	}
 	for _, r := range c.Roles {
-		if r != RoleAPI && r != RoleIngest && r != RoleProjector {
-			return fmt.Errorf("--roles: unknown role %q (want api, ingest, projector)", r)
+		if r != RoleAPI && r != RoleIngest && r != RoleProjector && r != RoleSender {
+			return fmt.Errorf("--roles: unknown role %q (want api, ingest, projector, sender)", r)
 		}
 	}
 	if !c.has(RoleProjector) {
@@ -198,6 +203,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			Cursors: e.cursors, Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg,
 			Interval: cfg.PollInterval}, pollers(cfg.PlatformBaseURLs)...)
 		s.run(runCtx, "poll scheduler", polls.Run)
+	}
+	if cfg.has(RoleSender) {
+		send := sender.New(sender.Deps{Log: e.log, Reader: e.rm, Credentials: e.creds, Saga: app.SendSaga,
+			Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg}, cfg.Send, senders(cfg.PlatformBaseURLs)...)
+		s.run(runCtx, "sender", send.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger}, opts)

@@ -26,6 +26,8 @@ func webhooks() []platforms.Webhook {
 func senders(baseURLs platforms.BaseURLs) []platforms.Sender {
 	return []platforms.Sender{
 		telegram.NewSender(baseURLs, nil),
+		messenger.NewSender(baseURLs),
+		instagram.NewSender(baseURLs),
 	}
 }
 

@@ -65,6 +65,17 @@ func (f *fakePlatform) requests() []fakeRequest {
 	return append([]fakeRequest(nil), f.reqs...)
 }
 
+// sends are the POST requests: what a sender sent (profile fetches and polls are GETs).
+func (f *fakePlatform) sends() []fakeRequest {
+	var out []fakeRequest
+	for _, r := range f.requests() {
+		if r.Method == http.MethodPost {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func (f *fakePlatform) setAnswer(a func(n int, r fakeRequest) (int, http.Header, string)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -305,6 +305,10 @@ func (b *receiveBuilder) add(it domain.PlatformItem) {
 		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
 		b.event(domain.DeriveID(domain.PrefixEvent, thread, domain.TypeThreadSeen, it.Watermark.UTC().Format(time.RFC3339Nano)),
 			prospect, it.Watermark, domain.ThreadSeen{ThreadID: thread, ProspectID: prospect, SeenAt: it.Watermark.UTC()})
+		if it.PlatformMessageID != "" {
+			b.add(domain.PlatformRead{PlatformMessageID: it.PlatformMessageID, ConversationID: it.ConversationID,
+				ProspectPlatformID: it.ProspectPlatformID, At: it.Watermark})
+		}
 	case domain.PlatformDelivered:
 		if it.ProspectPlatformID == "" {
 			return

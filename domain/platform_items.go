@@ -49,6 +49,9 @@ type PlatformSeen struct {
 	ConversationID     string
 	ProspectPlatformID string
 	Watermark          time.Time
+	// PlatformMessageID names the message the status is about, when the platform names one
+	// (WhatsApp's read status): that reply of ours becomes read.
+	PlatformMessageID string
 }
 
 // PlatformDelivered: the platform delivered (or, Accepted, only accepted) messages the team sent.

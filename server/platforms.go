@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/apichannel"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/bluesky"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/instagram"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/messenger"
@@ -28,6 +29,8 @@ func senders(baseURLs platforms.BaseURLs) []platforms.Sender {
 		telegram.NewSender(baseURLs, nil),
 		messenger.NewSender(baseURLs),
 		instagram.NewSender(baseURLs),
+		apichannel.NewSender(),
+		whatsapp.NewSender(baseURLs),
 	}
 }
 

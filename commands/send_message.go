@@ -99,7 +99,10 @@ func (h SendMessageHandler) send(ctx context.Context, a Actor, c SendMessage) (S
 	}
 	req.MessageID = h.newEntityID(a, domain.PrefixMessage, "SendMessage", c.IdempotencyKey)
 	rules := domain.SendRules{Now: h.now(), Capabilities: caps, HumanAgent: humanAgent}
-	var decided domain.MessageSendRequested
+	var (
+		decided domain.MessageSendRequested
+		at      = h.now()
+	)
 	res, err := h.decideOnProspect(ctx, a.TeamID, prospectID, h.knownEventID(a, "SendMessage", c.IdempotencyKey),
 		func(p *domain.Prospect) ([]domain.Event, error) {
 			r, err := p.RequestSend(req, rules)
@@ -107,7 +110,9 @@ func (h SendMessageHandler) send(ctx context.Context, a Actor, c SendMessage) (S
 				return nil, err
 			}
 			decided = r
-			return []domain.Event{h.newEvent(a, prospectID, c.IdempotencyKey, "SendMessage", 0, r)}, nil
+			e := h.newEvent(a, prospectID, c.IdempotencyKey, "SendMessage", 0, r)
+			at = e.OccurredAt
+			return []domain.Event{e}, nil
 		})
 	if err != nil {
 		return SendResult{}, err
@@ -119,7 +124,7 @@ func (h SendMessageHandler) send(ctx context.Context, a Actor, c SendMessage) (S
 			}
 		}
 	}
-	return SendResult{Result: res, Message: pendingMessage(a.TeamID, decided, h.now())}, nil
+	return SendResult{Result: res, Message: pendingMessage(a.TeamID, decided, at)}, nil
 }
 
 // pendingMessage is the read model's view of a reply just requested.

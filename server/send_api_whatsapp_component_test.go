@@ -156,3 +156,28 @@ func TestWhatsAppReply(t *testing.T) {
 		t.Fatalf("%q; head %s → %s", messageOf(err), head, tgxHead(t, s))
 	}
 }
+
+// TestCancelSend: a pending reply no sender attempted (here no process runs the sender role)
+// can be cancelled, twice without harm, and is then never sent nor retried.
+func TestCancelSend(t *testing.T) {
+	t.Parallel()
+	s := startSender(t, []string{"api", "ingest", "projector"}, nil, &syncBuffer{})
+	a := api{t, newConnectClient(s.Addr), adminKey}
+	link := a.link(v1.Platform_PLATFORM_API, "cancel-shop")
+	in := a.ingest(msg{link: link.Id, prospect: "cust-1", id: "in-1", dir: v1.Direction_DIRECTION_INBOUND, text: "hi", at: time.Now()})
+	r := call[v1.SendMessageResponse](a, "/switchboard.v1.ThreadService/SendMessage", sendReq(in.ThreadId, "oops, wrong thread", ""))
+	if r.Message.Status != "pending" {
+		t.Fatalf("answered %+v", r.Message)
+	}
+	first := call[v1.CancelSendResponse](a, "/switchboard.v1.ThreadService/CancelSend", &v1.CancelSendRequest{MessageId: r.Message.Id})
+	head := tgxHead(t, s)
+	call[v1.CancelSendResponse](a, "/switchboard.v1.ThreadService/CancelSend", &v1.CancelSendRequest{MessageId: r.Message.Id})
+	if first.Position == "" || tgxHead(t, s) != head {
+		t.Fatalf("cancel: %q; a second cancel moved the log %s → %s", first.Position, head, tgxHead(t, s))
+	}
+	waitStatus(t, a, in.ThreadId, r.Message.Id, "cancelled")
+	err := a.try("/switchboard.v1.ThreadService/RetrySend", &v1.RetrySendRequest{MessageId: r.Message.Id}, &v1.RetrySendResponse{})
+	wantCode(t, "retry of a cancelled reply", err, connect.CodeFailedPrecondition)
+	err = a.try("/switchboard.v1.ThreadService/CancelSend", &v1.CancelSendRequest{MessageId: in.MessageId}, &v1.CancelSendResponse{})
+	wantCode(t, "cancel of a received message", err, connect.CodeFailedPrecondition)
+}

@@ -329,11 +329,21 @@ func TestTelegramReply(t *testing.T) {
 		err := a.try("/switchboard.v1.ThreadService/SendMessage", sendReq(thread.Id, "hi", ""), &v1.SendMessageResponse{})
 		wantCode(t, "SendMessage on an unhealthy link", err, connect.CodeFailedPrecondition)
 	})
-	// No secret anywhere: not in the events, not in the log lines.
+	// No secret anywhere: not in the events, the log lines or the metrics.
 	all, _ := json.Marshal(a.events())
+	res, err := http.Get("http://" + s.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !bytes.Contains(metrics, []byte(`switchboard_sends_total{outcome="blocked",platform="telegram"} 1`)) {
+		t.Errorf("metrics do not count the blocked reply")
+	}
+	all = append(all, metrics...)
 	for _, secret := range []string{tgToken, strings.Split(tgToken, ":")[1], tgxWebhookSecret} {
 		if bytes.Contains(all, []byte(secret)) {
-			t.Errorf("the event log holds a secret")
+			t.Errorf("the event log or the metrics hold a secret")
 		}
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the log holds a secret")

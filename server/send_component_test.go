@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/sender"
+	"github.com/switchboard-oss/switchboard/internal/testenv"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/server"
 )
@@ -102,13 +103,17 @@ func (s *syncBuffer) String() string {
 
 // startSender runs a real server with the sender role, platforms at the fakes, and its log
 // (every level) in logs.
-func startSender(t *testing.T, roles []string, baseURLs platforms.BaseURLs, logs *syncBuffer) *server.Server {
+func startSender(t *testing.T, roles []string, baseURLs platforms.BaseURLs, logs *syncBuffer, engines ...func(*server.Config)) *server.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", BootstrapKey: adminKey, ShutdownTimeout: 5 * time.Second,
 		Roles: roles, PlatformBaseURLs: baseURLs,
-		Send: sender.Options{Deadline: 20 * time.Second, InitialInterval: 50 * time.Millisecond, MaxInterval: 500 * time.Millisecond}}
+		Send: sender.Options{Deadline: 20 * time.Second, AttemptTimeout: time.Second, InitialInterval: 50 * time.Millisecond,
+			MaxInterval: 500 * time.Millisecond}}
+	for _, e := range engines {
+		e(&cfg)
+	}
 	s, err := server.Start(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatalf("start server: %v", err)
@@ -166,9 +171,21 @@ func eventTypes(a api) map[string]int {
 // must (retried after the wait, FAILED with the reason, the link marked).
 func TestTelegramReply(t *testing.T) {
 	t.Parallel()
+	t.Run("embedded", func(t *testing.T) { t.Parallel(); telegramReply(t) })
+	t.Run("kafka+postgres", func(t *testing.T) {
+		t.Parallel()
+		telegramReply(t, func(c *server.Config) {
+			c.PostgresURL = testenv.PostgresSchema(t)
+			_, brokers := testenv.Kafka(t)
+			c.Kafka = scaleKafka(brokers)
+		})
+	})
+}
+
+func telegramReply(t *testing.T, engines ...func(*server.Config)) {
 	tg := newFakePlatform(t, telegramOK)
 	logs := &syncBuffer{}
-	s := startSender(t, senderRoles, platforms.BaseURLs{"telegram": tg.URL}, logs)
+	s := startSender(t, senderRoles, platforms.BaseURLs{"telegram": tg.URL}, logs, engines...)
 	a := api{t, newConnectClient(s.Addr), adminKey}
 	link := call[v1.LinkAccountResponse](a, "/switchboard.v1.AccountService/LinkAccount", &v1.LinkAccountRequest{
 		Platform: v1.Platform_PLATFORM_TELEGRAM, PlatformId: tgxBotID, Username: "shop_bot",
@@ -267,6 +284,20 @@ func TestTelegramReply(t *testing.T) {
 		waitStatus(t, a, thread.Id, id, "sent")
 		if n := len(tg.requests()) - from; n != 2 {
 			t.Fatalf("%d requests, want 2", n)
+		}
+	})
+	t.Run("a timeout is retried", func(t *testing.T) {
+		from := len(tg.requests())
+		tg.setAnswer(func(n int, r fakeRequest) (int, http.Header, string) {
+			if n == from+1 {
+				time.Sleep(1500 * time.Millisecond) // beyond the attempt timeout (1s here)
+			}
+			return telegramOK(n, r)
+		})
+		id := send("slowly")
+		waitStatus(t, a, thread.Id, id, "sent")
+		if n := len(tg.requests()) - from; n != 2 {
+			t.Fatalf("%d requests, want the timed-out one and its retry", n)
 		}
 	})
 	t.Run("blocked fails at once; RetrySend sends the same message", func(t *testing.T) {

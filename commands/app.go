@@ -54,12 +54,17 @@ type State interface {
 	AccountLink(ctx context.Context, teamID, id string) (projections.AccountLink, error)
 	Prospect(ctx context.Context, teamID, id string) (projections.Prospect, error)
 	Thread(ctx context.Context, teamID, id string) (projections.Thread, error)
+	// Message: which thread and prospect a message belongs to, and its platform id (a reply's
+	// quote): facts that never change.
+	Message(ctx context.Context, teamID, id string) (projections.Message, error)
 	CountAPIKeys(ctx context.Context) (int, error)
 }
 
 // Credentials keeps account credentials out of the log, encrypted at rest.
 type Credentials interface {
 	Put(ctx context.Context, teamID, accountLinkID string, creds map[string]string) error
+	// Get reads them back: SendMessage reads the link's settings kept with them (human_agent).
+	Get(ctx context.Context, teamID, accountLinkID string) (map[string]string, error)
 }
 
 // IdempotencyRecord is the remembered outcome of a command issued with an idempotency key.
@@ -261,6 +266,10 @@ type App struct {
 	CreateTeam            CreateTeamHandler
 	Bootstrap             BootstrapHandler
 	ReceivePlatform       ReceivePlatformHandler
+	SendMessage           SendMessageHandler
+	RetrySend             RetrySendHandler
+	CancelSend            CancelSendHandler
+	SendSaga              SendSagaHandler
 }
 
 // NewApp wires every handler to deps, sharing one write model.
@@ -289,5 +298,9 @@ func NewApp(d Deps) App {
 		CreateTeam:            NewCreateTeamHandler(d),
 		Bootstrap:             NewBootstrapHandler(d),
 		ReceivePlatform:       NewReceivePlatformHandler(d),
+		SendMessage:           NewSendMessageHandler(d),
+		RetrySend:             NewRetrySendHandler(d),
+		CancelSend:            NewCancelSendHandler(d),
+		SendSaga:              NewSendSagaHandler(d),
 	}
 }

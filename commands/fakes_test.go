@@ -141,6 +141,7 @@ type fakeState struct {
 	links     map[string]projections.AccountLink
 	prospects map[string]projections.Prospect
 	threads   map[string]projections.Thread
+	messages  map[string]projections.Message
 	apiKeys   int
 }
 
@@ -152,6 +153,7 @@ func newFakeState() *fakeState {
 		links:     map[string]projections.AccountLink{},
 		prospects: map[string]projections.Prospect{},
 		threads:   map[string]projections.Thread{},
+		messages:  map[string]projections.Message{},
 	}
 }
 
@@ -210,6 +212,10 @@ func (s *fakeState) Thread(_ context.Context, teamID, id string) (projections.Th
 	return get(s.threads, teamID, id, func(t projections.Thread) string { return t.TeamID })
 }
 
+func (s *fakeState) Message(_ context.Context, teamID, id string) (projections.Message, error) {
+	return get(s.messages, teamID, id, func(m projections.Message) string { return m.TeamID })
+}
+
 func (s *fakeState) CountAPIKeys(context.Context) (int, error) { return s.apiKeys, nil }
 
 // fakeCredentials keeps what LinkAccount stores, by team and account link.
@@ -220,6 +226,10 @@ type fakeCredentials struct {
 func (c *fakeCredentials) Put(_ context.Context, teamID, accountLinkID string, creds map[string]string) error {
 	c.stored[[2]string{teamID, accountLinkID}] = maps.Clone(creds)
 	return nil
+}
+
+func (c *fakeCredentials) Get(_ context.Context, teamID, accountLinkID string) (map[string]string, error) {
+	return maps.Clone(c.stored[[2]string{teamID, accountLinkID}]), nil
 }
 
 // fakeIdempotency remembers outcomes by (team, key).

@@ -60,7 +60,7 @@ func (b base) receive(ctx context.Context, c ReceivePlatform) (ReceiveResult, []
 		return ReceiveResult{}, nil, err
 	}
 	bld := receiveBuilder{team: l.TeamID, link: l.ID, platform: platform, origin: c.Origin, now: b.now(),
-		contentType: c.RawContentType, unhandled: map[string]int{}, actor: c.Actor}
+		contentType: c.RawContentType, unhandled: map[string]int{}, actor: c.Actor, about: map[string]string{}}
 	if bld.actor == "" {
 		bld.actor = domain.ActorPlatform(platform)
 	}
@@ -71,7 +71,7 @@ func (b base) receive(ctx context.Context, c ReceivePlatform) (ReceiveResult, []
 	if len(bld.events) == 0 {
 		return out, nil, nil
 	}
-	events, res, err := b.appendReceived(ctx, l.TeamID, bld.events)
+	events, res, err := b.appendReceived(ctx, l.TeamID, bld.events, bld.about)
 	if err != nil {
 		return out, nil, err
 	}
@@ -81,15 +81,19 @@ func (b base) receive(ctx context.Context, c ReceivePlatform) (ReceiveResult, []
 		} else {
 			out.Appended++
 		}
-		out.Position = r.Position.String()
+		if r != (eventlog.AppendResult{Duplicate: true}) {
+			out.Position = r.Position.String()
+		}
 	}
 	return out, events, nil
 }
 
 // appendReceived appends what a platform told us: the events of each prospect through its
 // aggregate, the team's (unhandled payloads, which no rule governs) as they are. The results
-// come back in the events' order.
-func (b base) appendReceived(ctx context.Context, team string, events []domain.Event) ([]domain.Event, []eventlog.AppendResult, error) {
+// come back in the events' order; an event the aggregate found to say nothing new (the echo of
+// our own reply, a receipt of a message that is not ours) is not appended and its result is
+// a bare duplicate. about maps the id of a receipt's event to the platform id of its message.
+func (b base) appendReceived(ctx context.Context, team string, events []domain.Event, about map[string]string) ([]domain.Event, []eventlog.AppendResult, error) {
 	results := make([]eventlog.AppendResult, len(events))
 	byKey := map[string][]int{}
 	var keys, teamIdx []int
@@ -124,22 +128,28 @@ func (b base) appendReceived(ctx context.Context, team string, events []domain.E
 	for _, first := range keys {
 		idx := byKey[events[first].Key]
 		g.Go(func() error {
+			var kept []int
 			res, err := b.model().prospects.update(gctx, team, events[first].Key, "", func(p *domain.Prospect) ([]domain.Event, error) {
-				batch := make([]domain.Event, len(idx))
-				for i, j := range idx {
-					e := events[j]
-					if m, ok := e.Payload.(domain.MessageReceived); ok {
-						e.Payload = p.ReceiveMessage(m, e.Origin)
+				batch := make([]domain.Event, 0, len(idx))
+				kept = kept[:0]
+				for _, j := range idx {
+					e, keep := decideReceived(p, events[j], about[events[j].ID])
+					if !keep {
+						continue
 					}
 					p.Apply(e) // the next message of the batch is decided after this one
-					batch[i] = e
+					batch = append(batch, e)
+					kept = append(kept, j)
 				}
 				return batch, nil
 			})
 			if err != nil {
 				return err
 			}
-			for i, j := range idx {
+			for _, j := range idx {
+				results[j] = eventlog.AppendResult{Duplicate: true}
+			}
+			for i, j := range kept {
 				results[j] = res[i]
 			}
 			return nil
@@ -152,6 +162,52 @@ func (b base) appendReceived(ctx context.Context, team string, events []domain.E
 	return events, results, nil
 }
 
+// onlyOurs marks a message event that stands only for one of our replies (a status saying the
+// platform accepted it): when it is not one of ours, it records nothing.
+const onlyOurs = "\x00ours"
+
+// decideReceived lets the prospect's aggregate decide what one received event records: a
+// message decides its thread's rules, unless it is one of our own replies seen again (then it
+// records at most that the platform has it); a receipt or a failure report about a platform
+// message (pmid) applies to our reply of that id, and is dropped when there is none.
+func decideReceived(p *domain.Prospect, e domain.Event, pmid string) (domain.Event, bool) {
+	switch m := e.Payload.(type) {
+	case domain.MessageReceived:
+		if own, ours := p.ReceiveOwn(m); ours {
+			e.Payload = own
+			return e, own != nil
+		}
+		if pmid == onlyOurs {
+			return e, false
+		}
+		e.Payload = p.ReceiveMessage(m, e.Origin)
+	case domain.MessageDeliveryUpdated:
+		id, ours := p.OurMessage(pmid, "")
+		if !ours {
+			return e, false
+		}
+		st := domain.SendDelivered
+		if m.Status == domain.SendRead.String() {
+			st = domain.SendRead
+		}
+		d, changed := p.RecordDelivery(id, st, m.At)
+		e.Payload = d
+		return e, changed
+	case domain.MessageSendFailed:
+		if pmid == "" {
+			return e, true
+		}
+		id, ours := p.OurMessage(pmid, "")
+		if !ours {
+			return e, false
+		}
+		f, changed, err := p.RecordSendFailed(id, m.Reason, m.Permanent, m.PlatformErrorCode)
+		e.Payload = f
+		return e, changed && err == nil
+	}
+	return e, true
+}
+
 // receiveBuilder derives the events of a batch of platform items.
 type receiveBuilder struct {
 	team, link  string
@@ -162,6 +218,8 @@ type receiveBuilder struct {
 	events      []domain.Event
 	unhandled   map[string]int
 	actor       string
+	// about maps a receipt's event id to the platform id of the message it is about.
+	about map[string]string
 }
 
 func (b *receiveBuilder) event(id, key string, at time.Time, p domain.Payload) {
@@ -219,7 +277,7 @@ func (b *receiveBuilder) add(it domain.PlatformItem) {
 			PlatformMessageID: it.PlatformMessageID, PlatformConversationID: conv, Direction: it.Direction,
 			Prospect: it.Prospect, Sender: it.Sender, Text: it.Text, Attachments: it.Attachments, SentAt: sent.UTC(),
 			ReplyToPlatformMessageID: it.ReplyToPlatformMessageID, ReplyToMessageID: replyTo,
-			Raw: it.Raw, RawContentType: b.contentType,
+			Raw: it.Raw, RawContentType: b.contentType, ClientMessageID: it.ClientMessageID,
 		})
 	case domain.PlatformEdit:
 		if it.PlatformMessageID == "" || it.ProspectPlatformID == "" {
@@ -247,6 +305,10 @@ func (b *receiveBuilder) add(it domain.PlatformItem) {
 		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
 		b.event(domain.DeriveID(domain.PrefixEvent, thread, domain.TypeThreadSeen, it.Watermark.UTC().Format(time.RFC3339Nano)),
 			prospect, it.Watermark, domain.ThreadSeen{ThreadID: thread, ProspectID: prospect, SeenAt: it.Watermark.UTC()})
+		if it.PlatformMessageID != "" {
+			b.add(domain.PlatformRead{PlatformMessageID: it.PlatformMessageID, ConversationID: it.ConversationID,
+				ProspectPlatformID: it.ProspectPlatformID, At: it.Watermark})
+		}
 	case domain.PlatformDelivered:
 		if it.ProspectPlatformID == "" {
 			return
@@ -254,17 +316,40 @@ func (b *receiveBuilder) add(it domain.PlatformItem) {
 		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
 		for _, pmid := range it.PlatformMessageIDs {
 			msg := b.msgID(pmid)
-			b.event(domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageSent), prospect, it.At,
-				domain.MessageSent{MessageID: msg, ThreadID: thread, ProspectID: prospect, PlatformMessageID: pmid})
+			if it.Accepted {
+				// The platform only accepted it: for our reply, the same as its echo.
+				id := domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageReceived)
+				b.event(id, prospect, it.At, domain.MessageReceived{MessageID: msg, ThreadID: thread, ProspectID: prospect,
+					Direction: domain.Outbound, PlatformMessageID: pmid, SentAt: it.At, AccountLinkID: b.link, Platform: b.platform})
+				b.about[id] = onlyOurs
+				continue
+			}
+			id := domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageDeliveryUpdated, "delivered")
+			b.event(id, prospect, it.At, domain.MessageDeliveryUpdated{MessageID: msg, ThreadID: thread, ProspectID: prospect,
+				Status: domain.SendDelivered.String(), At: it.At.UTC()})
+			b.about[id] = pmid
 		}
+	case domain.PlatformRead:
+		if it.ProspectPlatformID == "" || it.PlatformMessageID == "" {
+			return
+		}
+		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
+		msg := b.msgID(it.PlatformMessageID)
+		id := domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageDeliveryUpdated, "read")
+		b.event(id, prospect, it.At, domain.MessageDeliveryUpdated{MessageID: msg, ThreadID: thread, ProspectID: prospect,
+			Status: domain.SendRead.String(), At: it.At.UTC()})
+		b.about[id] = it.PlatformMessageID
 	case domain.PlatformFailed:
 		if it.PlatformMessageID == "" || it.ProspectPlatformID == "" {
 			return
 		}
 		thread, prospect := b.ids(it.ConversationID, it.ProspectPlatformID)
 		msg := b.msgID(it.PlatformMessageID)
-		b.event(domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageSendFailed), prospect, it.At,
-			domain.MessageSendFailed{MessageID: msg, ThreadID: thread, ProspectID: prospect, Reason: it.Reason, Permanent: true})
+		id := domain.DeriveID(domain.PrefixEvent, msg, domain.TypeMessageSendFailed)
+		b.event(id, prospect, it.At,
+			domain.MessageSendFailed{MessageID: msg, ThreadID: thread, ProspectID: prospect, Reason: it.Reason, Permanent: true,
+				PlatformErrorCode: it.Code})
+		b.about[id] = it.PlatformMessageID
 	case domain.PlatformProfile:
 		p := it.Prospect
 		if p.PlatformID == "" {

@@ -37,10 +37,12 @@ func TestReceivePlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantTypes := []string{domain.TypeMessageReceived, domain.TypeMessageReceived, domain.TypeMessageEdited, domain.TypeMessageDeleted,
-		domain.TypeThreadSeen, domain.TypeMessageSent, domain.TypeMessageSendFailed, domain.TypeProspectProfileUpdated,
-		domain.TypePlatformUnhandled, domain.TypePlatformUnhandled}
+		domain.TypeThreadSeen, domain.TypeProspectProfileUpdated, domain.TypePlatformUnhandled, domain.TypePlatformUnhandled}
+	// The delivery and the failure name messages that are not our replies (m2 was written in
+	// Messenger's own app, m3 is unknown): they record nothing, like a duplicate.
+	const dropped = 2
 	got := log.since(0)
-	if len(got) != len(wantTypes) || res.Appended != len(wantTypes) || res.Duplicates != 0 {
+	if len(got) != len(wantTypes) || res.Appended != len(wantTypes) || res.Duplicates != dropped {
 		t.Fatalf("appended %d events (result %+v), want %d", len(got), res, len(wantTypes))
 	}
 	prospect := domain.ProspectID(team, domain.PlatformMessenger, "psid-1")
@@ -52,7 +54,7 @@ func TestReceivePlatform(t *testing.T) {
 		if e.Origin != domain.OriginWebhook || e.Actor != "platform:messenger" || e.TeamID != team {
 			t.Errorf("event %d: origin %s actor %s team %s", i, e.Origin, e.Actor, e.TeamID)
 		}
-		if i < 8 && e.Key != prospect {
+		if i < 6 && e.Key != prospect {
 			t.Errorf("event %d keyed %s, want the prospect", i, e.Key)
 		}
 	}
@@ -76,7 +78,7 @@ func TestReceivePlatform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Appended != 0 || again.Duplicates != len(wantTypes) || log.len() != len(wantTypes) {
+	if again.Appended != 0 || again.Duplicates != len(wantTypes)+dropped || log.len() != len(wantTypes) {
 		t.Fatalf("redelivery: %+v, log %d", again, log.len())
 	}
 

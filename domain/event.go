@@ -96,6 +96,9 @@ type MessageReceived struct {
 	Raw                      []byte
 	RawContentType           string
 	Decision                 Decision
+	// ClientMessageID is the id Switchboard gave the message when it sent it, as the platform
+	// echoes it back (Meta's metadata), when it does.
+	ClientMessageID string
 }
 type MessageSendRequested struct {
 	MessageID, ThreadID, ProspectID, AccountLinkID string
@@ -103,11 +106,42 @@ type MessageSendRequested struct {
 	Text                                           string
 	Attachments                                    []Attachment
 	Decision                                       Decision
+	// Where it goes: the prospect's and the conversation's platform ids.
+	RecipientPlatformID, PlatformConversationID string
+	// The message it answers, when the platform can quote it.
+	ReplyToMessageID, ReplyToPlatformMessageID string
+	// MessageTag is the platform tag the window rule requires (Meta's HUMAN_AGENT), or "".
+	MessageTag string
 }
-type MessageSent struct{ MessageID, ThreadID, ProspectID, PlatformMessageID string }
+type MessageSent struct {
+	MessageID, ThreadID, ProspectID, PlatformMessageID string
+	SentAt                                             time.Time
+}
 type MessageSendFailed struct {
 	MessageID, ThreadID, ProspectID, Reason string
 	Permanent                               bool
+	// PlatformErrorCode is the platform's own code (e.g. Graph 10, Telegram 403), never a secret.
+	PlatformErrorCode string
+}
+
+// MessageSendAttempted: a sender is about to call the platform with a pending reply. An attempt
+// with no outcome after it (the sender died) is reconciled, never resent blindly.
+type MessageSendAttempted struct {
+	MessageID, ThreadID, ProspectID string
+	Attempt                         int32
+}
+
+// MessageSendRetried: the team asked to send a failed reply again (the same message).
+type MessageSendRetried struct{ MessageID, ThreadID, ProspectID string }
+
+// MessageSendCancelled: the team withdrew a pending reply before any attempt.
+type MessageSendCancelled struct{ MessageID, ThreadID, ProspectID string }
+
+// MessageDeliveryUpdated: the platform delivered our reply, or the prospect read it.
+type MessageDeliveryUpdated struct {
+	MessageID, ThreadID, ProspectID string
+	Status                          string // delivered or read
+	At                              time.Time
 }
 type MessageEdited struct {
 	MessageID, ThreadID, ProspectID, Text string
@@ -181,6 +215,10 @@ const (
 	TypeMessageSendRequested   = "message.send_requested.v1"
 	TypeMessageSent            = "message.sent.v1"
 	TypeMessageSendFailed      = "message.send_failed.v1"
+	TypeMessageSendAttempted   = "message.send_attempted.v1"
+	TypeMessageSendRetried     = "message.send_retried.v1"
+	TypeMessageSendCancelled   = "message.send_cancelled.v1"
+	TypeMessageDeliveryUpdated = "message.delivery_updated.v1"
 	TypeMessageEdited          = "message.edited.v1"
 	TypeMessageDeleted         = "message.deleted.v1"
 	TypeThreadRead             = "thread.read.v1"
@@ -212,6 +250,10 @@ func (MessageReceived) EventType() string        { return TypeMessageReceived }
 func (MessageSendRequested) EventType() string   { return TypeMessageSendRequested }
 func (MessageSent) EventType() string            { return TypeMessageSent }
 func (MessageSendFailed) EventType() string      { return TypeMessageSendFailed }
+func (MessageSendAttempted) EventType() string   { return TypeMessageSendAttempted }
+func (MessageSendRetried) EventType() string     { return TypeMessageSendRetried }
+func (MessageSendCancelled) EventType() string   { return TypeMessageSendCancelled }
+func (MessageDeliveryUpdated) EventType() string { return TypeMessageDeliveryUpdated }
 func (MessageEdited) EventType() string          { return TypeMessageEdited }
 func (MessageDeleted) EventType() string         { return TypeMessageDeleted }
 func (ThreadRead) EventType() string             { return TypeThreadRead }

@@ -20,6 +20,9 @@ type PlatformMessage struct {
 	SentAt                   time.Time
 	ReplyToPlatformMessageID string
 	Raw                      []byte
+	// ClientMessageID: the msg_ id our sender attached to the message (Meta's metadata), seen
+	// again in the platform's echo of our own reply.
+	ClientMessageID string
 }
 
 // PlatformEdit: a message's text changed.
@@ -46,10 +49,14 @@ type PlatformSeen struct {
 	ConversationID     string
 	ProspectPlatformID string
 	Watermark          time.Time
+	// PlatformMessageID names the message the status is about, when the platform names one
+	// (WhatsApp's read status): that reply of ours becomes read.
+	PlatformMessageID string
 }
 
-// PlatformDelivered: the platform delivered (or accepted) messages the team sent.
+// PlatformDelivered: the platform delivered (or, Accepted, only accepted) messages the team sent.
 type PlatformDelivered struct {
+	Accepted           bool
 	PlatformMessageIDs []string
 	ConversationID     string
 	ProspectPlatformID string
@@ -62,6 +69,15 @@ type PlatformFailed struct {
 	ConversationID     string
 	ProspectPlatformID string
 	Reason             string
+	Code               string // the platform's error code, when it gives one
+	At                 time.Time
+}
+
+// PlatformRead: the prospect read one message the team sent.
+type PlatformRead struct {
+	PlatformMessageID  string
+	ConversationID     string
+	ProspectPlatformID string
 	At                 time.Time
 }
 
@@ -82,6 +98,7 @@ func (PlatformMessage) platformItem()   {}
 func (PlatformEdit) platformItem()      {}
 func (PlatformDelete) platformItem()    {}
 func (PlatformSeen) platformItem()      {}
+func (PlatformRead) platformItem()      {}
 func (PlatformDelivered) platformItem() {}
 func (PlatformFailed) platformItem()    {}
 func (PlatformProfile) platformItem()   {}

@@ -1,6 +1,9 @@
 package domain
 
-import "maps"
+import (
+	"maps"
+	"time"
+)
 
 // Prospect is the aggregate of one prospect's stream: the prospect, every thread the team has
 // with them (on any of the team's links of that platform), and the send state of our replies.
@@ -13,7 +16,12 @@ type Prospect struct {
 	tags    map[string]bool
 	status  string
 	threads map[string]ProspectThread
-	sends   map[string]SendStatus
+	sends   map[string]OutgoingSend
+	// ours maps the platform ids of our sent replies to their msg_ ids, so an echo or a poll of
+	// one of them is recognized as ours.
+	ours map[string]string
+	// platformID is the prospect's id on the platform.
+	platformID string
 	// decided holds the ids of the events its commands decided (not the platform's facts, which
 	// the log deduplicates by their derived ids), so a retried command is recognized.
 	decided map[string]struct{}
@@ -24,12 +32,26 @@ type ProspectThread struct {
 	ID, AccountLinkID string
 	Done, Request     bool
 	Assignee          string
+	// ConversationID is the platform's id of the conversation.
+	ConversationID string
+	// LastInboundAt is the time of the prospect's last message in it (the window rules).
+	LastInboundAt time.Time
+}
+
+// OutgoingSend is where one of our replies stands, as the aggregate knows it.
+type OutgoingSend struct {
+	Request MessageSendRequested
+	Status  SendStatus
+	// Attempts counts the attempts started; InFlight: the last has no outcome yet.
+	Attempts          int32
+	InFlight          bool
+	PlatformMessageID string
 }
 
 // NewProspect returns the aggregate of prospect id before its first event.
 func NewProspect(id string) *Prospect {
-	return &Prospect{id: id, tags: map[string]bool{}, threads: map[string]ProspectThread{}, sends: map[string]SendStatus{},
-		decided: map[string]struct{}{}}
+	return &Prospect{id: id, tags: map[string]bool{}, threads: map[string]ProspectThread{}, sends: map[string]OutgoingSend{},
+		ours: map[string]string{}, decided: map[string]struct{}{}}
 }
 
 // ID is the prospect's id, the key of its stream.
@@ -42,6 +64,7 @@ func (p *Prospect) Version() int64 { return p.version }
 func (p *Prospect) Clone() *Prospect {
 	c := *p
 	c.tags, c.threads, c.sends, c.decided = maps.Clone(p.tags), maps.Clone(p.threads), maps.Clone(p.sends), maps.Clone(p.decided)
+	c.ours = maps.Clone(p.ours)
 	return &c
 }
 
@@ -67,7 +90,26 @@ func (p *Prospect) Thread(id string) (ProspectThread, error) {
 func (p *Prospect) HasTag(id string) bool { return p.tags[id] }
 
 // Send returns the send state of one of our replies (zero when it is not one).
-func (p *Prospect) Send(messageID string) SendStatus { return p.sends[messageID] }
+func (p *Prospect) Send(messageID string) SendStatus { return p.sends[messageID].Status }
+
+// Outgoing returns one of our replies (ok false when the message is not one).
+func (p *Prospect) Outgoing(messageID string) (OutgoingSend, bool) {
+	o, ok := p.sends[messageID]
+	return o, ok
+}
+
+// move applies a status change to one of our replies, when the state machine allows it.
+func (p *Prospect) move(messageID string, next SendStatus, f func(*OutgoingSend)) {
+	o, ok := p.sends[messageID]
+	if !ok || !o.Status.CanBecome(next) {
+		return
+	}
+	o.Status = next
+	if f != nil {
+		f(&o)
+	}
+	p.sends[messageID] = o
+}
 
 func (p *Prospect) facts(id string) ThreadFacts {
 	t, ok := p.threads[id]
@@ -125,7 +167,7 @@ func (p *Prospect) WithDecision(e Event) Event {
 func (p *Prospect) Apply(e Event) {
 	p.version++
 	switch e.Payload.(type) {
-	case MessageReceived, MessageEdited, MessageDeleted, ThreadSeen, ProspectProfileUpdated:
+	case MessageReceived, MessageEdited, MessageDeleted, ThreadSeen, ProspectProfileUpdated, MessageDeliveryUpdated:
 	default:
 		p.decided[e.ID] = struct{}{}
 	}
@@ -133,17 +175,44 @@ func (p *Prospect) Apply(e Event) {
 	switch ev := e.Payload.(type) {
 	case MessageReceived:
 		p.addMessage(ev.MessageID, ev.ThreadID, ev.AccountLinkID, ev.Decision)
+		p.updateThread(ev.ThreadID, func(t *ProspectThread) {
+			if t.ConversationID == "" {
+				t.ConversationID = ev.PlatformConversationID
+			}
+			if ev.Direction == Inbound && ev.SentAt.After(t.LastInboundAt) {
+				t.LastInboundAt = ev.SentAt
+			}
+		})
+		if p.platformID == "" {
+			p.platformID = ev.Prospect.PlatformID
+		}
 	case MessageSendRequested:
 		p.addMessage(ev.MessageID, ev.ThreadID, ev.AccountLinkID, ev.Decision)
-		p.sends[ev.MessageID] = SendPending
+		p.sends[ev.MessageID] = OutgoingSend{Request: ev, Status: SendPending}
+	case MessageSendAttempted:
+		if o, ok := p.sends[ev.MessageID]; ok && o.Status == SendPending {
+			o.Attempts, o.InFlight = max(o.Attempts, ev.Attempt), true
+			p.sends[ev.MessageID] = o
+		}
 	case MessageSent:
-		if s, ok := p.sends[ev.MessageID]; ok && s.CanBecome(SendSent) {
-			p.sends[ev.MessageID] = SendSent
+		p.move(ev.MessageID, SendSent, func(o *OutgoingSend) { o.InFlight, o.PlatformMessageID = false, ev.PlatformMessageID })
+		if ev.PlatformMessageID != "" {
+			if _, ok := p.sends[ev.MessageID]; ok {
+				p.ours[ev.PlatformMessageID] = ev.MessageID
+			}
 		}
 	case MessageSendFailed:
-		if s, ok := p.sends[ev.MessageID]; ok && s.CanBecome(SendFailed) {
-			p.sends[ev.MessageID] = SendFailed
+		p.move(ev.MessageID, SendFailed, func(o *OutgoingSend) { o.InFlight = false })
+	case MessageSendRetried:
+		p.move(ev.MessageID, SendPending, nil)
+	case MessageSendCancelled:
+		p.move(ev.MessageID, SendCancelled, nil)
+	case MessageDeliveryUpdated:
+		next := SendDelivered
+		if ev.Status == SendRead.name {
+			next = SendRead
 		}
+		p.move(ev.MessageID, next, func(o *OutgoingSend) { o.InFlight = false })
 	case ThreadAssigned:
 		p.updateThread(ev.ThreadID, func(t *ProspectThread) { t.Assignee = ev.MemberID })
 		p.answer(ev.Decision)
@@ -310,35 +379,171 @@ func (p *Prospect) UpdateContext(c ProspectContext) (ProspectContextUpdated, err
 	return ProspectContextUpdated{ProspectID: p.id, Notes: c.Notes, Valuation: c.Valuation, CustomFields: c.CustomFields}, nil
 }
 
+// SendRules are what the reply rules need beyond the aggregate: the clock, the platform's
+// capabilities, and whether the team enabled Meta's HUMAN_AGENT tag on the link.
+type SendRules struct {
+	Now          time.Time
+	Capabilities Capabilities
+	HumanAgent   bool
+}
+
 // RequestSend records one of our replies on an existing thread, pending until a sender
-// attempts it; it answers the thread's request.
-func (p *Prospect) RequestSend(r MessageSendRequested) (MessageSendRequested, error) {
+// attempts it; it answers the thread's request. The window rule of the platform is decided
+// here, up front: a reply it would refuse is a broken rule naming it, and nothing is recorded.
+func (p *Prospect) RequestSend(r MessageSendRequested, rules SendRules) (MessageSendRequested, error) {
 	t, err := p.Thread(r.ThreadID)
 	if err != nil {
 		return r, err
 	}
-	if _, err := p.sends[r.MessageID].Transition(r.MessageID, SendPending); err != nil {
+	if o, ok := p.sends[r.MessageID]; ok {
+		if o.Status == SendPending {
+			return o.Request, nil // a repeat
+		}
+		return r, Precondition("message %s is %s", r.MessageID, o.Status)
+	}
+	tag, err := rules.Capabilities.Window.Open(rules.Now, t.LastInboundAt, rules.HumanAgent)
+	if err != nil {
 		return r, err
 	}
-	r.ProspectID, r.AccountLinkID = p.id, t.AccountLinkID
+	r.ProspectID, r.AccountLinkID, r.MessageTag = p.id, t.AccountLinkID, tag
+	r.RecipientPlatformID, r.PlatformConversationID = p.platformID, t.ConversationID
+	if r.PlatformConversationID == "" {
+		r.PlatformConversationID = p.platformID
+	}
 	r.Decision = DecideMessage(p.facts(r.ThreadID), true, Outbound, OriginAPI)
 	return r, nil
 }
 
-// RecordSent records that the platform accepted a pending reply. A repeat decides nothing.
-func (p *Prospect) RecordSent(messageID, threadID, platformMessageID string) (MessageSent, bool, error) {
-	changed, err := p.sends[messageID].Transition(messageID, SendSent)
-	if err != nil || !changed {
-		return MessageSent{}, false, err
+func (p *Prospect) outgoing(messageID string) (OutgoingSend, error) {
+	o, ok := p.sends[messageID]
+	if !ok {
+		return o, NotFound("message", messageID)
 	}
-	return MessageSent{MessageID: messageID, ThreadID: threadID, ProspectID: p.id, PlatformMessageID: platformMessageID}, true, nil
+	return o, nil
 }
 
-// RecordSendFailed records that a pending (or sent) reply failed. A repeat decides nothing.
-func (p *Prospect) RecordSendFailed(messageID, threadID, reason string, permanent bool) (MessageSendFailed, bool, error) {
-	changed, err := p.sends[messageID].Transition(messageID, SendFailed)
-	if err != nil || !changed {
-		return MessageSendFailed{}, false, err
+// AttemptSend starts an attempt of a pending reply, before the sender calls the platform. It
+// refuses a reply that is not pending, and one whose previous attempt has no outcome: that one
+// must be reconciled (ReconcileSend), not sent again blindly.
+func (p *Prospect) AttemptSend(messageID string) (MessageSendAttempted, error) {
+	o, err := p.outgoing(messageID)
+	if err != nil {
+		return MessageSendAttempted{}, err
 	}
-	return MessageSendFailed{MessageID: messageID, ThreadID: threadID, ProspectID: p.id, Reason: reason, Permanent: permanent}, true, nil
+	if o.Status != SendPending {
+		return MessageSendAttempted{}, Precondition("message %s is %s, not pending", messageID, o.Status)
+	}
+	if o.InFlight {
+		return MessageSendAttempted{}, Precondition("message %s has an attempt without outcome: reconcile it first", messageID)
+	}
+	return MessageSendAttempted{MessageID: messageID, ThreadID: o.Request.ThreadID, ProspectID: p.id, Attempt: o.Attempts + 1}, nil
+}
+
+// RecordSent records that the platform accepted a reply (or showed it to us: an echo). A
+// repeat, or news about a reply already further along, decides nothing.
+func (p *Prospect) RecordSent(messageID, platformMessageID string, at time.Time) (MessageSent, bool, error) {
+	o, err := p.outgoing(messageID)
+	if err != nil {
+		return MessageSent{}, false, Precondition("message %s was never requested", messageID)
+	}
+	if !o.Status.CanBecome(SendSent) {
+		return MessageSent{}, false, nil
+	}
+	return MessageSent{MessageID: messageID, ThreadID: o.Request.ThreadID, ProspectID: p.id, PlatformMessageID: platformMessageID,
+		SentAt: at.UTC()}, true, nil
+}
+
+// Send reasons: stable codes clients may rely on (Message.failure_reason).
+const (
+	ReasonUnknownOutcome = "unknown_outcome"
+	ReasonCancelled      = "cancelled"
+)
+
+// RecordSendFailed records that a pending (or sent) reply failed. A repeat decides nothing.
+func (p *Prospect) RecordSendFailed(messageID, reason string, permanent bool, code string) (MessageSendFailed, bool, error) {
+	o, err := p.outgoing(messageID)
+	if err != nil {
+		return MessageSendFailed{}, false, Precondition("message %s was never requested", messageID)
+	}
+	if !o.Status.CanBecome(SendFailed) {
+		return MessageSendFailed{}, false, nil
+	}
+	return MessageSendFailed{MessageID: messageID, ThreadID: o.Request.ThreadID, ProspectID: p.id, Reason: reason,
+		Permanent: permanent, PlatformErrorCode: code}, true, nil
+}
+
+// RetrySend asks for a new attempt of a failed reply: the same message, pending again. A
+// pending one is a repeat (changed false).
+func (p *Prospect) RetrySend(messageID string) (MessageSendRetried, bool, error) {
+	o, err := p.outgoing(messageID)
+	if err != nil {
+		return MessageSendRetried{}, false, err
+	}
+	if o.Status == SendPending {
+		return MessageSendRetried{}, false, nil
+	}
+	if o.Status != SendFailed {
+		return MessageSendRetried{}, false, Precondition("message %s is %s: only a failed message can be retried", messageID, o.Status)
+	}
+	if _, err := p.Thread(o.Request.ThreadID); err != nil {
+		return MessageSendRetried{}, false, err
+	}
+	return MessageSendRetried{MessageID: messageID, ThreadID: o.Request.ThreadID, ProspectID: p.id}, true, nil
+}
+
+// CancelSend withdraws a pending reply no sender has attempted. A cancelled one is a repeat.
+func (p *Prospect) CancelSend(messageID string) (MessageSendCancelled, bool, error) {
+	o, err := p.outgoing(messageID)
+	if err != nil {
+		return MessageSendCancelled{}, false, err
+	}
+	switch {
+	case o.Status == SendCancelled:
+		return MessageSendCancelled{}, false, nil
+	case o.Status != SendPending:
+		return MessageSendCancelled{}, false, Precondition("message %s is %s: only a pending message can be cancelled", messageID, o.Status)
+	case o.InFlight:
+		return MessageSendCancelled{}, false, Precondition("message %s is being sent: it can no longer be cancelled", messageID)
+	}
+	return MessageSendCancelled{MessageID: messageID, ThreadID: o.Request.ThreadID, ProspectID: p.id}, true, nil
+}
+
+// RecordDelivery moves a reply to delivered or read, from a platform receipt. Receipts of
+// messages that are not ours, or that would move it back, decide nothing.
+func (p *Prospect) RecordDelivery(messageID string, status SendStatus, at time.Time) (MessageDeliveryUpdated, bool) {
+	o, ok := p.sends[messageID]
+	if !ok || (status != SendDelivered && status != SendRead) || !o.Status.CanBecome(status) {
+		return MessageDeliveryUpdated{}, false
+	}
+	return MessageDeliveryUpdated{MessageID: messageID, ThreadID: o.Request.ThreadID, ProspectID: p.id, Status: status.name, At: at.UTC()}, true
+}
+
+// OurMessage returns the msg_ id of one of our replies by the platform's id of the message or
+// the id our sender attached to it (Meta's metadata); ok false when it is not one of ours.
+func (p *Prospect) OurMessage(platformMessageID, clientMessageID string) (string, bool) {
+	if clientMessageID != "" {
+		if _, ok := p.sends[clientMessageID]; ok {
+			return clientMessageID, true
+		}
+	}
+	id, ok := p.ours[platformMessageID]
+	return id, ok
+}
+
+// ReceiveOwn decides what a platform's message that is one of our own replies (an echo, a
+// poll seeing it) records: that the platform has it (message.sent, when not recorded yet), or
+// nothing. ok false: the message is not one of ours.
+func (p *Prospect) ReceiveOwn(m MessageReceived) (Payload, bool) {
+	if m.Direction != Outbound {
+		return nil, false
+	}
+	id, ok := p.OurMessage(m.PlatformMessageID, m.ClientMessageID)
+	if !ok {
+		return nil, false
+	}
+	sent, changed, err := p.RecordSent(id, m.PlatformMessageID, m.SentAt)
+	if err != nil || !changed {
+		return nil, true
+	}
+	return sent, true
 }

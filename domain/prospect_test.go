@@ -144,14 +144,14 @@ func TestProspectRules(t *testing.T) {
 			return err
 		}, KindNotFound},
 		{"request a send", func(p *Prospect) error {
-			_, err := p.RequestSend(MessageSendRequested{MessageID: "msg_s", ThreadID: "thr_open"})
+			_, err := p.RequestSend(MessageSendRequested{MessageID: "msg_s", ThreadID: "thr_open"}, SendRules{})
 			return err
 		}, KindInternal},
 		{"request a send on an unknown thread", func(p *Prospect) error {
-			_, err := p.RequestSend(MessageSendRequested{MessageID: "msg_s", ThreadID: "thr_x"})
+			_, err := p.RequestSend(MessageSendRequested{MessageID: "msg_s", ThreadID: "thr_x"}, SendRules{})
 			return err
 		}, KindNotFound},
-		{"record a send never requested", func(p *Prospect) error { _, _, err := p.RecordSent("msg_x", "thr_open", "pm"); return err }, KindPrecondition},
+		{"record a send never requested", func(p *Prospect) error { _, _, err := p.RecordSent("msg_x", "pm", time.Time{}); return err }, KindPrecondition},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -172,7 +172,7 @@ func TestProspectRules(t *testing.T) {
 func TestProspectSendState(t *testing.T) {
 	p := NewProspect("prs_1")
 	receive(p, "thr_1", Inbound, OriginWebhook)
-	req, err := p.RequestSend(MessageSendRequested{MessageID: "msg_s", ThreadID: "thr_1", Text: "hi"})
+	req, err := p.RequestSend(MessageSendRequested{MessageID: "msg_s", ThreadID: "thr_1", Text: "hi"}, SendRules{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestProspectSendState(t *testing.T) {
 	if p.Send("msg_s") != SendPending {
 		t.Fatalf("state %v, want pending", p.Send("msg_s"))
 	}
-	if _, err := p.RequestSend(req); err != nil { // pending → pending is a repeat, not an error
+	if _, err := p.RequestSend(req, SendRules{}); err != nil { // pending → pending is a repeat, not an error
 		t.Fatalf("a repeated request: %v", err)
 	}
 	// The platform's echo of our own reply is no new message: it decides nothing.
@@ -192,12 +192,12 @@ func TestProspectSendState(t *testing.T) {
 	if d := p.ReceiveMessage(echo, OriginWebhook).Decision; d.OpensRequest || d.Reopens || len(d.AnsweredRequests) > 0 {
 		t.Fatalf("echo decided %+v", d)
 	}
-	sent, changed, err := p.RecordSent("msg_s", "thr_1", "pm-1")
+	sent, changed, err := p.RecordSent("msg_s", "pm-1", time.Time{})
 	if err != nil || !changed {
 		t.Fatalf("sent: %v %v", changed, err)
 	}
 	p.Apply(prospectEvent(OriginAPI, sent))
-	if _, changed, err := p.RecordSent("msg_s", "thr_1", "pm-1"); changed || err != nil {
+	if _, changed, err := p.RecordSent("msg_s", "pm-1", time.Time{}); changed || err != nil {
 		t.Fatalf("a repeated sent: %v %v", changed, err)
 	}
 	if p.Send("msg_s") != SendSent {

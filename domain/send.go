@@ -2,7 +2,8 @@ package domain
 
 // SendStatus is where one of our replies stands. Only the transitions of CanBecome exist:
 // pending → sent → delivered → read, or failed (from pending or sent, also reported by a
-// platform after it accepted the message); a failed send may be retried (pending again).
+// platform after it accepted the message); a failed send may be retried (pending again); a
+// pending one not yet attempted may be cancelled.
 type SendStatus struct{ name string }
 
 var (
@@ -11,6 +12,8 @@ var (
 	SendDelivered = SendStatus{"delivered"}
 	SendRead      = SendStatus{"read"}
 	SendFailed    = SendStatus{"failed"}
+	// SendCancelled: the team cancelled the reply before any attempt; it is never sent.
+	SendCancelled = SendStatus{"cancelled"}
 )
 
 func (s SendStatus) String() string { return s.name }
@@ -19,11 +22,13 @@ func (s SendStatus) String() string { return s.name }
 func (s SendStatus) IsZero() bool { return s.name == "" }
 
 var sendTransitions = map[SendStatus][]SendStatus{
-	{}:            {SendPending},
-	SendPending:   {SendSent, SendFailed},
+	{}: {SendPending},
+	// A receipt may overtake message.sent (they race): pending may move to delivered or read.
+	SendPending:   {SendSent, SendFailed, SendCancelled, SendDelivered, SendRead},
 	SendSent:      {SendDelivered, SendRead, SendFailed},
 	SendDelivered: {SendRead},
-	SendFailed:    {SendPending},
+	// Failed, and yet the platform shows it (an unknown outcome resolved by an echo): it is sent.
+	SendFailed: {SendPending, SendSent},
 }
 
 // CanBecome reports whether a send may move from s to next.

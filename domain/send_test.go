@@ -3,7 +3,7 @@ package domain
 import "testing"
 
 func TestSendTransitions(t *testing.T) {
-	all := []SendStatus{{}, SendPending, SendSent, SendDelivered, SendRead, SendFailed}
+	all := []SendStatus{{}, SendPending, SendSent, SendDelivered, SendRead, SendFailed, SendCancelled}
 	legal := map[[2]SendStatus]bool{
 		{{}, SendPending}:         true,
 		{SendPending, SendSent}:   true,
@@ -13,6 +13,11 @@ func TestSendTransitions(t *testing.T) {
 		{SendSent, SendFailed}:    true,
 		{SendDelivered, SendRead}: true,
 		{SendFailed, SendPending}: true, // a retry
+		// A receipt overtaking message.sent; an echo resolving an unknown outcome.
+		{SendPending, SendDelivered}: true,
+		{SendPending, SendRead}:      true,
+		{SendFailed, SendSent}:       true,
+		{SendPending, SendCancelled}: true,
 	}
 	for _, from := range all {
 		for _, to := range all[1:] {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/switchboard-oss/switchboard/domain"
@@ -152,18 +153,22 @@ func Apply(tx Tx, e domain.Event) error {
 		return addMessage(tx, e, domain.MessageReceived{
 			MessageID: p.MessageID, ThreadID: p.ThreadID, ProspectID: p.ProspectID, AccountLinkID: p.AccountLinkID,
 			Platform: p.Platform, Direction: domain.Outbound, Text: p.Text, Attachments: p.Attachments, SentAt: e.OccurredAt,
-			Decision: p.Decision,
-		}, "pending")
+			ReplyToMessageID: p.ReplyToMessageID, Decision: p.Decision,
+		}, SendPending)
 	case domain.MessageSent:
-		return updateMessage(tx, team, p.MessageID, func(m *Message) bool {
-			m.Status = "sent"
+		return updateSend(tx, team, p.MessageID, domain.SendSent.String(), "", func(m *Message) {
 			if p.PlatformMessageID != "" {
 				m.PlatformID = p.PlatformMessageID
 			}
-			return false
 		})
 	case domain.MessageSendFailed:
-		return updateMessage(tx, team, p.MessageID, func(m *Message) bool { m.Status = "failed"; return false })
+		return updateSend(tx, team, p.MessageID, domain.SendFailed.String(), p.Reason, nil)
+	case domain.MessageSendRetried:
+		return updateSend(tx, team, p.MessageID, SendPending, "", nil)
+	case domain.MessageSendCancelled:
+		return updateSend(tx, team, p.MessageID, domain.SendCancelled.String(), "", nil)
+	case domain.MessageDeliveryUpdated:
+		return updateSend(tx, team, p.MessageID, p.Status, "", nil)
 	case domain.MessageEdited:
 		return updateMessage(tx, team, p.MessageID, func(m *Message) bool {
 			if m.Deleted {
@@ -379,6 +384,49 @@ func updateProspect(tx Tx, team, id string, f func(*Prospect)) error {
 
 // updateMessage changes a message; when f reports that its text changed and it is its thread's
 // last message, the thread's preview follows.
+// SendPending is the status of a reply no platform has confirmed yet.
+const SendPending = "pending"
+
+// FailedStatus is how a failed reply's status is stored: the state and its reason, so the
+// read model needs no column of its own for the reason (see Message.SendState).
+func FailedStatus(reason string) string { return "failed:" + reason }
+
+// SendState splits a message's stored status into the status and, for a failed reply, the reason.
+func (m Message) SendState() (status, reason string) {
+	if r, ok := strings.CutPrefix(m.Status, "failed:"); ok {
+		return "failed", r
+	}
+	return m.Status, ""
+}
+
+// sendRank orders reply statuses so a late or redelivered event never moves one back: a
+// receipt may overtake message.sent, a failure report may follow a delivery.
+var sendRank = map[string]int{SendPending: 1, "failed": 1, "cancelled": 2, "sent": 3, "delivered": 4, "read": 5}
+
+// updateSend moves one of our replies to status (reason: for failed), never backwards except
+// from failed to pending (a retry) or sent to failed (the platform refused it after all).
+func updateSend(tx Tx, team, id, status, reason string, f func(*Message)) error {
+	return updateMessage(tx, team, id, func(m *Message) bool {
+		cur, _ := m.SendState()
+		switch {
+		case status == "failed" && cur == "sent", status == SendPending && cur == "failed":
+		case sendRank[status] < sendRank[cur], status == cur && status != "failed":
+			if f != nil {
+				f(m)
+			}
+			return false
+		}
+		m.Status = status
+		if status == "failed" {
+			m.Status = FailedStatus(reason)
+		}
+		if f != nil {
+			f(m)
+		}
+		return false
+	})
+}
+
 func updateMessage(tx Tx, team, id string, f func(*Message) bool) error {
 	m, err := tx.GetMessage(team, id)
 	if errors.Is(err, ErrNotFound) {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/apichannel"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/bluesky"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/instagram"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/messenger"
@@ -19,6 +20,17 @@ func webhooks() []platforms.Webhook {
 		whatsapp.NewWebhook(),
 		telegram.NewWebhook(),
 		x.NewWebhook(),
+	}
+}
+
+// senders lists every platform's reply sender: adding one adds one line here.
+func senders(baseURLs platforms.BaseURLs) []platforms.Sender {
+	return []platforms.Sender{
+		telegram.NewSender(baseURLs, nil),
+		messenger.NewSender(baseURLs),
+		instagram.NewSender(baseURLs),
+		apichannel.NewSender(),
+		whatsapp.NewSender(baseURLs),
 	}
 }
 

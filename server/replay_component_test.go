@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	_ "modernc.org/sqlite"
+
+	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 )
 
 // The replay fixture: an event log written by the release before the write model (aggregates and
@@ -38,6 +40,15 @@ func TestReplayPreviousReleaseLog(t *testing.T) {
 	copyFile(t, replayLog, filepath.Join(dir, "events.db"))
 	s := startServer(t, dir)
 	got := snapshot(api{t, newConnectClient(s.Addr), adminKey})
+	// A link's capabilities are served from the platform's capability map, not projected from
+	// events: the release that wrote the views did not serve them yet.
+	for _, v := range got {
+		if l, ok := v.(*v1.ListAccountLinksResponse); ok {
+			for _, a := range l.AccountLinks {
+				a.Capabilities = nil
+			}
+		}
+	}
 	compare(t, "replayed v1 log", want, got)
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/profiles"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/sender"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -65,6 +66,8 @@ type Config struct {
 	// ReadHeaderTimeout is how long a client has to send a request's headers (default 10s);
 	// IdleTimeout how long a connection with no request in flight stays open (default 2m).
 	ReadHeaderTimeout, IdleTimeout time.Duration
+	// Send tunes the sender role (deadline, backoff); zero values take its defaults.
+	Send sender.Options
 }
 
 // Roles a process can take.
@@ -72,6 +75,8 @@ const (
 	RoleAPI       = "api"
 	RoleIngest    = "ingest"
 	RoleProjector = "projector"
+	// RoleSender sends the replies the team asks for (one consumer group on the log).
+	RoleSender = "sender"
 )
 
 func (c Config) has(role string) bool {
@@ -89,11 +94,11 @@ func (c Config) Validate() error {
 		return errors.New("--data-dir: must not be empty")
 	}
 	if len(c.Roles) == 0 {
-		return errors.New("--roles: at least one of api, ingest, projector")
+		return errors.New("--roles: at least one of api, ingest, projector, sender")
 	}
 	for _, r := range c.Roles {
-		if r != RoleAPI && r != RoleIngest && r != RoleProjector {
-			return fmt.Errorf("--roles: unknown role %q (want api, ingest, projector)", r)
+		if r != RoleAPI && r != RoleIngest && r != RoleProjector && r != RoleSender {
+			return fmt.Errorf("--roles: unknown role %q (want api, ingest, projector, sender)", r)
 		}
 	}
 	if !c.has(RoleProjector) {
@@ -283,6 +288,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			Cursors: e.cursors, Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg,
 			Interval: cfg.PollInterval}, pollers(cfg.PlatformBaseURLs)...)
 		s.run(runCtx, "poll scheduler", polls.Run)
+	}
+	if cfg.has(RoleSender) {
+		send := sender.New(sender.Deps{Log: e.log, Reader: e.rm, Credentials: e.creds, Saga: app.SendSaga,
+			Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg}, cfg.Send, senders(cfg.PlatformBaseURLs)...)
+		s.run(runCtx, "sender", send.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys, Stopping: s.stopping}, opts)

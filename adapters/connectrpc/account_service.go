@@ -31,7 +31,7 @@ func (s accountService) LinkAccount(ctx context.Context, req *connect.Request[v1
 			// Durable but not projected yet: answer from the command's own outcome.
 			return &v1.LinkAccountResponse{Position: r.Position, AccountLink: &v1.AccountLink{Id: r.AccountLinkID,
 				Platform: m.Platform, PlatformId: m.PlatformId, Username: m.Username, DisplayName: m.DisplayName,
-				WebhookPath: r.WebhookPath, Active: true}}, nil
+				WebhookPath: r.WebhookPath, Active: true, Capabilities: capabilitiesOfProto(m.Platform)}}, nil
 		}
 		return &v1.LinkAccountResponse{AccountLink: accountToProto(link), Position: r.Position}, nil
 	})

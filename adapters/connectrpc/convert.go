@@ -91,7 +91,19 @@ func memberToProto(m projections.Member) *v1.Member {
 func accountToProto(a projections.AccountLink) *v1.AccountLink {
 	return &v1.AccountLink{Id: a.ID, Platform: platformToProto[a.Platform], PlatformId: a.PlatformID,
 		Username: a.Username, DisplayName: a.DisplayName, WebhookPath: a.WebhookPath, Active: a.Active,
-		HealthReason: a.HealthReason}
+		HealthReason: a.HealthReason, Capabilities: capabilitiesToProto(a.Platform)}
+}
+
+// capabilitiesToProto serves the platform's capabilities (domain.CapabilitiesOf, the one map).
+func capabilitiesToProto(platform string) *v1.Capabilities {
+	p, err := domain.ParsePlatform(platform)
+	if err != nil {
+		return nil
+	}
+	c := domain.CapabilitiesOf(p)
+	return &v1.Capabilities{Send: c.Send, TextLimit: int32(c.TextLimit), Attachments: c.Attachments,
+		MaxAttachments: int32(c.MaxAttachments), TextWithAttachment: c.TextWithAttachment, ReplyTo: c.ReplyTo,
+		Window: c.Window.String(), Edit: c.Edit, Unsend: c.Unsend}
 }
 
 func prospectToProto(p *projections.Prospect) *v1.Prospect {
@@ -122,7 +134,8 @@ func messageToProto(m projections.Message) *v1.Message {
 	out := &v1.Message{Id: m.ID, ThreadId: m.ThreadID, PlatformId: m.PlatformID,
 		Platform: platformToProto[m.Platform], Direction: directionToProto(m.Direction),
 		Text: m.Text, SentAt: ts(m.SentAt), Edited: m.Edited, Deleted: m.Deleted,
-		ReplyToMessageId: m.ReplyToMessageID, Status: m.Status}
+		ReplyToMessageId: m.ReplyToMessageID}
+	out.Status, out.FailureReason = m.SendState()
 	if m.SenderPlatformID != "" || m.SenderUsername != "" || m.SenderDisplayName != "" {
 		out.Sender = &v1.Participant{PlatformId: m.SenderPlatformID, Username: m.SenderUsername,
 			DisplayName: m.SenderDisplayName, AvatarUrl: m.SenderAvatarURL}
@@ -132,4 +145,12 @@ func messageToProto(m projections.Message) *v1.Message {
 			MimeType: a.MimeType, PlatformId: a.PlatformID, Name: a.Name})
 	}
 	return out
+}
+
+func capabilitiesOfProto(p v1.Platform) *v1.Capabilities {
+	pl, err := platformFromProto("platform", p)
+	if err != nil {
+		return nil
+	}
+	return capabilitiesToProto(pl.String())
 }

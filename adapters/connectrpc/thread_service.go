@@ -2,7 +2,6 @@ package connectrpc
 
 import (
 	"context"
-	"errors"
 
 	"connectrpc.com/connect"
 
@@ -124,6 +123,33 @@ func (s threadService) MarkThreadRead(ctx context.Context, req *connect.Request[
 	})
 }
 
-func (s threadService) SendMessage(context.Context, *connect.Request[v1.SendMessageRequest]) (*connect.Response[v1.SendMessageResponse], error) {
-	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("SendMessage is not available yet: platform senders are not built"))
+func (s threadService) SendMessage(ctx context.Context, req *connect.Request[v1.SendMessageRequest]) (*connect.Response[v1.SendMessageResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.SendMessageRequest) (*v1.SendMessageResponse, error) {
+		c := commands.SendMessage{ThreadID: m.ThreadId, Text: m.Text, ReplyToMessageID: m.ReplyToMessageId, IdempotencyKey: m.IdempotencyKey}
+		for _, at := range m.Attachments {
+			c.Attachments = append(c.Attachments, domain.Attachment{Type: at.Type, URL: at.Url, MimeType: at.MimeType, Name: at.Name})
+		}
+		r, err := s.d.App.SendMessage.Handle(ctx, a, c)
+		if err != nil {
+			return nil, err
+		}
+		return &v1.SendMessageResponse{Message: messageToProto(r.Message), Position: r.Position}, nil
+	})
+}
+
+func (s threadService) RetrySend(ctx context.Context, req *connect.Request[v1.RetrySendRequest]) (*connect.Response[v1.RetrySendResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.RetrySendRequest) (*v1.RetrySendResponse, error) {
+		r, err := s.d.App.RetrySend.Handle(ctx, a, commands.RetrySend{MessageID: m.MessageId, IdempotencyKey: m.IdempotencyKey})
+		if err != nil {
+			return nil, err
+		}
+		return &v1.RetrySendResponse{Message: messageToProto(r.Message), Position: r.Position}, nil
+	})
+}
+
+func (s threadService) CancelSend(ctx context.Context, req *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error) {
+	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.CancelSendRequest) (*v1.CancelSendResponse, error) {
+		r, err := s.d.App.CancelSend.Handle(ctx, a, commands.CancelSend{MessageID: m.MessageId, IdempotencyKey: m.IdempotencyKey})
+		return &v1.CancelSendResponse{Position: r.Position}, err
+	})
 }

@@ -56,17 +56,34 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 			Raw:                      p.Raw,
 			RawContentType:           p.RawContentType,
 			Decision:                 decisionToProto(p.Decision),
+			ClientMessageId:          p.ClientMessageID,
 		}}
 	case domain.MessageSendRequested:
 		env.Payload = &eventsv1.Envelope_MessageSendRequested{MessageSendRequested: &eventsv1.MessageSendRequested{
 			MessageId: p.MessageID, ThreadId: p.ThreadID, ProspectId: p.ProspectID, AccountLinkId: p.AccountLinkID,
 			Platform: platformName(p.Platform), Text: p.Text, Attachments: attachmentsToProto(p.Attachments),
-			Decision: decisionToProto(p.Decision),
+			Decision: decisionToProto(p.Decision), RecipientPlatformId: p.RecipientPlatformID,
+			PlatformConversationId: p.PlatformConversationID, ReplyToMessageId: p.ReplyToMessageID,
+			ReplyToPlatformMessageId: p.ReplyToPlatformMessageID, MessageTag: p.MessageTag,
 		}}
 	case domain.MessageSent:
-		env.Payload = &eventsv1.Envelope_MessageSent{MessageSent: &eventsv1.MessageSent{MessageId: p.MessageID, ThreadId: p.ThreadID, ProspectId: p.ProspectID, PlatformMessageId: p.PlatformMessageID}}
+		env.Payload = &eventsv1.Envelope_MessageSent{MessageSent: &eventsv1.MessageSent{MessageId: p.MessageID, ThreadId: p.ThreadID,
+			ProspectId: p.ProspectID, PlatformMessageId: p.PlatformMessageID, SentAt: timestampOf(p.SentAt)}}
 	case domain.MessageSendFailed:
-		env.Payload = &eventsv1.Envelope_MessageSendFailed{MessageSendFailed: &eventsv1.MessageSendFailed{MessageId: p.MessageID, ThreadId: p.ThreadID, ProspectId: p.ProspectID, Reason: p.Reason, Permanent: p.Permanent}}
+		env.Payload = &eventsv1.Envelope_MessageSendFailed{MessageSendFailed: &eventsv1.MessageSendFailed{MessageId: p.MessageID, ThreadId: p.ThreadID,
+			ProspectId: p.ProspectID, Reason: p.Reason, Permanent: p.Permanent, PlatformErrorCode: p.PlatformErrorCode}}
+	case domain.MessageSendAttempted:
+		env.Payload = &eventsv1.Envelope_MessageSendAttempted{MessageSendAttempted: &eventsv1.MessageSendAttempted{MessageId: p.MessageID,
+			ThreadId: p.ThreadID, ProspectId: p.ProspectID, Attempt: p.Attempt}}
+	case domain.MessageSendRetried:
+		env.Payload = &eventsv1.Envelope_MessageSendRetried{MessageSendRetried: &eventsv1.MessageSendRetried{MessageId: p.MessageID,
+			ThreadId: p.ThreadID, ProspectId: p.ProspectID}}
+	case domain.MessageSendCancelled:
+		env.Payload = &eventsv1.Envelope_MessageSendCancelled{MessageSendCancelled: &eventsv1.MessageSendCancelled{MessageId: p.MessageID,
+			ThreadId: p.ThreadID, ProspectId: p.ProspectID}}
+	case domain.MessageDeliveryUpdated:
+		env.Payload = &eventsv1.Envelope_MessageDeliveryUpdated{MessageDeliveryUpdated: &eventsv1.MessageDeliveryUpdated{MessageId: p.MessageID,
+			ThreadId: p.ThreadID, ProspectId: p.ProspectID, Status: p.Status, At: timestampOf(p.At)}}
 	case domain.MessageEdited:
 		env.Payload = &eventsv1.Envelope_MessageEdited{MessageEdited: &eventsv1.MessageEdited{MessageId: p.MessageID, ThreadId: p.ThreadID, ProspectId: p.ProspectID, Text: p.Text, Raw: p.Raw}}
 	case domain.MessageDeleted:
@@ -181,6 +198,7 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 			Raw:                      emptyNil(p.GetRaw()),
 			RawContentType:           p.GetRawContentType(),
 			Decision:                 decisionFromProto(p.GetDecision()),
+			ClientMessageID:          p.GetClientMessageId(),
 		}, nil
 	case *eventsv1.Envelope_MessageSendRequested:
 		p := c.MessageSendRequested
@@ -191,14 +209,40 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 		return domain.MessageSendRequested{
 			MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), AccountLinkID: p.GetAccountLinkId(),
 			Platform: pl, Text: p.GetText(), Attachments: attachmentsFromProto(p.GetAttachments()),
-			Decision: decisionFromProto(p.GetDecision()),
+			Decision: decisionFromProto(p.GetDecision()), RecipientPlatformID: p.GetRecipientPlatformId(),
+			PlatformConversationID: p.GetPlatformConversationId(), ReplyToMessageID: p.GetReplyToMessageId(),
+			ReplyToPlatformMessageID: p.GetReplyToPlatformMessageId(), MessageTag: p.GetMessageTag(),
 		}, nil
 	case *eventsv1.Envelope_MessageSent:
 		p := c.MessageSent
-		return domain.MessageSent{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), PlatformMessageID: p.GetPlatformMessageId()}, nil
+		at, err := timeOf("sent_at", p.GetSentAt())
+		if err != nil {
+			return nil, err
+		}
+		return domain.MessageSent{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(),
+			PlatformMessageID: p.GetPlatformMessageId(), SentAt: at}, nil
 	case *eventsv1.Envelope_MessageSendFailed:
 		p := c.MessageSendFailed
-		return domain.MessageSendFailed{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), Reason: p.GetReason(), Permanent: p.GetPermanent()}, nil
+		return domain.MessageSendFailed{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(),
+			Reason: p.GetReason(), Permanent: p.GetPermanent(), PlatformErrorCode: p.GetPlatformErrorCode()}, nil
+	case *eventsv1.Envelope_MessageSendAttempted:
+		p := c.MessageSendAttempted
+		return domain.MessageSendAttempted{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(),
+			Attempt: p.GetAttempt()}, nil
+	case *eventsv1.Envelope_MessageSendRetried:
+		p := c.MessageSendRetried
+		return domain.MessageSendRetried{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId()}, nil
+	case *eventsv1.Envelope_MessageSendCancelled:
+		p := c.MessageSendCancelled
+		return domain.MessageSendCancelled{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId()}, nil
+	case *eventsv1.Envelope_MessageDeliveryUpdated:
+		p := c.MessageDeliveryUpdated
+		at, err := timeOf("at", p.GetAt())
+		if err != nil {
+			return nil, err
+		}
+		return domain.MessageDeliveryUpdated{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(),
+			Status: p.GetStatus(), At: at}, nil
 	case *eventsv1.Envelope_MessageEdited:
 		p := c.MessageEdited
 		return domain.MessageEdited{MessageID: p.GetMessageId(), ThreadID: p.GetThreadId(), ProspectID: p.GetProspectId(), Text: p.GetText(), Raw: emptyNil(p.GetRaw())}, nil

@@ -198,7 +198,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	var roles, cors, logLevel, logFormat, shutdown, baseURLs string
 	f.string(&cfg.DataDir, "data-dir", "./data", "folder of the embedded engines' files")
 	f.string(&cfg.Listen, "listen", "127.0.0.1:8080", "address of the API, webhooks, health and metrics")
-	f.string(&roles, "roles", "api,ingest,projector", "what this process does, comma-separated")
+	f.string(&roles, "roles", "api,ingest,projector,sender", "what this process does, comma-separated")
 	f.string(&cors, "cors-origins", "*", "browser origins allowed to call the API, comma-separated; empty disables CORS")
 	f.string(&cfg.PostgresURL, "postgres-url", "", "PostgreSQL URL: the read model, credentials and idempotency keys move there")
 	f.string(&cfg.Kafka.Brokers, "kafka-brokers", "", "Kafka brokers (host:port, comma-separated): the event log moves there")

@@ -133,8 +133,22 @@ func testSendStatuses(t *testing.T, s projections.Store) {
 
 	f.apply(send(ko, "this will fail", 4),
 		onThread(l, "alice", at(5), domain.MessageSendFailed{MessageID: ko, ThreadID: thr, ProspectID: prs, Reason: "window closed", Permanent: true}))
-	eq(t, "status after message.send_failed", f.message(ko).Status, "failed")
+	st, reason := f.message(ko).SendState()
+	eq(t, "status after message.send_failed", st, "failed")
+	eq(t, "failure reason", reason, "window closed")
 	eq(t, "status of the other send", f.message(ok).Status, "sent")
+
+	// Receipts move a reply forward only; a late or redelivered one never moves it back.
+	f.apply(onThread(l, "alice", at(6), domain.MessageDeliveryUpdated{MessageID: ok, ThreadID: thr, ProspectID: prs, Status: "read", At: at(6)}),
+		onThread(l, "alice", at(6), domain.MessageDeliveryUpdated{MessageID: ok, ThreadID: thr, ProspectID: prs, Status: "delivered", At: at(6)}),
+		onThread(l, "alice", at(6), domain.MessageSent{MessageID: ok, ThreadID: thr, ProspectID: prs, PlatformMessageID: "wamid.99"}))
+	eq(t, "status after read, then a late delivered and sent", f.message(ok).Status, "read")
+	// A retry makes the failed reply pending again; a cancellation ends a pending one.
+	f.apply(onThread(l, "alice", at(7), domain.MessageSendRetried{MessageID: ko, ThreadID: thr, ProspectID: prs}))
+	st, reason = f.message(ko).SendState()
+	eq(t, "status after a retry", st+reason, "pending")
+	f.apply(onThread(l, "alice", at(8), domain.MessageSendCancelled{MessageID: ko, ThreadID: thr, ProspectID: prs}))
+	eq(t, "status after a cancellation", f.message(ko).Status, "cancelled")
 	eqIDs(t, "messages", messageIDs(f.messages(thr)), []string{ko, ok, messageID(l, "m1")})
 }
 

@@ -147,6 +147,7 @@ type message struct {
 	Mid           string       `json:"mid"`
 	Text          string       `json:"text"`
 	IsEcho        bool         `json:"is_echo"`
+	Metadata      string       `json:"metadata"`
 	IsDeleted     bool         `json:"is_deleted"`
 	IsUnsupported bool         `json:"is_unsupported"`
 	Attachments   []attachment `json:"attachments"`
@@ -247,6 +248,10 @@ func (c conversation) message(raw json.RawMessage, m *message, outbound bool, pr
 		Prospect: domain.Participant{PlatformID: prospect}, Text: m.Text, SentAt: at, Raw: raw}
 	if outbound {
 		out.Direction, out.Sender = domain.Outbound, domain.Participant{PlatformID: c.account}
+		if domain.HasPrefix(m.Metadata, domain.PrefixMessage) {
+			// Our sender puts the reply's msg_ id in metadata: the echo maps back to it.
+			out.ClientMessageID = m.Metadata
+		}
 	}
 	for _, a := range m.Attachments {
 		out.Attachments = append(out.Attachments, attachmentOf(a))

@@ -269,27 +269,25 @@ func statusItem(raw json.RawMessage) domain.PlatformItem {
 	}
 	switch s.Status {
 	case "sent", "delivered":
-		return domain.PlatformDelivered{PlatformMessageIDs: []string{s.ID}, ProspectPlatformID: prospect, At: at}
+		// sent: WhatsApp accepted it (for our reply, what its echo would say); delivered: on the phone.
+		return domain.PlatformDelivered{Accepted: s.Status == "sent", PlatformMessageIDs: []string{s.ID}, ProspectPlatformID: prospect, At: at}
 	case "read":
 		if at.IsZero() {
 			return meta.Other(KindInvalidStatus, raw, at)
 		}
 		// WhatsApp marks every earlier message read with it.
-		return domain.PlatformSeen{ProspectPlatformID: prospect, Watermark: at}
+		return domain.PlatformSeen{ProspectPlatformID: prospect, Watermark: at, PlatformMessageID: s.ID}
 	case "failed":
-		reason := "failed"
-		if len(s.Errors) > 0 {
+		// A stable reason code (the failure_reason clients rely on) and WhatsApp's own code.
+		reason, code := platforms.ReasonPlatform, ""
+		if len(s.Errors) > 0 && s.Errors[0].Code != 0 {
 			e := s.Errors[0]
-			switch {
-			case e.Title != "":
-				reason = e.Title
-			case e.Message != "":
-				reason = e.Message
-			case e.Code != 0:
-				reason = "error " + strconv.FormatInt(int64(e.Code), 10)
+			code = strconv.FormatInt(int64(e.Code), 10)
+			if r := (&meta.GraphError{Code: int(e.Code)}).SendError(platforms.HTTPResult{}).Reason; r != platforms.ReasonInvalid {
+				reason = r
 			}
 		}
-		return domain.PlatformFailed{PlatformMessageID: s.ID, ProspectPlatformID: prospect, Reason: reason, At: at}
+		return domain.PlatformFailed{PlatformMessageID: s.ID, ProspectPlatformID: prospect, Reason: reason, Code: code, At: at}
 	}
 	// deleted, warning, played, …
 	kind := "status_" + s.Status

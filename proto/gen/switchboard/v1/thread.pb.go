@@ -941,8 +941,10 @@ type SendMessageRequest struct {
 	Attachments []*Attachment `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	// A retry with the same key is sent once.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The message this one answers (msg_…), on platforms that can quote one.
+	ReplyToMessageId string `protobuf:"bytes,5,opt,name=reply_to_message_id,json=replyToMessageId,proto3" json:"reply_to_message_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SendMessageRequest) Reset() {
@@ -1003,6 +1005,13 @@ func (x *SendMessageRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *SendMessageRequest) GetReplyToMessageId() string {
+	if x != nil {
+		return x.ReplyToMessageId
+	}
+	return ""
+}
+
 // SendMessageResponse returns the message.
 type SendMessageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1052,6 +1061,217 @@ func (x *SendMessageResponse) GetMessage() *Message {
 }
 
 func (x *SendMessageResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+// RetrySendRequest names a failed message.
+type RetrySendRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the message (msg_…).
+	MessageId string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// A retry with the same key is applied once.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RetrySendRequest) Reset() {
+	*x = RetrySendRequest{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrySendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrySendRequest) ProtoMessage() {}
+
+func (x *RetrySendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrySendRequest.ProtoReflect.Descriptor instead.
+func (*RetrySendRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RetrySendRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *RetrySendRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// RetrySendResponse returns the message, pending again.
+type RetrySendResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message.
+	Message *Message `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	// The log position of the event appended.
+	Position      string `protobuf:"bytes,2,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetrySendResponse) Reset() {
+	*x = RetrySendResponse{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrySendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrySendResponse) ProtoMessage() {}
+
+func (x *RetrySendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrySendResponse.ProtoReflect.Descriptor instead.
+func (*RetrySendResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RetrySendResponse) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *RetrySendResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+// CancelSendRequest names a pending message.
+type CancelSendRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the message (msg_…).
+	MessageId string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// A retry with the same key is applied once.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CancelSendRequest) Reset() {
+	*x = CancelSendRequest{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSendRequest) ProtoMessage() {}
+
+func (x *CancelSendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSendRequest.ProtoReflect.Descriptor instead.
+func (*CancelSendRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CancelSendRequest) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *CancelSendRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// CancelSendResponse says where the cancellation landed.
+type CancelSendResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The log position of the event appended.
+	Position      string `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSendResponse) Reset() {
+	*x = CancelSendResponse{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSendResponse) ProtoMessage() {}
+
+func (x *CancelSendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSendResponse.ProtoReflect.Descriptor instead.
+func (*CancelSendResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CancelSendResponse) GetPosition() string {
 	if x != nil {
 		return x.Position
 	}
@@ -1119,15 +1339,29 @@ const file_switchboard_v1_thread_proto_rawDesc = "" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"4\n" +
 	"\x16MarkThreadReadResponse\x12\x1a\n" +
-	"\bposition\x18\x01 \x01(\tR\bposition\"\xac\x01\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\"\xdb\x01\n" +
 	"\x12SendMessageRequest\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12<\n" +
 	"\vattachments\x18\x03 \x03(\v2\x1a.switchboard.v1.AttachmentR\vattachments\x12'\n" +
-	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"d\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12-\n" +
+	"\x13reply_to_message_id\x18\x05 \x01(\tR\x10replyToMessageId\"d\n" +
 	"\x13SendMessageResponse\x121\n" +
 	"\amessage\x18\x01 \x01(\v2\x17.switchboard.v1.MessageR\amessage\x12\x1a\n" +
-	"\bposition\x18\x02 \x01(\tR\bposition2\xe0\x06\n" +
+	"\bposition\x18\x02 \x01(\tR\bposition\"Z\n" +
+	"\x10RetrySendRequest\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"b\n" +
+	"\x11RetrySendResponse\x121\n" +
+	"\amessage\x18\x01 \x01(\v2\x17.switchboard.v1.MessageR\amessage\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\tR\bposition\"[\n" +
+	"\x11CancelSendRequest\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"0\n" +
+	"\x12CancelSendResponse\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition2\x8b\b\n" +
 	"\rThreadService\x12[\n" +
 	"\vListThreads\x12\".switchboard.v1.ListThreadsRequest\x1a#.switchboard.v1.ListThreadsResponse\"\x03\x90\x02\x01\x12U\n" +
 	"\tGetThread\x12 .switchboard.v1.GetThreadRequest\x1a!.switchboard.v1.GetThreadResponse\"\x03\x90\x02\x01\x12^\n" +
@@ -1137,7 +1371,10 @@ const file_switchboard_v1_thread_proto_rawDesc = "" +
 	"\x0eMarkThreadDone\x12%.switchboard.v1.MarkThreadDoneRequest\x1a&.switchboard.v1.MarkThreadDoneResponse\"\x00\x12[\n" +
 	"\fReopenThread\x12#.switchboard.v1.ReopenThreadRequest\x1a$.switchboard.v1.ReopenThreadResponse\"\x00\x12a\n" +
 	"\x0eMarkThreadRead\x12%.switchboard.v1.MarkThreadReadRequest\x1a&.switchboard.v1.MarkThreadReadResponse\"\x00\x12X\n" +
-	"\vSendMessage\x12\".switchboard.v1.SendMessageRequest\x1a#.switchboard.v1.SendMessageResponse\"\x00B\xc9\x01\n" +
+	"\vSendMessage\x12\".switchboard.v1.SendMessageRequest\x1a#.switchboard.v1.SendMessageResponse\"\x00\x12R\n" +
+	"\tRetrySend\x12 .switchboard.v1.RetrySendRequest\x1a!.switchboard.v1.RetrySendResponse\"\x00\x12U\n" +
+	"\n" +
+	"CancelSend\x12!.switchboard.v1.CancelSendRequest\x1a\".switchboard.v1.CancelSendResponse\"\x00B\xc9\x01\n" +
 	"\x12com.switchboard.v1B\vThreadProtoP\x01ZMgithub.com/switchboard-oss/switchboard/proto/gen/switchboard/v1;switchboardv1\xa2\x02\x03SXX\xaa\x02\x0eSwitchboard.V1\xca\x02\x0eSwitchboard\\V1\xe2\x02\x1aSwitchboard\\V1\\GPBMetadata\xea\x02\x0fSwitchboard::V1b\x06proto3"
 
 var (
@@ -1152,7 +1389,7 @@ func file_switchboard_v1_thread_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_thread_proto_rawDescData
 }
 
-var file_switchboard_v1_thread_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_switchboard_v1_thread_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_switchboard_v1_thread_proto_goTypes = []any{
 	(*ListThreadsRequest)(nil),     // 0: switchboard.v1.ListThreadsRequest
 	(*ListThreadsResponse)(nil),    // 1: switchboard.v1.ListThreadsResponse
@@ -1172,43 +1409,52 @@ var file_switchboard_v1_thread_proto_goTypes = []any{
 	(*MarkThreadReadResponse)(nil), // 15: switchboard.v1.MarkThreadReadResponse
 	(*SendMessageRequest)(nil),     // 16: switchboard.v1.SendMessageRequest
 	(*SendMessageResponse)(nil),    // 17: switchboard.v1.SendMessageResponse
-	(View)(0),                      // 18: switchboard.v1.View
-	(Platform)(0),                  // 19: switchboard.v1.Platform
-	(*Thread)(nil),                 // 20: switchboard.v1.Thread
-	(*Message)(nil),                // 21: switchboard.v1.Message
-	(*Attachment)(nil),             // 22: switchboard.v1.Attachment
+	(*RetrySendRequest)(nil),       // 18: switchboard.v1.RetrySendRequest
+	(*RetrySendResponse)(nil),      // 19: switchboard.v1.RetrySendResponse
+	(*CancelSendRequest)(nil),      // 20: switchboard.v1.CancelSendRequest
+	(*CancelSendResponse)(nil),     // 21: switchboard.v1.CancelSendResponse
+	(View)(0),                      // 22: switchboard.v1.View
+	(Platform)(0),                  // 23: switchboard.v1.Platform
+	(*Thread)(nil),                 // 24: switchboard.v1.Thread
+	(*Message)(nil),                // 25: switchboard.v1.Message
+	(*Attachment)(nil),             // 26: switchboard.v1.Attachment
 }
 var file_switchboard_v1_thread_proto_depIdxs = []int32{
-	18, // 0: switchboard.v1.ListThreadsRequest.view:type_name -> switchboard.v1.View
-	19, // 1: switchboard.v1.ListThreadsRequest.platform:type_name -> switchboard.v1.Platform
-	20, // 2: switchboard.v1.ListThreadsResponse.threads:type_name -> switchboard.v1.Thread
-	20, // 3: switchboard.v1.GetThreadResponse.thread:type_name -> switchboard.v1.Thread
-	21, // 4: switchboard.v1.ListMessagesResponse.messages:type_name -> switchboard.v1.Message
-	22, // 5: switchboard.v1.SendMessageRequest.attachments:type_name -> switchboard.v1.Attachment
-	21, // 6: switchboard.v1.SendMessageResponse.message:type_name -> switchboard.v1.Message
-	0,  // 7: switchboard.v1.ThreadService.ListThreads:input_type -> switchboard.v1.ListThreadsRequest
-	2,  // 8: switchboard.v1.ThreadService.GetThread:input_type -> switchboard.v1.GetThreadRequest
-	4,  // 9: switchboard.v1.ThreadService.ListMessages:input_type -> switchboard.v1.ListMessagesRequest
-	6,  // 10: switchboard.v1.ThreadService.AssignThread:input_type -> switchboard.v1.AssignThreadRequest
-	8,  // 11: switchboard.v1.ThreadService.UnassignThread:input_type -> switchboard.v1.UnassignThreadRequest
-	10, // 12: switchboard.v1.ThreadService.MarkThreadDone:input_type -> switchboard.v1.MarkThreadDoneRequest
-	12, // 13: switchboard.v1.ThreadService.ReopenThread:input_type -> switchboard.v1.ReopenThreadRequest
-	14, // 14: switchboard.v1.ThreadService.MarkThreadRead:input_type -> switchboard.v1.MarkThreadReadRequest
-	16, // 15: switchboard.v1.ThreadService.SendMessage:input_type -> switchboard.v1.SendMessageRequest
-	1,  // 16: switchboard.v1.ThreadService.ListThreads:output_type -> switchboard.v1.ListThreadsResponse
-	3,  // 17: switchboard.v1.ThreadService.GetThread:output_type -> switchboard.v1.GetThreadResponse
-	5,  // 18: switchboard.v1.ThreadService.ListMessages:output_type -> switchboard.v1.ListMessagesResponse
-	7,  // 19: switchboard.v1.ThreadService.AssignThread:output_type -> switchboard.v1.AssignThreadResponse
-	9,  // 20: switchboard.v1.ThreadService.UnassignThread:output_type -> switchboard.v1.UnassignThreadResponse
-	11, // 21: switchboard.v1.ThreadService.MarkThreadDone:output_type -> switchboard.v1.MarkThreadDoneResponse
-	13, // 22: switchboard.v1.ThreadService.ReopenThread:output_type -> switchboard.v1.ReopenThreadResponse
-	15, // 23: switchboard.v1.ThreadService.MarkThreadRead:output_type -> switchboard.v1.MarkThreadReadResponse
-	17, // 24: switchboard.v1.ThreadService.SendMessage:output_type -> switchboard.v1.SendMessageResponse
-	16, // [16:25] is the sub-list for method output_type
-	7,  // [7:16] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	22, // 0: switchboard.v1.ListThreadsRequest.view:type_name -> switchboard.v1.View
+	23, // 1: switchboard.v1.ListThreadsRequest.platform:type_name -> switchboard.v1.Platform
+	24, // 2: switchboard.v1.ListThreadsResponse.threads:type_name -> switchboard.v1.Thread
+	24, // 3: switchboard.v1.GetThreadResponse.thread:type_name -> switchboard.v1.Thread
+	25, // 4: switchboard.v1.ListMessagesResponse.messages:type_name -> switchboard.v1.Message
+	26, // 5: switchboard.v1.SendMessageRequest.attachments:type_name -> switchboard.v1.Attachment
+	25, // 6: switchboard.v1.SendMessageResponse.message:type_name -> switchboard.v1.Message
+	25, // 7: switchboard.v1.RetrySendResponse.message:type_name -> switchboard.v1.Message
+	0,  // 8: switchboard.v1.ThreadService.ListThreads:input_type -> switchboard.v1.ListThreadsRequest
+	2,  // 9: switchboard.v1.ThreadService.GetThread:input_type -> switchboard.v1.GetThreadRequest
+	4,  // 10: switchboard.v1.ThreadService.ListMessages:input_type -> switchboard.v1.ListMessagesRequest
+	6,  // 11: switchboard.v1.ThreadService.AssignThread:input_type -> switchboard.v1.AssignThreadRequest
+	8,  // 12: switchboard.v1.ThreadService.UnassignThread:input_type -> switchboard.v1.UnassignThreadRequest
+	10, // 13: switchboard.v1.ThreadService.MarkThreadDone:input_type -> switchboard.v1.MarkThreadDoneRequest
+	12, // 14: switchboard.v1.ThreadService.ReopenThread:input_type -> switchboard.v1.ReopenThreadRequest
+	14, // 15: switchboard.v1.ThreadService.MarkThreadRead:input_type -> switchboard.v1.MarkThreadReadRequest
+	16, // 16: switchboard.v1.ThreadService.SendMessage:input_type -> switchboard.v1.SendMessageRequest
+	18, // 17: switchboard.v1.ThreadService.RetrySend:input_type -> switchboard.v1.RetrySendRequest
+	20, // 18: switchboard.v1.ThreadService.CancelSend:input_type -> switchboard.v1.CancelSendRequest
+	1,  // 19: switchboard.v1.ThreadService.ListThreads:output_type -> switchboard.v1.ListThreadsResponse
+	3,  // 20: switchboard.v1.ThreadService.GetThread:output_type -> switchboard.v1.GetThreadResponse
+	5,  // 21: switchboard.v1.ThreadService.ListMessages:output_type -> switchboard.v1.ListMessagesResponse
+	7,  // 22: switchboard.v1.ThreadService.AssignThread:output_type -> switchboard.v1.AssignThreadResponse
+	9,  // 23: switchboard.v1.ThreadService.UnassignThread:output_type -> switchboard.v1.UnassignThreadResponse
+	11, // 24: switchboard.v1.ThreadService.MarkThreadDone:output_type -> switchboard.v1.MarkThreadDoneResponse
+	13, // 25: switchboard.v1.ThreadService.ReopenThread:output_type -> switchboard.v1.ReopenThreadResponse
+	15, // 26: switchboard.v1.ThreadService.MarkThreadRead:output_type -> switchboard.v1.MarkThreadReadResponse
+	17, // 27: switchboard.v1.ThreadService.SendMessage:output_type -> switchboard.v1.SendMessageResponse
+	19, // 28: switchboard.v1.ThreadService.RetrySend:output_type -> switchboard.v1.RetrySendResponse
+	21, // 29: switchboard.v1.ThreadService.CancelSend:output_type -> switchboard.v1.CancelSendResponse
+	19, // [19:30] is the sub-list for method output_type
+	8,  // [8:19] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_thread_proto_init() }
@@ -1223,7 +1469,7 @@ func file_switchboard_v1_thread_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_thread_proto_rawDesc), len(file_switchboard_v1_thread_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

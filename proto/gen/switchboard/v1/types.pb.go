@@ -401,8 +401,11 @@ type Message struct {
 	Deleted bool `protobuf:"varint,11,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	// The message this one replies to, when known (msg_…).
 	ReplyToMessageId string `protobuf:"bytes,12,opt,name=reply_to_message_id,json=replyToMessageId,proto3" json:"reply_to_message_id,omitempty"`
-	// Outbound: pending, sent or failed; inbound: received.
-	Status        string `protobuf:"bytes,13,opt,name=status,proto3" json:"status,omitempty"`
+	// Outbound: pending, sent, delivered, read, failed or cancelled; inbound: received.
+	Status string `protobuf:"bytes,13,opt,name=status,proto3" json:"status,omitempty"`
+	// Status failed: a stable code (rate_limited, window_closed, blocked, auth,
+	// unknown_outcome, recipient_not_found, invalid_request, platform_error…).
+	FailureReason string `protobuf:"bytes,14,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -524,6 +527,13 @@ func (x *Message) GetReplyToMessageId() string {
 func (x *Message) GetStatus() string {
 	if x != nil {
 		return x.Status
+	}
+	return ""
+}
+
+func (x *Message) GetFailureReason() string {
+	if x != nil {
+		return x.FailureReason
 	}
 	return ""
 }
@@ -973,7 +983,9 @@ type AccountLink struct {
 	// False once unlinked or when the platform refuses the credentials.
 	Active bool `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
 	// Why the account is not active, when it is not.
-	HealthReason  string `protobuf:"bytes,8,opt,name=health_reason,json=healthReason,proto3" json:"health_reason,omitempty"`
+	HealthReason string `protobuf:"bytes,8,opt,name=health_reason,json=healthReason,proto3" json:"health_reason,omitempty"`
+	// What Switchboard can send on the account's platform.
+	Capabilities  *Capabilities `protobuf:"bytes,9,opt,name=capabilities,proto3" json:"capabilities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1064,6 +1076,132 @@ func (x *AccountLink) GetHealthReason() string {
 	return ""
 }
 
+func (x *AccountLink) GetCapabilities() *Capabilities {
+	if x != nil {
+		return x.Capabilities
+	}
+	return nil
+}
+
+// Capabilities are what Switchboard can send on a platform, so clients show only that.
+type Capabilities struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SendMessage works on the platform.
+	Send bool `protobuf:"varint,1,opt,name=send,proto3" json:"send,omitempty"`
+	// The longest text, in characters (Unicode code points).
+	TextLimit int32 `protobuf:"varint,2,opt,name=text_limit,json=textLimit,proto3" json:"text_limit,omitempty"`
+	// The attachment kinds sent by URL (image, video, audio, file).
+	Attachments []string `protobuf:"bytes,3,rep,name=attachments,proto3" json:"attachments,omitempty"`
+	// The most attachments of one message.
+	MaxAttachments int32 `protobuf:"varint,4,opt,name=max_attachments,json=maxAttachments,proto3" json:"max_attachments,omitempty"`
+	// Text and an attachment may travel in one message.
+	TextWithAttachment bool `protobuf:"varint,5,opt,name=text_with_attachment,json=textWithAttachment,proto3" json:"text_with_attachment,omitempty"`
+	// reply_to_message_id is honored.
+	ReplyTo bool `protobuf:"varint,6,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	// The messaging window: none, meta_24h (24 h after the person's last message, 7 days with
+	// human_agent enabled on the link) or whatsapp_24h (outside it only templates).
+	Window string `protobuf:"bytes,7,opt,name=window,proto3" json:"window,omitempty"`
+	// The platform lets a sent message be edited.
+	Edit bool `protobuf:"varint,8,opt,name=edit,proto3" json:"edit,omitempty"`
+	// The platform lets a sent message be deleted.
+	Unsend        bool `protobuf:"varint,9,opt,name=unsend,proto3" json:"unsend,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Capabilities) Reset() {
+	*x = Capabilities{}
+	mi := &file_switchboard_v1_types_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Capabilities) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Capabilities) ProtoMessage() {}
+
+func (x *Capabilities) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_types_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
+func (*Capabilities) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_types_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Capabilities) GetSend() bool {
+	if x != nil {
+		return x.Send
+	}
+	return false
+}
+
+func (x *Capabilities) GetTextLimit() int32 {
+	if x != nil {
+		return x.TextLimit
+	}
+	return 0
+}
+
+func (x *Capabilities) GetAttachments() []string {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
+func (x *Capabilities) GetMaxAttachments() int32 {
+	if x != nil {
+		return x.MaxAttachments
+	}
+	return 0
+}
+
+func (x *Capabilities) GetTextWithAttachment() bool {
+	if x != nil {
+		return x.TextWithAttachment
+	}
+	return false
+}
+
+func (x *Capabilities) GetReplyTo() bool {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return false
+}
+
+func (x *Capabilities) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *Capabilities) GetEdit() bool {
+	if x != nil {
+		return x.Edit
+	}
+	return false
+}
+
+func (x *Capabilities) GetUnsend() bool {
+	if x != nil {
+		return x.Unsend
+	}
+	return false
+}
+
 // Member is a person of the team.
 type Member struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1081,7 +1219,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_switchboard_v1_types_proto_msgTypes[8]
+	mi := &file_switchboard_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1231,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_types_proto_msgTypes[8]
+	mi := &file_switchboard_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1244,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_switchboard_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Member) GetId() string {
@@ -1156,7 +1294,7 @@ const file_switchboard_v1_types_proto_rawDesc = "" +
 	"\tmime_type\x18\x03 \x01(\tR\bmimeType\x12\x1f\n" +
 	"\vplatform_id\x18\x04 \x01(\tR\n" +
 	"platformId\x12\x12\n" +
-	"\x04name\x18\x05 \x01(\tR\x04name\"\xfb\x03\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\xa2\x04\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tthread_id\x18\x02 \x01(\tR\bthreadId\x12\x1f\n" +
@@ -1172,7 +1310,8 @@ const file_switchboard_v1_types_proto_rawDesc = "" +
 	" \x01(\bR\x06edited\x12\x18\n" +
 	"\adeleted\x18\v \x01(\bR\adeleted\x12-\n" +
 	"\x13reply_to_message_id\x18\f \x01(\tR\x10replyToMessageId\x12\x16\n" +
-	"\x06status\x18\r \x01(\tR\x06status\"?\n" +
+	"\x06status\x18\r \x01(\tR\x06status\x12%\n" +
+	"\x0efailure_reason\x18\x0e \x01(\tR\rfailureReason\"?\n" +
 	"\x03Tag\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -1215,7 +1354,7 @@ const file_switchboard_v1_types_proto_rawDesc = "" +
 	" \x01(\x0e2\x19.switchboard.v1.DirectionR\x14lastMessageDirection\x12B\n" +
 	"\x0flast_message_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rlastMessageAt\x12!\n" +
 	"\funread_count\x18\f \x01(\x05R\vunreadCount\x12#\n" +
-	"\rmessage_count\x18\r \x01(\x05R\fmessageCount\"\x93\x02\n" +
+	"\rmessage_count\x18\r \x01(\x05R\fmessageCount\"\xd5\x02\n" +
 	"\vAccountLink\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\bplatform\x18\x02 \x01(\x0e2\x18.switchboard.v1.PlatformR\bplatform\x12\x1f\n" +
@@ -1225,7 +1364,19 @@ const file_switchboard_v1_types_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\x12!\n" +
 	"\fwebhook_path\x18\x06 \x01(\tR\vwebhookPath\x12\x16\n" +
 	"\x06active\x18\a \x01(\bR\x06active\x12#\n" +
-	"\rhealth_reason\x18\b \x01(\tR\fhealthReason\"V\n" +
+	"\rhealth_reason\x18\b \x01(\tR\fhealthReason\x12@\n" +
+	"\fcapabilities\x18\t \x01(\v2\x1c.switchboard.v1.CapabilitiesR\fcapabilities\"\x9d\x02\n" +
+	"\fCapabilities\x12\x12\n" +
+	"\x04send\x18\x01 \x01(\bR\x04send\x12\x1d\n" +
+	"\n" +
+	"text_limit\x18\x02 \x01(\x05R\ttextLimit\x12 \n" +
+	"\vattachments\x18\x03 \x03(\tR\vattachments\x12'\n" +
+	"\x0fmax_attachments\x18\x04 \x01(\x05R\x0emaxAttachments\x120\n" +
+	"\x14text_with_attachment\x18\x05 \x01(\bR\x12textWithAttachment\x12\x19\n" +
+	"\breply_to\x18\x06 \x01(\bR\areplyTo\x12\x16\n" +
+	"\x06window\x18\a \x01(\tR\x06window\x12\x12\n" +
+	"\x04edit\x18\b \x01(\bR\x04edit\x12\x16\n" +
+	"\x06unsend\x18\t \x01(\bR\x06unsend\"V\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
@@ -1270,7 +1421,7 @@ func file_switchboard_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_switchboard_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_switchboard_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_switchboard_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_switchboard_v1_types_proto_goTypes = []any{
 	(Platform)(0),                 // 0: switchboard.v1.Platform
 	(Direction)(0),                // 1: switchboard.v1.Direction
@@ -1283,31 +1434,33 @@ var file_switchboard_v1_types_proto_goTypes = []any{
 	(*Prospect)(nil),              // 8: switchboard.v1.Prospect
 	(*Thread)(nil),                // 9: switchboard.v1.Thread
 	(*AccountLink)(nil),           // 10: switchboard.v1.AccountLink
-	(*Member)(nil),                // 11: switchboard.v1.Member
-	nil,                           // 12: switchboard.v1.Prospect.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*Capabilities)(nil),          // 11: switchboard.v1.Capabilities
+	(*Member)(nil),                // 12: switchboard.v1.Member
+	nil,                           // 13: switchboard.v1.Prospect.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
 }
 var file_switchboard_v1_types_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.Message.platform:type_name -> switchboard.v1.Platform
 	1,  // 1: switchboard.v1.Message.direction:type_name -> switchboard.v1.Direction
 	3,  // 2: switchboard.v1.Message.sender:type_name -> switchboard.v1.Participant
 	4,  // 3: switchboard.v1.Message.attachments:type_name -> switchboard.v1.Attachment
-	13, // 4: switchboard.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	14, // 4: switchboard.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: switchboard.v1.Prospect.platform:type_name -> switchboard.v1.Platform
 	6,  // 6: switchboard.v1.Prospect.tags:type_name -> switchboard.v1.Tag
 	7,  // 7: switchboard.v1.Prospect.status:type_name -> switchboard.v1.Status
-	12, // 8: switchboard.v1.Prospect.custom_fields:type_name -> switchboard.v1.Prospect.CustomFieldsEntry
-	13, // 9: switchboard.v1.Prospect.first_seen_at:type_name -> google.protobuf.Timestamp
+	13, // 8: switchboard.v1.Prospect.custom_fields:type_name -> switchboard.v1.Prospect.CustomFieldsEntry
+	14, // 9: switchboard.v1.Prospect.first_seen_at:type_name -> google.protobuf.Timestamp
 	0,  // 10: switchboard.v1.Thread.platform:type_name -> switchboard.v1.Platform
 	8,  // 11: switchboard.v1.Thread.prospect:type_name -> switchboard.v1.Prospect
 	1,  // 12: switchboard.v1.Thread.last_message_direction:type_name -> switchboard.v1.Direction
-	13, // 13: switchboard.v1.Thread.last_message_at:type_name -> google.protobuf.Timestamp
+	14, // 13: switchboard.v1.Thread.last_message_at:type_name -> google.protobuf.Timestamp
 	0,  // 14: switchboard.v1.AccountLink.platform:type_name -> switchboard.v1.Platform
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	11, // 15: switchboard.v1.AccountLink.capabilities:type_name -> switchboard.v1.Capabilities
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_types_proto_init() }
@@ -1321,7 +1474,7 @@ func file_switchboard_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_types_proto_rawDesc), len(file_switchboard_v1_types_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

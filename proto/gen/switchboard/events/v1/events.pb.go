@@ -82,6 +82,10 @@ type Envelope struct {
 	//	*Envelope_PlatformUnhandled
 	//	*Envelope_ApiKeyRevoked
 	//	*Envelope_MemberRemoved
+	//	*Envelope_MessageSendAttempted
+	//	*Envelope_MessageSendRetried
+	//	*Envelope_MessageSendCancelled
+	//	*Envelope_MessageDeliveryUpdated
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -455,6 +459,42 @@ func (x *Envelope) GetMemberRemoved() *MemberRemoved {
 	return nil
 }
 
+func (x *Envelope) GetMessageSendAttempted() *MessageSendAttempted {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_MessageSendAttempted); ok {
+			return x.MessageSendAttempted
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetMessageSendRetried() *MessageSendRetried {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_MessageSendRetried); ok {
+			return x.MessageSendRetried
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetMessageSendCancelled() *MessageSendCancelled {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_MessageSendCancelled); ok {
+			return x.MessageSendCancelled
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetMessageDeliveryUpdated() *MessageDeliveryUpdated {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_MessageDeliveryUpdated); ok {
+			return x.MessageDeliveryUpdated
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -604,6 +644,26 @@ type Envelope_MemberRemoved struct {
 	MemberRemoved *MemberRemoved `protobuf:"bytes,61,opt,name=member_removed,json=memberRemoved,proto3,oneof"`
 }
 
+type Envelope_MessageSendAttempted struct {
+	// message.send_attempted.v1
+	MessageSendAttempted *MessageSendAttempted `protobuf:"bytes,47,opt,name=message_send_attempted,json=messageSendAttempted,proto3,oneof"`
+}
+
+type Envelope_MessageSendRetried struct {
+	// message.send_retried.v1
+	MessageSendRetried *MessageSendRetried `protobuf:"bytes,48,opt,name=message_send_retried,json=messageSendRetried,proto3,oneof"`
+}
+
+type Envelope_MessageSendCancelled struct {
+	// message.send_cancelled.v1
+	MessageSendCancelled *MessageSendCancelled `protobuf:"bytes,49,opt,name=message_send_cancelled,json=messageSendCancelled,proto3,oneof"`
+}
+
+type Envelope_MessageDeliveryUpdated struct {
+	// message.delivery_updated.v1
+	MessageDeliveryUpdated *MessageDeliveryUpdated `protobuf:"bytes,50,opt,name=message_delivery_updated,json=messageDeliveryUpdated,proto3,oneof"`
+}
+
 func (*Envelope_TeamCreated) isEnvelope_Payload() {}
 
 func (*Envelope_MemberAdded) isEnvelope_Payload() {}
@@ -661,6 +721,14 @@ func (*Envelope_PlatformUnhandled) isEnvelope_Payload() {}
 func (*Envelope_ApiKeyRevoked) isEnvelope_Payload() {}
 
 func (*Envelope_MemberRemoved) isEnvelope_Payload() {}
+
+func (*Envelope_MessageSendAttempted) isEnvelope_Payload() {}
+
+func (*Envelope_MessageSendRetried) isEnvelope_Payload() {}
+
+func (*Envelope_MessageSendCancelled) isEnvelope_Payload() {}
+
+func (*Envelope_MessageDeliveryUpdated) isEnvelope_Payload() {}
 
 // Participant is a person as a platform shows them.
 type Participant struct {
@@ -1552,9 +1620,12 @@ type MessageReceived struct {
 	RawContentType string `protobuf:"bytes,17,opt,name=raw_content_type,json=rawContentType,proto3" json:"raw_content_type,omitempty"`
 	// What the write model decided this event does to threads (see Decision). Absent on
 	// events written before it decided: readers decide those from the state they found.
-	Decision      *Decision `protobuf:"bytes,18,opt,name=decision,proto3" json:"decision,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Decision *Decision `protobuf:"bytes,18,opt,name=decision,proto3" json:"decision,omitempty"`
+	// The id Switchboard gave the message when it sent it, as the platform echoed it back
+	// (Meta's metadata), when it did.
+	ClientMessageId string `protobuf:"bytes,19,opt,name=client_message_id,json=clientMessageId,proto3" json:"client_message_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *MessageReceived) Reset() {
@@ -1713,6 +1784,13 @@ func (x *MessageReceived) GetDecision() *Decision {
 	return nil
 }
 
+func (x *MessageReceived) GetClientMessageId() string {
+	if x != nil {
+		return x.ClientMessageId
+	}
+	return ""
+}
+
 // MessageSendRequested: a member asked to send a message.
 type MessageSendRequested struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1732,7 +1810,17 @@ type MessageSendRequested struct {
 	Attachments []*Attachment `protobuf:"bytes,7,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	// What the write model decided this event does to threads (see Decision). Absent on
 	// events written before it decided: readers decide those from the state they found.
-	Decision      *Decision `protobuf:"bytes,8,opt,name=decision,proto3" json:"decision,omitempty"`
+	Decision *Decision `protobuf:"bytes,8,opt,name=decision,proto3" json:"decision,omitempty"`
+	// The prospect's platform id: the recipient.
+	RecipientPlatformId string `protobuf:"bytes,9,opt,name=recipient_platform_id,json=recipientPlatformId,proto3" json:"recipient_platform_id,omitempty"`
+	// The conversation's platform id.
+	PlatformConversationId string `protobuf:"bytes,10,opt,name=platform_conversation_id,json=platformConversationId,proto3" json:"platform_conversation_id,omitempty"`
+	// The message this one replies to (msg_…), when any.
+	ReplyToMessageId string `protobuf:"bytes,11,opt,name=reply_to_message_id,json=replyToMessageId,proto3" json:"reply_to_message_id,omitempty"`
+	// That message's platform id.
+	ReplyToPlatformMessageId string `protobuf:"bytes,12,opt,name=reply_to_platform_message_id,json=replyToPlatformMessageId,proto3" json:"reply_to_platform_message_id,omitempty"`
+	// The platform tag the window rule required (Meta's HUMAN_AGENT), or empty.
+	MessageTag    string `protobuf:"bytes,13,opt,name=message_tag,json=messageTag,proto3" json:"message_tag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1823,6 +1911,41 @@ func (x *MessageSendRequested) GetDecision() *Decision {
 	return nil
 }
 
+func (x *MessageSendRequested) GetRecipientPlatformId() string {
+	if x != nil {
+		return x.RecipientPlatformId
+	}
+	return ""
+}
+
+func (x *MessageSendRequested) GetPlatformConversationId() string {
+	if x != nil {
+		return x.PlatformConversationId
+	}
+	return ""
+}
+
+func (x *MessageSendRequested) GetReplyToMessageId() string {
+	if x != nil {
+		return x.ReplyToMessageId
+	}
+	return ""
+}
+
+func (x *MessageSendRequested) GetReplyToPlatformMessageId() string {
+	if x != nil {
+		return x.ReplyToPlatformMessageId
+	}
+	return ""
+}
+
+func (x *MessageSendRequested) GetMessageTag() string {
+	if x != nil {
+		return x.MessageTag
+	}
+	return ""
+}
+
 // MessageSent: the platform accepted a requested message.
 type MessageSent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1834,8 +1957,10 @@ type MessageSent struct {
 	ProspectId string `protobuf:"bytes,3,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
 	// The platform's id of the message.
 	PlatformMessageId string `protobuf:"bytes,4,opt,name=platform_message_id,json=platformMessageId,proto3" json:"platform_message_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// When the platform accepted it.
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MessageSent) Reset() {
@@ -1896,6 +2021,13 @@ func (x *MessageSent) GetPlatformMessageId() string {
 	return ""
 }
 
+func (x *MessageSent) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
 // MessageSendFailed: the platform refused a requested message.
 type MessageSendFailed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1908,9 +2040,11 @@ type MessageSendFailed struct {
 	// Why, in words safe to show.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// True when retrying cannot help.
-	Permanent     bool `protobuf:"varint,5,opt,name=permanent,proto3" json:"permanent,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Permanent bool `protobuf:"varint,5,opt,name=permanent,proto3" json:"permanent,omitempty"`
+	// The platform's own error code, when it gave one (never a secret).
+	PlatformErrorCode string `protobuf:"bytes,6,opt,name=platform_error_code,json=platformErrorCode,proto3" json:"platform_error_code,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *MessageSendFailed) Reset() {
@@ -1978,6 +2112,296 @@ func (x *MessageSendFailed) GetPermanent() bool {
 	return false
 }
 
+func (x *MessageSendFailed) GetPlatformErrorCode() string {
+	if x != nil {
+		return x.PlatformErrorCode
+	}
+	return ""
+}
+
+// MessageSendAttempted: a sender is about to call the platform with a pending message.
+type MessageSendAttempted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message.
+	MessageId string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The thread.
+	ThreadId string `protobuf:"bytes,2,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	// The prospect.
+	ProspectId string `protobuf:"bytes,3,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
+	// The attempt's number, from 1.
+	Attempt       int32 `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageSendAttempted) Reset() {
+	*x = MessageSendAttempted{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageSendAttempted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageSendAttempted) ProtoMessage() {}
+
+func (x *MessageSendAttempted) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageSendAttempted.ProtoReflect.Descriptor instead.
+func (*MessageSendAttempted) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *MessageSendAttempted) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *MessageSendAttempted) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *MessageSendAttempted) GetProspectId() string {
+	if x != nil {
+		return x.ProspectId
+	}
+	return ""
+}
+
+func (x *MessageSendAttempted) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+// MessageSendRetried: the team asked to send a failed message again.
+type MessageSendRetried struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message.
+	MessageId string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The thread.
+	ThreadId string `protobuf:"bytes,2,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	// The prospect.
+	ProspectId    string `protobuf:"bytes,3,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageSendRetried) Reset() {
+	*x = MessageSendRetried{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageSendRetried) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageSendRetried) ProtoMessage() {}
+
+func (x *MessageSendRetried) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageSendRetried.ProtoReflect.Descriptor instead.
+func (*MessageSendRetried) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *MessageSendRetried) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *MessageSendRetried) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *MessageSendRetried) GetProspectId() string {
+	if x != nil {
+		return x.ProspectId
+	}
+	return ""
+}
+
+// MessageSendCancelled: the team withdrew a pending message before any attempt.
+type MessageSendCancelled struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message.
+	MessageId string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The thread.
+	ThreadId string `protobuf:"bytes,2,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	// The prospect.
+	ProspectId    string `protobuf:"bytes,3,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageSendCancelled) Reset() {
+	*x = MessageSendCancelled{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageSendCancelled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageSendCancelled) ProtoMessage() {}
+
+func (x *MessageSendCancelled) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageSendCancelled.ProtoReflect.Descriptor instead.
+func (*MessageSendCancelled) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *MessageSendCancelled) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *MessageSendCancelled) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *MessageSendCancelled) GetProspectId() string {
+	if x != nil {
+		return x.ProspectId
+	}
+	return ""
+}
+
+// MessageDeliveryUpdated: the platform delivered our message, or the prospect read it.
+type MessageDeliveryUpdated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message.
+	MessageId string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The thread.
+	ThreadId string `protobuf:"bytes,2,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	// The prospect.
+	ProspectId string `protobuf:"bytes,3,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
+	// delivered or read.
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// The platform's time of the receipt.
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageDeliveryUpdated) Reset() {
+	*x = MessageDeliveryUpdated{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageDeliveryUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageDeliveryUpdated) ProtoMessage() {}
+
+func (x *MessageDeliveryUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageDeliveryUpdated.ProtoReflect.Descriptor instead.
+func (*MessageDeliveryUpdated) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *MessageDeliveryUpdated) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *MessageDeliveryUpdated) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *MessageDeliveryUpdated) GetProspectId() string {
+	if x != nil {
+		return x.ProspectId
+	}
+	return ""
+}
+
+func (x *MessageDeliveryUpdated) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *MessageDeliveryUpdated) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 // MessageEdited: a message's text changed.
 type MessageEdited struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1997,7 +2421,7 @@ type MessageEdited struct {
 
 func (x *MessageEdited) Reset() {
 	*x = MessageEdited{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2009,7 +2433,7 @@ func (x *MessageEdited) String() string {
 func (*MessageEdited) ProtoMessage() {}
 
 func (x *MessageEdited) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2022,7 +2446,7 @@ func (x *MessageEdited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageEdited.ProtoReflect.Descriptor instead.
 func (*MessageEdited) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MessageEdited) GetMessageId() string {
@@ -2077,7 +2501,7 @@ type MessageDeleted struct {
 
 func (x *MessageDeleted) Reset() {
 	*x = MessageDeleted{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2089,7 +2513,7 @@ func (x *MessageDeleted) String() string {
 func (*MessageDeleted) ProtoMessage() {}
 
 func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2102,7 +2526,7 @@ func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageDeleted.ProtoReflect.Descriptor instead.
 func (*MessageDeleted) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MessageDeleted) GetMessageId() string {
@@ -2146,7 +2570,7 @@ type ThreadRead struct {
 
 func (x *ThreadRead) Reset() {
 	*x = ThreadRead{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2158,7 +2582,7 @@ func (x *ThreadRead) String() string {
 func (*ThreadRead) ProtoMessage() {}
 
 func (x *ThreadRead) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2171,7 +2595,7 @@ func (x *ThreadRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadRead.ProtoReflect.Descriptor instead.
 func (*ThreadRead) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ThreadRead) GetThreadId() string {
@@ -2203,7 +2627,7 @@ type ThreadSeen struct {
 
 func (x *ThreadSeen) Reset() {
 	*x = ThreadSeen{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2639,7 @@ func (x *ThreadSeen) String() string {
 func (*ThreadSeen) ProtoMessage() {}
 
 func (x *ThreadSeen) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2652,7 @@ func (x *ThreadSeen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadSeen.ProtoReflect.Descriptor instead.
 func (*ThreadSeen) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ThreadSeen) GetThreadId() string {
@@ -2270,7 +2694,7 @@ type ThreadAssigned struct {
 
 func (x *ThreadAssigned) Reset() {
 	*x = ThreadAssigned{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2282,7 +2706,7 @@ func (x *ThreadAssigned) String() string {
 func (*ThreadAssigned) ProtoMessage() {}
 
 func (x *ThreadAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2295,7 +2719,7 @@ func (x *ThreadAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadAssigned.ProtoReflect.Descriptor instead.
 func (*ThreadAssigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ThreadAssigned) GetThreadId() string {
@@ -2339,7 +2763,7 @@ type ThreadUnassigned struct {
 
 func (x *ThreadUnassigned) Reset() {
 	*x = ThreadUnassigned{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2351,7 +2775,7 @@ func (x *ThreadUnassigned) String() string {
 func (*ThreadUnassigned) ProtoMessage() {}
 
 func (x *ThreadUnassigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2364,7 +2788,7 @@ func (x *ThreadUnassigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadUnassigned.ProtoReflect.Descriptor instead.
 func (*ThreadUnassigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ThreadUnassigned) GetThreadId() string {
@@ -2397,7 +2821,7 @@ type ThreadDone struct {
 
 func (x *ThreadDone) Reset() {
 	*x = ThreadDone{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2409,7 +2833,7 @@ func (x *ThreadDone) String() string {
 func (*ThreadDone) ProtoMessage() {}
 
 func (x *ThreadDone) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2422,7 +2846,7 @@ func (x *ThreadDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadDone.ProtoReflect.Descriptor instead.
 func (*ThreadDone) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ThreadDone) GetThreadId() string {
@@ -2459,7 +2883,7 @@ type ThreadReopened struct {
 
 func (x *ThreadReopened) Reset() {
 	*x = ThreadReopened{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2471,7 +2895,7 @@ func (x *ThreadReopened) String() string {
 func (*ThreadReopened) ProtoMessage() {}
 
 func (x *ThreadReopened) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2484,7 +2908,7 @@ func (x *ThreadReopened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadReopened.ProtoReflect.Descriptor instead.
 func (*ThreadReopened) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ThreadReopened) GetThreadId() string {
@@ -2522,7 +2946,7 @@ type ProspectProfileUpdated struct {
 
 func (x *ProspectProfileUpdated) Reset() {
 	*x = ProspectProfileUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2534,7 +2958,7 @@ func (x *ProspectProfileUpdated) String() string {
 func (*ProspectProfileUpdated) ProtoMessage() {}
 
 func (x *ProspectProfileUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2547,7 +2971,7 @@ func (x *ProspectProfileUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectProfileUpdated.ProtoReflect.Descriptor instead.
 func (*ProspectProfileUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ProspectProfileUpdated) GetProspectId() string {
@@ -2608,7 +3032,7 @@ type ProspectTagged struct {
 
 func (x *ProspectTagged) Reset() {
 	*x = ProspectTagged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2620,7 +3044,7 @@ func (x *ProspectTagged) String() string {
 func (*ProspectTagged) ProtoMessage() {}
 
 func (x *ProspectTagged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2633,7 +3057,7 @@ func (x *ProspectTagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectTagged.ProtoReflect.Descriptor instead.
 func (*ProspectTagged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ProspectTagged) GetProspectId() string {
@@ -2670,7 +3094,7 @@ type ProspectUntagged struct {
 
 func (x *ProspectUntagged) Reset() {
 	*x = ProspectUntagged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2682,7 +3106,7 @@ func (x *ProspectUntagged) String() string {
 func (*ProspectUntagged) ProtoMessage() {}
 
 func (x *ProspectUntagged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2695,7 +3119,7 @@ func (x *ProspectUntagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectUntagged.ProtoReflect.Descriptor instead.
 func (*ProspectUntagged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ProspectUntagged) GetProspectId() string {
@@ -2728,7 +3152,7 @@ type ProspectStatusChanged struct {
 
 func (x *ProspectStatusChanged) Reset() {
 	*x = ProspectStatusChanged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2740,7 +3164,7 @@ func (x *ProspectStatusChanged) String() string {
 func (*ProspectStatusChanged) ProtoMessage() {}
 
 func (x *ProspectStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2753,7 +3177,7 @@ func (x *ProspectStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectStatusChanged.ProtoReflect.Descriptor instead.
 func (*ProspectStatusChanged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ProspectStatusChanged) GetProspectId() string {
@@ -2794,7 +3218,7 @@ type ProspectContextUpdated struct {
 
 func (x *ProspectContextUpdated) Reset() {
 	*x = ProspectContextUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2806,7 +3230,7 @@ func (x *ProspectContextUpdated) String() string {
 func (*ProspectContextUpdated) ProtoMessage() {}
 
 func (x *ProspectContextUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2819,7 +3243,7 @@ func (x *ProspectContextUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectContextUpdated.ProtoReflect.Descriptor instead.
 func (*ProspectContextUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ProspectContextUpdated) GetProspectId() string {
@@ -2870,7 +3294,7 @@ type PlatformUnhandled struct {
 
 func (x *PlatformUnhandled) Reset() {
 	*x = PlatformUnhandled{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2882,7 +3306,7 @@ func (x *PlatformUnhandled) String() string {
 func (*PlatformUnhandled) ProtoMessage() {}
 
 func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2895,7 +3319,7 @@ func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlatformUnhandled.ProtoReflect.Descriptor instead.
 func (*PlatformUnhandled) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{31}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PlatformUnhandled) GetAccountLinkId() string {
@@ -2949,7 +3373,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2961,7 +3385,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2974,7 +3398,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{32}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Decision) GetOpensRequest() bool {
@@ -3002,7 +3426,7 @@ var File_switchboard_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x15\n" +
+	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x18\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -3050,7 +3474,11 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x18prospect_context_updated\x18- \x01(\v2-.switchboard.events.v1.ProspectContextUpdatedH\x00R\x16prospectContextUpdated\x12Y\n" +
 	"\x12platform_unhandled\x18. \x01(\v2(.switchboard.events.v1.PlatformUnhandledH\x00R\x11platformUnhandled\x12N\n" +
 	"\x0fapi_key_revoked\x18< \x01(\v2$.switchboard.events.v1.ApiKeyRevokedH\x00R\rapiKeyRevoked\x12M\n" +
-	"\x0emember_removed\x18= \x01(\v2$.switchboard.events.v1.MemberRemovedH\x00R\rmemberRemovedB\t\n" +
+	"\x0emember_removed\x18= \x01(\v2$.switchboard.events.v1.MemberRemovedH\x00R\rmemberRemoved\x12c\n" +
+	"\x16message_send_attempted\x18/ \x01(\v2+.switchboard.events.v1.MessageSendAttemptedH\x00R\x14messageSendAttempted\x12]\n" +
+	"\x14message_send_retried\x180 \x01(\v2).switchboard.events.v1.MessageSendRetriedH\x00R\x12messageSendRetried\x12c\n" +
+	"\x16message_send_cancelled\x181 \x01(\v2+.switchboard.events.v1.MessageSendCancelledH\x00R\x14messageSendCancelled\x12i\n" +
+	"\x18message_delivery_updated\x182 \x01(\v2-.switchboard.events.v1.MessageDeliveryUpdatedH\x00R\x16messageDeliveryUpdatedB\t\n" +
 	"\apayload\"\x8c\x01\n" +
 	"\vParticipant\x12\x1f\n" +
 	"\vplatform_id\x18\x01 \x01(\tR\n" +
@@ -3112,7 +3540,7 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x14AccountHealthChanged\x12&\n" +
 	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x12\x18\n" +
 	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xac\x06\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xd8\x06\n" +
 	"\x0fMessageReceived\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -3134,7 +3562,8 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x13reply_to_message_id\x18\x0f \x01(\tR\x10replyToMessageId\x12\x10\n" +
 	"\x03raw\x18\x10 \x01(\fR\x03raw\x12(\n" +
 	"\x10raw_content_type\x18\x11 \x01(\tR\x0erawContentType\x12;\n" +
-	"\bdecision\x18\x12 \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\"\xcd\x02\n" +
+	"\bdecision\x18\x12 \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\x12*\n" +
+	"\x11client_message_id\x18\x13 \x01(\tR\x0fclientMessageId\"\xcb\x04\n" +
 	"\x14MessageSendRequested\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -3145,14 +3574,22 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\bplatform\x18\x05 \x01(\tR\bplatform\x12\x12\n" +
 	"\x04text\x18\x06 \x01(\tR\x04text\x12C\n" +
 	"\vattachments\x18\a \x03(\v2!.switchboard.events.v1.AttachmentR\vattachments\x12;\n" +
-	"\bdecision\x18\b \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\"\x9a\x01\n" +
+	"\bdecision\x18\b \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\x122\n" +
+	"\x15recipient_platform_id\x18\t \x01(\tR\x13recipientPlatformId\x128\n" +
+	"\x18platform_conversation_id\x18\n" +
+	" \x01(\tR\x16platformConversationId\x12-\n" +
+	"\x13reply_to_message_id\x18\v \x01(\tR\x10replyToMessageId\x12>\n" +
+	"\x1creply_to_platform_message_id\x18\f \x01(\tR\x18replyToPlatformMessageId\x12\x1f\n" +
+	"\vmessage_tag\x18\r \x01(\tR\n" +
+	"messageTag\"\xcf\x01\n" +
 	"\vMessageSent\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
 	"\tthread_id\x18\x02 \x01(\tR\bthreadId\x12\x1f\n" +
 	"\vprospect_id\x18\x03 \x01(\tR\n" +
 	"prospectId\x12.\n" +
-	"\x13platform_message_id\x18\x04 \x01(\tR\x11platformMessageId\"\xa6\x01\n" +
+	"\x13platform_message_id\x18\x04 \x01(\tR\x11platformMessageId\x123\n" +
+	"\asent_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xd6\x01\n" +
 	"\x11MessageSendFailed\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -3160,7 +3597,35 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\vprospect_id\x18\x03 \x01(\tR\n" +
 	"prospectId\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1c\n" +
-	"\tpermanent\x18\x05 \x01(\bR\tpermanent\"\x92\x01\n" +
+	"\tpermanent\x18\x05 \x01(\bR\tpermanent\x12.\n" +
+	"\x13platform_error_code\x18\x06 \x01(\tR\x11platformErrorCode\"\x8d\x01\n" +
+	"\x14MessageSendAttempted\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
+	"\tthread_id\x18\x02 \x01(\tR\bthreadId\x12\x1f\n" +
+	"\vprospect_id\x18\x03 \x01(\tR\n" +
+	"prospectId\x12\x18\n" +
+	"\aattempt\x18\x04 \x01(\x05R\aattempt\"q\n" +
+	"\x12MessageSendRetried\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
+	"\tthread_id\x18\x02 \x01(\tR\bthreadId\x12\x1f\n" +
+	"\vprospect_id\x18\x03 \x01(\tR\n" +
+	"prospectId\"s\n" +
+	"\x14MessageSendCancelled\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
+	"\tthread_id\x18\x02 \x01(\tR\bthreadId\x12\x1f\n" +
+	"\vprospect_id\x18\x03 \x01(\tR\n" +
+	"prospectId\"\xb9\x01\n" +
+	"\x16MessageDeliveryUpdated\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
+	"\tthread_id\x18\x02 \x01(\tR\bthreadId\x12\x1f\n" +
+	"\vprospect_id\x18\x03 \x01(\tR\n" +
+	"prospectId\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x92\x01\n" +
 	"\rMessageEdited\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -3264,7 +3729,7 @@ func file_switchboard_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_switchboard_events_v1_events_proto_rawDescData
 }
 
-var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),               // 0: switchboard.events.v1.Envelope
 	(*Participant)(nil),            // 1: switchboard.events.v1.Participant
@@ -3284,27 +3749,31 @@ var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*MessageSendRequested)(nil),   // 15: switchboard.events.v1.MessageSendRequested
 	(*MessageSent)(nil),            // 16: switchboard.events.v1.MessageSent
 	(*MessageSendFailed)(nil),      // 17: switchboard.events.v1.MessageSendFailed
-	(*MessageEdited)(nil),          // 18: switchboard.events.v1.MessageEdited
-	(*MessageDeleted)(nil),         // 19: switchboard.events.v1.MessageDeleted
-	(*ThreadRead)(nil),             // 20: switchboard.events.v1.ThreadRead
-	(*ThreadSeen)(nil),             // 21: switchboard.events.v1.ThreadSeen
-	(*ThreadAssigned)(nil),         // 22: switchboard.events.v1.ThreadAssigned
-	(*ThreadUnassigned)(nil),       // 23: switchboard.events.v1.ThreadUnassigned
-	(*ThreadDone)(nil),             // 24: switchboard.events.v1.ThreadDone
-	(*ThreadReopened)(nil),         // 25: switchboard.events.v1.ThreadReopened
-	(*ProspectProfileUpdated)(nil), // 26: switchboard.events.v1.ProspectProfileUpdated
-	(*ProspectTagged)(nil),         // 27: switchboard.events.v1.ProspectTagged
-	(*ProspectUntagged)(nil),       // 28: switchboard.events.v1.ProspectUntagged
-	(*ProspectStatusChanged)(nil),  // 29: switchboard.events.v1.ProspectStatusChanged
-	(*ProspectContextUpdated)(nil), // 30: switchboard.events.v1.ProspectContextUpdated
-	(*PlatformUnhandled)(nil),      // 31: switchboard.events.v1.PlatformUnhandled
-	(*Decision)(nil),               // 32: switchboard.events.v1.Decision
-	nil,                            // 33: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),  // 34: google.protobuf.Timestamp
+	(*MessageSendAttempted)(nil),   // 18: switchboard.events.v1.MessageSendAttempted
+	(*MessageSendRetried)(nil),     // 19: switchboard.events.v1.MessageSendRetried
+	(*MessageSendCancelled)(nil),   // 20: switchboard.events.v1.MessageSendCancelled
+	(*MessageDeliveryUpdated)(nil), // 21: switchboard.events.v1.MessageDeliveryUpdated
+	(*MessageEdited)(nil),          // 22: switchboard.events.v1.MessageEdited
+	(*MessageDeleted)(nil),         // 23: switchboard.events.v1.MessageDeleted
+	(*ThreadRead)(nil),             // 24: switchboard.events.v1.ThreadRead
+	(*ThreadSeen)(nil),             // 25: switchboard.events.v1.ThreadSeen
+	(*ThreadAssigned)(nil),         // 26: switchboard.events.v1.ThreadAssigned
+	(*ThreadUnassigned)(nil),       // 27: switchboard.events.v1.ThreadUnassigned
+	(*ThreadDone)(nil),             // 28: switchboard.events.v1.ThreadDone
+	(*ThreadReopened)(nil),         // 29: switchboard.events.v1.ThreadReopened
+	(*ProspectProfileUpdated)(nil), // 30: switchboard.events.v1.ProspectProfileUpdated
+	(*ProspectTagged)(nil),         // 31: switchboard.events.v1.ProspectTagged
+	(*ProspectUntagged)(nil),       // 32: switchboard.events.v1.ProspectUntagged
+	(*ProspectStatusChanged)(nil),  // 33: switchboard.events.v1.ProspectStatusChanged
+	(*ProspectContextUpdated)(nil), // 34: switchboard.events.v1.ProspectContextUpdated
+	(*PlatformUnhandled)(nil),      // 35: switchboard.events.v1.PlatformUnhandled
+	(*Decision)(nil),               // 36: switchboard.events.v1.Decision
+	nil,                            // 37: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),  // 38: google.protobuf.Timestamp
 }
 var file_switchboard_events_v1_events_proto_depIdxs = []int32{
-	34, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	34, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
+	38, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	38, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: switchboard.events.v1.Envelope.team_created:type_name -> switchboard.events.v1.TeamCreated
 	4,  // 3: switchboard.events.v1.Envelope.member_added:type_name -> switchboard.events.v1.MemberAdded
 	5,  // 4: switchboard.events.v1.Envelope.api_key_created:type_name -> switchboard.events.v1.ApiKeyCreated
@@ -3318,40 +3787,46 @@ var file_switchboard_events_v1_events_proto_depIdxs = []int32{
 	15, // 12: switchboard.events.v1.Envelope.message_send_requested:type_name -> switchboard.events.v1.MessageSendRequested
 	16, // 13: switchboard.events.v1.Envelope.message_sent:type_name -> switchboard.events.v1.MessageSent
 	17, // 14: switchboard.events.v1.Envelope.message_send_failed:type_name -> switchboard.events.v1.MessageSendFailed
-	18, // 15: switchboard.events.v1.Envelope.message_edited:type_name -> switchboard.events.v1.MessageEdited
-	19, // 16: switchboard.events.v1.Envelope.message_deleted:type_name -> switchboard.events.v1.MessageDeleted
-	20, // 17: switchboard.events.v1.Envelope.thread_read:type_name -> switchboard.events.v1.ThreadRead
-	21, // 18: switchboard.events.v1.Envelope.thread_seen:type_name -> switchboard.events.v1.ThreadSeen
-	22, // 19: switchboard.events.v1.Envelope.thread_assigned:type_name -> switchboard.events.v1.ThreadAssigned
-	23, // 20: switchboard.events.v1.Envelope.thread_unassigned:type_name -> switchboard.events.v1.ThreadUnassigned
-	24, // 21: switchboard.events.v1.Envelope.thread_done:type_name -> switchboard.events.v1.ThreadDone
-	25, // 22: switchboard.events.v1.Envelope.thread_reopened:type_name -> switchboard.events.v1.ThreadReopened
-	26, // 23: switchboard.events.v1.Envelope.prospect_profile_updated:type_name -> switchboard.events.v1.ProspectProfileUpdated
-	27, // 24: switchboard.events.v1.Envelope.prospect_tagged:type_name -> switchboard.events.v1.ProspectTagged
-	28, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
-	29, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
-	30, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
-	31, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
+	22, // 15: switchboard.events.v1.Envelope.message_edited:type_name -> switchboard.events.v1.MessageEdited
+	23, // 16: switchboard.events.v1.Envelope.message_deleted:type_name -> switchboard.events.v1.MessageDeleted
+	24, // 17: switchboard.events.v1.Envelope.thread_read:type_name -> switchboard.events.v1.ThreadRead
+	25, // 18: switchboard.events.v1.Envelope.thread_seen:type_name -> switchboard.events.v1.ThreadSeen
+	26, // 19: switchboard.events.v1.Envelope.thread_assigned:type_name -> switchboard.events.v1.ThreadAssigned
+	27, // 20: switchboard.events.v1.Envelope.thread_unassigned:type_name -> switchboard.events.v1.ThreadUnassigned
+	28, // 21: switchboard.events.v1.Envelope.thread_done:type_name -> switchboard.events.v1.ThreadDone
+	29, // 22: switchboard.events.v1.Envelope.thread_reopened:type_name -> switchboard.events.v1.ThreadReopened
+	30, // 23: switchboard.events.v1.Envelope.prospect_profile_updated:type_name -> switchboard.events.v1.ProspectProfileUpdated
+	31, // 24: switchboard.events.v1.Envelope.prospect_tagged:type_name -> switchboard.events.v1.ProspectTagged
+	32, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
+	33, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
+	34, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
+	35, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
 	6,  // 29: switchboard.events.v1.Envelope.api_key_revoked:type_name -> switchboard.events.v1.ApiKeyRevoked
 	7,  // 30: switchboard.events.v1.Envelope.member_removed:type_name -> switchboard.events.v1.MemberRemoved
-	1,  // 31: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
-	1,  // 32: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
-	2,  // 33: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
-	34, // 34: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
-	32, // 35: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
-	2,  // 36: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
-	32, // 37: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
-	34, // 38: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
-	32, // 39: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
-	32, // 40: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
-	32, // 41: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
-	32, // 42: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
-	33, // 43: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	18, // 31: switchboard.events.v1.Envelope.message_send_attempted:type_name -> switchboard.events.v1.MessageSendAttempted
+	19, // 32: switchboard.events.v1.Envelope.message_send_retried:type_name -> switchboard.events.v1.MessageSendRetried
+	20, // 33: switchboard.events.v1.Envelope.message_send_cancelled:type_name -> switchboard.events.v1.MessageSendCancelled
+	21, // 34: switchboard.events.v1.Envelope.message_delivery_updated:type_name -> switchboard.events.v1.MessageDeliveryUpdated
+	1,  // 35: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
+	1,  // 36: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
+	2,  // 37: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
+	38, // 38: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
+	36, // 39: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
+	2,  // 40: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
+	36, // 41: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
+	38, // 42: switchboard.events.v1.MessageSent.sent_at:type_name -> google.protobuf.Timestamp
+	38, // 43: switchboard.events.v1.MessageDeliveryUpdated.at:type_name -> google.protobuf.Timestamp
+	38, // 44: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
+	36, // 45: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
+	36, // 46: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
+	36, // 47: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
+	36, // 48: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
+	37, // 49: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	50, // [50:50] is the sub-list for method output_type
+	50, // [50:50] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_events_v1_events_proto_init() }
@@ -3389,6 +3864,10 @@ func file_switchboard_events_v1_events_proto_init() {
 		(*Envelope_PlatformUnhandled)(nil),
 		(*Envelope_ApiKeyRevoked)(nil),
 		(*Envelope_MemberRemoved)(nil),
+		(*Envelope_MessageSendAttempted)(nil),
+		(*Envelope_MessageSendRetried)(nil),
+		(*Envelope_MessageSendCancelled)(nil),
+		(*Envelope_MessageDeliveryUpdated)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3396,7 +3875,7 @@ func file_switchboard_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_events_v1_events_proto_rawDesc), len(file_switchboard_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

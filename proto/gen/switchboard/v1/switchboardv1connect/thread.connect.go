@@ -59,6 +59,11 @@ const (
 	// ThreadServiceSendMessageProcedure is the fully-qualified name of the ThreadService's SendMessage
 	// RPC.
 	ThreadServiceSendMessageProcedure = "/switchboard.v1.ThreadService/SendMessage"
+	// ThreadServiceRetrySendProcedure is the fully-qualified name of the ThreadService's RetrySend RPC.
+	ThreadServiceRetrySendProcedure = "/switchboard.v1.ThreadService/RetrySend"
+	// ThreadServiceCancelSendProcedure is the fully-qualified name of the ThreadService's CancelSend
+	// RPC.
+	ThreadServiceCancelSendProcedure = "/switchboard.v1.ThreadService/CancelSend"
 )
 
 // ThreadServiceClient is a client for the switchboard.v1.ThreadService service.
@@ -81,6 +86,10 @@ type ThreadServiceClient interface {
 	MarkThreadRead(context.Context, *connect.Request[v1.MarkThreadReadRequest]) (*connect.Response[v1.MarkThreadReadResponse], error)
 	// SendMessage sends a message to the thread's prospect on its platform.
 	SendMessage(context.Context, *connect.Request[v1.SendMessageRequest]) (*connect.Response[v1.SendMessageResponse], error)
+	// RetrySend sends a failed message again (the same message, a new attempt).
+	RetrySend(context.Context, *connect.Request[v1.RetrySendRequest]) (*connect.Response[v1.RetrySendResponse], error)
+	// CancelSend withdraws a pending message no sender has attempted yet.
+	CancelSend(context.Context, *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error)
 }
 
 // NewThreadServiceClient constructs a client for the switchboard.v1.ThreadService service. By
@@ -151,6 +160,18 @@ func NewThreadServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(threadServiceMethods.ByName("SendMessage")),
 			connect.WithClientOptions(opts...),
 		),
+		retrySend: connect.NewClient[v1.RetrySendRequest, v1.RetrySendResponse](
+			httpClient,
+			baseURL+ThreadServiceRetrySendProcedure,
+			connect.WithSchema(threadServiceMethods.ByName("RetrySend")),
+			connect.WithClientOptions(opts...),
+		),
+		cancelSend: connect.NewClient[v1.CancelSendRequest, v1.CancelSendResponse](
+			httpClient,
+			baseURL+ThreadServiceCancelSendProcedure,
+			connect.WithSchema(threadServiceMethods.ByName("CancelSend")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -165,6 +186,8 @@ type threadServiceClient struct {
 	reopenThread   *connect.Client[v1.ReopenThreadRequest, v1.ReopenThreadResponse]
 	markThreadRead *connect.Client[v1.MarkThreadReadRequest, v1.MarkThreadReadResponse]
 	sendMessage    *connect.Client[v1.SendMessageRequest, v1.SendMessageResponse]
+	retrySend      *connect.Client[v1.RetrySendRequest, v1.RetrySendResponse]
+	cancelSend     *connect.Client[v1.CancelSendRequest, v1.CancelSendResponse]
 }
 
 // ListThreads calls switchboard.v1.ThreadService.ListThreads.
@@ -212,6 +235,16 @@ func (c *threadServiceClient) SendMessage(ctx context.Context, req *connect.Requ
 	return c.sendMessage.CallUnary(ctx, req)
 }
 
+// RetrySend calls switchboard.v1.ThreadService.RetrySend.
+func (c *threadServiceClient) RetrySend(ctx context.Context, req *connect.Request[v1.RetrySendRequest]) (*connect.Response[v1.RetrySendResponse], error) {
+	return c.retrySend.CallUnary(ctx, req)
+}
+
+// CancelSend calls switchboard.v1.ThreadService.CancelSend.
+func (c *threadServiceClient) CancelSend(ctx context.Context, req *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error) {
+	return c.cancelSend.CallUnary(ctx, req)
+}
+
 // ThreadServiceHandler is an implementation of the switchboard.v1.ThreadService service.
 type ThreadServiceHandler interface {
 	// ListThreads lists threads of a view, newest activity first, with filters and cursor paging.
@@ -232,6 +265,10 @@ type ThreadServiceHandler interface {
 	MarkThreadRead(context.Context, *connect.Request[v1.MarkThreadReadRequest]) (*connect.Response[v1.MarkThreadReadResponse], error)
 	// SendMessage sends a message to the thread's prospect on its platform.
 	SendMessage(context.Context, *connect.Request[v1.SendMessageRequest]) (*connect.Response[v1.SendMessageResponse], error)
+	// RetrySend sends a failed message again (the same message, a new attempt).
+	RetrySend(context.Context, *connect.Request[v1.RetrySendRequest]) (*connect.Response[v1.RetrySendResponse], error)
+	// CancelSend withdraws a pending message no sender has attempted yet.
+	CancelSend(context.Context, *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error)
 }
 
 // NewThreadServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -298,6 +335,18 @@ func NewThreadServiceHandler(svc ThreadServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(threadServiceMethods.ByName("SendMessage")),
 		connect.WithHandlerOptions(opts...),
 	)
+	threadServiceRetrySendHandler := connect.NewUnaryHandler(
+		ThreadServiceRetrySendProcedure,
+		svc.RetrySend,
+		connect.WithSchema(threadServiceMethods.ByName("RetrySend")),
+		connect.WithHandlerOptions(opts...),
+	)
+	threadServiceCancelSendHandler := connect.NewUnaryHandler(
+		ThreadServiceCancelSendProcedure,
+		svc.CancelSend,
+		connect.WithSchema(threadServiceMethods.ByName("CancelSend")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchboard.v1.ThreadService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ThreadServiceListThreadsProcedure:
@@ -318,6 +367,10 @@ func NewThreadServiceHandler(svc ThreadServiceHandler, opts ...connect.HandlerOp
 			threadServiceMarkThreadReadHandler.ServeHTTP(w, r)
 		case ThreadServiceSendMessageProcedure:
 			threadServiceSendMessageHandler.ServeHTTP(w, r)
+		case ThreadServiceRetrySendProcedure:
+			threadServiceRetrySendHandler.ServeHTTP(w, r)
+		case ThreadServiceCancelSendProcedure:
+			threadServiceCancelSendHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -361,4 +414,12 @@ func (UnimplementedThreadServiceHandler) MarkThreadRead(context.Context, *connec
 
 func (UnimplementedThreadServiceHandler) SendMessage(context.Context, *connect.Request[v1.SendMessageRequest]) (*connect.Response[v1.SendMessageResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.ThreadService.SendMessage is not implemented"))
+}
+
+func (UnimplementedThreadServiceHandler) RetrySend(context.Context, *connect.Request[v1.RetrySendRequest]) (*connect.Response[v1.RetrySendResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.ThreadService.RetrySend is not implemented"))
+}
+
+func (UnimplementedThreadServiceHandler) CancelSend(context.Context, *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.ThreadService.CancelSend is not implemented"))
 }

@@ -120,7 +120,8 @@ func (r *repository[A]) load(ctx context.Context, team, key string, maxAge time.
 // It decides optimistically on what this process knows of the stream (nothing, for a stream it
 // has not touched yet) and lets the log judge: when another writer appended first, the append
 // is refused, the aggregate catches up and decide runs again, a bounded number of times. A
-// rule that fails is checked again on the whole stream before it is answered.
+// rule that fails, or a decision to do nothing, is checked again on the whole stream before it
+// is answered.
 //
 // known is the id of the event a retried command would append again (derived from its
 // idempotency key; "" for none): when its rule now fails because that event is already in the
@@ -131,6 +132,13 @@ func (r *repository[A]) update(ctx context.Context, team, key, known string, dec
 	defer c.mu.Unlock()
 	for attempt := 1; ; attempt++ {
 		events, err := decide(c.agg.Clone())
+		if err == nil && len(events) == 0 && c.behind {
+			// Nothing to do, on what this process knows: the stream may say otherwise.
+			if err := r.catchUp(ctx, team, key, c); err != nil {
+				return nil, err
+			}
+			events, err = decide(c.agg.Clone())
+		}
 		if err != nil && domain.KindOf(err) != domain.KindInternal {
 			if err := r.catchUp(ctx, team, key, c); err != nil {
 				return nil, err

@@ -196,6 +196,7 @@ func Open(ctx context.Context, cfg Config) (*Index, error) {
 		u, _ := url.Parse(strings.TrimRight(a, "/")) // splitURLs parsed it already
 		urls = append(urls, u)
 	}
+	//lint:ignore SA1019 New and Config "remain fully functional"; NewClient's options cover the same settings, a change for another day.
 	tp, err := elastictransport.New(elastictransport.Config{
 		UserAgent:     "switchboard (go-elasticsearch esapi)",
 		URLs:          urls,

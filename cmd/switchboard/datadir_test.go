@@ -13,7 +13,7 @@ import (
 )
 
 // runBinary runs the real binary to its end (at most 20s) and returns its stderr and exit error.
-func runBinary(t *testing.T, args ...string) (stderr string, err error, took time.Duration) {
+func runBinary(t *testing.T, args ...string) (stderr string, took time.Duration, err error) {
 	t.Helper()
 	bin, berr := buildOnce()
 	if berr != nil {
@@ -30,7 +30,7 @@ func runBinary(t *testing.T, args ...string) (stderr string, err error, took tim
 	if ctx.Err() != nil {
 		t.Fatalf("switchboard %s still running after 20s; stderr:\n%s", strings.Join(args, " "), out.String())
 	}
-	return out.String(), err, time.Since(start)
+	return out.String(), time.Since(start), err
 }
 
 // A second serve on a data folder in use fails at once, naming the folder and the pid that
@@ -43,7 +43,7 @@ func TestSecondProcessOnTheSameDataFolderFailsAtOnce(t *testing.T) {
 	first := startProcess(t, dir)
 	want := fmt.Sprintf("data folder %s is in use by pid %d", dir, first.cmd.Process.Pid)
 	for _, listen := range []string{"127.0.0.1:0", first.addr} {
-		stderr, err, took := runBinary(t, "serve", "--data-dir", dir, "--listen", listen)
+		stderr, took, err := runBinary(t, "serve", "--data-dir", dir, "--listen", listen)
 		if err == nil {
 			t.Fatalf("--listen %s: a second process on %s started; stderr:\n%s", listen, dir, stderr)
 		}
@@ -75,7 +75,7 @@ func TestBusyPortChangesNothingOnDisk(t *testing.T) {
 	defer busy.Close()
 	root := t.TempDir()
 	for _, dir := range []string{filepath.Join(root, "new"), root} { // absent, and present but empty
-		stderr, err, _ := runBinary(t, "serve", "--data-dir", dir, "--listen", busy.Addr().String())
+		stderr, _, err := runBinary(t, "serve", "--data-dir", dir, "--listen", busy.Addr().String())
 		if err == nil || !strings.Contains(stderr, "--listen") || !strings.Contains(stderr, "address already in use") {
 			t.Fatalf("serve on a busy port: %v; stderr:\n%s", err, stderr)
 		}

@@ -154,18 +154,7 @@ func TestProspectRules(t *testing.T) {
 		{"record a send never requested", func(p *Prospect) error { _, _, err := p.RecordSent("msg_x", "pm", time.Time{}); return err }, KindPrecondition},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run(world())
-			if c.kind == KindInternal {
-				if err != nil {
-					t.Fatalf("want success, got %v", err)
-				}
-				return
-			}
-			if KindOf(err) != c.kind {
-				t.Fatalf("error %v: kind %v, want %v", err, KindOf(err), c.kind)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { wantKind(t, c.run(world()), c.kind) })
 	}
 }
 

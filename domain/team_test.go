@@ -136,18 +136,7 @@ func TestTeamRules(t *testing.T) {
 		{"health of an unknown link", func(t *Team) error { _, _, err := t.ReportHealth("acc_x", true, ""); return err }, KindNotFound},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.run(aTeam())
-			if c.kind == KindInternal {
-				if err != nil {
-					t.Fatalf("want success, got %v", err)
-				}
-				return
-			}
-			if KindOf(err) != c.kind {
-				t.Fatalf("error %v: kind %v, want %v", err, KindOf(err), c.kind)
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { wantKind(t, c.run(aTeam()), c.kind) })
 	}
 }
 
@@ -236,5 +225,19 @@ func TestTeamRotateInstanceAdmin(t *testing.T) {
 	}
 	if _, err := NewTeam("team_b").RotateInstanceAdmin("key_x", []string{"h"}, ""); KindOf(err) != KindPrecondition {
 		t.Fatalf("a team without an instance admin key: %v", err)
+	}
+}
+
+// wantKind checks a rule's outcome: success for KindInternal, else an error of that kind.
+func wantKind(t *testing.T, err error, kind ErrorKind) {
+	t.Helper()
+	if kind == KindInternal {
+		if err != nil {
+			t.Fatalf("want success, got %v", err)
+		}
+		return
+	}
+	if KindOf(err) != kind {
+		t.Fatalf("error %v: kind %v, want %v", err, KindOf(err), kind)
 	}
 }

@@ -102,16 +102,8 @@ func race(n int, call func(i int) error) map[connect.Code]int {
 // expected-version check keeps the rule when both decide at once.
 func TestConcurrentCommandsAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	pg := testenv.PostgresSchema(t)
-	_, brokers := testenv.Kafka(t)
-	cfg := server.Config{PostgresURL: pg, Kafka: scaleKafka(brokers)}
-	first := cfg
-	first.DataDir = t.TempDir()
-	s1 := startServerWith(t, first)
-	second := cfg
-	second.DataDir, second.Roles = t.TempDir(), []string{"api", "ingest"}
-	s2 := startServerWith(t, second)
-	apis := []api{{t, newConnectClient(s1.Addr), adminKey}, {t, newConnectClient(s2.Addr), adminKey}}
+	a1, a2 := twoProcesses(t)
+	apis := []api{a1, a2}
 	for round := range 3 {
 		name := fmt.Sprintf("Shared %d", round)
 		codes := race(40, func(i int) error {
@@ -128,16 +120,7 @@ func TestConcurrentCommandsAcrossProcesses(t *testing.T) {
 // process authenticates against, has applied the revocation).
 func TestRevocationAcrossProcesses(t *testing.T) {
 	t.Parallel()
-	pg := testenv.PostgresSchema(t)
-	_, brokers := testenv.Kafka(t)
-	cfg := server.Config{PostgresURL: pg, Kafka: scaleKafka(brokers)}
-	first := cfg
-	first.DataDir = t.TempDir()
-	s1 := startServerWith(t, first)
-	second := cfg
-	second.DataDir, second.Roles = t.TempDir(), []string{"api", "ingest"}
-	s2 := startServerWith(t, second)
-	a1, a2 := api{t, newConnectClient(s1.Addr), adminKey}, api{t, newConnectClient(s2.Addr), adminKey}
+	a1, a2 := twoProcesses(t)
 	m := call[v1.AddMemberResponse](a1, teamSvc+"AddMember", &v1.AddMemberRequest{Email: "temp@example.com", Role: "agent"}).Member
 	k := call[v1.CreateApiKeyResponse](a1, teamSvc+"CreateApiKey", &v1.CreateApiKeyRequest{MemberId: m.Id})
 	// The key made through process 1 works on process 2: both hash under the shared secret.
@@ -147,4 +130,19 @@ func TestRevocationAcrossProcesses(t *testing.T) {
 		err := a.as(k.Key).try(teamSvc+"ListTags", &v1.ListTagsRequest{}, &v1.ListTagsResponse{})
 		wantCode(t, fmt.Sprintf("the revoked key on process %d", i+1), err, connect.CodeUnauthenticated)
 	}
+}
+
+// twoProcesses starts two Switchboard processes on one Kafka log and one PostgreSQL schema: the
+// first with every role, the second an API process.
+func twoProcesses(t *testing.T) (api, api) {
+	pg := testenv.PostgresSchema(t)
+	_, brokers := testenv.Kafka(t)
+	cfg := server.Config{PostgresURL: pg, Kafka: scaleKafka(brokers)}
+	first := cfg
+	first.DataDir = t.TempDir()
+	s1 := startServerWith(t, first)
+	second := cfg
+	second.DataDir, second.Roles = t.TempDir(), []string{"api", "ingest"}
+	s2 := startServerWith(t, second)
+	return api{t, newConnectClient(s1.Addr), adminKey}, api{t, newConnectClient(s2.Addr), adminKey}
 }

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/switchboard-oss/switchboard/adapters/bleve"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
 	"github.com/switchboard-oss/switchboard/adapters/postgres"
@@ -17,6 +20,7 @@ import (
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/projections"
+	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/search"
 )
 
@@ -175,5 +179,28 @@ func (r *run) rebuild(ctx context.Context, threads, messages int) error {
 	if gotThreads != threads || gotMessages != messages {
 		return fmt.Errorf("rebuild: %d threads and %d messages, %d and %d before", gotThreads, gotMessages, threads, messages)
 	}
+	return r.aggregateCache(ctx)
+}
+
+// aggregateCache measures a team command (MarkThreadRead, one client) on threads the restarted
+// process has not touched, whose prospect aggregate it must first read from the log (cold),
+// then on the same threads again, served from its in-memory aggregates (warm).
+func (r *run) aggregateCache(ctx context.Context) error {
+	keys := slices.Sorted(maps.Keys(r.threads.refs))
+	keys = keys[:min(len(keys), max(r.sc.Iterations, 100))]
+	var cold, warm Samples
+	for _, s := range []*Samples{&cold, &warm} {
+		for _, k := range keys {
+			ref := r.threads.refs[k]
+			c := r.teams[ref.team].apis[0]
+			t0 := time.Now()
+			if _, err := c.threads.MarkThreadRead(ctx, connect.NewRequest(&v1.MarkThreadReadRequest{ThreadId: ref.id})); err != nil {
+				return fmt.Errorf("command on a %s aggregate: %w", map[bool]string{true: "cold", false: "warm"}[s == &cold], err)
+			}
+			s.Add(time.Since(t0))
+		}
+	}
+	r.add(cold.Latency(Figure{Section: "ingest", Name: "team command after a restart, its prospect's aggregate read from the log (cold cache, 1 client)"}))
+	r.add(warm.Latency(Figure{Section: "ingest", Name: "the same command again, the aggregate in memory (warm cache, 1 client)"}))
 	return nil
 }

@@ -62,7 +62,7 @@ func (h SendMessageHandler) send(ctx context.Context, a Actor, c SendMessage) (S
 	if err != nil {
 		return SendResult{}, err
 	}
-	team, err := h.team(ctx, a.TeamID)
+	team, err := h.teamNow(ctx, a.TeamID) // the link's health may have changed through the sender
 	if err != nil {
 		return SendResult{}, err
 	}

@@ -53,7 +53,11 @@ func newEnv(ctx context.Context, mode, dir, pgBase string, logger *slog.Logger) 
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"id": id, "first_name": "Guest", "last_name": id[max(0, len(id)-4):]})
 	}))
+	// One secret for the whole run: the rebuild phase starts over on a new database and data
+	// folder, and API keys (hashed under it) and credentials (sealed with it) must keep working,
+	// as they do for an operator who sets SWITCHBOARD_SECRET_KEY.
 	e.cfg = server.Config{DataDir: filepath.Join(dir, "data"), Listen: "127.0.0.1:0", BootstrapKey: adminKey,
+		SecretKey: "6265e7163a3a6b3e19d4d2b6e8d5c0a17f9b2c4d6e8f0a1b3c5d7e9f1a2b3c4d",
 		Roles: []string{server.RoleAPI, server.RoleIngest, server.RoleProjector}, ShutdownTimeout: 30 * time.Second,
 		CatchUpTimeout: time.Hour, PlatformBaseURLs: platforms.BaseURLs{"messenger": e.graph.URL}}
 	if mode == modeScale {

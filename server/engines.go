@@ -66,8 +66,9 @@ type engines struct {
 	idem    commands.Idempotency
 	cursors scheduler.CursorStore // ingest role only
 	idx     search.Index
-	// keys hashes API keys under the instance's secret: the data folder's secret key when
-	// embedded; with PostgreSQL, a secret kept there, so every process hashes alike.
+	// keys hashes API keys under the instance's secret: SWITCHBOARD_SECRET_KEY (or the data
+	// folder's secret.key when embedded); with PostgreSQL and no SWITCHBOARD_SECRET_KEY, a
+	// secret kept in the database, so every process hashes alike.
 	keys    commands.APIKeyHasher
 	closers []func() error
 
@@ -102,7 +103,9 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		return nil, err
 	}
 	e.keys = commands.NewAPIKeyHasher(key)
-	if cfg.PostgresURL != "" {
+	if cfg.PostgresURL != "" && cfg.SecretKey == "" {
+		// Without SWITCHBOARD_SECRET_KEY each process has a key of its own; they share the
+		// database, so the hashing secret is kept there.
 		secret, err := postgres.InstanceSecret(ctx, cfg.PostgresURL, "api_key_hashing", postgres.WithLogger(logger))
 		if err != nil {
 			return nil, fmt.Errorf("--postgres-url: %w", err)

@@ -58,7 +58,7 @@ func newEnv(ctx context.Context, mode, dir, pgBase string, logger *slog.Logger) 
 	// as they do for an operator who sets SWITCHBOARD_SECRET_KEY.
 	e.cfg = server.Config{DataDir: filepath.Join(dir, "data"), Listen: "127.0.0.1:0", BootstrapKey: adminKey,
 		SecretKey: "6265e7163a3a6b3e19d4d2b6e8d5c0a17f9b2c4d6e8f0a1b3c5d7e9f1a2b3c4d",
-		Roles: []string{server.RoleAPI, server.RoleIngest, server.RoleProjector}, ShutdownTimeout: 30 * time.Second,
+		Roles:     []string{server.RoleAPI, server.RoleIngest, server.RoleProjector}, ShutdownTimeout: 30 * time.Second,
 		CatchUpTimeout: time.Hour, PlatformBaseURLs: platforms.BaseURLs{"messenger": e.graph.URL}}
 	if mode == modeScale {
 		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(500*time.Millisecond))

@@ -351,12 +351,14 @@ func TestPostgresOutage(t *testing.T) {
 			t.Logf("ListThreads after PostgreSQL returned: %v", err)
 			return false
 		}
+		// Each thread is on its own partition, applied on its own: wait for both.
+		caughtUp := 0
 		for _, th := range res.Threads {
-			if th.Id == duringRes[1].ThreadId && th.MessageCount == 2 {
-				return true
+			if (th.Id == duringRes[1].ThreadId && th.MessageCount == 2) || (th.Id == b1.ThreadId && th.MessageCount == 3) {
+				caughtUp++
 			}
 		}
-		return false
+		return caughtUp == 2
 	})
 	t.Logf("%v: the projector caught up", time.Now().Format(time.StampMilli))
 	waitReadyz(t, s.Addr, "every engine ok again", func(code int, e map[string]string) bool {

@@ -45,14 +45,6 @@ type Appender interface {
 // true (which prospect a thread belongs to) and instance-wide counts. Rules are decided on
 // aggregates, never on it.
 type State interface {
-	Member(ctx context.Context, teamID, id string) (projections.Member, error)
-	Members(ctx context.Context, teamID string) ([]projections.Member, error)
-	Tag(ctx context.Context, teamID, id string) (projections.Tag, error)
-	Tags(ctx context.Context, teamID string) ([]projections.Tag, error)
-	Status(ctx context.Context, teamID, id string) (projections.Status, error)
-	Statuses(ctx context.Context, teamID string) ([]projections.Status, error)
-	AccountLink(ctx context.Context, teamID, id string) (projections.AccountLink, error)
-	Prospect(ctx context.Context, teamID, id string) (projections.Prospect, error)
 	Thread(ctx context.Context, teamID, id string) (projections.Thread, error)
 	// Message: which thread and prospect a message belongs to, and its platform id (a reply's
 	// quote): facts that never change.

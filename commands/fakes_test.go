@@ -135,25 +135,17 @@ func position(i int) string { return eventlog.Position{Offset: int64(i + 1)}.Str
 // real one: another team's row is not found. Prospect rows carry their Tags, as the real
 // Prospect query fills them.
 type fakeState struct {
-	members   map[string]projections.Member
-	tags      map[string]projections.Tag
-	statuses  map[string]projections.Status
-	links     map[string]projections.AccountLink
-	prospects map[string]projections.Prospect
-	threads   map[string]projections.Thread
-	messages  map[string]projections.Message
-	apiKeys   int
+	links    map[string]projections.AccountLink
+	threads  map[string]projections.Thread
+	messages map[string]projections.Message
+	apiKeys  int
 }
 
 func newFakeState() *fakeState {
 	return &fakeState{
-		members:   map[string]projections.Member{},
-		tags:      map[string]projections.Tag{},
-		statuses:  map[string]projections.Status{},
-		links:     map[string]projections.AccountLink{},
-		prospects: map[string]projections.Prospect{},
-		threads:   map[string]projections.Thread{},
-		messages:  map[string]projections.Message{},
+		links:    map[string]projections.AccountLink{},
+		threads:  map[string]projections.Thread{},
+		messages: map[string]projections.Message{},
 	}
 }
 
@@ -164,48 +156,6 @@ func get[T any](rows map[string]T, teamID, id string, team func(T) string) (T, e
 		return zero, projections.ErrNotFound
 	}
 	return r, nil
-}
-
-func list[T any](rows map[string]T, teamID string, team func(T) string) []T {
-	var out []T
-	for _, id := range slices.Sorted(maps.Keys(rows)) {
-		if team(rows[id]) == teamID {
-			out = append(out, rows[id])
-		}
-	}
-	return out
-}
-
-func (s *fakeState) Member(_ context.Context, teamID, id string) (projections.Member, error) {
-	return get(s.members, teamID, id, func(m projections.Member) string { return m.TeamID })
-}
-
-func (s *fakeState) Members(_ context.Context, teamID string) ([]projections.Member, error) {
-	return list(s.members, teamID, func(m projections.Member) string { return m.TeamID }), nil
-}
-
-func (s *fakeState) Tag(_ context.Context, teamID, id string) (projections.Tag, error) {
-	return get(s.tags, teamID, id, func(t projections.Tag) string { return t.TeamID })
-}
-
-func (s *fakeState) Tags(_ context.Context, teamID string) ([]projections.Tag, error) {
-	return list(s.tags, teamID, func(t projections.Tag) string { return t.TeamID }), nil
-}
-
-func (s *fakeState) Status(_ context.Context, teamID, id string) (projections.Status, error) {
-	return get(s.statuses, teamID, id, func(st projections.Status) string { return st.TeamID })
-}
-
-func (s *fakeState) Statuses(_ context.Context, teamID string) ([]projections.Status, error) {
-	return list(s.statuses, teamID, func(st projections.Status) string { return st.TeamID }), nil
-}
-
-func (s *fakeState) AccountLink(_ context.Context, teamID, id string) (projections.AccountLink, error) {
-	return get(s.links, teamID, id, func(l projections.AccountLink) string { return l.TeamID })
-}
-
-func (s *fakeState) Prospect(_ context.Context, teamID, id string) (projections.Prospect, error) {
-	return get(s.prospects, teamID, id, func(p projections.Prospect) string { return p.TeamID })
 }
 
 func (s *fakeState) Thread(_ context.Context, teamID, id string) (projections.Thread, error) {

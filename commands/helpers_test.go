@@ -73,24 +73,9 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	s := newFakeState()
-	for _, m := range []projections.Member{
-		{ID: ownerA, TeamID: teamA, Email: "owner@a.example", Name: "Olga", Role: "owner"},
-		{ID: adminA, TeamID: teamA, Email: "admin@a.example", Name: "Adam", Role: "admin"},
-		{ID: agentA, TeamID: teamA, Email: "agent@a.example", Name: "Aga", Role: "agent"},
-		{ID: agent2A, TeamID: teamA, Email: "agent2@a.example", Name: "Agi", Role: "agent"},
-		{ID: memberB, TeamID: teamB, Email: "b@b.example", Name: "Bea", Role: "owner"},
-	} {
-		s.members[m.ID] = m
-	}
-	for _, tg := range []projections.Tag{
-		{ID: tagVIP, TeamID: teamA, Name: "VIP", Color: "#ff0000"},
-		{ID: tagLead, TeamID: teamA, Name: "Lead"},
-		{ID: tagB, TeamID: teamB, Name: "Other"},
-	} {
-		s.tags[tg.ID] = tg
-	}
-	s.statuses[stsNew] = projections.Status{ID: stsNew, TeamID: teamA, Name: "New", Position: 0}
-	s.statuses[stsB] = projections.Status{ID: stsB, TeamID: teamB, Name: "Closed", Position: 0}
+	// The read model answers only what commands still ask it (a thread's prospect, counts); the
+	// rules read the aggregates, rebuilt from worldHistory. The links are here for the health
+	// tests, whose fake projector updates them.
 	for _, l := range []projections.AccountLink{
 		{ID: accAPI, TeamID: teamA, Platform: "api", PlatformID: "crm-1", Active: true, Healthy: true},
 		{ID: accAPI2, TeamID: teamA, Platform: "api", PlatformID: "crm-2", Active: true, Healthy: true},
@@ -98,13 +83,6 @@ func newEnv(t *testing.T) *env {
 		{ID: accB, TeamID: teamB, Platform: "api", PlatformID: "crm-1", Active: true, Healthy: true},
 	} {
 		s.links[l.ID] = l
-	}
-	for _, p := range []projections.Prospect{
-		{ID: prsPlain, TeamID: teamA, Platform: "api", PlatformID: "ana"},
-		{ID: prsTagged, TeamID: teamA, Platform: "api", PlatformID: "bo", Tags: []projections.Tag{s.tags[tagVIP]}},
-		{ID: prsB, TeamID: teamB, Platform: "api", PlatformID: "ana"},
-	} {
-		s.prospects[p.ID] = p
 	}
 	for _, th := range []projections.Thread{
 		{ID: thrOpen, TeamID: teamA, Platform: "api", AccountLinkID: accAPI, ProspectID: prsPlain},

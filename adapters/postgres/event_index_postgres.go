@@ -218,19 +218,24 @@ func (x *EventIndex) Confirm(ctx context.Context, positions map[string]eventlog.
 // Release ends owner's unconfirmed claims: expired at once when the events may be in the log
 // (the next claimer recovers them), deleted otherwise.
 func (x *EventIndex) Release(ctx context.Context, owner string, ids []string, maybeWritten bool) error {
+	return x.release(ctx, x.table, "release", owner, ids, maybeWritten)
+}
+
+// release ends owner's unconfirmed claims of ids in table (the id claims or the version claims).
+func (x *EventIndex) release(ctx context.Context, table, what, owner string, ids []string, maybeWritten bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	stmt := `DELETE FROM ` + x.table + ` WHERE event_id = ANY($1) AND owner = $2 AND partition IS NULL`
+	stmt := `DELETE FROM ` + table + ` WHERE event_id = ANY($1) AND owner = $2 AND partition IS NULL`
 	if maybeWritten {
-		stmt = `UPDATE ` + x.table + ` SET lease_until = 'epoch' WHERE event_id = ANY($1) AND owner = $2 AND partition IS NULL`
+		stmt = `UPDATE ` + table + ` SET lease_until = 'epoch' WHERE event_id = ANY($1) AND owner = $2 AND partition IS NULL`
 	}
 	ids = eixSortedUnique(ids)
 	if err := pgRetryConn(ctx, x.pool, func() error {
 		_, err := x.pool.Exec(ctx, stmt, ids, owner)
 		return err
 	}); err != nil {
-		return fmt.Errorf("event index: release: %w", err)
+		return fmt.Errorf("event index: %s: %w", what, err)
 	}
 	return nil
 }

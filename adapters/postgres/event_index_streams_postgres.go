@@ -110,21 +110,7 @@ func (x *EventIndex) queueConfirmVersions(b *pgx.Batch, ids []string, parts []in
 
 // ReleaseVersions ends owner's unconfirmed version claims of ids.
 func (x *EventIndex) ReleaseVersions(ctx context.Context, owner string, ids []string, maybeWritten bool) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	stmt := `DELETE FROM ` + x.streams + ` WHERE event_id = ANY($1) AND owner = $2 AND partition IS NULL`
-	if maybeWritten {
-		stmt = `UPDATE ` + x.streams + ` SET lease_until = 'epoch' WHERE event_id = ANY($1) AND owner = $2 AND partition IS NULL`
-	}
-	ids = eixSortedUnique(ids)
-	if err := pgRetryConn(ctx, x.pool, func() error {
-		_, err := x.pool.Exec(ctx, stmt, ids, owner)
-		return err
-	}); err != nil {
-		return fmt.Errorf("event index: release versions: %w", err)
-	}
-	return nil
+	return x.release(ctx, x.streams, "release versions", owner, ids, maybeWritten)
 }
 
 // RecoverVersions takes over the stream's unconfirmed claims whose lease ran out.

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"maps"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,8 @@ type OutgoingSend struct {
 	Attempts          int32
 	InFlight          bool
 	PlatformMessageID string
+	// FailureReason is the reason of the last failure (unknown_outcome: a person decides).
+	FailureReason string
 }
 
 // NewProspect returns the aggregate of prospect id before its first event.
@@ -202,7 +205,7 @@ func (p *Prospect) Apply(e Event) {
 			}
 		}
 	case MessageSendFailed:
-		p.move(ev.MessageID, SendFailed, func(o *OutgoingSend) { o.InFlight = false })
+		p.move(ev.MessageID, SendFailed, func(o *OutgoingSend) { o.InFlight, o.FailureReason = false, ev.Reason })
 	case MessageSendRetried:
 		p.move(ev.MessageID, SendPending, nil)
 	case MessageSendCancelled:
@@ -530,6 +533,28 @@ func (p *Prospect) OurMessage(platformMessageID, clientMessageID string) (string
 	return id, ok
 }
 
+// unrecordedSend finds the reply a platform shows us before its outcome is recorded: the
+// pollers and webhooks of platforms that give no client id back (X, Bluesky, Reddit) may see
+// our message while its attempt is in flight (the echo overtakes message.sent), or after the
+// sender died during the call (unknown_outcome). It is the one such reply of the same thread
+// with the same text; none, or two alike, is no match (the message is then the thread's own).
+func (p *Prospect) unrecordedSend(m MessageReceived) (string, bool) {
+	text := strings.TrimSpace(m.Text)
+	found := ""
+	for id, o := range p.sends {
+		unrecorded := (o.Status == SendPending && o.InFlight) ||
+			(o.Status == SendFailed && o.FailureReason == ReasonUnknownOutcome)
+		if !unrecorded || o.PlatformMessageID != "" || o.Request.ThreadID != m.ThreadID || strings.TrimSpace(o.Request.Text) != text {
+			continue
+		}
+		if found != "" {
+			return "", false
+		}
+		found = id
+	}
+	return found, found != ""
+}
+
 // ReceiveOwn decides what a platform's message that is one of our own replies (an echo, a
 // poll seeing it) records: that the platform has it (message.sent, when not recorded yet), or
 // nothing. ok false: the message is not one of ours.
@@ -538,6 +563,9 @@ func (p *Prospect) ReceiveOwn(m MessageReceived) (Payload, bool) {
 		return nil, false
 	}
 	id, ok := p.OurMessage(m.PlatformMessageID, m.ClientMessageID)
+	if !ok {
+		id, ok = p.unrecordedSend(m)
+	}
 	if !ok {
 		return nil, false
 	}

@@ -211,3 +211,76 @@ func TestRequestSendRefusesOutsideTheWindow(t *testing.T) {
 		t.Fatalf("instagram with human agent: %+v %v", req, err)
 	}
 }
+
+// Platforms that give no client id back (X, Bluesky, Reddit): a poll or webhook that sees our
+// reply before message.sent (or after the sender died during the call) finds it by thread and
+// text among the replies without a recorded outcome; anything else is the thread's own message.
+func TestProspectUnrecordedReplySeen(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	rules := SendRules{Now: now, Capabilities: CapabilitiesOf(PlatformBluesky)}
+	p := NewProspect("prs_1")
+	in := message("thr_1", Inbound)
+	in.SentAt, in.Prospect.PlatformID, in.PlatformConversationID = now.Add(-time.Hour), "did:plc:a", "convo1"
+	p.Apply(prospectEvent(OriginPoll, p.ReceiveMessage(in, OriginPoll)))
+	request := func(id, text string) {
+		req, err := p.RequestSend(MessageSendRequested{MessageID: id, ThreadID: "thr_1", Text: text}, rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Apply(prospectEvent(OriginAPI, req))
+	}
+	attempt := func(id string) {
+		att, err := p.AttemptSend(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Apply(prospectEvent(OriginSystem, att))
+	}
+	poll := func(pmid, text string) MessageReceived {
+		return MessageReceived{ThreadID: "thr_1", Direction: Outbound, PlatformMessageID: pmid, Text: text, SentAt: now}
+	}
+	request("msg_a", "on my way")
+	if _, ours := p.ReceiveOwn(poll("p1", "on my way")); ours {
+		t.Fatal("a reply not attempted yet matched a message the platform shows")
+	}
+	attempt("msg_a")
+	if _, ours := p.ReceiveOwn(poll("p1", "something else")); ours {
+		t.Fatal("another text matched the reply in flight")
+	}
+	other := poll("p1", "on my way")
+	other.ThreadID = "thr_2"
+	if _, ours := p.ReceiveOwn(other); ours {
+		t.Fatal("another thread's message matched the reply in flight")
+	}
+	pl, ours := p.ReceiveOwn(poll("p1", "on my way\n"))
+	sent, ok := pl.(MessageSent)
+	if !ours || !ok || sent.MessageID != "msg_a" || sent.PlatformMessageID != "p1" {
+		t.Fatalf("the poll of the reply in flight = %+v %v", pl, ours)
+	}
+	p.Apply(prospectEvent(OriginPoll, sent))
+	if _, changed, _ := p.RecordSent("msg_a", "p1", now); changed {
+		t.Fatal("the sender's message.sent after the poll changed something")
+	}
+	if pl, ours := p.ReceiveOwn(poll("p1", "on my way")); !ours || pl != nil {
+		t.Fatalf("the next poll = %+v %v, want ours and nothing", pl, ours)
+	}
+	if _, ours := p.ReceiveOwn(poll("p2", "on my way")); ours {
+		t.Fatal("the same text typed again in the platform's app matched the reply already sent")
+	}
+
+	// Unknown outcome: the poll settles it. Two alike in flight: no guess.
+	request("msg_b", "done")
+	attempt("msg_b")
+	f, _, _ := p.RecordSendFailed("msg_b", ReasonUnknownOutcome, false, "")
+	p.Apply(prospectEvent(OriginSystem, f))
+	if pl, _ := p.ReceiveOwn(poll("p3", "done")); pl == nil || pl.(MessageSent).MessageID != "msg_b" {
+		t.Fatalf("the poll of a reply of unknown outcome = %+v", pl)
+	}
+	request("msg_c", "ok")
+	attempt("msg_c")
+	request("msg_d", "ok")
+	attempt("msg_d")
+	if _, ours := p.ReceiveOwn(poll("p4", "ok")); ours {
+		t.Fatal("one message matched two replies alike")
+	}
+}

@@ -60,9 +60,14 @@ var capabilities = map[Platform]Capabilities{
 		Window: WindowMeta, ReplyTo: false, Unsend: true},
 	PlatformWhatsApp: {Send: true, TextLimit: 4096, Attachments: []string{"image", "video", "audio", "file"}, MaxAttachments: 1,
 		TextWithAttachment: true, ReplyTo: true, Window: WindowWhatsApp},
-	PlatformX:       {TextLimit: 10000, Attachments: []string{"image"}, MaxAttachments: 1, TextWithAttachment: true, Window: WindowNone},
-	PlatformBluesky: {TextLimit: 1000, Window: WindowNone, Unsend: true},
-	PlatformReddit:  {TextLimit: 10000, Window: WindowNone},
+	// X: an image is uploaded first (media upload), then attached by its media id.
+	PlatformX: {Send: true, TextLimit: 10000, Attachments: []string{"image"}, MaxAttachments: 1, TextWithAttachment: true,
+		Window: WindowNone, Unsend: true},
+	// Bluesky chat: text only (1000 graphemes; counted here as code points, never more), quoting
+	// with replyTo.
+	PlatformBluesky: {Send: true, TextLimit: 1000, ReplyTo: true, Window: WindowNone, Unsend: true},
+	// Reddit private messages: Markdown text only (10,000 characters), in the message's thread.
+	PlatformReddit: {Send: true, TextLimit: 10000, ReplyTo: true, Window: WindowNone},
 }
 
 // CapabilitiesOf returns a platform's capabilities (nothing for an unknown platform).
@@ -84,7 +89,7 @@ func (c Capabilities) CheckOutgoing(p Platform, text string, atts []Attachment, 
 		return Invalid("text", "is %d characters; %s accepts at most %d", n, p, c.TextLimit)
 	}
 	if len(atts) > 0 && len(c.Attachments) == 0 {
-		return Invalid("attachments", "%s cannot send attachments", p)
+		return Invalid("attachments", "%s cannot send attachments (a %q attachment was given)", p, atts[0].Type)
 	}
 	if len(atts) > c.MaxAttachments {
 		return Invalid("attachments", "%s sends at most %d attachment(s) per message", p, c.MaxAttachments)

@@ -62,7 +62,15 @@ func TestCheckOutgoing(t *testing.T) {
 		{"messenger image", PlatformMessenger, "", []Attachment{img}, false, ""},
 		{"messenger reply-to", PlatformMessenger, "hi", nil, true, "reply_to_message_id"},
 		{"attachment without URL", PlatformWhatsApp, "", []Attachment{{Type: "image"}}, false, "attachments"},
-		{"bluesky attachment", PlatformBluesky, "", []Attachment{img}, false, "!"},
+		{"bluesky attachment", PlatformBluesky, "", []Attachment{img}, false, "attachments"},
+		{"bluesky reply-to", PlatformBluesky, "hi", nil, true, ""},
+		{"bluesky 1000 characters", PlatformBluesky, strings.Repeat("é", 1000), nil, false, ""},
+		{"bluesky 1001 characters", PlatformBluesky, strings.Repeat("é", 1001), nil, false, "text"},
+		{"x image with text", PlatformX, "look", []Attachment{img}, false, ""},
+		{"x file", PlatformX, "", []Attachment{{Type: "file", URL: "https://e.com/a.pdf"}}, false, "attachments"},
+		{"x reply-to", PlatformX, "hi", nil, true, "reply_to_message_id"},
+		{"reddit text", PlatformReddit, strings.Repeat("a", 10000), nil, true, ""},
+		{"reddit image", PlatformReddit, "", []Attachment{img}, false, "attachments"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -79,6 +87,11 @@ func TestCheckOutgoing(t *testing.T) {
 			default:
 				if KindOf(err) != KindInvalid || !strings.Contains(err.Error(), c.field) {
 					t.Fatalf("err %v, want bad input naming %s", err, c.field)
+				}
+				// An attachment refused names the platform and the kind.
+				if c.field == "attachments" && len(c.atts) > 0 && c.atts[0].URL != "" &&
+					(!strings.Contains(err.Error(), c.platform.String()) || !strings.Contains(err.Error(), c.atts[0].Type)) {
+					t.Fatalf("err %v names neither the platform nor the kind", err)
 				}
 			}
 		})

@@ -31,6 +31,9 @@ func senders(baseURLs platforms.BaseURLs) []platforms.Sender {
 		instagram.NewSender(baseURLs),
 		apichannel.NewSender(),
 		whatsapp.NewSender(baseURLs),
+		x.NewSender(baseURLs, nil),
+		bluesky.NewSender(baseURLs, nil),
+		reddit.NewSender(baseURLs, nil),
 	}
 }
 

@@ -295,13 +295,19 @@ type sessionOutput struct {
 
 // get calls a chat query with the account's session, opening or refreshing it as needed.
 func (p *poller) get(ctx context.Context, a *account, creds map[string]string, nsid string, q url.Values, out any) error {
+	return p.chat(ctx, a, creds, http.MethodGet, nsid, q, nil, out)
+}
+
+// chat calls a chat method (a query, or a procedure with its body) with the account's
+// session, opening or refreshing it as needed.
+func (p *poller) chat(ctx context.Context, a *account, creds map[string]string, method, nsid string, q url.Values, body, out any) error {
 	for attempt := 0; ; attempt++ {
 		if a.access == "" {
 			if err := p.createSession(ctx, a, creds); err != nil {
 				return err
 			}
 		}
-		err := p.xrpc(ctx, http.MethodGet, nsid, q, nil, a.access, true, out)
+		err := p.xrpc(ctx, method, nsid, q, body, a.access, true, out)
 		se, ok := pollhttp.AsStatus(err)
 		if !ok || !tokenRefused(se) {
 			return pollhttp.RateLimited(err, defaultRetryAfter)

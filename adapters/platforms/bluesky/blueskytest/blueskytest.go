@@ -7,6 +7,7 @@ package blueskytest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Fixture account: the DID that is a member of every convo of the capture (bot.idunno.blue).
@@ -49,6 +51,24 @@ type Server struct {
 	requests  []Request
 	tokenSeq  int
 	failChats int // the next n chat calls answer 500
+	sends     []Send
+	faults    []Fault
+	msgSeq    int
+	// BeforeAnswer, when set, runs after a sent message is in the log and before the answer.
+	BeforeAnswer func(messageID string)
+}
+
+// Send is a sendMessage call the fake received: its authorization and body.
+type Send struct {
+	Authorization, Proxy string
+	Body                 []byte
+}
+
+// Fault is how the next sendMessage calls are refused (an XRPC error), before any is accepted.
+type Fault struct {
+	Status     int
+	Name, Msg  string
+	RetryAfter string // a Retry-After header, or ""
 }
 
 // Request is a call the fake received.
@@ -139,6 +159,12 @@ func (s *Server) Requests() []Request {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if answer := s.handle(w, r); answer != nil {
+		answer() // outside the lock: the hook may wait for polls
+	}
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) (answer func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	nsid := filepath.Base(r.URL.Path)
@@ -202,9 +228,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]json.RawMessage{"convo": c})
 	case "chat.bsky.convo.getMessages":
 		s.getMessages(w, q["convoId"], q["limit"])
+	case "chat.bsky.convo.sendMessage":
+		return s.sendMessage(w, r)
 	default:
 		xrpcError(w, http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented")
 	}
+	return nil
 }
 
 func (s *Server) newTokens(w http.ResponseWriter) {
@@ -279,4 +308,68 @@ func xrpcError(w http.ResponseWriter, status int, name, msg string) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Sends returns the sendMessage calls received so far (refused ones included).
+func (s *Server) Sends() []Send {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sends)
+}
+
+// FailSends refuses the next sendMessage calls, one fault each.
+func (s *Server) FailSends(f ...Fault) { s.mu.Lock(); s.faults = append(s.faults, f...); s.mu.Unlock() }
+
+// sendMessage answers as the chat service does: the message joins the convo's log (a
+// logCreateMessage the poller reads, sender: the account) and the answer is its messageView.
+func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) func() {
+	body, _ := io.ReadAll(r.Body)
+	s.sends = append(s.sends, Send{Authorization: r.Header.Get("Authorization"), Proxy: r.Header.Get("Atproto-Proxy"), Body: body})
+	if r.Method != http.MethodPost {
+		xrpcError(w, http.StatusMethodNotAllowed, "InvalidRequest", "sendMessage is a procedure")
+		return nil
+	}
+	if len(s.faults) > 0 {
+		f := s.faults[0]
+		s.faults = s.faults[1:]
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		xrpcError(w, f.Status, f.Name, f.Msg)
+		return nil
+	}
+	var in struct {
+		ConvoID string `json:"convoId"`
+		Message struct {
+			Text    string `json:"text"`
+			ReplyTo *struct {
+				MessageID string `json:"messageId"`
+			} `json:"replyTo"`
+		} `json:"message"`
+	}
+	if json.Unmarshal(body, &in) != nil || in.Message.Text == "" {
+		xrpcError(w, http.StatusBadRequest, "InvalidRequest", "Input/message/text must be a string")
+		return nil
+	}
+	if _, ok := s.convos[in.ConvoID]; !ok {
+		xrpcError(w, http.StatusBadRequest, "InvalidConvo", "Convo not found")
+		return nil
+	}
+	s.msgSeq++
+	rev := fmt.Sprintf("3%012d", s.msgSeq) // after every captured rev (2222…)
+	view := map[string]any{"$type": "chat.bsky.convo.defs#messageView", "id": fmt.Sprintf("3sent%08d", s.msgSeq), "rev": rev,
+		"text": in.Message.Text, "sender": map[string]string{"did": DID}, "sentAt": time.Now().UTC().Format("2006-01-02T15:04:05.000Z")}
+	if in.Message.ReplyTo != nil {
+		view["replyTo"] = map[string]string{"id": in.Message.ReplyTo.MessageID}
+	}
+	entry, _ := json.Marshal(map[string]any{"$type": "chat.bsky.convo.defs#logCreateMessage", "rev": rev, "convoId": in.ConvoID, "message": view})
+	s.logs = append(s.logs, entry)
+	s.revs = append(s.revs, rev)
+	hook, id := s.BeforeAnswer, view["id"].(string)
+	return func() {
+		if hook != nil {
+			hook(id)
+		}
+		writeJSON(w, view)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The fixture account: PRAW sanitizes its name to "<USERNAME>", the dest of every message of
@@ -38,6 +39,24 @@ type Server struct {
 	revoked  bool
 	limited  int
 	requests []Request
+	sends    []Send
+	faults   []Fault
+	sent     int
+	// BeforeAnswer, when set, runs after a reply is in the inbox and before the answer.
+	BeforeAnswer func(name string)
+}
+
+// Send is a reply the fake received (/api/comment): its headers and form.
+type Send struct {
+	Authorization, UserAgent, ContentType string
+	Form                                  map[string]string
+}
+
+// Fault is how the next replies are refused: an HTTP status with a body (and headers).
+type Fault struct {
+	Status int
+	Header map[string]string
+	Body   string
 }
 
 // Request is a call the fake received.
@@ -149,6 +168,12 @@ func (s *Server) Requests() []Request {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if answer := s.handle(w, r); answer != nil {
+		answer() // outside the lock: the hook may wait for polls
+	}
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) (answer func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_ = r.ParseForm()
@@ -193,9 +218,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.listing(w, q)
+	case "/api/comment":
+		return s.comment(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found", "error": 404})
 	}
+	return nil
 }
 
 // listing slices the inbox as Reddit does: after=X the items older than X, before=X the limit
@@ -237,4 +265,82 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Sends returns the replies received so far (refused ones included).
+func (s *Server) Sends() []Send {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sends)
+}
+
+// FailSends refuses the next replies, one fault each.
+func (s *Server) FailSends(f ...Fault) { s.mu.Lock(); s.faults = append(s.faults, f...); s.mu.Unlock() }
+
+// comment answers POST /api/comment on a message as Reddit does (the recorded PRAW answer's
+// shape): the reply, a t4 by the account, joins its thread, where the inbox lists it.
+func (s *Server) comment(w http.ResponseWriter, r *http.Request) func() {
+	form := map[string]string{}
+	for k := range r.PostForm {
+		form[k] = r.PostForm.Get(k)
+	}
+	s.sends = append(s.sends, Send{Authorization: r.Header.Get("Authorization"), UserAgent: r.UserAgent(),
+		ContentType: r.Header.Get("Content-Type"), Form: form})
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method Not Allowed", "error": 405})
+		return nil
+	}
+	if s.token == "" || r.Header.Get("Authorization") != "bearer "+s.token {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized", "error": 401})
+		return nil
+	}
+	if len(s.faults) > 0 {
+		f := s.faults[0]
+		s.faults = s.faults[1:]
+		for k, v := range f.Header {
+			w.Header().Set(k, v)
+		}
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		w.WriteHeader(f.Status)
+		_, _ = w.Write([]byte(f.Body))
+		return nil
+	}
+	i := slices.Index(s.names, form["thing_id"])
+	if form["api_type"] != "json" || form["text"] == "" || i < 0 {
+		writeJSON(w, http.StatusOK, map[string]any{"json": map[string]any{"errors": [][]string{
+			{"DELETED_COMMENT", "that comment has been deleted", "parent"}}}})
+		return nil
+	}
+	var parent struct {
+		Data struct {
+			Name, Author, Dest, Subject string
+			FirstMessageName            *string `json:"first_message_name"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(s.inbox[i], &parent)
+	root := parent.Data.Name
+	if parent.Data.FirstMessageName != nil && *parent.Data.FirstMessageName != "" {
+		root = *parent.Data.FirstMessageName
+	}
+	to := parent.Data.Author
+	if to == Username {
+		to = parent.Data.Dest
+	}
+	s.sent++
+	id := fmt.Sprintf("zz%06d", s.sent)
+	now := float64(time.Now().Unix())
+	th, _ := json.Marshal(map[string]any{"kind": "t4", "data": map[string]any{
+		"first_message_name": root, "subreddit": nil, "replies": "", "id": id, "subject": "re: " + parent.Data.Subject,
+		"author": Username, "parent_id": form["thing_id"], "new": false, "type": "unknown", "body": form["text"], "dest": to,
+		"was_comment": false, "name": "t4_" + id, "created": now, "created_utc": now, "context": "", "distinguished": nil}})
+	s.inbox = append([]json.RawMessage{th}, s.inbox...)
+	s.names = append([]string{"t4_" + id}, s.names...)
+	hook := s.BeforeAnswer
+	return func() {
+		if hook != nil {
+			hook("t4_" + id)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"json": map[string]any{"errors": []any{},
+			"data": map[string]any{"things": []json.RawMessage{th}}}})
+	}
 }

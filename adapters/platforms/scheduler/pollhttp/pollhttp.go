@@ -5,6 +5,7 @@
 package pollhttp
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -146,4 +147,44 @@ func RateLimited(err error, def time.Duration) error {
 		return &platforms.RetryAfter{After: after}
 	}
 	return err
+}
+
+// SendError maps an error of a call made with Do (or a poller's session and token errors) to
+// a sender's failure: 429 and 5xx and transport failures are temporary, 401/403 and refused
+// credentials the link's fault, other 4xx an invalid request, in words safe to record. The
+// secrets are scrubbed from the platform's message.
+func SendError(err error, secrets ...string) *platforms.SendError {
+	if se, ok := err.(*platforms.SendError); ok {
+		return se
+	}
+	if a, ok := platforms.IsAuth(err); ok {
+		return &platforms.SendError{Reason: platforms.ReasonAuth, LinkFault: true, Detail: platforms.Scrub(a.Reason, secrets...)}
+	}
+	if r, ok := platforms.IsRetryAfter(err); ok {
+		return &platforms.SendError{Reason: platforms.ReasonRateLimited, Temporary: true, Code: "429", RetryAfter: r.After}
+	}
+	se, ok := AsStatus(err)
+	if !ok {
+		reason := platforms.ReasonPlatform
+		if errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Client.Timeout") {
+			reason = platforms.ReasonTimeout
+		}
+		return &platforms.SendError{Reason: reason, Temporary: true, Detail: platforms.Scrub(err.Error(), secrets...)}
+	}
+	code := strconv.Itoa(se.Status)
+	if se.Name != "" {
+		code = se.Name
+	}
+	out := &platforms.SendError{Code: code, Detail: platforms.Scrub(se.Message, secrets...)}
+	switch {
+	case se.Status == http.StatusTooManyRequests:
+		out.Reason, out.Temporary, out.RetryAfter = platforms.ReasonRateLimited, true, se.RetryAfter
+	case se.Status >= 500:
+		out.Reason, out.Temporary = platforms.ReasonPlatform, true
+	case se.Status == http.StatusUnauthorized || se.Status == http.StatusForbidden:
+		out.Reason, out.LinkFault = platforms.ReasonAuth, true
+	default:
+		out.Reason = platforms.ReasonInvalid
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,24 +39,24 @@ const chatProxy = "did:web:api.bsky.chat#bsky_chat"
 type Server struct {
 	*httptest.Server
 
-	mu        sync.Mutex
-	logs      []json.RawMessage // in rev order
-	revs      []string
-	listing   json.RawMessage // listConvos' captured response
-	convos    map[string]json.RawMessage
-	access    string
-	refresh   string
-	sessions  int
-	expire    bool
-	revoked   bool
-	requests  []Request
-	tokenSeq  int
-	failChats int // the next n chat calls answer 500
-	sends     []Send
-	faults    []Fault
-	msgSeq    int
-	// BeforeAnswer, when set, runs after a sent message is in the log and before the answer.
-	BeforeAnswer func(messageID string)
+	mu           sync.Mutex
+	logs         []json.RawMessage // in rev order
+	revs         []string
+	listing      json.RawMessage // listConvos' captured response
+	convos       map[string]json.RawMessage
+	access       map[string]bool // valid sessions (a PDS keeps many: the poller's, the sender's)
+	refresh      map[string]bool
+	sessions     int
+	expire       bool
+	revoked      bool
+	requests     []Request
+	tokenSeq     int
+	failChats    int // the next n chat calls answer 500
+	sends        []Send
+	faults       []Fault
+	msgSeq       int
+	sentRevs     map[string]string // the rev of each message sent here
+	beforeAnswer func(messageID string)
 }
 
 // Send is a sendMessage call the fake received: its authorization and body.
@@ -84,7 +85,7 @@ func New(t testing.TB, dir string) *Server {
 		Logs []json.RawMessage `json:"logs"`
 	}
 	readJSON(t, filepath.Join(dir, "getLog.response.idunno_capture.json"), &log)
-	s := &Server{convos: map[string]json.RawMessage{}}
+	s := &Server{convos: map[string]json.RawMessage{}, access: map[string]bool{}, refresh: map[string]bool{}}
 	for _, l := range log.Logs {
 		s.add(t, l)
 	}
@@ -143,7 +144,13 @@ func (s *Server) AddLog(t testing.TB, entry string) {
 func (s *Server) ExpireTokens() { s.mu.Lock(); s.expire = true; s.mu.Unlock() }
 
 // Revoke revokes the app password: sign-ins and sessions are refused (401).
-func (s *Server) Revoke() { s.mu.Lock(); s.revoked = true; s.access, s.refresh = "", ""; s.mu.Unlock() }
+func (s *Server) Revoke() {
+	s.mu.Lock()
+	s.revoked = true
+	clear(s.access)
+	clear(s.refresh)
+	s.mu.Unlock()
+}
 
 // FailChats makes the next n chat calls answer 500.
 func (s *Server) FailChats(n int) { s.mu.Lock(); s.failChats = n; s.mu.Unlock() }
@@ -186,7 +193,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) (answer func()) 
 		s.newTokens(w)
 		return
 	case "com.atproto.server.refreshSession":
-		if s.revoked || s.refresh == "" || bearer != "Bearer "+s.refresh {
+		if s.revoked || !s.refresh[strings.TrimPrefix(bearer, "Bearer ")] {
 			xrpcError(w, http.StatusBadRequest, "ExpiredToken", "Token has expired")
 			return
 		}
@@ -198,13 +205,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) (answer func()) 
 		xrpcError(w, http.StatusNotImplemented, "MethodNotImplemented", "Method Not Implemented")
 		return
 	}
-	if s.access == "" || bearer != "Bearer "+s.access {
+	if !s.access[strings.TrimPrefix(bearer, "Bearer ")] {
 		xrpcError(w, http.StatusUnauthorized, "AuthenticationRequired", "Authentication Required")
 		return
 	}
 	if s.expire {
 		s.expire = false
-		s.access = "expired"
+		delete(s.access, strings.TrimPrefix(bearer, "Bearer "))
 		xrpcError(w, http.StatusBadRequest, "ExpiredToken", "Token has expired")
 		return
 	}
@@ -238,8 +245,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) (answer func()) 
 
 func (s *Server) newTokens(w http.ResponseWriter) {
 	s.tokenSeq++
-	s.access, s.refresh = fmt.Sprintf("access-%d", s.tokenSeq), fmt.Sprintf("refresh-%d", s.tokenSeq)
-	writeJSON(w, map[string]any{"accessJwt": s.access, "refreshJwt": s.refresh, "did": DID, "handle": Identifier, "active": true})
+	access, refresh := fmt.Sprintf("access-%d", s.tokenSeq), fmt.Sprintf("refresh-%d", s.tokenSeq)
+	s.access[access], s.refresh[refresh] = true, true
+	writeJSON(w, map[string]any{"accessJwt": access, "refreshJwt": refresh, "did": DID, "handle": Identifier, "active": true})
 }
 
 // getLog answers the entries after cursor, all in one page; without a cursor, the head.
@@ -365,11 +373,40 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) func() {
 	entry, _ := json.Marshal(map[string]any{"$type": "chat.bsky.convo.defs#logCreateMessage", "rev": rev, "convoId": in.ConvoID, "message": view})
 	s.logs = append(s.logs, entry)
 	s.revs = append(s.revs, rev)
-	hook, id := s.BeforeAnswer, view["id"].(string)
+	if s.sentRevs == nil {
+		s.sentRevs = map[string]string{}
+	}
+	s.sentRevs[view["id"].(string)] = rev
+	hook, id := s.beforeAnswer, view["id"].(string)
 	return func() {
 		if hook != nil {
 			hook(id)
 		}
 		writeJSON(w, view)
 	}
+}
+
+// PolledPast reports whether the poller has read the log past the message id sent here (a
+// getLog from the message's rev on: what it brought is recorded).
+func (s *Server) PolledPast(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rev, ok := s.sentRevs[id]
+	if !ok {
+		return false
+	}
+	for _, r := range s.requests {
+		if r.NSID == "chat.bsky.convo.getLog" && r.Query["cursor"] >= rev {
+			return true
+		}
+	}
+	return false
+}
+
+// BeforeAnswer sets a hook run after a sent message is in place (where the poller will read
+// it) and before the answer; nil removes it.
+func (s *Server) BeforeAnswer(f func(messageID string)) {
+	s.mu.Lock()
+	s.beforeAnswer = f
+	s.mu.Unlock()
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,19 +32,18 @@ const (
 type Server struct {
 	*httptest.Server
 
-	mu       sync.Mutex
-	inbox    []json.RawMessage // things, newest first
-	names    []string
-	token    string
-	seq      int
-	revoked  bool
-	limited  int
-	requests []Request
-	sends    []Send
-	faults   []Fault
-	sent     int
-	// BeforeAnswer, when set, runs after a reply is in the inbox and before the answer.
-	BeforeAnswer func(name string)
+	mu           sync.Mutex
+	inbox        []json.RawMessage // things, newest first
+	names        []string
+	tokens       map[string]bool // valid access tokens (the poller's and the sender's)
+	seq          int
+	revoked      bool
+	limited      int
+	requests     []Request
+	sends        []Send
+	faults       []Fault
+	sent         int
+	beforeAnswer func(name string)
 }
 
 // Send is a reply the fake received (/api/comment): its headers and form.
@@ -69,7 +69,7 @@ type Request struct {
 // New starts the fake; its inbox is the unread listing capture of dir (fixtures/platforms/reddit).
 func New(t testing.TB, dir string) *Server {
 	t.Helper()
-	s := &Server{}
+	s := &Server{tokens: map[string]bool{}}
 	for _, th := range Things(t, filepath.Join(dir, "message_unread_listing.praw_cassette.json")) {
 		s.inbox = append(s.inbox, th)
 		s.names = append(s.names, name(t, th))
@@ -152,10 +152,10 @@ func (s *Server) Receive(t testing.TB, things ...json.RawMessage) {
 func (s *Server) Newest() string { s.mu.Lock(); defer s.mu.Unlock(); return s.names[0] }
 
 // Revoke revokes the refresh token and every access token.
-func (s *Server) Revoke() { s.mu.Lock(); s.revoked, s.token = true, ""; s.mu.Unlock() }
+func (s *Server) Revoke() { s.mu.Lock(); s.revoked = true; clear(s.tokens); s.mu.Unlock() }
 
 // ExpireToken ends the current access token (the refresh token still works).
-func (s *Server) ExpireToken() { s.mu.Lock(); s.token = "expired"; s.mu.Unlock() }
+func (s *Server) ExpireToken() { s.mu.Lock(); clear(s.tokens); s.mu.Unlock() }
 
 // RateLimit makes the next n inbox reads answer 429.
 func (s *Server) RateLimit(n int) { s.mu.Lock(); s.limited = n; s.mu.Unlock() }
@@ -196,12 +196,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) (answer func()) 
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant"})
 		default:
 			s.seq++
-			s.token = fmt.Sprintf("token-%d", s.seq)
-			writeJSON(w, http.StatusOK, map[string]any{"access_token": s.token, "token_type": "bearer", "expires_in": 86400,
+			token := fmt.Sprintf("token-%d", s.seq)
+			s.tokens[token] = true
+			writeJSON(w, http.StatusOK, map[string]any{"access_token": token, "token_type": "bearer", "expires_in": 86400,
 				"scope": "identity privatemessages read"})
 		}
 	case "/message/inbox":
-		if s.token == "" || r.Header.Get("Authorization") != "bearer "+s.token {
+		if !s.authorized(r) {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized", "error": 401})
 			return
 		}
@@ -290,7 +291,7 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request) func() {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"message": "Method Not Allowed", "error": 405})
 		return nil
 	}
-	if s.token == "" || r.Header.Get("Authorization") != "bearer "+s.token {
+	if !s.authorized(r) {
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized", "error": 401})
 		return nil
 	}
@@ -335,7 +336,7 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request) func() {
 		"was_comment": false, "name": "t4_" + id, "created": now, "created_utc": now, "context": "", "distinguished": nil}})
 	s.inbox = append([]json.RawMessage{th}, s.inbox...)
 	s.names = append([]string{"t4_" + id}, s.names...)
-	hook := s.BeforeAnswer
+	hook := s.beforeAnswer
 	return func() {
 		if hook != nil {
 			hook("t4_" + id)
@@ -344,3 +345,29 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request) func() {
 			"data": map[string]any{"things": []json.RawMessage{th}}}})
 	}
 }
+
+func (s *Server) authorized(r *http.Request) bool {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "bearer ")
+	return ok && s.tokens[token]
+}
+
+// PolledPast reports whether the poller has read the inbox past the message name (an inbox
+// read from it or a newer message on: what it brought is recorded).
+func (s *Server) PolledPast(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.Index(s.names, name)
+	if i < 0 {
+		return false
+	}
+	for _, r := range s.requests {
+		if j := slices.Index(s.names, r.Query["before"]); r.Path == "/message/inbox" && j >= 0 && j <= i {
+			return true
+		}
+	}
+	return false
+}
+
+// BeforeAnswer sets a hook run after a sent message is in place (where the poller will read
+// it) and before the answer; nil removes it.
+func (s *Server) BeforeAnswer(f func(name string)) { s.mu.Lock(); s.beforeAnswer = f; s.mu.Unlock() }

@@ -131,6 +131,7 @@ func (b base) appendReceived(ctx context.Context, team string, events []domain.E
 			var kept []int
 			res, err := b.model().prospects.update(gctx, team, events[first].Key, "", func(p *domain.Prospect) ([]domain.Event, error) {
 				batch := make([]domain.Event, 0, len(idx))
+				var seen []domain.Event // what read receipts do to our replies: after the batch's own
 				kept = kept[:0]
 				for _, j := range idx {
 					e, keep := decideReceived(p, events[j], about[events[j].ID])
@@ -140,8 +141,16 @@ func (b base) appendReceived(ctx context.Context, team string, events []domain.E
 					p.Apply(e) // the next message of the batch is decided after this one
 					batch = append(batch, e)
 					kept = append(kept, j)
+					if ts, ok := e.Payload.(domain.ThreadSeen); ok {
+						for _, d := range p.SeenUpTo(ts.ThreadID, ts.SeenAt) {
+							r := e
+							r.ID, r.Payload = domain.DeriveID(domain.PrefixEvent, d.MessageID, domain.TypeMessageDeliveryUpdated, "read"), d
+							p.Apply(r)
+							seen = append(seen, r)
+						}
+					}
 				}
-				return batch, nil
+				return append(batch, seen...), nil
 			})
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -49,6 +50,8 @@ type OutgoingSend struct {
 	PlatformMessageID string
 	// FailureReason is the reason of the last failure (unknown_outcome: a person decides).
 	FailureReason string
+	// SentAt is when the platform took it (zero until sent).
+	SentAt time.Time
 }
 
 // NewProspect returns the aggregate of prospect id before its first event.
@@ -198,7 +201,9 @@ func (p *Prospect) Apply(e Event) {
 			p.sends[ev.MessageID] = o
 		}
 	case MessageSent:
-		p.move(ev.MessageID, SendSent, func(o *OutgoingSend) { o.InFlight, o.PlatformMessageID = false, ev.PlatformMessageID })
+		p.move(ev.MessageID, SendSent, func(o *OutgoingSend) {
+			o.InFlight, o.PlatformMessageID, o.SentAt = false, ev.PlatformMessageID, ev.SentAt
+		})
 		if ev.PlatformMessageID != "" {
 			if _, ok := p.sends[ev.MessageID]; ok {
 				p.ours[ev.PlatformMessageID] = ev.MessageID
@@ -519,6 +524,23 @@ func (p *Prospect) RecordDelivery(messageID string, status SendStatus, at time.T
 		return MessageDeliveryUpdated{}, false
 	}
 	return MessageDeliveryUpdated{MessageID: messageID, ThreadID: o.Request.ThreadID, ProspectID: p.id, Status: status.name, At: at.UTC()}, true
+}
+
+// SeenUpTo is what the person reading a thread up to at (Meta's read watermark: every
+// message sent before it) does to our replies: those sent (or delivered) by then become read,
+// in msg_ id order. Replies already read, or not yet sent, are left alone.
+func (p *Prospect) SeenUpTo(threadID string, at time.Time) []MessageDeliveryUpdated {
+	var out []MessageDeliveryUpdated
+	for _, id := range slices.Sorted(maps.Keys(p.sends)) {
+		o := p.sends[id]
+		if o.Request.ThreadID != threadID || o.SentAt.IsZero() || o.SentAt.After(at) {
+			continue
+		}
+		if d, ok := p.RecordDelivery(id, SendRead, at); ok {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // OurMessage returns the msg_ id of one of our replies by the platform's id of the message or

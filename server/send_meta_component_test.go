@@ -149,6 +149,34 @@ func TestMessengerReply(t *testing.T) {
 	}
 	waitFor(t, "the Page's own message", func() bool { return len(a.messages(thread.Id, 100)) == 4 })
 
+	t.Run("delivery and read receipts", func(t *testing.T) {
+		// Messenger's delivery (mids) moves the second reply to delivered; the read watermark
+		// (every message sent before it) moves both to read; a repeat adds nothing.
+		delivery := fmt.Sprintf(`{"sender":{"id":%q},"recipient":{"id":%q},"timestamp":%d,"delivery":{"mids":[%q],"watermark":%d}}`,
+			metaPSID, metaPage, time.Now().UnixMilli(), sent2.PlatformId, time.Now().UnixMilli())
+		if code := metaPost(t, s, link.WebhookPath, metaWebhookBody(delivery)); code != 200 {
+			t.Fatal(code)
+		}
+		waitStatus(t, a, thread.Id, r2.Message.Id, "delivered")
+		if m := waitStatus(t, a, thread.Id, r.Message.Id, "sent"); m == nil {
+			t.Fatal("the first reply moved on a receipt naming the second")
+		}
+		wm := time.Now().Add(time.Minute).UnixMilli()
+		read := fmt.Sprintf(`{"sender":{"id":%q},"recipient":{"id":%q},"timestamp":%d,"read":{"watermark":%d}}`, metaPSID, metaPage, wm, wm)
+		if code := metaPost(t, s, link.WebhookPath, metaWebhookBody(read)); code != 200 {
+			t.Fatal(code)
+		}
+		waitStatus(t, a, thread.Id, r.Message.Id, "read")
+		waitStatus(t, a, thread.Id, r2.Message.Id, "read")
+		head := tgxHead(t, s)
+		if code := metaPost(t, s, link.WebhookPath, metaWebhookBody(read)); code != 200 {
+			t.Fatal(code)
+		}
+		if after := tgxHead(t, s); after != head {
+			t.Fatalf("a repeated read receipt appended events: %s → %s", head, after)
+		}
+	})
+
 	t.Run("the 24 h window", func(t *testing.T) {
 		old := fmt.Sprintf(`{"sender":{"id":"6300000000000002"},"recipient":{"id":%q},"timestamp":%d,"message":{"mid":"m_in_old","text":"anyone?"}}`,
 			metaPage, time.Now().Add(-30*time.Hour).UnixMilli())

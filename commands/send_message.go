@@ -19,6 +19,8 @@ type SendMessage struct {
 	Attachments      []domain.Attachment
 	ReplyToMessageID string
 	IdempotencyKey   string
+	// Template is an approved template sent instead of text (WhatsApp), or nil.
+	Template *domain.Template
 }
 
 // SendResult is the reply as recorded: pending until a sender attempts it.
@@ -74,11 +76,15 @@ func (h SendMessageHandler) send(ctx context.Context, a Actor, c SendMessage) (S
 		return SendResult{}, domain.Precondition("account link %s is not healthy (%s): link it again with working credentials", link.ID, link.HealthReason)
 	}
 	caps := domain.CapabilitiesOf(link.Platform)
-	if err := caps.CheckOutgoing(link.Platform, c.Text, c.Attachments, c.ReplyToMessageID != ""); err != nil {
+	if c.Template != nil {
+		if err := caps.CheckTemplate(link.Platform, *c.Template, c.Text, c.Attachments); err != nil {
+			return SendResult{}, err
+		}
+	} else if err := caps.CheckOutgoing(link.Platform, c.Text, c.Attachments, c.ReplyToMessageID != ""); err != nil {
 		return SendResult{}, err
 	}
 	req := domain.MessageSendRequested{ThreadID: c.ThreadID, Platform: link.Platform, Text: c.Text, Attachments: c.Attachments,
-		ReplyToMessageID: c.ReplyToMessageID}
+		ReplyToMessageID: c.ReplyToMessageID, Template: c.Template}
 	if c.ReplyToMessageID != "" {
 		m, err := h.State.Message(ctx, a.TeamID, c.ReplyToMessageID)
 		if err := found(err, "message", c.ReplyToMessageID); err != nil {

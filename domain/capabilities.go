@@ -2,7 +2,9 @@ package domain
 
 import (
 	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -47,6 +49,8 @@ type Capabilities struct {
 	Window WindowRule
 	// Edit and Unsend: the platform lets the sender edit or delete a sent message.
 	Edit, Unsend bool
+	// Templates: SendMessage takes an approved message template, allowed outside the window.
+	Templates bool
 }
 
 var capabilities = map[Platform]Capabilities{
@@ -59,7 +63,7 @@ var capabilities = map[Platform]Capabilities{
 	PlatformInstagram: {Send: true, TextLimit: 1000, Attachments: []string{"image", "video", "audio"}, MaxAttachments: 1,
 		Window: WindowMeta, ReplyTo: false, Unsend: true},
 	PlatformWhatsApp: {Send: true, TextLimit: 4096, Attachments: []string{"image", "video", "audio", "file"}, MaxAttachments: 1,
-		TextWithAttachment: true, ReplyTo: true, Window: WindowWhatsApp},
+		TextWithAttachment: true, ReplyTo: true, Window: WindowWhatsApp, Templates: true},
 	// X: an image is uploaded first (media upload), then attached by its media id.
 	PlatformX: {Send: true, TextLimit: 10000, Attachments: []string{"image"}, MaxAttachments: 1, TextWithAttachment: true,
 		Window: WindowNone, Unsend: true},
@@ -111,6 +115,43 @@ func (c Capabilities) CheckOutgoing(p Platform, text string, atts []Attachment, 
 	return nil
 }
 
+// Template is an approved message template (WhatsApp) and its body's parameters, in order.
+type Template struct {
+	Name, Language string
+	Parameters     []string
+}
+
+var (
+	templateName     = regexp.MustCompile(`^[a-z0-9_]{1,512}$`)
+	templateLanguage = regexp.MustCompile(`^[a-z]{2,3}(_[A-Za-z]{2,4})?$`)
+)
+
+// CheckTemplate checks a reply that is a template: the platform takes templates, the name and
+// language are well formed, and no text or attachment travels with it.
+func (c Capabilities) CheckTemplate(p Platform, t Template, text string, atts []Attachment) error {
+	if !c.Send {
+		return Precondition("sending messages on %s is not supported yet", p)
+	}
+	if !c.Templates {
+		return Invalid("template", "%s has no message templates", p)
+	}
+	if !templateName.MatchString(t.Name) {
+		return Invalid("template.name", "must be the approved template's name (lowercase letters, digits and underscores)")
+	}
+	if !templateLanguage.MatchString(t.Language) {
+		return Invalid("template.language", "must be a language code such as en or en_US, got %q", t.Language)
+	}
+	for i, v := range t.Parameters {
+		if strings.TrimSpace(v) == "" {
+			return Invalid("template.parameters", "parameter %d is empty", i+1)
+		}
+	}
+	if text != "" || len(atts) > 0 {
+		return Invalid("text", "a template carries its own text: leave text and attachments empty")
+	}
+	return nil
+}
+
 // MessageTagHumanAgent is Meta's tag for a person's answer after the standard window.
 const MessageTagHumanAgent = "HUMAN_AGENT"
 
@@ -135,7 +176,7 @@ func (w WindowRule) Open(now, lastInbound time.Time, humanAgent bool) (tag strin
 		}
 		return "", Precondition("meta_24h_window: the person last wrote more than 24 hours ago; enable human_agent on the link to answer up to 7 days, or wait for their next message")
 	default:
-		return "", Precondition("whatsapp_24h_window: the person last wrote more than 24 hours ago; outside the window WhatsApp accepts only an approved template")
+		return "", Precondition("whatsapp_24h_window: the person last wrote more than 24 hours ago; outside the window WhatsApp accepts only an approved template (SendMessage template)")
 	}
 }
 

@@ -112,6 +112,8 @@ type MessageSendRequested struct {
 	ReplyToMessageID, ReplyToPlatformMessageID string
 	// MessageTag is the platform tag the window rule requires (Meta's HUMAN_AGENT), or "".
 	MessageTag string
+	// Template is the approved template sent instead of text (WhatsApp), or nil.
+	Template *Template
 }
 type MessageSent struct {
 	MessageID, ThreadID, ProspectID, PlatformMessageID string

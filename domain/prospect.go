@@ -409,9 +409,12 @@ func (p *Prospect) RequestSend(r MessageSendRequested, rules SendRules) (Message
 		}
 		return r, Precondition("message %s is %s", r.MessageID, o.Status)
 	}
-	tag, err := rules.Capabilities.Window.Open(rules.Now, t.LastInboundAt, rules.HumanAgent)
-	if err != nil {
-		return r, err
+	tag := ""
+	if r.Template == nil || !rules.Capabilities.Templates { // an approved template may go out any time
+		tag, err = rules.Capabilities.Window.Open(rules.Now, t.LastInboundAt, rules.HumanAgent)
+		if err != nil {
+			return r, err
+		}
 	}
 	r.ProspectID, r.AccountLinkID, r.MessageTag = p.id, t.AccountLinkID, tag
 	r.RecipientPlatformID, r.PlatformConversationID = p.platformID, t.ConversationID

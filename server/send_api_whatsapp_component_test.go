@@ -155,6 +155,45 @@ func TestWhatsAppReply(t *testing.T) {
 	if !strings.Contains(messageOf(err), "whatsapp_24h_window") || tgxHead(t, s) != head {
 		t.Fatalf("%q; head %s → %s", messageOf(err), head, tgxHead(t, s))
 	}
+
+	// An approved template goes out outside the window, its parameters in the body component.
+	if c := link.Capabilities; !c.Templates {
+		t.Fatalf("whatsapp capabilities do not offer templates: %+v", c)
+	}
+	tmpl := &v1.MessageTemplate{Name: "order_update", Language: "en_US", Parameters: []string{"Ada", "#1234"}}
+	for _, bad := range []struct {
+		req   *v1.SendMessageRequest
+		field string
+	}{
+		{&v1.SendMessageRequest{ThreadId: stale.Id, Template: &v1.MessageTemplate{Name: "Order Update!", Language: "en_US"}}, "template.name"},
+		{&v1.SendMessageRequest{ThreadId: stale.Id, Template: &v1.MessageTemplate{Name: "order_update"}}, "template.language"},
+		{&v1.SendMessageRequest{ThreadId: stale.Id, Template: tmpl, Text: "and some text"}, "text"},
+	} {
+		err := a.try("/switchboard.v1.ThreadService/SendMessage", bad.req, &v1.SendMessageResponse{})
+		wantCode(t, bad.field, err, connect.CodeInvalidArgument)
+		if !strings.Contains(messageOf(err), bad.field) || tgxHead(t, s) != head {
+			t.Fatalf("%q does not name %s, or the log moved", messageOf(err), bad.field)
+		}
+	}
+	from := len(graph.sends())
+	r = call[v1.SendMessageResponse](a, "/switchboard.v1.ThreadService/SendMessage", &v1.SendMessageRequest{ThreadId: stale.Id, Template: tmpl})
+	waitStatus(t, a, stale.Id, r.Message.Id, "sent")
+	reqs = graph.sends()[from:]
+	body = nil
+	_ = json.Unmarshal(reqs[0].Body, &body)
+	want = `map[messaging_product:whatsapp recipient_type:individual template:map[components:[map[parameters:[map[text:Ada type:text] map[text:#1234 type:text]] type:body]] language:map[code:en_US] name:order_update] to:16505550000 type:template]`
+	if len(reqs) != 1 || fmt.Sprint(body) != want {
+		t.Fatalf("%d requests; template body %s\nwant %s", len(reqs), fmt.Sprint(body), want)
+	}
+	// Templates are WhatsApp's: elsewhere the field is refused, naming it.
+	tg := call[v1.LinkAccountResponse](a, "/switchboard.v1.AccountService/LinkAccount", &v1.LinkAccountRequest{
+		Platform: v1.Platform_PLATFORM_API, PlatformId: "crm-templates"}).AccountLink
+	in := a.ingest(msg{link: tg.Id, prospect: "cust-t", id: "in-t", dir: v1.Direction_DIRECTION_INBOUND, text: "hi", at: time.Now()})
+	err = a.try("/switchboard.v1.ThreadService/SendMessage", &v1.SendMessageRequest{ThreadId: in.ThreadId, Template: tmpl}, &v1.SendMessageResponse{})
+	wantCode(t, "a template on the API channel", err, connect.CodeInvalidArgument)
+	if !strings.Contains(messageOf(err), "template") {
+		t.Fatalf("%q does not name the template", messageOf(err))
+	}
 }
 
 // TestCancelSend: a pending reply no sender attempted (here no process runs the sender role)

@@ -103,7 +103,7 @@ func capabilitiesToProto(platform string) *v1.Capabilities {
 	c := domain.CapabilitiesOf(p)
 	return &v1.Capabilities{Send: c.Send, TextLimit: int32(c.TextLimit), Attachments: c.Attachments,
 		MaxAttachments: int32(c.MaxAttachments), TextWithAttachment: c.TextWithAttachment, ReplyTo: c.ReplyTo,
-		Window: c.Window.String(), Edit: c.Edit, Unsend: c.Unsend}
+		Window: c.Window.String(), Edit: c.Edit, Unsend: c.Unsend, Templates: c.Templates}
 }
 
 func prospectToProto(p *projections.Prospect) *v1.Prospect {

@@ -34,7 +34,8 @@ var fieldLimits = map[protoreflect.Name]fieldLimit{
 	"credentials":   {chars: 8192, items: 20}, // tokens and secrets (JWTs can be long)
 	"custom_fields": {chars: 1000, items: 50},
 	"attachments":   {items: 20},
-	"types":         {items: 50}, // event types to filter on
+	"types":         {items: 50},              // event types to filter on
+	"parameters":    {chars: 1024, items: 20}, // a message template's parameters
 }
 
 // limitsInterceptor refuses a request with a string or list over its limit, naming the field,

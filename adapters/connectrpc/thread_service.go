@@ -126,6 +126,9 @@ func (s threadService) MarkThreadRead(ctx context.Context, req *connect.Request[
 func (s threadService) SendMessage(ctx context.Context, req *connect.Request[v1.SendMessageRequest]) (*connect.Response[v1.SendMessageResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.SendMessageRequest) (*v1.SendMessageResponse, error) {
 		c := commands.SendMessage{ThreadID: m.ThreadId, Text: m.Text, ReplyToMessageID: m.ReplyToMessageId, IdempotencyKey: m.IdempotencyKey}
+		if t := m.Template; t != nil {
+			c.Template = &domain.Template{Name: t.Name, Language: t.Language, Parameters: t.Parameters}
+		}
 		for _, at := range m.Attachments {
 			c.Attachments = append(c.Attachments, domain.Attachment{Type: at.Type, URL: at.Url, MimeType: at.MimeType, Name: at.Name})
 		}

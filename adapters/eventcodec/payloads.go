@@ -64,7 +64,7 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 			Platform: platformName(p.Platform), Text: p.Text, Attachments: attachmentsToProto(p.Attachments),
 			Decision: decisionToProto(p.Decision), RecipientPlatformId: p.RecipientPlatformID,
 			PlatformConversationId: p.PlatformConversationID, ReplyToMessageId: p.ReplyToMessageID,
-			ReplyToPlatformMessageId: p.ReplyToPlatformMessageID, MessageTag: p.MessageTag,
+			ReplyToPlatformMessageId: p.ReplyToPlatformMessageID, MessageTag: p.MessageTag, Template: templateToProto(p.Template),
 		}}
 	case domain.MessageSent:
 		env.Payload = &eventsv1.Envelope_MessageSent{MessageSent: &eventsv1.MessageSent{MessageId: p.MessageID, ThreadId: p.ThreadID,
@@ -212,6 +212,7 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 			Decision: decisionFromProto(p.GetDecision()), RecipientPlatformID: p.GetRecipientPlatformId(),
 			PlatformConversationID: p.GetPlatformConversationId(), ReplyToMessageID: p.GetReplyToMessageId(),
 			ReplyToPlatformMessageID: p.GetReplyToPlatformMessageId(), MessageTag: p.GetMessageTag(),
+			Template: templateFromProto(p.GetTemplate()),
 		}, nil
 	case *eventsv1.Envelope_MessageSent:
 		p := c.MessageSent
@@ -327,4 +328,18 @@ func emptyNilStrings(s []string) []string {
 		return nil
 	}
 	return s
+}
+
+func templateToProto(t *domain.Template) *eventsv1.MessageTemplate {
+	if t == nil {
+		return nil
+	}
+	return &eventsv1.MessageTemplate{Name: t.Name, Language: t.Language, Parameters: t.Parameters}
+}
+
+func templateFromProto(t *eventsv1.MessageTemplate) *domain.Template {
+	if t == nil {
+		return nil
+	}
+	return &domain.Template{Name: t.GetName(), Language: t.GetLanguage(), Parameters: t.GetParameters()}
 }

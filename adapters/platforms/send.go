@@ -32,6 +32,8 @@ type Outbound struct {
 	ReplyTo string
 	// MessageTag is the tag the window rule requires (Meta HUMAN_AGENT), or "".
 	MessageTag string
+	// Template is an approved template sent instead of text (WhatsApp), or nil.
+	Template *domain.Template
 }
 
 // Sent is the platform's acknowledgement of a reply.

@@ -218,7 +218,7 @@ func (s *SendOnMessageSendRequested) handle(ctx context.Context, j job) error {
 	pl := platforms.Link{ID: link.ID, TeamID: link.TeamID, PlatformID: link.PlatformID}
 	m := platforms.Outbound{MessageID: r.MessageID, ThreadID: r.ThreadID, Recipient: r.RecipientPlatformID,
 		Conversation: r.PlatformConversationID, Text: r.Text, Attachments: r.Attachments, ReplyTo: r.ReplyToPlatformMessageID,
-		MessageTag: r.MessageTag}
+		MessageTag: r.MessageTag, Template: r.Template}
 
 	if action == commands.SendReconcile {
 		if rec, ok := sender.(platforms.Reconciler); ok {

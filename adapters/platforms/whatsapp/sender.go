@@ -37,7 +37,19 @@ func (s *sender) Send(ctx context.Context, link platforms.Link, creds map[string
 		return platforms.Sent{}, &platforms.SendError{Reason: platforms.ReasonAuth, LinkFault: true, Detail: "no access_token in the link's credentials"}
 	}
 	body := map[string]any{"messaging_product": "whatsapp", "recipient_type": "individual", "to": m.Recipient}
-	if len(m.Attachments) > 0 {
+	if t := m.Template; t != nil {
+		// An approved template (the only message allowed outside the 24-hour window): its
+		// body's {{n}} parameters as text.
+		tmpl := map[string]any{"name": t.Name, "language": map[string]string{"code": t.Language}}
+		if len(t.Parameters) > 0 {
+			params := make([]map[string]string, len(t.Parameters))
+			for i, v := range t.Parameters {
+				params[i] = map[string]string{"type": "text", "text": v}
+			}
+			tmpl["components"] = []map[string]any{{"type": "body", "parameters": params}}
+		}
+		body["type"], body["template"] = "template", tmpl
+	} else if len(m.Attachments) > 0 {
 		a := m.Attachments[0]
 		kind := a.Type
 		if kind == "file" {

@@ -943,8 +943,11 @@ type SendMessageRequest struct {
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// The message this one answers (msg_…), on platforms that can quote one.
 	ReplyToMessageId string `protobuf:"bytes,5,opt,name=reply_to_message_id,json=replyToMessageId,proto3" json:"reply_to_message_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// An approved message template instead of text (WhatsApp: the only message allowed outside
+	// the 24-hour window). Text and attachments must then be empty.
+	Template      *MessageTemplate `protobuf:"bytes,210,opt,name=template,proto3" json:"template,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendMessageRequest) Reset() {
@@ -1010,6 +1013,13 @@ func (x *SendMessageRequest) GetReplyToMessageId() string {
 		return x.ReplyToMessageId
 	}
 	return ""
+}
+
+func (x *SendMessageRequest) GetTemplate() *MessageTemplate {
+	if x != nil {
+		return x.Template
+	}
+	return nil
 }
 
 // SendMessageResponse returns the message.
@@ -1339,13 +1349,14 @@ const file_switchboard_v1_thread_proto_rawDesc = "" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"4\n" +
 	"\x16MarkThreadReadResponse\x12\x1a\n" +
-	"\bposition\x18\x01 \x01(\tR\bposition\"\xdb\x01\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\"\x99\x02\n" +
 	"\x12SendMessageRequest\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12<\n" +
 	"\vattachments\x18\x03 \x03(\v2\x1a.switchboard.v1.AttachmentR\vattachments\x12'\n" +
 	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12-\n" +
-	"\x13reply_to_message_id\x18\x05 \x01(\tR\x10replyToMessageId\"d\n" +
+	"\x13reply_to_message_id\x18\x05 \x01(\tR\x10replyToMessageId\x12<\n" +
+	"\btemplate\x18\xd2\x01 \x01(\v2\x1f.switchboard.v1.MessageTemplateR\btemplate\"d\n" +
 	"\x13SendMessageResponse\x121\n" +
 	"\amessage\x18\x01 \x01(\v2\x17.switchboard.v1.MessageR\amessage\x12\x1a\n" +
 	"\bposition\x18\x02 \x01(\tR\bposition\"Z\n" +
@@ -1418,6 +1429,7 @@ var file_switchboard_v1_thread_proto_goTypes = []any{
 	(*Thread)(nil),                 // 24: switchboard.v1.Thread
 	(*Message)(nil),                // 25: switchboard.v1.Message
 	(*Attachment)(nil),             // 26: switchboard.v1.Attachment
+	(*MessageTemplate)(nil),        // 27: switchboard.v1.MessageTemplate
 }
 var file_switchboard_v1_thread_proto_depIdxs = []int32{
 	22, // 0: switchboard.v1.ListThreadsRequest.view:type_name -> switchboard.v1.View
@@ -1426,35 +1438,36 @@ var file_switchboard_v1_thread_proto_depIdxs = []int32{
 	24, // 3: switchboard.v1.GetThreadResponse.thread:type_name -> switchboard.v1.Thread
 	25, // 4: switchboard.v1.ListMessagesResponse.messages:type_name -> switchboard.v1.Message
 	26, // 5: switchboard.v1.SendMessageRequest.attachments:type_name -> switchboard.v1.Attachment
-	25, // 6: switchboard.v1.SendMessageResponse.message:type_name -> switchboard.v1.Message
-	25, // 7: switchboard.v1.RetrySendResponse.message:type_name -> switchboard.v1.Message
-	0,  // 8: switchboard.v1.ThreadService.ListThreads:input_type -> switchboard.v1.ListThreadsRequest
-	2,  // 9: switchboard.v1.ThreadService.GetThread:input_type -> switchboard.v1.GetThreadRequest
-	4,  // 10: switchboard.v1.ThreadService.ListMessages:input_type -> switchboard.v1.ListMessagesRequest
-	6,  // 11: switchboard.v1.ThreadService.AssignThread:input_type -> switchboard.v1.AssignThreadRequest
-	8,  // 12: switchboard.v1.ThreadService.UnassignThread:input_type -> switchboard.v1.UnassignThreadRequest
-	10, // 13: switchboard.v1.ThreadService.MarkThreadDone:input_type -> switchboard.v1.MarkThreadDoneRequest
-	12, // 14: switchboard.v1.ThreadService.ReopenThread:input_type -> switchboard.v1.ReopenThreadRequest
-	14, // 15: switchboard.v1.ThreadService.MarkThreadRead:input_type -> switchboard.v1.MarkThreadReadRequest
-	16, // 16: switchboard.v1.ThreadService.SendMessage:input_type -> switchboard.v1.SendMessageRequest
-	18, // 17: switchboard.v1.ThreadService.RetrySend:input_type -> switchboard.v1.RetrySendRequest
-	20, // 18: switchboard.v1.ThreadService.CancelSend:input_type -> switchboard.v1.CancelSendRequest
-	1,  // 19: switchboard.v1.ThreadService.ListThreads:output_type -> switchboard.v1.ListThreadsResponse
-	3,  // 20: switchboard.v1.ThreadService.GetThread:output_type -> switchboard.v1.GetThreadResponse
-	5,  // 21: switchboard.v1.ThreadService.ListMessages:output_type -> switchboard.v1.ListMessagesResponse
-	7,  // 22: switchboard.v1.ThreadService.AssignThread:output_type -> switchboard.v1.AssignThreadResponse
-	9,  // 23: switchboard.v1.ThreadService.UnassignThread:output_type -> switchboard.v1.UnassignThreadResponse
-	11, // 24: switchboard.v1.ThreadService.MarkThreadDone:output_type -> switchboard.v1.MarkThreadDoneResponse
-	13, // 25: switchboard.v1.ThreadService.ReopenThread:output_type -> switchboard.v1.ReopenThreadResponse
-	15, // 26: switchboard.v1.ThreadService.MarkThreadRead:output_type -> switchboard.v1.MarkThreadReadResponse
-	17, // 27: switchboard.v1.ThreadService.SendMessage:output_type -> switchboard.v1.SendMessageResponse
-	19, // 28: switchboard.v1.ThreadService.RetrySend:output_type -> switchboard.v1.RetrySendResponse
-	21, // 29: switchboard.v1.ThreadService.CancelSend:output_type -> switchboard.v1.CancelSendResponse
-	19, // [19:30] is the sub-list for method output_type
-	8,  // [8:19] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	27, // 6: switchboard.v1.SendMessageRequest.template:type_name -> switchboard.v1.MessageTemplate
+	25, // 7: switchboard.v1.SendMessageResponse.message:type_name -> switchboard.v1.Message
+	25, // 8: switchboard.v1.RetrySendResponse.message:type_name -> switchboard.v1.Message
+	0,  // 9: switchboard.v1.ThreadService.ListThreads:input_type -> switchboard.v1.ListThreadsRequest
+	2,  // 10: switchboard.v1.ThreadService.GetThread:input_type -> switchboard.v1.GetThreadRequest
+	4,  // 11: switchboard.v1.ThreadService.ListMessages:input_type -> switchboard.v1.ListMessagesRequest
+	6,  // 12: switchboard.v1.ThreadService.AssignThread:input_type -> switchboard.v1.AssignThreadRequest
+	8,  // 13: switchboard.v1.ThreadService.UnassignThread:input_type -> switchboard.v1.UnassignThreadRequest
+	10, // 14: switchboard.v1.ThreadService.MarkThreadDone:input_type -> switchboard.v1.MarkThreadDoneRequest
+	12, // 15: switchboard.v1.ThreadService.ReopenThread:input_type -> switchboard.v1.ReopenThreadRequest
+	14, // 16: switchboard.v1.ThreadService.MarkThreadRead:input_type -> switchboard.v1.MarkThreadReadRequest
+	16, // 17: switchboard.v1.ThreadService.SendMessage:input_type -> switchboard.v1.SendMessageRequest
+	18, // 18: switchboard.v1.ThreadService.RetrySend:input_type -> switchboard.v1.RetrySendRequest
+	20, // 19: switchboard.v1.ThreadService.CancelSend:input_type -> switchboard.v1.CancelSendRequest
+	1,  // 20: switchboard.v1.ThreadService.ListThreads:output_type -> switchboard.v1.ListThreadsResponse
+	3,  // 21: switchboard.v1.ThreadService.GetThread:output_type -> switchboard.v1.GetThreadResponse
+	5,  // 22: switchboard.v1.ThreadService.ListMessages:output_type -> switchboard.v1.ListMessagesResponse
+	7,  // 23: switchboard.v1.ThreadService.AssignThread:output_type -> switchboard.v1.AssignThreadResponse
+	9,  // 24: switchboard.v1.ThreadService.UnassignThread:output_type -> switchboard.v1.UnassignThreadResponse
+	11, // 25: switchboard.v1.ThreadService.MarkThreadDone:output_type -> switchboard.v1.MarkThreadDoneResponse
+	13, // 26: switchboard.v1.ThreadService.ReopenThread:output_type -> switchboard.v1.ReopenThreadResponse
+	15, // 27: switchboard.v1.ThreadService.MarkThreadRead:output_type -> switchboard.v1.MarkThreadReadResponse
+	17, // 28: switchboard.v1.ThreadService.SendMessage:output_type -> switchboard.v1.SendMessageResponse
+	19, // 29: switchboard.v1.ThreadService.RetrySend:output_type -> switchboard.v1.RetrySendResponse
+	21, // 30: switchboard.v1.ThreadService.CancelSend:output_type -> switchboard.v1.CancelSendResponse
+	20, // [20:31] is the sub-list for method output_type
+	9,  // [9:20] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_thread_proto_init() }

@@ -1104,7 +1104,9 @@ type Capabilities struct {
 	// The platform lets a sent message be edited.
 	Edit bool `protobuf:"varint,8,opt,name=edit,proto3" json:"edit,omitempty"`
 	// The platform lets a sent message be deleted.
-	Unsend        bool `protobuf:"varint,9,opt,name=unsend,proto3" json:"unsend,omitempty"`
+	Unsend bool `protobuf:"varint,9,opt,name=unsend,proto3" json:"unsend,omitempty"`
+	// SendMessage takes an approved message template (WhatsApp), allowed outside the window.
+	Templates     bool `protobuf:"varint,211,opt,name=templates,proto3" json:"templates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1202,6 +1204,78 @@ func (x *Capabilities) GetUnsend() bool {
 	return false
 }
 
+func (x *Capabilities) GetTemplates() bool {
+	if x != nil {
+		return x.Templates
+	}
+	return false
+}
+
+// MessageTemplate is an approved message template (WhatsApp) and its body parameters.
+type MessageTemplate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the template's name, as approved (lowercase letters, digits, underscores).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Required: the language code of the approved translation, e.g. en_US.
+	Language string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
+	// The body's parameters {{1}}, {{2}}, … as text, in order.
+	// At most 20 parameters.
+	Parameters    []string `protobuf:"bytes,3,rep,name=parameters,proto3" json:"parameters,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageTemplate) Reset() {
+	*x = MessageTemplate{}
+	mi := &file_switchboard_v1_types_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageTemplate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageTemplate) ProtoMessage() {}
+
+func (x *MessageTemplate) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_types_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageTemplate.ProtoReflect.Descriptor instead.
+func (*MessageTemplate) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_types_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *MessageTemplate) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MessageTemplate) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *MessageTemplate) GetParameters() []string {
+	if x != nil {
+		return x.Parameters
+	}
+	return nil
+}
+
 // Member is a person of the team.
 type Member struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1219,7 +1293,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_switchboard_v1_types_proto_msgTypes[9]
+	mi := &file_switchboard_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1305,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_types_proto_msgTypes[9]
+	mi := &file_switchboard_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1318,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_switchboard_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Member) GetId() string {
@@ -1365,7 +1439,7 @@ const file_switchboard_v1_types_proto_rawDesc = "" +
 	"\fwebhook_path\x18\x06 \x01(\tR\vwebhookPath\x12\x16\n" +
 	"\x06active\x18\a \x01(\bR\x06active\x12#\n" +
 	"\rhealth_reason\x18\b \x01(\tR\fhealthReason\x12@\n" +
-	"\fcapabilities\x18\t \x01(\v2\x1c.switchboard.v1.CapabilitiesR\fcapabilities\"\x9d\x02\n" +
+	"\fcapabilities\x18\t \x01(\v2\x1c.switchboard.v1.CapabilitiesR\fcapabilities\"\xbc\x02\n" +
 	"\fCapabilities\x12\x12\n" +
 	"\x04send\x18\x01 \x01(\bR\x04send\x12\x1d\n" +
 	"\n" +
@@ -1376,7 +1450,14 @@ const file_switchboard_v1_types_proto_rawDesc = "" +
 	"\breply_to\x18\x06 \x01(\bR\areplyTo\x12\x16\n" +
 	"\x06window\x18\a \x01(\tR\x06window\x12\x12\n" +
 	"\x04edit\x18\b \x01(\bR\x04edit\x12\x16\n" +
-	"\x06unsend\x18\t \x01(\bR\x06unsend\"V\n" +
+	"\x06unsend\x18\t \x01(\bR\x06unsend\x12\x1d\n" +
+	"\ttemplates\x18\xd3\x01 \x01(\bR\ttemplates\"a\n" +
+	"\x0fMessageTemplate\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\blanguage\x18\x02 \x01(\tR\blanguage\x12\x1e\n" +
+	"\n" +
+	"parameters\x18\x03 \x03(\tR\n" +
+	"parameters\"V\n" +
 	"\x06Member\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
@@ -1421,7 +1502,7 @@ func file_switchboard_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_switchboard_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_switchboard_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_switchboard_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_switchboard_v1_types_proto_goTypes = []any{
 	(Platform)(0),                 // 0: switchboard.v1.Platform
 	(Direction)(0),                // 1: switchboard.v1.Direction
@@ -1435,25 +1516,26 @@ var file_switchboard_v1_types_proto_goTypes = []any{
 	(*Thread)(nil),                // 9: switchboard.v1.Thread
 	(*AccountLink)(nil),           // 10: switchboard.v1.AccountLink
 	(*Capabilities)(nil),          // 11: switchboard.v1.Capabilities
-	(*Member)(nil),                // 12: switchboard.v1.Member
-	nil,                           // 13: switchboard.v1.Prospect.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*MessageTemplate)(nil),       // 12: switchboard.v1.MessageTemplate
+	(*Member)(nil),                // 13: switchboard.v1.Member
+	nil,                           // 14: switchboard.v1.Prospect.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_switchboard_v1_types_proto_depIdxs = []int32{
 	0,  // 0: switchboard.v1.Message.platform:type_name -> switchboard.v1.Platform
 	1,  // 1: switchboard.v1.Message.direction:type_name -> switchboard.v1.Direction
 	3,  // 2: switchboard.v1.Message.sender:type_name -> switchboard.v1.Participant
 	4,  // 3: switchboard.v1.Message.attachments:type_name -> switchboard.v1.Attachment
-	14, // 4: switchboard.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
+	15, // 4: switchboard.v1.Message.sent_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: switchboard.v1.Prospect.platform:type_name -> switchboard.v1.Platform
 	6,  // 6: switchboard.v1.Prospect.tags:type_name -> switchboard.v1.Tag
 	7,  // 7: switchboard.v1.Prospect.status:type_name -> switchboard.v1.Status
-	13, // 8: switchboard.v1.Prospect.custom_fields:type_name -> switchboard.v1.Prospect.CustomFieldsEntry
-	14, // 9: switchboard.v1.Prospect.first_seen_at:type_name -> google.protobuf.Timestamp
+	14, // 8: switchboard.v1.Prospect.custom_fields:type_name -> switchboard.v1.Prospect.CustomFieldsEntry
+	15, // 9: switchboard.v1.Prospect.first_seen_at:type_name -> google.protobuf.Timestamp
 	0,  // 10: switchboard.v1.Thread.platform:type_name -> switchboard.v1.Platform
 	8,  // 11: switchboard.v1.Thread.prospect:type_name -> switchboard.v1.Prospect
 	1,  // 12: switchboard.v1.Thread.last_message_direction:type_name -> switchboard.v1.Direction
-	14, // 13: switchboard.v1.Thread.last_message_at:type_name -> google.protobuf.Timestamp
+	15, // 13: switchboard.v1.Thread.last_message_at:type_name -> google.protobuf.Timestamp
 	0,  // 14: switchboard.v1.AccountLink.platform:type_name -> switchboard.v1.Platform
 	11, // 15: switchboard.v1.AccountLink.capabilities:type_name -> switchboard.v1.Capabilities
 	16, // [16:16] is the sub-list for method output_type
@@ -1474,7 +1556,7 @@ func file_switchboard_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_types_proto_rawDesc), len(file_switchboard_v1_types_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -297,3 +297,37 @@ func TestProspectUnrecordedReplySeen(t *testing.T) {
 		t.Fatal("one message matched two replies alike")
 	}
 }
+
+// A read watermark (Meta's read: every message sent before it) reads our replies of that
+// thread sent by then, once; not those sent later, pending or of another thread.
+func TestProspectSeenUpTo(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	rules := SendRules{Now: now, Capabilities: CapabilitiesOf(PlatformTelegram)}
+	p := NewProspect("prs_1")
+	in := message("thr_1", Inbound)
+	in.SentAt, in.Prospect.PlatformID = now.Add(-time.Hour), "psid"
+	p.Apply(prospectEvent(OriginWebhook, p.ReceiveMessage(in, OriginWebhook)))
+	for i, id := range []string{"msg_a", "msg_b", "msg_c"} {
+		req, err := p.RequestSend(MessageSendRequested{MessageID: id, ThreadID: "thr_1", Text: id}, rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Apply(prospectEvent(OriginAPI, req))
+		if id != "msg_c" { // msg_c stays pending
+			sent, _, _ := p.RecordSent(id, "p"+id, now.Add(time.Duration(i)*time.Minute))
+			p.Apply(prospectEvent(OriginSystem, sent))
+		}
+	}
+	got := p.SeenUpTo("thr_1", now.Add(30*time.Second))
+	if len(got) != 1 || got[0].MessageID != "msg_a" || got[0].Status != "read" {
+		t.Fatalf("watermark between the replies read %+v, want msg_a", got)
+	}
+	p.Apply(prospectEvent(OriginWebhook, got[0]))
+	if got := p.SeenUpTo("thr_2", now.Add(time.Hour)); len(got) != 0 {
+		t.Fatalf("another thread's watermark read %+v", got)
+	}
+	got = p.SeenUpTo("thr_1", now.Add(time.Hour))
+	if len(got) != 1 || got[0].MessageID != "msg_b" {
+		t.Fatalf("a later watermark read %+v, want msg_b alone (msg_a is read, msg_c pending)", got)
+	}
+}

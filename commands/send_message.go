@@ -85,6 +85,9 @@ func (h SendMessageHandler) send(ctx context.Context, a Actor, c SendMessage) (S
 	}
 	req := domain.MessageSendRequested{ThreadID: c.ThreadID, Platform: link.Platform, Text: c.Text, Attachments: c.Attachments,
 		ReplyToMessageID: c.ReplyToMessageID, Template: c.Template}
+	if c.Template != nil {
+		req.Text = c.Template.Summary() // what the thread shows; the sender sends the template
+	}
 	if c.ReplyToMessageID != "" {
 		m, err := h.State.Message(ctx, a.TeamID, c.ReplyToMessageID)
 		if err := found(err, "message", c.ReplyToMessageID); err != nil {

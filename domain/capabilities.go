@@ -126,6 +126,16 @@ var (
 	templateLanguage = regexp.MustCompile(`^[a-z]{2,3}(_[A-Za-z]{2,4})?$`)
 )
 
+// Summary is how a template reply reads in the thread (its text is the platform's, filled in
+// from the approved template): "[template order_update en_US: Ada, #1234]".
+func (t Template) Summary() string {
+	s := "[template " + t.Name + " " + t.Language
+	if len(t.Parameters) > 0 {
+		s += ": " + strings.Join(t.Parameters, ", ")
+	}
+	return s + "]"
+}
+
 // CheckTemplate checks a reply that is a template: the platform takes templates, the name and
 // language are well formed, and no text or attachment travels with it.
 func (c Capabilities) CheckTemplate(p Platform, t Template, text string, atts []Attachment) error {

@@ -177,7 +177,9 @@ func TestWhatsAppReply(t *testing.T) {
 	}
 	from := len(graph.sends())
 	r = call[v1.SendMessageResponse](a, "/switchboard.v1.ThreadService/SendMessage", &v1.SendMessageRequest{ThreadId: stale.Id, Template: tmpl})
-	waitStatus(t, a, stale.Id, r.Message.Id, "sent")
+	if m := waitStatus(t, a, stale.Id, r.Message.Id, "sent"); m.Text != "[template order_update en_US: Ada, #1234]" {
+		t.Fatalf("the thread shows the template reply as %q", m.Text)
+	}
 	reqs = graph.sends()[from:]
 	body = nil
 	_ = json.Unmarshal(reqs[0].Body, &body)

@@ -154,8 +154,9 @@ func RateLimited(err error, def time.Duration) error {
 // credentials the link's fault, other 4xx an invalid request, in words safe to record. The
 // secrets are scrubbed from the platform's message.
 func SendError(err error, secrets ...string) *platforms.SendError {
-	if se, ok := err.(*platforms.SendError); ok {
-		return se
+	var sent *platforms.SendError
+	if errors.As(err, &sent) {
+		return sent
 	}
 	if a, ok := platforms.IsAuth(err); ok {
 		return &platforms.SendError{Reason: platforms.ReasonAuth, LinkFault: true, Detail: platforms.Scrub(a.Reason, secrets...)}

@@ -85,3 +85,31 @@ func TestDo(t *testing.T) {
 		t.Fatalf("transport error %v", err)
 	}
 }
+
+// A sender's call made with Do fails as a SendError: temporary for 429 (with its wait), 5xx
+// and transport failures; the link's fault for 401/403 and refused credentials; the secret
+// scrubbed from the platform's words.
+func TestSendError(t *testing.T) {
+	for _, c := range []struct {
+		err       error
+		reason    string
+		temporary bool
+		linkFault bool
+	}{
+		{&StatusError{Status: 429, RetryAfter: 3 * time.Second}, platforms.ReasonRateLimited, true, false},
+		{&StatusError{Status: 502}, platforms.ReasonPlatform, true, false},
+		{&StatusError{Status: 401, Message: "token SECRET refused"}, platforms.ReasonAuth, false, true},
+		{&StatusError{Status: 400, Name: "InvalidRequest"}, platforms.ReasonInvalid, false, false},
+		{&platforms.AuthError{Reason: "refused"}, platforms.ReasonAuth, false, true},
+		{&platforms.RetryAfter{After: time.Second}, platforms.ReasonRateLimited, true, false},
+		{context.DeadlineExceeded, platforms.ReasonTimeout, true, false},
+	} {
+		se := SendError(c.err, "SECRET")
+		if se.Reason != c.reason || se.Temporary != c.temporary || se.LinkFault != c.linkFault || strings.Contains(se.Error(), "SECRET") {
+			t.Errorf("%v → %+v", c.err, se)
+		}
+	}
+	if se := SendError(&StatusError{Status: 429, RetryAfter: 3 * time.Second}); se.RetryAfter != 3*time.Second {
+		t.Errorf("429 waits %v", se.RetryAfter)
+	}
+}

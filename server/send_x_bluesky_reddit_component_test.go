@@ -269,6 +269,15 @@ func TestXReply(t *testing.T) {
 	runSendFaults(t, a, thread.Id, func() int { return len(dms()) }, []sendFault{
 		{"429 waits Retry-After", refuseNext(429, http.Header{"Retry-After": {"1"}}, `{"title":"Too Many Requests","detail":"Too Many Requests","type":"about:blank","status":429}`), "sent", "", 2},
 		{"500 then success", refuseNext(500, nil, `{"title":"Internal Server Error","type":"about:blank","status":500}`), "sent", "", 2},
+		{"a timeout is retried", func() {
+			from := len(xAPI.requests())
+			xAPI.setAnswer(func(n int, r fakeRequest) (int, http.Header, string) {
+				if n == from+1 {
+					time.Sleep(1500 * time.Millisecond) // beyond the attempt timeout (1s here)
+				}
+				return xOK(n, r)
+			})
+		}, "sent", "", 2},
 		{"the person's DM settings refuse us", refuseNext(403, nil, `{"detail":"You are not permitted to send Direct Messages to this user.","type":"about:blank","title":"Forbidden","status":403}`), "failed", "blocked", 1},
 	})
 	t.Run("a revoked token fails the reply and marks the link", func(t *testing.T) {

@@ -59,6 +59,9 @@ type Config struct {
 	// for at most BatchWait after the first (defaults 500 and 5ms).
 	BatchSize int
 	BatchWait time.Duration
+	// BackfillBatch is how many records one transaction of the start's stream index backfill
+	// records (default 2000).
+	BackfillBatch int
 }
 
 // SASLConfig authenticates to the brokers. An empty Mechanism disables SASL.
@@ -134,6 +137,9 @@ func (cfg Config) withDefaults() Config {
 	def(&cfg.BatchWait, 5*time.Millisecond)
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500
+	}
+	if cfg.BackfillBatch <= 0 {
+		cfg.BackfillBatch = 2000
 	}
 	return cfg
 }

@@ -61,6 +61,10 @@ type StreamIndex interface {
 	// lease ran out, in version order: the caller looks for their events in the log, confirms
 	// those it finds and releases the others as not written.
 	RecoverVersions(ctx context.Context, owner, teamID, key string, lease time.Duration) ([]eventindex.PendingVersion, error)
+	// PendingVersions returns, without taking them over, the stream's unconfirmed claims
+	// taken at or before claimedBefore, live ones included, in version order: the caller
+	// confirms those whose events it finds in the log (Confirm needs no ownership).
+	PendingVersions(ctx context.Context, teamID, key string, claimedBefore time.Time) ([]eventindex.PendingVersion, error)
 	// StreamPositions returns up to limit confirmed versions of the stream above after, in
 	// version order, with their positions.
 	StreamPositions(ctx context.Context, teamID, key string, after int64, limit int) ([]eventindex.VersionPosition, error)

@@ -46,6 +46,11 @@ type Config struct {
 	// publishBound): a publish that outlived its claim could write the event twice. A claim
 	// left by a dead process is recovered once its lease ran out.
 	ClaimLease time.Duration
+	// ClaimCheckAfter is how old another append's live version claim must be before an
+	// append waiting behind it looks for its events in the topic (default 5s): the events of
+	// a process that died after publishing are then confirmed at once, and its stream goes on
+	// without waiting for ClaimLease.
+	ClaimCheckAfter time.Duration
 	// SessionTimeout, HeartbeatInterval and RebalanceTimeout tune consumer groups (defaults
 	// 10s, 3s, 60s). A broker refuses a session timeout outside its own bounds.
 	SessionTimeout    time.Duration
@@ -129,6 +134,7 @@ func (cfg Config) withDefaults() Config {
 	def(&cfg.RequestTimeout, 30*time.Second)
 	def(&cfg.AppendTimeout, 15*time.Second)
 	def(&cfg.ClaimLease, 10*time.Minute)
+	def(&cfg.ClaimCheckAfter, 5*time.Second)
 	def(&cfg.SessionTimeout, 10*time.Second)
 	def(&cfg.HeartbeatInterval, 3*time.Second)
 	def(&cfg.RebalanceTimeout, 60*time.Second)

@@ -335,3 +335,25 @@ func (x *EventIndex) Backfill(ctx context.Context, topic string, partition int32
 	}
 	return res, nil
 }
+
+// PendingVersions reads the stream's unconfirmed claims taken at or before claimedBefore.
+func (x *EventIndex) PendingVersions(ctx context.Context, teamID, key string, claimedBefore time.Time) ([]eventindex.PendingVersion, error) {
+	var out []eventindex.PendingVersion
+	err := pgRetryConn(ctx, x.pool, func() error {
+		rows, err := x.pool.Query(ctx, `SELECT version, event_id, since FROM `+x.streams+`
+			WHERE team_id = $1 AND key = $2 AND partition IS NULL AND since <= $3 ORDER BY version`, teamID, key, claimedBefore)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventindex.PendingVersion, error) {
+			var p eventindex.PendingVersion
+			err := r.Scan(&p.Version, &p.EventID, &p.Since)
+			return p, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("event index: pending versions: %w", err)
+	}
+	return out, nil
+}

@@ -449,3 +449,27 @@ func (x *EventIndex) Backfill(ctx context.Context, topic string, partition int32
 	res.Mark = to
 	return res, nil
 }
+
+// PendingVersions reads the stream's unconfirmed claims taken at or before claimedBefore.
+func (x *EventIndex) PendingVersions(ctx context.Context, teamID, key string, claimedBefore time.Time) ([]eventindex.PendingVersion, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT version, event_id, since FROM stream_index
+		WHERE team_id = ? AND key = ? AND partition IS NULL AND since <= ? ORDER BY version`, teamID, key, claimedBefore.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("event index: pending versions: %w", err)
+	}
+	defer rows.Close()
+	var out []eventindex.PendingVersion
+	for rows.Next() {
+		var p eventindex.PendingVersion
+		var since int64
+		if err := rows.Scan(&p.Version, &p.EventID, &since); err != nil {
+			return nil, fmt.Errorf("event index: pending versions: %w", err)
+		}
+		p.Since = time.Unix(0, since)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event index: pending versions: %w", err)
+	}
+	return out, nil
+}

@@ -323,6 +323,31 @@ func TestAppendStreamConfirmsCrashedAppendPromptly(t *testing.T) {
 		}
 	})
 
+	t.Run("CrashedAfterPublishingThenRetried", func(t *testing.T) {
+		t.Parallel()
+		// The crashed process's own event comes again (a platform retrying its webhook): its
+		// id is claimed by the dead process, and is found in the log.
+		l, idx, team := open(t)
+		dead := event(team, 0)
+		crashedClaim(t, idx, dead)
+		env, err := eventcodec.Marshal(dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := l.message(dead, env, 1)
+		if err := l.producer.SendMessages([]*sarama.ProducerMessage{msg}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := l.AppendStream(context.Background(), team, team, 0, []domain.Event{dead})
+		want := eventlog.Position{Partition: msg.Partition, Offset: msg.Offset}
+		if err != nil || !res[0].Duplicate || res[0].Version != 1 || res[0].Position != want {
+			t.Fatalf("the retried event = %+v, %v, want a duplicate at version 1 at %v", res, err, want)
+		}
+		if v := versionsInLog(t, l, team); len(v) != 1 || len(v[1]) != 1 {
+			t.Fatalf("versions in the topic = %v, want the one event", v)
+		}
+	})
+
 	t.Run("CrashedBeforePublishing", func(t *testing.T) {
 		t.Parallel()
 		l, idx, team := open(t)

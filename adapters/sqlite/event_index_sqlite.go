@@ -385,11 +385,30 @@ func (x *EventIndex) Backfill(ctx context.Context, topic string, partition int32
 		_ = tx.Rollback()
 		return eventindex.BackfillResult{Moved: true, Mark: mark}, nil
 	}
+	prepare := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = tx.PrepareContext(ctx, q)
+		return st
+	}
+	getKnown := prepare(`SELECT version, partition FROM stream_index WHERE event_id = ?`)
+	getHead := prepare(`SELECT coalesce(max(version), 0) FROM stream_index WHERE team_id = ? AND key = ?`)
+	insStream := prepare(`INSERT INTO stream_index (team_id, key, version, event_id, owner, since, lease_until, partition, "offset")
+			VALUES (?, ?, ?, ?, '', ?, 0, ?, ?) ON CONFLICT DO NOTHING`)
+	insID := prepare(`INSERT INTO event_index (event_id, owner, since, lease_until, partition, "offset")
+			VALUES (?, '', ?, 0, ?, ?)
+			ON CONFLICT (event_id) DO UPDATE SET partition = excluded.partition, "offset" = excluded."offset", owner = '', lease_until = 0
+			WHERE event_index.partition IS NULL`)
+	if err != nil {
+		return fail(err)
+	}
 	known := map[string]eventindex.Known{}
 	for _, r := range recs {
 		var k eventindex.Known
 		var part sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT version, partition FROM stream_index WHERE event_id = ?`, r.EventID).Scan(&k.Version, &part)
+		err := getKnown.QueryRowContext(ctx, r.EventID).Scan(&k.Version, &part)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -402,7 +421,7 @@ func (x *EventIndex) Backfill(ctx context.Context, topic string, partition int32
 	heads := map[[2]string]int64{}
 	for _, s := range eventindex.Streams(recs) {
 		var v int64
-		err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM stream_index WHERE team_id = ? AND key = ?`, s[0], s[1]).Scan(&v)
+		err := getHead.QueryRowContext(ctx, s[0], s[1]).Scan(&v)
 		if err != nil {
 			return fail(err)
 		}
@@ -411,8 +430,7 @@ func (x *EventIndex) Backfill(ctx context.Context, topic string, partition int32
 	add, confirm, assigned := eventindex.PlanBackfill(recs, known, heads)
 	now := time.Now().UnixNano()
 	for _, a := range add {
-		r, err := tx.ExecContext(ctx, `INSERT INTO stream_index (team_id, key, version, event_id, owner, since, lease_until, partition, "offset")
-			VALUES (?, ?, ?, ?, '', ?, 0, ?, ?) ON CONFLICT DO NOTHING`, a.TeamID, a.Key, a.Version, a.EventID, now, a.Position.Partition, a.Position.Offset)
+		r, err := insStream.ExecContext(ctx, a.TeamID, a.Key, a.Version, a.EventID, now, a.Position.Partition, a.Position.Offset)
 		if err != nil {
 			return fail(err)
 		}
@@ -432,10 +450,7 @@ func (x *EventIndex) Backfill(ctx context.Context, topic string, partition int32
 	res.Confirmed = len(confirm)
 	for _, r := range recs {
 		// The first position of an id stands; an unconfirmed claim takes it.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO event_index (event_id, owner, since, lease_until, partition, "offset")
-			VALUES (?, '', ?, 0, ?, ?)
-			ON CONFLICT (event_id) DO UPDATE SET partition = excluded.partition, "offset" = excluded."offset", owner = '', lease_until = 0
-			WHERE event_index.partition IS NULL`, r.EventID, now, r.Position.Partition, r.Position.Offset); err != nil {
+		if _, err := insID.ExecContext(ctx, r.EventID, now, r.Position.Partition, r.Position.Offset); err != nil {
 			return fail(err)
 		}
 	}

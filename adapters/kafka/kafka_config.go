@@ -40,8 +40,9 @@ type Config struct {
 	// is unreachable the caller gets an error, never a hang.
 	AppendTimeout time.Duration
 	// ClaimLease is how long an append's claim on an event id, and on its stream's next
-	// versions, lasts (default 10m). A stream whose appender died mid-append takes no new
-	// event until then (its appends wait, then fail as unavailable). It must
+	// versions, lasts (default 10m). A stream whose appender died mid-append before its
+	// record reached the topic takes no new event until then (its appends wait, then fail as
+	// unavailable); one whose record is in the topic goes on after ClaimCheckAfter. It must
 	// exceed the longest publish the producer can attempt, its retries included (see
 	// publishBound): a publish that outlived its claim could write the event twice. A claim
 	// left by a dead process is recovered once its lease ran out.

@@ -66,3 +66,81 @@ func Order(claims []StreamClaim) []int {
 	})
 	return order
 }
+
+// LogEvent is one record of the topic as the backfill (StreamIndex.Backfill) reads it.
+type LogEvent struct {
+	EventID, TeamID, Key string
+	// Version is the version the record carries in its header; 0 for a record written by a
+	// release that gave none.
+	Version  int64
+	Position eventlog.Position
+}
+
+// Known is what the index holds of an event already: its version, and whether its claim is
+// confirmed.
+type Known struct {
+	Version   int64
+	Confirmed bool
+}
+
+// BackfillResult says what one Backfill call did.
+type BackfillResult struct {
+	// Moved says the partition's mark was not at the call's start any more (another process
+	// backfilled it meanwhile): nothing was recorded; Mark is where it is now.
+	Moved bool
+	Mark  int64
+	// Added events got a row (Assigned of them a version of the index's choosing, the others
+	// their header's); Confirmed ones had an unconfirmed claim that now has its position;
+	// Refused ones could not take their version (another event holds it).
+	Added, Assigned, Confirmed, Refused int
+}
+
+// Backfilled is one event the backfill records, with its version.
+type Backfilled struct {
+	LogEvent
+	Version int64
+}
+
+// PlanBackfill decides, for every index, what a backfill batch records: events the index
+// lacks get their header's version, or the next one of their stream (heads: each stream's
+// last version in the index, updated as versions are given) in log order; events with an
+// unconfirmed claim are confirmed where they are; confirmed ones stay. An event id met
+// twice keeps its first position.
+func PlanBackfill(recs []LogEvent, known map[string]Known, heads map[[2]string]int64) (add []Backfilled, confirm []LogEvent, assigned int) {
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.EventID] {
+			continue
+		}
+		seen[r.EventID] = true
+		if k, ok := known[r.EventID]; ok {
+			if !k.Confirmed {
+				confirm = append(confirm, r)
+			}
+			continue
+		}
+		s := [2]string{r.TeamID, r.Key}
+		v := r.Version
+		if v <= 0 {
+			v = heads[s] + 1
+			assigned++
+		}
+		heads[s] = max(heads[s], v)
+		add = append(add, Backfilled{LogEvent: r, Version: v})
+	}
+	return add, confirm, assigned
+}
+
+// Streams returns the distinct streams of recs.
+func Streams(recs []LogEvent) [][2]string {
+	seen := map[[2]string]bool{}
+	var out [][2]string
+	for _, r := range recs {
+		s := [2]string{r.TeamID, r.Key}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

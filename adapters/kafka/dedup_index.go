@@ -61,9 +61,22 @@ type StreamIndex interface {
 	// lease ran out, in version order: the caller looks for their events in the log, confirms
 	// those it finds and releases the others as not written.
 	RecoverVersions(ctx context.Context, owner, teamID, key string, lease time.Duration) ([]eventindex.PendingVersion, error)
+	// PendingVersions returns, without taking them over, the stream's unconfirmed claims
+	// taken at or before claimedBefore, live ones included, in version order: the caller
+	// confirms those whose events it finds in the log (Confirm needs no ownership).
+	PendingVersions(ctx context.Context, teamID, key string, claimedBefore time.Time) ([]eventindex.PendingVersion, error)
 	// StreamPositions returns up to limit confirmed versions of the stream above after, in
 	// version order, with their positions.
 	StreamPositions(ctx context.Context, teamID, key string, after int64, limit int) ([]eventindex.VersionPosition, error)
 	// VersionsOf returns the versions of those ids that have one (claimed or confirmed).
 	VersionsOf(ctx context.Context, ids []string) (map[string]int64, error)
+	// BackfillMarks returns, per partition of topic, the offset below which every record of
+	// the topic is in the index (see Backfill); a partition without one starts at 0.
+	BackfillMarks(ctx context.Context, topic string) (map[int32]int64, error)
+	// Backfill records, in one transaction serialized with every other Backfill of the index,
+	// the events of topic's partition read from offset from up to to (excluded), as
+	// eventindex.PlanBackfill decides, and moves the partition's mark to to. It does so only
+	// if the mark is still at from; otherwise it records nothing and reports Moved. Repeating
+	// a batch changes nothing.
+	Backfill(ctx context.Context, topic string, partition int32, from, to int64, recs []eventindex.LogEvent) (eventindex.BackfillResult, error)
 }

@@ -61,8 +61,8 @@ type EventLog struct {
 
 var _ eventlog.Log = (*EventLog)(nil)
 
-// OpenEventLog connects to the brokers, creates the topic if it is missing and starts the
-// producer. It fails if Kafka cannot be reached; once open, the log rides out outages (calls
+// OpenEventLog connects to the brokers, creates the topic if it is missing, brings the stream
+// index up to the topic's end (see backfill) and starts the producer. It fails if Kafka cannot be reached; once open, the log rides out outages (calls
 // fail with an error meanwhile) and recovers by itself.
 func OpenEventLog(ctx context.Context, cfg Config) (_ *EventLog, err error) {
 	cfg = cfg.withDefaults()
@@ -112,6 +112,9 @@ func OpenEventLog(ctx context.Context, cfg Config) (_ *EventLog, err error) {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := l.backfill(ctx); err != nil {
 		return nil, err
 	}
 	if l.producer, err = sarama.NewSyncProducer(cfg.Brokers, pcfg); err != nil {

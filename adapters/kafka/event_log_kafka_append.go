@@ -71,7 +71,7 @@ func (l *EventLog) appendEvents(ctx context.Context, events []domain.Event, expe
 			ids = append(ids, e.ID)
 		}
 	}
-	a := &appendCall{l: l, owner: l.newOwner(), recovered: map[string]bool{}, expected: expected, versions: map[string]int64{}}
+	a := &appendCall{l: l, owner: l.newOwner(), recovered: map[string]bool{}, expected: expected, versions: map[string]int64{}, streams: map[string][2]string{}}
 	positions, dups, err := a.run(ctx, events, envelopes, first, ids)
 	if err != nil {
 		return nil, err
@@ -96,10 +96,16 @@ type appendCall struct {
 	// versioned are the ids whose versions this call claimed; versions has every event's.
 	versioned []string
 	versions  map[string]int64
+	// streams has every id's stream (team, key).
+	streams map[string][2]string
 }
 
 func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [][]byte, first map[string]int, ids []string) (map[string]eventlog.Position, map[string]bool, error) {
 	l := a.l
+	for _, id := range ids {
+		e := events[first[id]]
+		a.streams[id] = [2]string{e.TeamID, e.Key}
+	}
 	positions, since, err := a.claimAll(ctx, ids)
 	if err != nil {
 		a.releaseClaims()
@@ -196,6 +202,7 @@ func (a *appendCall) claimAll(ctx context.Context, ids []string) (map[string]eve
 	since := map[string]time.Time{}
 	pending := ids
 	bo := newBackoff(5*time.Millisecond, 250*time.Millisecond)
+	var checked time.Time
 	for len(pending) > 0 {
 		written, recover, held, err := l.index.Claim(ctx, a.owner, pending, l.cfg.ClaimLease)
 		if err != nil {
@@ -224,7 +231,24 @@ func (a *appendCall) claimAll(ctx context.Context, ids []string) (map[string]eve
 			}
 		}
 		pending = held
-		if len(pending) > 0 && !sleep(ctx, bo.NextBackOff()) {
+		// A held id may be a crashed process's whose event is in the log: its stream's old
+		// unconfirmed claims are looked for, at most once per ClaimCheckAfter.
+		confirmed := 0
+		if len(pending) > 0 && time.Since(checked) >= l.cfg.ClaimCheckAfter {
+			checked = time.Now()
+			seen := map[[2]string]bool{}
+			for _, id := range pending {
+				if s := a.streams[id]; !seen[s] {
+					seen[s] = true
+					n, err := a.confirmPublished(ctx, s[0], s[1])
+					if err != nil {
+						l.log.Warn("cannot look in the log for a stream's unconfirmed events", "error", errorText(err))
+					}
+					confirmed += n
+				}
+			}
+		}
+		if len(pending) > 0 && confirmed == 0 && !sleep(ctx, bo.NextBackOff()) {
 			return nil, nil, fmt.Errorf("append: events %v are being appended by another call: %w", pending, ctx.Err())
 		}
 	}

@@ -40,6 +40,7 @@ func (a *appendCall) claimVersions(ctx context.Context, events []domain.Event) e
 		claims[i].IDs = append(claims[i].IDs, e.ID)
 	}
 	bo := newBackoff(2*time.Millisecond, 100*time.Millisecond)
+	checked := map[[2]string]time.Time{}
 	for {
 		heads, ok, err := l.index.ClaimVersions(ctx, a.owner, claims, l.cfg.ClaimLease)
 		if err != nil {
@@ -68,6 +69,19 @@ func (a *appendCall) claimVersions(ctx context.Context, events []domain.Event) e
 				}
 			case h.Pending:
 				busy = true
+				// A claim older than ClaimCheckAfter may be a dead process's whose events are
+				// in the log: look, at most once per ClaimCheckAfter per stream.
+				s := [2]string{c.TeamID, c.Key}
+				if time.Since(checked[s]) >= l.cfg.ClaimCheckAfter {
+					checked[s] = time.Now()
+					n, err := a.confirmPublished(ctx, c.TeamID, c.Key)
+					if err != nil {
+						l.log.Warn("cannot look in the log for a stream's unconfirmed events", "error", errorText(err))
+					}
+					if n > 0 {
+						busy = false // claim again at once
+					}
+				}
 			case c.Expected != eventlog.ExpectAny && h.Version != c.Expected:
 				return &eventlog.ConflictError{Key: c.Key, Expected: c.Expected, Actual: h.Version}
 			}
@@ -111,6 +125,38 @@ func (a *appendCall) recoverStream(ctx context.Context, teamID, key string) erro
 	l.log.Info("recovered the version claims of an unfinished append", "key", key, "written", len(found), "freed", len(missing))
 	ctx = context.WithoutCancel(ctx)
 	return errors.Join(l.index.Confirm(ctx, found), l.index.ReleaseVersions(ctx, a.owner, missing, false))
+}
+
+// confirmPublished looks in the log for the events of the stream's unconfirmed claims taken
+// more than ClaimCheckAfter ago, live or not, and confirms those it finds: an event in the log
+// has its version, whoever claimed it, so confirming is what its appender would have done.
+// It never frees a claim: an event not found may still be published until the claim's lease
+// runs out (recoverStream then frees it). It returns how many it confirmed.
+func (a *appendCall) confirmPublished(ctx context.Context, teamID, key string) (int, error) {
+	l := a.l
+	pending, err := l.index.PendingVersions(ctx, teamID, key, time.Now().Add(-l.cfg.ClaimCheckAfter))
+	if err != nil || len(pending) == 0 {
+		return 0, err
+	}
+	found := map[string]eventlog.Position{}
+	for _, p := range pending {
+		pos, ok, err := l.lookFor(ctx, key, p.EventID, p.Since)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break // the found ones are a prefix (see recoverStream)
+		}
+		found[p.EventID] = pos
+	}
+	if len(found) == 0 {
+		return 0, nil
+	}
+	if err := l.index.Confirm(context.WithoutCancel(ctx), found); err != nil {
+		return 0, err
+	}
+	l.log.Info("confirmed the published events of an unfinished append", "key", key, "events", len(found))
+	return len(found), nil
 }
 
 // ReadStream reads the stream's positions from the index, then fetches those records: a

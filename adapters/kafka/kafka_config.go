@@ -40,12 +40,18 @@ type Config struct {
 	// is unreachable the caller gets an error, never a hang.
 	AppendTimeout time.Duration
 	// ClaimLease is how long an append's claim on an event id, and on its stream's next
-	// versions, lasts (default 10m). A stream whose appender died mid-append takes no new
-	// event until then (its appends wait, then fail as unavailable). It must
+	// versions, lasts (default 10m). A stream whose appender died mid-append before its
+	// record reached the topic takes no new event until then (its appends wait, then fail as
+	// unavailable); one whose record is in the topic goes on after ClaimCheckAfter. It must
 	// exceed the longest publish the producer can attempt, its retries included (see
 	// publishBound): a publish that outlived its claim could write the event twice. A claim
 	// left by a dead process is recovered once its lease ran out.
 	ClaimLease time.Duration
+	// ClaimCheckAfter is how old another append's live version claim must be before an
+	// append waiting behind it looks for its events in the topic (default 5s): the events of
+	// a process that died after publishing are then confirmed at once, and its stream goes on
+	// without waiting for ClaimLease.
+	ClaimCheckAfter time.Duration
 	// SessionTimeout, HeartbeatInterval and RebalanceTimeout tune consumer groups (defaults
 	// 10s, 3s, 60s). A broker refuses a session timeout outside its own bounds.
 	SessionTimeout    time.Duration
@@ -59,6 +65,9 @@ type Config struct {
 	// for at most BatchWait after the first (defaults 500 and 5ms).
 	BatchSize int
 	BatchWait time.Duration
+	// BackfillBatch is how many records one transaction of the start's stream index backfill
+	// records (default 2000).
+	BackfillBatch int
 }
 
 // SASLConfig authenticates to the brokers. An empty Mechanism disables SASL.
@@ -126,6 +135,7 @@ func (cfg Config) withDefaults() Config {
 	def(&cfg.RequestTimeout, 30*time.Second)
 	def(&cfg.AppendTimeout, 15*time.Second)
 	def(&cfg.ClaimLease, 10*time.Minute)
+	def(&cfg.ClaimCheckAfter, 5*time.Second)
 	def(&cfg.SessionTimeout, 10*time.Second)
 	def(&cfg.HeartbeatInterval, 3*time.Second)
 	def(&cfg.RebalanceTimeout, 60*time.Second)
@@ -134,6 +144,9 @@ func (cfg Config) withDefaults() Config {
 	def(&cfg.BatchWait, 5*time.Millisecond)
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500
+	}
+	if cfg.BackfillBatch <= 0 {
+		cfg.BackfillBatch = 2000
 	}
 	return cfg
 }

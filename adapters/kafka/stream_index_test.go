@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -247,6 +248,117 @@ func TestAppendStreamRecoversDeadAppenders(t *testing.T) {
 		res, err := l.AppendStream(context.Background(), team, team, 0, []domain.Event{dead})
 		if err != nil || !res[0].Duplicate || res[0].Version != 1 || res[0].Position != want {
 			t.Fatalf("re-append = %+v, %v", res, err)
+		}
+	})
+}
+
+// A process that died between publishing and confirming leaves live claims (their lease is
+// ClaimLease, minutes): the next append on the stream finds the event in the topic after
+// ClaimCheckAfter, confirms it and goes on, without a second event at its version. One that
+// died before publishing keeps its version until the lease ends: its publish might still
+// land, so the next append waits and fails, and writes nothing.
+func TestAppendStreamConfirmsCrashedAppendPromptly(t *testing.T) {
+	cluster := newCluster(t, kfake.NumBrokers(1))
+	open := func(t *testing.T) (*EventLog, DedupIndex, string) {
+		idx := openTestIndex(t)
+		cfg := testConfig(t, cluster.ListenAddrs(), "events-crash-"+domain.NewID(""), idx)
+		cfg.ClaimCheckAfter = 200 * time.Millisecond
+		return openTestLog(t, cfg), idx, eventlogtest.NewTeamID()
+	}
+	event := func(team string, n int) domain.Event {
+		return eventlogtest.NewEvent(team, team, domain.ThreadRead{ThreadID: fmt.Sprint("thr_", n), ProspectID: team})
+	}
+	crashedClaim := func(t *testing.T, idx DedupIndex, e domain.Event) {
+		t.Helper()
+		if _, ok := claimVersions(t, idx, "crashed-process", longLease, eventindex.StreamClaim{TeamID: e.TeamID, Key: e.Key, Expected: 0, IDs: []string{e.ID}}); !ok {
+			t.Fatal("the crashed process's claim was refused")
+		}
+		claim(t, idx, "crashed-process", longLease, e.ID)
+	}
+	versionsInLog := func(t *testing.T, l *EventLog, team string) map[int64][]string {
+		t.Helper()
+		recs, err := l.Read(context.Background(), eventlog.Query{TeamID: team, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64][]string{}
+		for _, r := range recs {
+			out[r.Version] = append(out[r.Version], r.Event.ID)
+		}
+		return out
+	}
+
+	t.Run("CrashedAfterPublishing", func(t *testing.T) {
+		t.Parallel()
+		l, idx, team := open(t)
+		dead := event(team, 0)
+		crashedClaim(t, idx, dead)
+		env, err := eventcodec.Marshal(dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := l.message(dead, env, 1)
+		if err := l.producer.SendMessages([]*sarama.ProducerMessage{msg}); err != nil {
+			t.Fatal(err)
+		}
+		// Well within the claim's lease (a minute) and the append's timeout (5s).
+		start := time.Now()
+		e := event(team, 1)
+		res, err := l.AppendStream(context.Background(), team, team, 1, []domain.Event{e})
+		if err != nil || res[0].Version != 2 {
+			t.Fatalf("AppendStream at 1 behind a crashed append = %+v, %v, want version 2", res, err)
+		}
+		t.Logf("the append behind the crashed one took %v", time.Since(start).Round(time.Millisecond))
+		recs, err := l.ReadStream(context.Background(), team, team, 0, 10)
+		if err != nil || len(recs) != 2 || recs[0].Event.ID != dead.ID || recs[1].Event.ID != e.ID {
+			t.Fatalf("ReadStream = %+v, %v, want the crashed process's event then the new one", recs, err)
+		}
+		v := versionsInLog(t, l, team)
+		if len(v[1]) != 1 || len(v[2]) != 1 || len(v) != 2 {
+			t.Fatalf("versions in the topic = %v, want one event at 1 and one at 2", v)
+		}
+		// The crashed process's event id is known too: appending it again is a duplicate.
+		if res, err := l.Append(context.Background(), []domain.Event{dead}); err != nil || !res[0].Duplicate || res[0].Version != 1 {
+			t.Fatalf("re-append of the crashed process's event = %+v, %v", res, err)
+		}
+	})
+
+	t.Run("CrashedAfterPublishingThenRetried", func(t *testing.T) {
+		t.Parallel()
+		// The crashed process's own event comes again (a platform retrying its webhook): its
+		// id is claimed by the dead process, and is found in the log.
+		l, idx, team := open(t)
+		dead := event(team, 0)
+		crashedClaim(t, idx, dead)
+		env, err := eventcodec.Marshal(dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := l.message(dead, env, 1)
+		if err := l.producer.SendMessages([]*sarama.ProducerMessage{msg}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := l.AppendStream(context.Background(), team, team, 0, []domain.Event{dead})
+		want := eventlog.Position{Partition: msg.Partition, Offset: msg.Offset}
+		if err != nil || !res[0].Duplicate || res[0].Version != 1 || res[0].Position != want {
+			t.Fatalf("the retried event = %+v, %v, want a duplicate at version 1 at %v", res, err, want)
+		}
+		if v := versionsInLog(t, l, team); len(v) != 1 || len(v[1]) != 1 {
+			t.Fatalf("versions in the topic = %v, want the one event", v)
+		}
+	})
+
+	t.Run("CrashedBeforePublishing", func(t *testing.T) {
+		t.Parallel()
+		l, idx, team := open(t)
+		crashedClaim(t, idx, event(team, 0))
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		if res, err := l.AppendStream(ctx, team, team, eventlog.ExpectAny, []domain.Event{event(team, 1)}); err == nil {
+			t.Fatalf("AppendStream behind a live claim whose event is not in the log = %+v, want an error", res)
+		}
+		if v := versionsInLog(t, l, team); len(v) != 0 {
+			t.Fatalf("the topic holds %v, want nothing", v)
 		}
 	})
 }

@@ -21,6 +21,7 @@ type EventIndex struct {
 	pool    *pgxpool.Pool
 	table   string // quoted, schema-qualified when a schema was given
 	streams string // the stream_index table, likewise
+	marks   string // the stream_index_marks table, likewise
 }
 
 // OpenEventIndex connects to url and creates the table event_index in schema (created too;
@@ -43,7 +44,7 @@ func OpenEventIndex(ctx context.Context, url string, schema string) (*EventIndex
 		}
 		return pgx.Identifier{table}.Sanitize()
 	}
-	x := &EventIndex{pool: pool, table: ident("event_index"), streams: ident("stream_index")}
+	x := &EventIndex{pool: pool, table: ident("event_index"), streams: ident("stream_index"), marks: ident("stream_index_marks")}
 	if err := x.createTable(ctx, schema); err != nil {
 		pool.Close()
 		return nil, err
@@ -75,7 +76,10 @@ func (x *EventIndex) createTable(ctx context.Context, schema string) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, streamIndexTable(x.streams))
+		if _, err = tx.Exec(ctx, streamIndexTable(x.streams)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, marksTable(x.marks))
 		return err
 	})
 	if err != nil {
@@ -201,11 +205,7 @@ func (x *EventIndex) Confirm(ctx context.Context, positions map[string]eventlog.
 	now := time.Now()
 	err := pgRetryConn(ctx, x.pool, func() error {
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO `+x.table+` AS t (event_id, owner, since, lease_until, partition, "offset")
-		SELECT id, '', $4, 'epoch', p, o FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS u(id, p, o) ORDER BY id
-		ON CONFLICT (event_id) DO UPDATE
-		SET partition = excluded.partition, "offset" = excluded."offset", owner = '', lease_until = 'epoch'
-		WHERE t.partition IS NULL`, ids, parts, offs, now)
+		x.queueConfirmIDs(b, ids, parts, offs, now)
 		x.queueConfirmVersions(b, ids, parts, offs)
 		return x.pool.SendBatch(ctx, b).Close()
 	})
@@ -213,6 +213,16 @@ func (x *EventIndex) Confirm(ctx context.Context, positions map[string]eventlog.
 		return fmt.Errorf("event index: confirm: %w", err)
 	}
 	return nil
+}
+
+// queueConfirmIDs is Confirm's part for the ids: an id without a row gets one, an unconfirmed
+// row takes the position, a confirmed one keeps its own.
+func (x *EventIndex) queueConfirmIDs(b *pgx.Batch, ids []string, parts []int32, offs []int64, now time.Time) {
+	b.Queue(`INSERT INTO `+x.table+` AS t (event_id, owner, since, lease_until, partition, "offset")
+		SELECT id, '', $4, 'epoch', p, o FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS u(id, p, o) ORDER BY id
+		ON CONFLICT (event_id) DO UPDATE
+		SET partition = excluded.partition, "offset" = excluded."offset", owner = '', lease_until = 'epoch'
+		WHERE t.partition IS NULL`, ids, parts, offs, now)
 }
 
 // Release ends owner's unconfirmed claims: expired at once when the events may be in the log

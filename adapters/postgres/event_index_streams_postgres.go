@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/switchboard-oss/switchboard/adapters/eventindex"
+	"github.com/switchboard-oss/switchboard/eventlog"
 )
 
 // streamIndexTable is the table of the streams' versions (adapters/kafka.StreamIndex): one row
@@ -183,6 +185,175 @@ func (x *EventIndex) VersionsOf(ctx context.Context, ids []string) (map[string]i
 	})
 	if err != nil {
 		return nil, fmt.Errorf("event index: versions: %w", err)
+	}
+	return out, nil
+}
+
+// marksTable is the backfill's progress: per topic and partition, the offset below which
+// every record is in the index.
+func marksTable(name string) string {
+	return `CREATE TABLE IF NOT EXISTS ` + name + ` (
+		topic       text    NOT NULL,
+		partition   integer NOT NULL,
+		next_offset bigint  NOT NULL,
+		PRIMARY KEY (topic, partition)
+	)`
+}
+
+// BackfillMarks reads the topic's marks.
+func (x *EventIndex) BackfillMarks(ctx context.Context, topic string) (map[int32]int64, error) {
+	out := map[int32]int64{}
+	err := pgRetryConn(ctx, x.pool, func() error {
+		clear(out)
+		rows, err := x.pool.Query(ctx, `SELECT partition, next_offset FROM `+x.marks+` WHERE topic = $1`, topic)
+		if err != nil {
+			return err
+		}
+		var p int32
+		var o int64
+		_, err = pgx.ForEachRow(rows, []any{&p, &o}, func() error {
+			out[p] = o
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("event index: backfill marks: %w", err)
+	}
+	return out, nil
+}
+
+// Backfill runs under a transaction-scoped advisory lock, so concurrent backfills (processes
+// starting together) take turns and each batch sees the versions the previous one gave.
+func (x *EventIndex) Backfill(ctx context.Context, topic string, partition int32, from, to int64, recs []eventindex.LogEvent) (eventindex.BackfillResult, error) {
+	var res eventindex.BackfillResult
+	err := pgRetryConn(ctx, x.pool, func() error {
+		res = eventindex.BackfillResult{}
+		return pgx.BeginFunc(ctx, x.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('switchboard.stream_index_backfill'))`); err != nil {
+				return err
+			}
+			var mark int64
+			err := tx.QueryRow(ctx, `SELECT next_offset FROM `+x.marks+` WHERE topic = $1 AND partition = $2`, topic, partition).Scan(&mark)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			if mark != from {
+				res.Moved, res.Mark = true, mark
+				return nil
+			}
+			ids := make([]string, len(recs))
+			for i, r := range recs {
+				ids[i] = r.EventID
+			}
+			known := map[string]eventindex.Known{}
+			rows, err := tx.Query(ctx, `SELECT event_id, version, partition IS NOT NULL FROM `+x.streams+` WHERE event_id = ANY($1)`, ids)
+			if err != nil {
+				return err
+			}
+			var id string
+			var k eventindex.Known
+			if _, err := pgx.ForEachRow(rows, []any{&id, &k.Version, &k.Confirmed}, func() error {
+				known[id] = k
+				return nil
+			}); err != nil {
+				return err
+			}
+			streams := eventindex.Streams(recs)
+			teams, keys := make([]string, len(streams)), make([]string, len(streams))
+			for i, s := range streams {
+				teams[i], keys[i] = s[0], s[1]
+			}
+			heads := map[[2]string]int64{}
+			rows, err = tx.Query(ctx, `SELECT s.team_id, s.key, coalesce(h.version, 0)
+				FROM unnest($1::text[], $2::text[]) AS s(team_id, key)
+				LEFT JOIN LATERAL (SELECT version FROM `+x.streams+` t
+					WHERE t.team_id = s.team_id AND t.key = s.key ORDER BY version DESC LIMIT 1) h ON true`, teams, keys)
+			if err != nil {
+				return err
+			}
+			var team, key string
+			var v int64
+			if _, err := pgx.ForEachRow(rows, []any{&team, &key, &v}, func() error {
+				heads[[2]string{team, key}] = v
+				return nil
+			}); err != nil {
+				return err
+			}
+			add, confirm, assigned := eventindex.PlanBackfill(recs, known, heads)
+			now := time.Now()
+			if len(add) > 0 {
+				n := len(add)
+				at, ak, av, aid, ap, ao := make([]string, n), make([]string, n), make([]int64, n), make([]string, n), make([]int32, n), make([]int64, n)
+				for i, a := range add {
+					at[i], ak[i], av[i], aid[i], ap[i], ao[i] = a.TeamID, a.Key, a.Version, a.EventID, a.Position.Partition, a.Position.Offset
+				}
+				tag, err := tx.Exec(ctx, `INSERT INTO `+x.streams+` (team_id, key, version, event_id, owner, since, lease_until, partition, "offset")
+					SELECT t, k, v, id, '', $7, 'epoch', p, o
+					FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], $6::bigint[]) AS u(t, k, v, id, p, o)
+					ON CONFLICT DO NOTHING`, at, ak, av, aid, ap, ao, now)
+				if err != nil {
+					return err
+				}
+				res.Added = int(tag.RowsAffected())
+				res.Refused = n - res.Added
+				res.Assigned = assigned
+			}
+			// Every event of the batch gets (or keeps) its id's position: the dedup index
+			// knows the old events too, so a retried old command is a duplicate.
+			all := map[string]eventlog.Position{}
+			for _, r := range recs {
+				if _, ok := all[r.EventID]; !ok {
+					all[r.EventID] = r.Position
+				}
+			}
+			cids := slices.Sorted(maps.Keys(all))
+			cparts, coffs := make([]int32, len(cids)), make([]int64, len(cids))
+			for i, id := range cids {
+				cparts[i], coffs[i] = all[id].Partition, all[id].Offset
+			}
+			b := &pgx.Batch{}
+			if len(cids) > 0 {
+				x.queueConfirmIDs(b, cids, cparts, coffs, now)
+			}
+			if len(confirm) > 0 {
+				vids, vparts, voffs := make([]string, len(confirm)), make([]int32, len(confirm)), make([]int64, len(confirm))
+				for i, c := range confirm {
+					vids[i], vparts[i], voffs[i] = c.EventID, c.Position.Partition, c.Position.Offset
+				}
+				x.queueConfirmVersions(b, vids, vparts, voffs)
+				res.Confirmed = len(confirm)
+			}
+			b.Queue(`INSERT INTO `+x.marks+` (topic, partition, next_offset) VALUES ($1, $2, $3)
+				ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`, topic, partition, to)
+			res.Mark = to
+			return tx.SendBatch(ctx, b).Close()
+		})
+	})
+	if err != nil {
+		return eventindex.BackfillResult{}, fmt.Errorf("event index: backfill: %w", err)
+	}
+	return res, nil
+}
+
+// PendingVersions reads the stream's unconfirmed claims taken at or before claimedBefore.
+func (x *EventIndex) PendingVersions(ctx context.Context, teamID, key string, claimedBefore time.Time) ([]eventindex.PendingVersion, error) {
+	var out []eventindex.PendingVersion
+	err := pgRetryConn(ctx, x.pool, func() error {
+		rows, err := x.pool.Query(ctx, `SELECT version, event_id, since FROM `+x.streams+`
+			WHERE team_id = $1 AND key = $2 AND partition IS NULL AND since <= $3 ORDER BY version`, teamID, key, claimedBefore)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (eventindex.PendingVersion, error) {
+			var p eventindex.PendingVersion
+			err := r.Scan(&p.Version, &p.EventID, &p.Since)
+			return p, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("event index: pending versions: %w", err)
 	}
 	return out, nil
 }

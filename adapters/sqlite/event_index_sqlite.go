@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS stream_index (
     "offset"    INTEGER,
     PRIMARY KEY (team_id, key, version)
 ) STRICT, WITHOUT ROWID;
+
+-- The backfill's progress: per topic and partition, the offset below which every record is
+-- in the index.
+CREATE TABLE IF NOT EXISTS stream_index_marks (
+    topic       TEXT    NOT NULL,
+    partition   INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition)
+) STRICT, WITHOUT ROWID;
 `
 
 // EventIndex is the Kafka event log's dedup index (adapters/kafka.DedupIndex) in a SQLite
@@ -327,6 +336,155 @@ func (x *EventIndex) VersionsOf(ctx context.Context, ids []string) (map[string]i
 		default:
 			out[id] = v
 		}
+	}
+	return out, nil
+}
+
+// BackfillMarks reads the topic's marks.
+func (x *EventIndex) BackfillMarks(ctx context.Context, topic string) (map[int32]int64, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT partition, next_offset FROM stream_index_marks WHERE topic = ?`, topic)
+	if err != nil {
+		return nil, fmt.Errorf("event index: backfill marks: %w", err)
+	}
+	defer rows.Close()
+	out := map[int32]int64{}
+	for rows.Next() {
+		var p int32
+		var o int64
+		if err := rows.Scan(&p, &o); err != nil {
+			return nil, fmt.Errorf("event index: backfill marks: %w", err)
+		}
+		out[p] = o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event index: backfill marks: %w", err)
+	}
+	return out, nil
+}
+
+// Backfill runs in one immediate transaction: SQLite serializes it with every other writer,
+// other processes' included.
+func (x *EventIndex) Backfill(ctx context.Context, topic string, partition int32, from, to int64, recs []eventindex.LogEvent) (res eventindex.BackfillResult, err error) {
+	tx, err := x.db.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("event index: backfill: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	fail := func(err error) (eventindex.BackfillResult, error) {
+		return eventindex.BackfillResult{}, fmt.Errorf("event index: backfill: %w", err)
+	}
+	var mark int64
+	if err := tx.QueryRowContext(ctx, `SELECT next_offset FROM stream_index_marks WHERE topic = ? AND partition = ?`, topic, partition).Scan(&mark); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fail(err)
+	}
+	if mark != from {
+		_ = tx.Rollback()
+		return eventindex.BackfillResult{Moved: true, Mark: mark}, nil
+	}
+	prepare := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = tx.PrepareContext(ctx, q)
+		return st
+	}
+	getKnown := prepare(`SELECT version, partition FROM stream_index WHERE event_id = ?`)
+	getHead := prepare(`SELECT coalesce(max(version), 0) FROM stream_index WHERE team_id = ? AND key = ?`)
+	insStream := prepare(`INSERT INTO stream_index (team_id, key, version, event_id, owner, since, lease_until, partition, "offset")
+			VALUES (?, ?, ?, ?, '', ?, 0, ?, ?) ON CONFLICT DO NOTHING`)
+	insID := prepare(`INSERT INTO event_index (event_id, owner, since, lease_until, partition, "offset")
+			VALUES (?, '', ?, 0, ?, ?)
+			ON CONFLICT (event_id) DO UPDATE SET partition = excluded.partition, "offset" = excluded."offset", owner = '', lease_until = 0
+			WHERE event_index.partition IS NULL`)
+	if err != nil {
+		return fail(err)
+	}
+	known := map[string]eventindex.Known{}
+	for _, r := range recs {
+		var k eventindex.Known
+		var part sql.NullInt64
+		err := getKnown.QueryRowContext(ctx, r.EventID).Scan(&k.Version, &part)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fail(err)
+		default:
+			k.Confirmed = part.Valid
+			known[r.EventID] = k
+		}
+	}
+	heads := map[[2]string]int64{}
+	for _, s := range eventindex.Streams(recs) {
+		var v int64
+		err := getHead.QueryRowContext(ctx, s[0], s[1]).Scan(&v)
+		if err != nil {
+			return fail(err)
+		}
+		heads[s] = v
+	}
+	add, confirm, assigned := eventindex.PlanBackfill(recs, known, heads)
+	now := time.Now().UnixNano()
+	for _, a := range add {
+		r, err := insStream.ExecContext(ctx, a.TeamID, a.Key, a.Version, a.EventID, now, a.Position.Partition, a.Position.Offset)
+		if err != nil {
+			return fail(err)
+		}
+		if n, _ := r.RowsAffected(); n == 1 {
+			res.Added++
+		} else {
+			res.Refused++
+		}
+	}
+	res.Assigned = assigned
+	for _, c := range confirm {
+		if _, err := tx.ExecContext(ctx, `UPDATE stream_index SET partition = ?, "offset" = ?, owner = '', lease_until = 0
+			WHERE event_id = ? AND partition IS NULL`, c.Position.Partition, c.Position.Offset, c.EventID); err != nil {
+			return fail(err)
+		}
+	}
+	res.Confirmed = len(confirm)
+	for _, r := range recs {
+		// The first position of an id stands; an unconfirmed claim takes it.
+		if _, err := insID.ExecContext(ctx, r.EventID, now, r.Position.Partition, r.Position.Offset); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO stream_index_marks (topic, partition, next_offset) VALUES (?, ?, ?)
+		ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`, topic, partition, to); err != nil {
+		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	res.Mark = to
+	return res, nil
+}
+
+// PendingVersions reads the stream's unconfirmed claims taken at or before claimedBefore.
+func (x *EventIndex) PendingVersions(ctx context.Context, teamID, key string, claimedBefore time.Time) ([]eventindex.PendingVersion, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT version, event_id, since FROM stream_index
+		WHERE team_id = ? AND key = ? AND partition IS NULL AND since <= ? ORDER BY version`, teamID, key, claimedBefore.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("event index: pending versions: %w", err)
+	}
+	defer rows.Close()
+	var out []eventindex.PendingVersion
+	for rows.Next() {
+		var p eventindex.PendingVersion
+		var since int64
+		if err := rows.Scan(&p.Version, &p.EventID, &since); err != nil {
+			return nil, fmt.Errorf("event index: pending versions: %w", err)
+		}
+		p.Since = time.Unix(0, since)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event index: pending versions: %w", err)
 	}
 	return out, nil
 }

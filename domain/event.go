@@ -77,6 +77,7 @@ type AccountHealthChanged struct {
 	Healthy       bool
 	Reason        string
 }
+
 // AccountTokenRefreshed: Switchboard renewed a link's access token (never the token itself).
 // ExpiresAt is when the new one expires (zero: it does not); the event's OccurredAt is when.
 type AccountTokenRefreshed struct {

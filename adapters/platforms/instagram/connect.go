@@ -36,7 +36,9 @@ type loginFlow struct {
 // short-lived token → long-lived token (60 days), renewed by the refresher. Hosts:
 // "instagram" (graph.instagram.com) and "instagram-auth" (www.instagram.com for the page,
 // api.instagram.com for the code exchange; one entry stands in for both).
-func NewConnect(app connect.App, baseURLs platforms.BaseURLs) connect.OAuth { return newFlow(app, baseURLs) }
+func NewConnect(app connect.App, baseURLs platforms.BaseURLs) connect.OAuth {
+	return newFlow(app, baseURLs)
+}
 
 func newFlow(app connect.App, baseURLs platforms.BaseURLs) *loginFlow {
 	api, auth := connect.Hosts(baseURLs, domain.PlatformInstagram.String(), meta.DefaultInstagramBaseURL, DefaultAuthorizeURL)

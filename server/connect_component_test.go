@@ -1,0 +1,517 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	linking "github.com/switchboard-oss/switchboard/adapters/platforms/connect"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/reddit/reddittest"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler/polltest"
+	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
+	"github.com/switchboard-oss/switchboard/server"
+)
+
+// The connect tests run the real server behind a "public URL" (a proxy standing for the
+// deployment's address), fake platforms speaking the platforms' request and response shapes,
+// and a browser (an http.Client following redirects) that lands on the return URL.
+
+// connectEnv is one server with its public address, its logs and a page to return to.
+type connectEnv struct {
+	s       *server.Server
+	a       api
+	public  string
+	logs    *syncBuffer
+	landed  chan url.Values // the return URL's query, each time a browser lands there
+	returns string
+}
+
+func startConnectEnv(t *testing.T, cfg server.Config) *connectEnv {
+	t.Helper()
+	var target atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := url.Parse("http://" + target.Load().(string))
+		httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	env := &connectEnv{public: proxy.URL, logs: &syncBuffer{}, landed: make(chan url.Values, 10)}
+	ret := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		env.landed <- r.URL.Query()
+		_, _ = io.WriteString(w, "back in the app")
+	}))
+	t.Cleanup(ret.Close)
+	env.returns = ret.URL + "/settings/accounts?tab=connected"
+
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	cfg.Connect.PublicURL = proxy.URL
+	cfg.Connect.RefreshInterval = 50 * time.Millisecond
+	cfg.PollInterval = 100 * time.Millisecond
+	cfg.BootstrapKey, cfg.Listen, cfg.ShutdownTimeout = adminKey, "127.0.0.1:0", 5*time.Second
+	cfg.Roles = []string{"api", "ingest", "projector"}
+	logger := slog.New(slog.NewTextHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, cfg, logger)
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	t.Cleanup(func() { stopServer(t, s) })
+	target.Store(s.Addr)
+	env.s = s
+	env.a = api{t, newConnectClient(s.Addr), adminKey}
+	return env
+}
+
+// start calls StartConnect and checks what it answered.
+func (e *connectEnv) start(p v1.Platform) *v1.StartConnectResponse {
+	e.a.t.Helper()
+	res := call[v1.StartConnectResponse](e.a, "/switchboard.v1.AccountService/StartConnect",
+		&v1.StartConnectRequest{Platform: p, ReturnUrl: e.returns})
+	if res.AuthorizeUrl == "" || len(res.State) < 40 {
+		e.a.t.Fatalf("StartConnect: %+v", res)
+	}
+	return res
+}
+
+// browser is a client that follows redirects and names itself as browsers do.
+var browser = &http.Client{Transport: uaTransport{}, Timeout: 30 * time.Second}
+
+type uaTransport struct{}
+
+func (uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", "Mozilla/5.0 (test browser)")
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// browse opens a URL as a browser does, following every redirect, and returns the query the
+// return page got.
+func (e *connectEnv) browse(u string) url.Values {
+	e.a.t.Helper()
+	res, err := browser.Get(u)
+	if err != nil {
+		e.a.t.Fatalf("browse: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	select {
+	case q := <-e.landed:
+		if q.Get("tab") != "connected" {
+			e.a.t.Fatalf("the return URL lost its own query: %v", q)
+		}
+		return q
+	default:
+		e.a.t.Fatalf("the browser did not land on the return URL: %d %s", res.StatusCode, body)
+		return nil
+	}
+}
+
+// callback opens the callback directly (a replayed or forged redirect) and returns its status.
+func (e *connectEnv) callback(flow string, q url.Values) int {
+	e.a.t.Helper()
+	res, err := browser.Get(e.public + "/oauth/callback/" + flow + "?" + q.Encode())
+	if err != nil {
+		e.a.t.Fatalf("callback: %v", err)
+	}
+	res.Body.Close()
+	select {
+	case q := <-e.landed:
+		e.a.t.Fatalf("a refused callback redirected to the return URL: %v", q)
+	default:
+	}
+	return res.StatusCode
+}
+
+func (e *connectEnv) links() map[string]*v1.AccountLink {
+	out := map[string]*v1.AccountLink{}
+	for _, l := range call[v1.ListAccountLinksResponse](e.a, "/switchboard.v1.AccountService/ListAccountLinks", &v1.ListAccountLinksRequest{}).AccountLinks {
+		out[l.Id] = l
+	}
+	return out
+}
+
+// waitLink waits until the link satisfies ok.
+func (e *connectEnv) waitLink(id string, what string, ok func(*v1.AccountLink) bool) *v1.AccountLink {
+	e.a.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		l := e.links()[id]
+		if l != nil && ok(l) {
+			return l
+		}
+		if time.Now().After(deadline) {
+			e.a.t.Fatalf("link %s never %s: %+v", id, what, l)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *connectEnv) countEvents(typ string) int {
+	n := 0
+	for _, ev := range e.a.events() {
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func (e *connectEnv) waitEvents(typ string, n int) {
+	e.a.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for e.countEvents(typ) < n {
+		if time.Now().After(deadline) {
+			e.a.t.Fatalf("never %d %s events (have %d)", n, typ, e.countEvents(typ))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// noSecrets checks that no secret appears in any event, log line or metric.
+func (e *connectEnv) noSecrets(secrets ...string) {
+	e.a.t.Helper()
+	var events bytes.Buffer
+	for _, ev := range e.a.events() {
+		b, _ := json.Marshal(ev)
+		events.Write(b)
+	}
+	res, err := http.Get("http://" + e.s.Addr + "/metrics")
+	if err != nil {
+		e.a.t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, sec := range secrets {
+		for what, text := range map[string]string{"an event": events.String(), "a log line": e.logs.String(), "a metric": string(metrics)} {
+			if strings.Contains(text, sec) {
+				e.a.t.Errorf("secret %q found in %s", sec, what)
+			}
+		}
+	}
+}
+
+// fake is a fake platform: handlers by path, and every request it got.
+type fake struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []fakeReq
+}
+
+type fakeReq struct {
+	Method, Path string
+	Query, Form  url.Values
+	Header       http.Header
+	Body         string
+}
+
+func newFake(t *testing.T, routes map[string]func(w http.ResponseWriter, r *http.Request, req fakeReq)) *fake {
+	f := &fake{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(body))
+		req := fakeReq{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Form: form, Header: r.Header.Clone(), Body: string(body)}
+		f.mu.Lock()
+		f.reqs = append(f.reqs, req)
+		f.mu.Unlock()
+		for prefix, h := range routes {
+			if r.URL.Path == prefix || strings.HasSuffix(prefix, "*") && strings.HasPrefix(r.URL.Path, strings.TrimSuffix(prefix, "*")) {
+				h(w, r, req)
+				return
+			}
+		}
+		writeJSONStatus(w, http.StatusNotFound, map[string]any{"error": "not_found"})
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fake) requests(path string) []fakeReq {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []fakeReq
+	for _, r := range f.reqs {
+		if r.Path == path {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// approve is an authorization page that approves at once: back to redirect_uri with a code.
+func approve(code string) func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+	return func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+		http.Redirect(w, r, req.Query.Get("redirect_uri")+"?state="+url.QueryEscape(req.Query.Get("state"))+"&code="+code, http.StatusFound)
+	}
+}
+
+func basicAuth(h http.Header) (string, string) {
+	r := &http.Request{Header: h}
+	u, p, _ := r.BasicAuth()
+	return u, p
+}
+
+// TestConnectReddit: the "done when" walk of the issue against a fake Reddit: StartConnect,
+// the authorization page, the callback, back on the return URL, the account linked and polling.
+// Then the refusals: a state used twice, a forged one, none at all.
+func TestConnectReddit(t *testing.T) {
+	t.Parallel()
+	red := reddittest.New(t, polltest.FixtureDir(t, "reddit"))
+	e := startConnectEnv(t, server.Config{PlatformBaseURLs: platforms.BaseURLs{"reddit": red.URL, "reddit-auth": red.URL},
+		Connect: server.ConnectConfig{Reddit: connectApp(reddittest.ClientID, reddittest.ClientSecret)}})
+
+	st := e.start(v1.Platform_PLATFORM_REDDIT)
+	au, _ := url.Parse(st.AuthorizeUrl)
+	if au.Path != "/api/v1/authorize" || au.Query().Get("duration") != "permanent" || au.Query().Get("scope") != "identity privatemessages" ||
+		au.Query().Get("redirect_uri") != e.public+"/oauth/callback/reddit" || au.Query().Get("state") != st.State {
+		t.Fatalf("authorize URL: %s", st.AuthorizeUrl)
+	}
+	q := e.browse(st.AuthorizeUrl)
+	if q.Get("connect") != "ok" || !strings.HasPrefix(q.Get("account_link_ids"), "acc_") {
+		t.Fatalf("return URL query: %v", q)
+	}
+	if red.Exchanges() != 1 {
+		t.Fatalf("the fake saw %d code exchanges with basic auth and the redirect_uri, want 1", red.Exchanges())
+	}
+	id := q.Get("account_link_ids")
+	l := e.waitLink(id, "linked", func(l *v1.AccountLink) bool { return l.Active })
+	if l.Platform != v1.Platform_PLATFORM_REDDIT || l.PlatformId != reddittest.Username {
+		t.Fatalf("link: %+v", l)
+	}
+	// Polling with the stored refresh token: the inbox's 44 threads arrive.
+	pcWaitThreads(t, e.a, id, 44, 62)
+
+	// The state is used up: the same redirect again links nothing.
+	linked := e.countEvents("account.linked.v1")
+	if code := e.callback("reddit", url.Values{"state": {st.State}, "code": {reddittest.Code}}); code != http.StatusBadRequest {
+		t.Fatalf("reused state: HTTP %d", code)
+	}
+	if code := e.callback("reddit", url.Values{"state": {"forged-state-0123456789012345678901234567890"}, "code": {reddittest.Code}}); code != http.StatusBadRequest {
+		t.Fatalf("forged state: HTTP %d", code)
+	}
+	if code := e.callback("reddit", url.Values{"code": {reddittest.Code}}); code != http.StatusBadRequest {
+		t.Fatalf("missing state: HTTP %d", code)
+	}
+	// A state started for Reddit is no good on another flow's callback either.
+	st2 := e.start(v1.Platform_PLATFORM_REDDIT)
+	if code := e.callback("x", url.Values{"state": {st2.State}, "code": {"c"}}); code != http.StatusNotFound {
+		t.Fatalf("unknown flow: HTTP %d", code)
+	}
+	if red.Exchanges() != 1 || e.countEvents("account.linked.v1") != linked {
+		t.Fatalf("a refused callback exchanged a code or linked: %d exchanges, %d links", red.Exchanges(), e.countEvents("account.linked.v1"))
+	}
+	// The member said no on Reddit's page: back with the error, nothing linked.
+	if q := e.browseDenied(st2.State); q.Get("connect") != "error" || q.Get("error") != "access_denied" {
+		t.Fatalf("denied: %v", q)
+	}
+
+	// Bad input is named; a platform with no app configured is refused.
+	wantCode(t, "no return_url", e.a.try("/switchboard.v1.AccountService/StartConnect",
+		&v1.StartConnectRequest{Platform: v1.Platform_PLATFORM_REDDIT}, &v1.StartConnectResponse{}), connect.CodeInvalidArgument)
+	wantCode(t, "relative return_url", e.a.try("/switchboard.v1.AccountService/StartConnect",
+		&v1.StartConnectRequest{Platform: v1.Platform_PLATFORM_REDDIT, ReturnUrl: "/settings"}, &v1.StartConnectResponse{}), connect.CodeInvalidArgument)
+	wantCode(t, "X not configured", e.a.try("/switchboard.v1.AccountService/StartConnect",
+		&v1.StartConnectRequest{Platform: v1.Platform_PLATFORM_X, ReturnUrl: e.returns}, &v1.StartConnectResponse{}), connect.CodeFailedPrecondition)
+	e.noSecrets(reddittest.ClientSecret, reddittest.RefreshToken, reddittest.Code, "token-1", st.State)
+}
+
+func (e *connectEnv) browseDenied(state string) url.Values {
+	e.a.t.Helper()
+	res, err := browser.Get(e.public + "/oauth/callback/reddit?" + url.Values{"state": {state}, "error": {"access_denied"}}.Encode())
+	if err != nil {
+		e.a.t.Fatal(err)
+	}
+	res.Body.Close()
+	select {
+	case q := <-e.landed:
+		return q
+	default:
+		e.a.t.Fatalf("denied: HTTP %d, not redirected", res.StatusCode)
+		return nil
+	}
+}
+
+// xFake is a fake X: the authorization page, the token endpoint (code with PKCE, refresh with
+// rotation) and users/me.
+type xFake struct {
+	*fake
+	mu         sync.Mutex
+	challenge  string
+	verifiers  []string // the code_verifier of each exchange whose S256 matched the challenge
+	refresh    string   // the refresh token currently valid
+	revoked    bool
+	exchangeIn int // expires_in of the code exchange's token
+	seq        int
+}
+
+const (
+	xClientID     = "x-client-id-1"
+	xClientSecret = "x-client-secret-very-secret-1"
+	xUserID       = "2244994945"
+)
+
+func newXFake(t *testing.T) *xFake {
+	x := &xFake{exchangeIn: 7200}
+	x.fake = newFake(t, map[string]func(http.ResponseWriter, *http.Request, fakeReq){
+		"/i/oauth2/authorize": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			q := req.Query
+			if q.Get("code_challenge_method") != "S256" || q.Get("client_id") != xClientID ||
+				q.Get("scope") != "dm.read dm.write tweet.read users.read offline.access" {
+				writeJSONStatus(w, 400, map[string]any{"error": "invalid_request"})
+				return
+			}
+			x.mu.Lock()
+			x.challenge = q.Get("code_challenge")
+			x.mu.Unlock()
+			approve("x-code-1")(w, r, req)
+		},
+		"/2/oauth2/token": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			x.mu.Lock()
+			defer x.mu.Unlock()
+			if u, p := basicAuth(req.Header); u != xClientID || p != xClientSecret {
+				writeJSONStatus(w, 401, map[string]any{"error": "unauthorized_client"})
+				return
+			}
+			expires := 7200
+			switch req.Form.Get("grant_type") {
+			case "authorization_code":
+				sum := sha256.Sum256([]byte(req.Form.Get("code_verifier")))
+				if req.Form.Get("code") != "x-code-1" || base64.RawURLEncoding.EncodeToString(sum[:]) != x.challenge {
+					writeJSONStatus(w, 400, map[string]any{"error": "invalid_request", "error_description": "bad code or verifier"})
+					return
+				}
+				x.verifiers = append(x.verifiers, req.Form.Get("code_verifier"))
+				expires = x.exchangeIn
+			case "refresh_token":
+				if x.revoked || req.Form.Get("refresh_token") != x.refresh {
+					writeJSONStatus(w, 400, map[string]any{"error": "invalid_request", "error_description": "Value passed for the token was invalid."})
+					return
+				}
+			default:
+				writeJSONStatus(w, 400, map[string]any{"error": "unsupported_grant_type"})
+				return
+			}
+			x.seq++
+			x.refresh = fmt.Sprintf("x-refresh-token-%d", x.seq)
+			writeJSONStatus(w, 200, map[string]any{"token_type": "bearer", "expires_in": expires, "access_token": fmt.Sprintf("x-access-token-%d", x.seq),
+				"scope": "dm.read dm.write tweet.read users.read offline.access", "refresh_token": x.refresh})
+		},
+		"/2/users/me": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			if !strings.HasPrefix(req.Header.Get("Authorization"), "Bearer x-access-token-") {
+				writeJSONStatus(w, 401, map[string]any{"title": "Unauthorized"})
+				return
+			}
+			writeJSONStatus(w, 200, map[string]any{"data": map[string]any{"id": xUserID, "name": "X Dev", "username": "XDevelopers"}})
+		},
+		"/2/dm_events": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			writeJSONStatus(w, 200, map[string]any{"meta": map[string]any{"result_count": 0}})
+		},
+	})
+	return x
+}
+
+func (x *xFake) set(f func()) { x.mu.Lock(); defer x.mu.Unlock(); f() }
+
+func (x *xFake) refreshes() int {
+	n := 0
+	for _, r := range x.requests("/2/oauth2/token") {
+		if r.Form.Get("grant_type") == "refresh_token" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestConnectX: OAuth 2.0 with PKCE, the token renewed before it expires (the rotated refresh
+// token replacing the old one), a refused renewal marking the link for reconnecting, and a
+// reconnect re-activating the same link.
+func TestConnectX(t *testing.T) {
+	t.Parallel()
+	x := newXFake(t)
+	x.exchangeIn = 600 // within the refresher's 30 minutes: renewed at once
+	e := startConnectEnv(t, server.Config{PlatformBaseURLs: platforms.BaseURLs{"x": x.URL, "x-auth": x.URL},
+		Connect: server.ConnectConfig{X: connectApp(xClientID, xClientSecret)}})
+
+	st := e.start(v1.Platform_PLATFORM_X)
+	au, _ := url.Parse(st.AuthorizeUrl)
+	if au.Path != "/i/oauth2/authorize" || au.Query().Get("code_challenge") == "" || au.Query().Get("redirect_uri") != e.public+"/oauth/callback/x" {
+		t.Fatalf("authorize URL: %s", st.AuthorizeUrl)
+	}
+	q := e.browse(st.AuthorizeUrl)
+	if q.Get("connect") != "ok" {
+		t.Fatalf("return URL query: %v", q)
+	}
+	x.set(func() {
+		if len(x.verifiers) != 1 {
+			t.Fatalf("the fake saw %d exchanges with a verifier matching the challenge", len(x.verifiers))
+		}
+	})
+	id := q.Get("account_link_ids")
+	l := e.waitLink(id, "linked", func(l *v1.AccountLink) bool { return l.Active })
+	if l.Platform != v1.Platform_PLATFORM_X || l.PlatformId != xUserID || l.Username != "XDevelopers" {
+		t.Fatalf("link: %+v", l)
+	}
+	// Renewed once (the new token lasts 2 hours), with the first refresh token; recorded.
+	e.waitEvents("account.token_refreshed.v1", 1)
+	toks := x.requests("/2/oauth2/token")
+	if r := toks[len(toks)-1]; r.Form.Get("grant_type") != "refresh_token" || r.Form.Get("refresh_token") != "x-refresh-token-1" {
+		t.Fatalf("renewal request: %+v", r.Form)
+	}
+	var refreshed *v1.Event
+	for _, ev := range e.a.events() {
+		if ev.Type == "account.token_refreshed.v1" {
+			refreshed = ev
+		}
+	}
+	until, err := time.Parse(time.RFC3339, refreshed.Data.AsMap()["expires_at"].(string))
+	if refreshed.Data.AsMap()["account_link_id"] != id || err != nil || time.Until(until) < 110*time.Minute {
+		t.Fatalf("account.token_refreshed: %v", refreshed.Data.AsMap())
+	}
+	// Consent revoked: the next renewal is refused, the link needs reconnecting.
+	x.set(func() { x.revoked, x.exchangeIn = true, 600 })
+	e.browse(e.start(v1.Platform_PLATFORM_X).AuthorizeUrl) // reconnect with a short token
+	sick := e.waitLink(id, "marked for reconnecting", func(l *v1.AccountLink) bool { return !l.Active })
+	if !strings.Contains(sick.HealthReason, "reconnect needed") {
+		t.Fatalf("health reason: %q", sick.HealthReason)
+	}
+	// Reconnecting restores the same link (same id, so the same threads).
+	x.set(func() { x.revoked, x.exchangeIn = false, 7200 })
+	q = e.browse(e.start(v1.Platform_PLATFORM_X).AuthorizeUrl)
+	if q.Get("account_link_ids") != id {
+		t.Fatalf("reconnect made another link: %v", q)
+	}
+	e.waitLink(id, "active again", func(l *v1.AccountLink) bool { return l.Active })
+	if n := x.refreshes(); n != 2 { // the first renewal, the refused one
+		t.Fatalf("%d renewals, want 2", n)
+	}
+	if n := e.countEvents("account.token_refreshed.v1"); n != 1 {
+		t.Fatalf("%d token_refreshed events, want 1", n)
+	}
+	e.noSecrets(xClientSecret, "x-access-token-1", "x-access-token-2", "x-refresh-token-1", "x-refresh-token-2", "x-code-1")
+}
+
+func connectApp(id, secret string) linking.App { return linking.App{ClientID: id, ClientSecret: secret} }

@@ -514,4 +514,6 @@ func TestConnectX(t *testing.T) {
 	e.noSecrets(xClientSecret, "x-access-token-1", "x-access-token-2", "x-refresh-token-1", "x-refresh-token-2", "x-code-1")
 }
 
-func connectApp(id, secret string) linking.App { return linking.App{ClientID: id, ClientSecret: secret} }
+func connectApp(id, secret string) linking.App {
+	return linking.App{ClientID: id, ClientSecret: secret}
+}

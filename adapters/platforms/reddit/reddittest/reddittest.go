@@ -34,15 +34,15 @@ const (
 type Server struct {
 	*httptest.Server
 
-	mu       sync.Mutex
-	inbox    []json.RawMessage // things, newest first
-	names    []string
-	token    string
-	seq      int
-	revoked  bool
-	limited  int
-	requests []Request
-	redirect string // the redirect_uri the authorization page was given
+	mu        sync.Mutex
+	inbox     []json.RawMessage // things, newest first
+	names     []string
+	token     string
+	seq       int
+	revoked   bool
+	limited   int
+	requests  []Request
+	redirect  string // the redirect_uri the authorization page was given
 	exchanges int
 }
 

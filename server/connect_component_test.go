@@ -517,3 +517,168 @@ func TestConnectX(t *testing.T) {
 func connectApp(id, secret string) linking.App {
 	return linking.App{ClientID: id, ClientSecret: secret}
 }
+
+const (
+	connTGToken = "7000000001:AAE-connect-test-token-abcdefgh"
+	connTGBotID = "7000000001"
+)
+
+// newTelegramFake answers getMe for connTGToken, and setWebhook (failing while *failSet is set) and
+// deleteWebhook.
+func newTelegramFake(t *testing.T, failSet *atomic.Bool) *fake {
+	return newFake(t, map[string]func(http.ResponseWriter, *http.Request, fakeReq){
+		"/bot*": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			token, method, _ := strings.Cut(strings.TrimPrefix(req.Path, "/bot"), "/")
+			if token != connTGToken {
+				writeJSONStatus(w, 401, map[string]any{"ok": false, "error_code": 401, "description": "Unauthorized"})
+				return
+			}
+			switch method {
+			case "getMe":
+				writeJSONStatus(w, 200, map[string]any{"ok": true, "result": map[string]any{"id": 7000000001, "is_bot": true,
+					"first_name": "Shop Bot", "username": "shop_bot"}})
+			case "setWebhook":
+				if failSet.Load() {
+					writeJSONStatus(w, 400, map[string]any{"ok": false, "error_code": 400, "description": "Bad Request: bad webhook: HTTPS url must be provided for webhook"})
+					return
+				}
+				writeJSONStatus(w, 200, map[string]any{"ok": true, "result": true, "description": "Webhook was set"})
+			case "deleteWebhook":
+				writeJSONStatus(w, 200, map[string]any{"ok": true, "result": true, "description": "Webhook was deleted"})
+			default:
+				writeJSONStatus(w, 404, map[string]any{"ok": false, "error_code": 404, "description": "Not Found"})
+			}
+		},
+	})
+}
+
+// TestConnectTelegram: a bot linked from its token alone (StartConnect, or LinkAccount without
+// a webhook secret): Switchboard verifies it with getMe, generates the secret, calls
+// setWebhook with its public URL, and the updates Telegram then sends are accepted; unlinking
+// calls deleteWebhook; a refused setWebhook leaves the link unhealthy with the reason.
+func TestConnectTelegram(t *testing.T) {
+	t.Parallel()
+	var failSet atomic.Bool
+	tg := newTelegramFake(t, &failSet)
+	e := startConnectEnv(t, server.Config{PlatformBaseURLs: platforms.BaseURLs{"telegram": tg.URL}})
+
+	res := call[v1.StartConnectResponse](e.a, "/switchboard.v1.AccountService/StartConnect", &v1.StartConnectRequest{
+		Platform: v1.Platform_PLATFORM_TELEGRAM, Credentials: map[string]string{"bot_token": connTGToken}})
+	if len(res.AccountLinks) != 1 || res.AuthorizeUrl != "" {
+		t.Fatalf("StartConnect: %+v", res)
+	}
+	l := e.waitLink(res.AccountLinks[0].Id, "linked", func(l *v1.AccountLink) bool { return l.Active })
+	if l.PlatformId != connTGBotID || l.Username != "shop_bot" || l.Platform != v1.Platform_PLATFORM_TELEGRAM {
+		t.Fatalf("link: %+v", l)
+	}
+	sets := tg.requests("/bot" + connTGToken + "/setWebhook")
+	if len(sets) != 1 {
+		t.Fatalf("%d setWebhook calls", len(sets))
+	}
+	var set struct {
+		URL, SecretToken string `json:"-"`
+	}
+	var body map[string]any
+	_ = json.Unmarshal([]byte(sets[0].Body), &body)
+	set.URL, _ = body["url"].(string)
+	set.SecretToken, _ = body["secret_token"].(string)
+	if set.URL != e.public+l.WebhookPath || len(set.SecretToken) < 20 {
+		t.Fatalf("setWebhook: %s (webhook path %s)", sets[0].Body, l.WebhookPath)
+	}
+	// Telegram's deliveries carry the secret it was given: accepted.
+	update := []byte(`{"update_id":1,"message":{"message_id":5,"date":1764849600,"chat":{"id":6000000001,"type":"private"},` +
+		`"from":{"id":6000000001,"is_bot":false,"first_name":"Ana"},"text":"hi"}}`)
+	if code := tgxPost(t, e.s.Addr, l.WebhookPath, update, http.Header{"X-Telegram-Bot-Api-Secret-Token": {set.SecretToken}}); code != 200 {
+		t.Fatalf("update with the registered secret: HTTP %d", code)
+	}
+	if code := tgxPost(t, e.s.Addr, l.WebhookPath, update, http.Header{"X-Telegram-Bot-Api-Secret-Token": {"wrong"}}); code != 401 {
+		t.Fatalf("update with another secret: HTTP %d", code)
+	}
+
+	// A wrong token is refused before anything is linked.
+	linked := e.countEvents("account.linked.v1")
+	wantCode(t, "wrong bot token", e.a.try("/switchboard.v1.AccountService/StartConnect", &v1.StartConnectRequest{
+		Platform: v1.Platform_PLATFORM_TELEGRAM, Credentials: map[string]string{"bot_token": "1:wrong-token-value-123456"}},
+		&v1.StartConnectResponse{}), connect.CodeInvalidArgument)
+	if e.countEvents("account.linked.v1") != linked {
+		t.Fatal("a refused token was linked")
+	}
+
+	// Unlink: deleteWebhook.
+	call[v1.UnlinkAccountResponse](e.a, "/switchboard.v1.AccountService/UnlinkAccount", &v1.UnlinkAccountRequest{AccountLinkId: l.Id})
+	if n := len(tg.requests("/bot" + connTGToken + "/deleteWebhook")); n != 1 {
+		t.Fatalf("%d deleteWebhook calls", n)
+	}
+
+	// LinkAccount with the token only (as before, by the API): the webhook is registered too;
+	// when Telegram refuses it, the link is linked but unhealthy, with the reason.
+	failSet.Store(true)
+	lr := call[v1.LinkAccountResponse](e.a, "/switchboard.v1.AccountService/LinkAccount", &v1.LinkAccountRequest{
+		Platform: v1.Platform_PLATFORM_TELEGRAM, PlatformId: connTGBotID, Credentials: map[string]string{"bot_token": connTGToken}})
+	if lr.AccountLink.Id != l.Id {
+		t.Fatalf("relink made another link: %s", lr.AccountLink.Id)
+	}
+	sick := e.waitLink(l.Id, "unhealthy", func(l *v1.AccountLink) bool { return !l.Active })
+	if !strings.Contains(sick.HealthReason, "webhook registration failed") || !strings.Contains(sick.HealthReason, "setWebhook") {
+		t.Fatalf("health reason: %q", sick.HealthReason)
+	}
+	if n := len(tg.requests("/bot" + connTGToken + "/setWebhook")); n != 2 {
+		t.Fatalf("%d setWebhook calls, want 2", n)
+	}
+	e.noSecrets(connTGToken, set.SecretToken)
+}
+
+// TestConnectBluesky: handle and app password verified with createSession, the session renewed
+// with refreshSession before the access token expires.
+func TestConnectBluesky(t *testing.T) {
+	t.Parallel()
+	const did, password = "did:plc:connecttest0001", "abcd-efgh-ijkl-mnop"
+	var seq atomic.Int32
+	jwt := func(kind string, ttl time.Duration) string {
+		n := seq.Add(1)
+		claims, _ := json.Marshal(map[string]any{"scope": "com.atproto.appPass", "sub": did, "exp": time.Now().Add(ttl).Unix()})
+		return "eyJhbGciOiJIUzI1NiJ9." + base64.RawURLEncoding.EncodeToString(claims) + fmt.Sprintf(".%s-signature-%d", kind, n)
+	}
+	var refresh atomic.Value
+	pds := newFake(t, map[string]func(http.ResponseWriter, *http.Request, fakeReq){
+		"/xrpc/com.atproto.server.createSession": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			var in struct{ Identifier, Password string }
+			_ = json.Unmarshal([]byte(req.Body), &in)
+			if in.Identifier != "shop.bsky.social" || in.Password != password {
+				writeJSONStatus(w, 401, map[string]any{"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
+				return
+			}
+			rt := jwt("refresh", 60*24*time.Hour)
+			refresh.Store(rt)
+			writeJSONStatus(w, 200, map[string]any{"did": did, "handle": "shop.bsky.social", "accessJwt": jwt("access", 10*time.Minute), "refreshJwt": rt, "active": true})
+		},
+		"/xrpc/com.atproto.server.refreshSession": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			if req.Header.Get("Authorization") != "Bearer "+refresh.Load().(string) {
+				writeJSONStatus(w, 400, map[string]any{"error": "ExpiredToken", "message": "Token has expired"})
+				return
+			}
+			rt := jwt("refresh", 60*24*time.Hour)
+			refresh.Store(rt)
+			writeJSONStatus(w, 200, map[string]any{"did": did, "handle": "shop.bsky.social", "accessJwt": jwt("access", 2*time.Hour), "refreshJwt": rt, "active": true})
+		},
+	})
+	e := startConnectEnv(t, server.Config{PlatformBaseURLs: platforms.BaseURLs{"bluesky": pds.URL}})
+	res := call[v1.StartConnectResponse](e.a, "/switchboard.v1.AccountService/StartConnect", &v1.StartConnectRequest{
+		Platform: v1.Platform_PLATFORM_BLUESKY, Credentials: map[string]string{"identifier": "shop.bsky.social", "app_password": password}})
+	if len(res.AccountLinks) != 1 {
+		t.Fatalf("StartConnect: %+v", res)
+	}
+	l := e.waitLink(res.AccountLinks[0].Id, "linked", func(l *v1.AccountLink) bool { return l.Active })
+	if l.PlatformId != did || l.Username != "shop.bsky.social" {
+		t.Fatalf("link: %+v", l)
+	}
+	// The 10-minute access token is renewed once with the refresh token (the new one lasts 2h).
+	e.waitEvents("account.token_refreshed.v1", 1)
+	if n := len(pds.requests("/xrpc/com.atproto.server.refreshSession")); n != 1 {
+		t.Fatalf("%d refreshSession calls, want 1", n)
+	}
+	wantCode(t, "wrong app password", e.a.try("/switchboard.v1.AccountService/StartConnect", &v1.StartConnectRequest{
+		Platform: v1.Platform_PLATFORM_BLUESKY, Credentials: map[string]string{"identifier": "shop.bsky.social", "app_password": "wrong-pass-1234"}},
+		&v1.StartConnectResponse{}), connect.CodeInvalidArgument)
+	e.noSecrets(password, refresh.Load().(string))
+}

@@ -232,8 +232,12 @@ func newFake(t *testing.T, routes map[string]func(w http.ResponseWriter, r *http
 		f.mu.Lock()
 		f.reqs = append(f.reqs, req)
 		f.mu.Unlock()
-		for prefix, h := range routes {
-			if r.URL.Path == prefix || strings.HasSuffix(prefix, "*") && strings.HasPrefix(r.URL.Path, strings.TrimSuffix(prefix, "*")) {
+		if h, ok := routes[r.URL.Path]; ok {
+			h(w, r, req)
+			return
+		}
+		for prefix, h := range routes { // then "prefix*" routes (one per fake)
+			if strings.HasSuffix(prefix, "*") && strings.HasPrefix(r.URL.Path, strings.TrimSuffix(prefix, "*")) {
 				h(w, r, req)
 				return
 			}
@@ -681,4 +685,204 @@ func TestConnectBluesky(t *testing.T) {
 		Platform: v1.Platform_PLATFORM_BLUESKY, Credentials: map[string]string{"identifier": "shop.bsky.social", "app_password": "wrong-pass-1234"}},
 		&v1.StartConnectResponse{}), connect.CodeInvalidArgument)
 	e.noSecrets(password, refresh.Load().(string))
+}
+
+const (
+	connMetaAppID     = "123456789012345"
+	connMetaSecret = "meta-app-secret-0123456789abcdef"
+	pageToken1    = "EAAPageToken1xxxxxxxxxxxxxxxx"
+	pageToken2    = "EAAPageToken2xxxxxxxxxxxxxxxx"
+	metaUserLL    = "EAAUserLongLivedxxxxxxxxxxxxx"
+)
+
+// newMetaFake is Facebook Login and the Graph API for one member with two Pages (the second
+// with an Instagram account) and one WhatsApp number.
+func newMetaFake(t *testing.T) *fake {
+	v := "/v25.0"
+	return newFake(t, map[string]func(http.ResponseWriter, *http.Request, fakeReq){
+		v + "/dialog/oauth": approve("meta-code-1"),
+		v + "/oauth/access_token": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			q := req.Query
+			switch {
+			case q.Get("client_id") != connMetaAppID || q.Get("client_secret") != connMetaSecret:
+				writeJSONStatus(w, 400, map[string]any{"error": map[string]any{"message": "Error validating client secret.", "type": "OAuthException", "code": 1}})
+			case q.Get("code") == "meta-code-1" && q.Get("redirect_uri") != "":
+				writeJSONStatus(w, 200, map[string]any{"access_token": "EAAUserShortLived", "token_type": "bearer", "expires_in": 5183})
+			case q.Get("grant_type") == "fb_exchange_token" && q.Get("fb_exchange_token") == "EAAUserShortLived":
+				writeJSONStatus(w, 200, map[string]any{"access_token": metaUserLL, "token_type": "bearer", "expires_in": 5183944})
+			default:
+				writeJSONStatus(w, 400, map[string]any{"error": map[string]any{"message": "Invalid verification code format.", "type": "OAuthException", "code": 100}})
+			}
+		},
+		v + "/me/accounts": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			if req.Query.Get("access_token") != metaUserLL {
+				writeJSONStatus(w, 400, map[string]any{"error": map[string]any{"code": 190}})
+				return
+			}
+			writeJSONStatus(w, 200, map[string]any{"data": []any{
+				map[string]any{"id": "100000000000001", "name": "Shop One", "access_token": pageToken1, "category": "Shopping"},
+				map[string]any{"id": "100000000000002", "name": "Shop Two", "access_token": pageToken2,
+					"instagram_business_account": map[string]any{"id": "17841400000000002", "username": "shoptwo"}},
+			}, "paging": map[string]any{"cursors": map[string]any{"before": "a", "after": "b"}}})
+		},
+		v + "/me/businesses": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			writeJSONStatus(w, 200, map[string]any{"data": []any{map[string]any{"id": "5550001", "name": "Shop Ltd"}}})
+		},
+		v + "/5550001/owned_whatsapp_business_accounts": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			writeJSONStatus(w, 200, map[string]any{"data": []any{map[string]any{"id": "6660001", "name": "Shop WA"}}})
+		},
+		v + "/6660001/phone_numbers": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			writeJSONStatus(w, 200, map[string]any{"data": []any{map[string]any{"id": "7770001", "display_phone_number": "+1 555 0100", "verified_name": "Shop"}}})
+		},
+		v + "/*": func(w http.ResponseWriter, r *http.Request, req fakeReq) { // /{id}/subscribed_apps
+			if !strings.HasSuffix(req.Path, "/subscribed_apps") {
+				writeJSONStatus(w, 404, map[string]any{"error": map[string]any{"code": 803}})
+				return
+			}
+			writeJSONStatus(w, 200, map[string]any{"success": true})
+		},
+	})
+}
+
+// TestConnectMeta: Facebook Login covering several Pages: the member picks which to link
+// (ListConnectableAssets, LinkConnectedAssets), each linked Page subscribed to the app's
+// webhooks with its Page token; the grant is the team's only, and used once.
+func TestConnectMeta(t *testing.T) {
+	t.Parallel()
+	meta := newMetaFake(t)
+	e := startConnectEnv(t, server.Config{PlatformBaseURLs: platforms.BaseURLs{"meta": meta.URL, "meta-auth": meta.URL, "messenger": meta.URL,
+		"whatsapp": meta.URL}, Connect: server.ConnectConfig{Meta: connectApp(connMetaAppID, connMetaSecret)}})
+
+	st := e.start(v1.Platform_PLATFORM_MESSENGER)
+	au, _ := url.Parse(st.AuthorizeUrl)
+	if au.Path != "/v25.0/dialog/oauth" || au.Query().Get("client_id") != connMetaAppID || !strings.Contains(au.Query().Get("scope"), "pages_messaging") {
+		t.Fatalf("authorize URL: %s", st.AuthorizeUrl)
+	}
+	q := e.browse(st.AuthorizeUrl)
+	if q.Get("connect") != "choose" || q.Get("state") != st.State {
+		t.Fatalf("return URL query: %v", q)
+	}
+	// Another team cannot see or use the grant.
+	other := call[v1.CreateTeamResponse](e.a, "/switchboard.v1.TeamService/CreateTeam", &v1.CreateTeamRequest{Name: "Other"})
+	o := e.a.as(other.OwnerKey)
+	wantCode(t, "another team's grant", o.try("/switchboard.v1.AccountService/ListConnectableAssets",
+		&v1.ListConnectableAssetsRequest{State: st.State}, &v1.ListConnectableAssetsResponse{}), connect.CodeNotFound)
+	wantCode(t, "another team links a grant", o.try("/switchboard.v1.AccountService/LinkConnectedAssets",
+		&v1.LinkConnectedAssetsRequest{State: st.State, AssetIds: []string{"messenger:100000000000001"}}, &v1.LinkConnectedAssetsResponse{}), connect.CodeNotFound)
+
+	assets := call[v1.ListConnectableAssetsResponse](e.a, "/switchboard.v1.AccountService/ListConnectableAssets",
+		&v1.ListConnectableAssetsRequest{State: st.State}).Assets
+	var names []string
+	for _, as := range assets {
+		names = append(names, as.Id+"="+as.DisplayName)
+	}
+	// Started for Messenger: the grant's Pages (its Instagram account and WhatsApp number are
+	// for a Connect on those platforms).
+	sameSet(t, "connectable assets", names, []string{"messenger:100000000000001=Shop One", "messenger:100000000000002=Shop Two"})
+	wantCode(t, "an asset not in the grant", e.a.try("/switchboard.v1.AccountService/LinkConnectedAssets",
+		&v1.LinkConnectedAssetsRequest{State: st.State, AssetIds: []string{"messenger:999"}}, &v1.LinkConnectedAssetsResponse{}), connect.CodeInvalidArgument)
+	res := call[v1.LinkConnectedAssetsResponse](e.a, "/switchboard.v1.AccountService/LinkConnectedAssets",
+		&v1.LinkConnectedAssetsRequest{State: st.State, AssetIds: []string{"messenger:100000000000002"}})
+	if len(res.AccountLinks) != 1 {
+		t.Fatalf("LinkConnectedAssets: %+v", res)
+	}
+	l := e.waitLink(res.AccountLinks[0].Id, "linked", func(l *v1.AccountLink) bool { return l.Active })
+	if l.PlatformId != "100000000000002" || l.Platform != v1.Platform_PLATFORM_MESSENGER || l.DisplayName != "Shop Two" {
+		t.Fatalf("link: %+v", l)
+	}
+	subs := meta.requests("/v25.0/100000000000002/subscribed_apps")
+	if len(subs) != 1 || subs[0].Method != http.MethodPost || subs[0].Query.Get("access_token") != pageToken2 ||
+		!strings.Contains(subs[0].Query.Get("subscribed_fields"), "messages") || !strings.Contains(subs[0].Query.Get("subscribed_fields"), "message_echoes") {
+		t.Fatalf("subscribed_apps: %+v", subs)
+	}
+	if n := len(meta.requests("/v25.0/100000000000001/subscribed_apps")); n != 0 {
+		t.Fatalf("the Page not picked was subscribed (%d)", n)
+	}
+	// The grant is used up.
+	wantCode(t, "a grant used twice", e.a.try("/switchboard.v1.AccountService/LinkConnectedAssets",
+		&v1.LinkConnectedAssetsRequest{State: st.State, AssetIds: []string{"messenger:100000000000001"}}, &v1.LinkConnectedAssetsResponse{}), connect.CodeNotFound)
+
+	// WhatsApp through the same app: one number, linked at once, its business account subscribed.
+	q = e.browse(e.start(v1.Platform_PLATFORM_WHATSAPP).AuthorizeUrl)
+	if q.Get("connect") != "ok" {
+		t.Fatalf("WhatsApp: %v", q)
+	}
+	wa := e.waitLink(q.Get("account_link_ids"), "linked", func(l *v1.AccountLink) bool { return l.Active })
+	if wa.PlatformId != "7770001" || wa.Platform != v1.Platform_PLATFORM_WHATSAPP {
+		t.Fatalf("WhatsApp link: %+v", wa)
+	}
+	if subs := meta.requests("/v25.0/6660001/subscribed_apps"); len(subs) != 1 || subs[0].Header.Get("Authorization") != "Bearer "+metaUserLL {
+		t.Fatalf("WABA subscribed_apps: %+v", subs)
+	}
+	// Unlinking the Page unsubscribes it.
+	call[v1.UnlinkAccountResponse](e.a, "/switchboard.v1.AccountService/UnlinkAccount", &v1.UnlinkAccountRequest{AccountLinkId: l.Id})
+	if subs := meta.requests("/v25.0/100000000000002/subscribed_apps"); len(subs) != 2 || subs[1].Method != http.MethodDelete {
+		t.Fatalf("unsubscribe: %+v", subs)
+	}
+	e.noSecrets(connMetaSecret, pageToken1, pageToken2, metaUserLL, "EAAUserShortLived", "meta-code-1")
+}
+
+// TestConnectInstagram: Instagram Login: code → short-lived → long-lived token, the account's
+// webhooks subscribed, the 60-day token renewed (here it is due at once) with
+// refresh_access_token.
+func TestConnectInstagram(t *testing.T) {
+	t.Parallel()
+	const appID, secret = "990000000000001", "ig-app-secret-0123456789abcdef"
+	var expires atomic.Int64
+	expires.Store(3 * 24 * 3600) // three days left: within the refresher's week
+	ig := newFake(t, map[string]func(http.ResponseWriter, *http.Request, fakeReq){
+		"/oauth/authorize": approve("ig-code-1"),
+		"/oauth/access_token": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			f := req.Form
+			if f.Get("client_id") != appID || f.Get("client_secret") != secret || f.Get("code") != "ig-code-1" || f.Get("grant_type") != "authorization_code" {
+				writeJSONStatus(w, 400, map[string]any{"error_type": "OAuthException", "code": 400, "error_message": "Invalid authorization code"})
+				return
+			}
+			writeJSONStatus(w, 200, map[string]any{"data": []any{map[string]any{"access_token": "IGShortLivedToken", "user_id": "17841400000000009",
+				"permissions": "instagram_business_basic,instagram_business_manage_messages"}}})
+		},
+		"/access_token": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			if req.Query.Get("grant_type") != "ig_exchange_token" || req.Query.Get("client_secret") != secret || req.Query.Get("access_token") != "IGShortLivedToken" {
+				writeJSONStatus(w, 400, map[string]any{"error": map[string]any{"code": 190}})
+				return
+			}
+			writeJSONStatus(w, 200, map[string]any{"access_token": "IGLongLivedToken1", "token_type": "bearer", "expires_in": expires.Load()})
+		},
+		"/refresh_access_token": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			if req.Query.Get("grant_type") != "ig_refresh_token" || req.Query.Get("access_token") != "IGLongLivedToken1" {
+				writeJSONStatus(w, 400, map[string]any{"error": map[string]any{"code": 190}})
+				return
+			}
+			writeJSONStatus(w, 200, map[string]any{"access_token": "IGLongLivedToken2", "token_type": "bearer", "expires_in": 5183944})
+		},
+		"/v25.0/me": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			writeJSONStatus(w, 200, map[string]any{"user_id": "17841400000000009", "username": "shopgram", "name": "Shop Gram", "id": "9000000000000009"})
+		},
+		"/v25.0/me/subscribed_apps": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			writeJSONStatus(w, 200, map[string]any{"success": true})
+		},
+	})
+	e := startConnectEnv(t, server.Config{PlatformBaseURLs: platforms.BaseURLs{"instagram": ig.URL, "instagram-auth": ig.URL},
+		Connect: server.ConnectConfig{Instagram: connectApp(appID, secret)}})
+	st := e.start(v1.Platform_PLATFORM_INSTAGRAM)
+	if au, _ := url.Parse(st.AuthorizeUrl); au.Path != "/oauth/authorize" || au.Query().Get("scope") != "instagram_business_basic,instagram_business_manage_messages" {
+		t.Fatalf("authorize URL: %s", st.AuthorizeUrl)
+	}
+	q := e.browse(st.AuthorizeUrl)
+	if q.Get("connect") != "ok" {
+		t.Fatalf("return URL query: %v", q)
+	}
+	l := e.waitLink(q.Get("account_link_ids"), "linked", func(l *v1.AccountLink) bool { return l.Active })
+	if l.PlatformId != "17841400000000009" || l.Username != "shopgram" || l.Platform != v1.Platform_PLATFORM_INSTAGRAM {
+		t.Fatalf("link: %+v", l)
+	}
+	if subs := ig.requests("/v25.0/me/subscribed_apps"); len(subs) != 1 || subs[0].Query.Get("access_token") != "IGLongLivedToken1" ||
+		!strings.Contains(subs[0].Query.Get("subscribed_fields"), "messages") {
+		t.Fatalf("subscribed_apps: %+v", subs)
+	}
+	e.waitEvents("account.token_refreshed.v1", 1)
+	if n := len(ig.requests("/refresh_access_token")); n != 1 {
+		t.Fatalf("%d renewals, want 1", n)
+	}
+	e.noSecrets(secret, "IGShortLivedToken", "IGLongLivedToken1", "IGLongLivedToken2", "ig-code-1")
 }

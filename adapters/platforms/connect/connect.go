@@ -34,7 +34,22 @@ type Asset struct {
 	ID                                string
 	Platform                          domain.Platform
 	PlatformID, Username, DisplayName string
-	Credentials                       map[string]string `json:",omitempty"`
+	Credentials                       map[string]string
+}
+
+// storedAsset is an Asset as a state keeps it (domain.Platform has no JSON form of its own).
+type storedAsset struct {
+	ID, Platform, PlatformID, Username, DisplayName string
+	Credentials                                     map[string]string
+}
+
+func (a Asset) stored() storedAsset {
+	return storedAsset{a.ID, a.Platform.String(), a.PlatformID, a.Username, a.DisplayName, a.Credentials}
+}
+
+func (s storedAsset) asset() Asset {
+	p, _ := domain.ParsePlatform(s.Platform)
+	return Asset{s.ID, p, s.PlatformID, s.Username, s.DisplayName, s.Credentials}
 }
 
 // OAuth is one platform's authorization-code flow.

@@ -101,8 +101,8 @@ type state struct {
 	Flow                   string
 	Platform               string // what StartConnect asked for
 	ReturnURL              string
-	Verifier               string  `json:",omitempty"`
-	Assets                 []Asset `json:",omitempty"` // a finished grant awaiting the pick
+	Verifier               string        `json:",omitempty"`
+	Assets                 []storedAsset `json:",omitempty"` // a finished grant awaiting the pick
 }
 
 func (st state) actor() commands.Actor {
@@ -315,7 +315,8 @@ func (s *Service) ConnectableAssets(ctx context.Context, a commands.Actor, st st
 	}
 	out := make([]Asset, len(rec.Assets))
 	for i, as := range rec.Assets {
-		out[i] = Asset{ID: as.ID, Platform: as.Platform, PlatformID: as.PlatformID, Username: as.Username, DisplayName: as.DisplayName}
+		out[i] = as.asset()
+		out[i].Credentials = nil
 	}
 	return out, nil
 }
@@ -328,9 +329,15 @@ func (s *Service) LinkConnectedAssets(ctx context.Context, a commands.Actor, st 
 	if len(ids) == 0 || len(ids) > 100 {
 		return nil, domain.Invalid("asset_ids", "must name 1 to 100 assets")
 	}
-	// Checked before taking, so another team's call cannot use up the grant.
-	if _, err := s.ConnectableAssets(ctx, a, st); err != nil {
+	// Checked before taking, so another team's call or a wrong pick does not use up the grant.
+	listed, err := s.ConnectableAssets(ctx, a, st)
+	if err != nil {
 		return nil, err
+	}
+	for _, id := range ids {
+		if !slices.ContainsFunc(listed, func(as Asset) bool { return as.ID == id }) {
+			return nil, domain.Invalid("asset_ids", "%q is not an asset of this grant", id)
+		}
 	}
 	rec, err := s.take(ctx, stateKey("grant", st))
 	if err != nil {
@@ -341,11 +348,11 @@ func (s *Service) LinkConnectedAssets(ctx context.Context, a commands.Actor, st 
 	}
 	var picked []Asset
 	for _, id := range ids {
-		i := slices.IndexFunc(rec.Assets, func(as Asset) bool { return as.ID == id })
+		i := slices.IndexFunc(rec.Assets, func(as storedAsset) bool { return as.ID == id })
 		if i < 0 {
 			return nil, domain.Invalid("asset_ids", "%q is not an asset of this grant", id)
 		}
-		picked = append(picked, rec.Assets[i])
+		picked = append(picked, rec.Assets[i].asset())
 	}
 	var links []string
 	for _, as := range picked {
@@ -415,12 +422,17 @@ func (s *Service) Callback() http.Handler {
 			back(w, r, rec.ReturnURL, url.Values{"connect": {"error"}, "error": {"exchange_failed"}})
 			return
 		}
+		// The grant may cover more (Facebook Login: Pages, Instagram accounts, WhatsApp
+		// numbers): the member connected one platform.
+		assets = slices.DeleteFunc(assets, func(as Asset) bool { return as.Platform.String() != rec.Platform })
 		switch {
 		case len(assets) == 0:
 			back(w, r, rec.ReturnURL, url.Values{"connect": {"error"}, "error": {"no_accounts"}})
 			return
 		case len(assets) > 1:
-			rec.Assets = assets
+			for _, as := range assets {
+				rec.Assets = append(rec.Assets, as.stored())
+			}
 			if err := s.putState(r.Context(), stateKey("grant", st), rec); err != nil {
 				back(w, r, rec.ReturnURL, url.Values{"connect": {"error"}, "error": {"unavailable"}})
 				return

@@ -688,11 +688,11 @@ func TestConnectBluesky(t *testing.T) {
 }
 
 const (
-	connMetaAppID     = "123456789012345"
+	connMetaAppID  = "123456789012345"
 	connMetaSecret = "meta-app-secret-0123456789abcdef"
-	pageToken1    = "EAAPageToken1xxxxxxxxxxxxxxxx"
-	pageToken2    = "EAAPageToken2xxxxxxxxxxxxxxxx"
-	metaUserLL    = "EAAUserLongLivedxxxxxxxxxxxxx"
+	pageToken1     = "EAAPageToken1xxxxxxxxxxxxxxxx"
+	pageToken2     = "EAAPageToken2xxxxxxxxxxxxxxxx"
+	metaUserLL     = "EAAUserLongLivedxxxxxxxxxxxxx"
 )
 
 // newMetaFake is Facebook Login and the Graph API for one member with two Pages (the second

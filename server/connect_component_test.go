@@ -26,6 +26,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/platforms/reddit/reddittest"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler/polltest"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
+	"github.com/switchboard-oss/switchboard/internal/testenv"
 	"github.com/switchboard-oss/switchboard/server"
 )
 
@@ -41,6 +42,23 @@ type connectEnv struct {
 	logs    *syncBuffer
 	landed  chan url.Values // the return URL's query, each time a browser lands there
 	returns string
+	cfg     server.Config
+}
+
+// another starts a second process of the same deployment (shared engines, same public URL,
+// same log sink): an API and ingest process.
+func (e *connectEnv) another(t *testing.T) *server.Server {
+	t.Helper()
+	cfg := e.cfg
+	cfg.DataDir, cfg.Roles = t.TempDir(), []string{"api", "ingest"}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, cfg, slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatalf("start the second process: %v", err)
+	}
+	t.Cleanup(func() { stopServer(t, s) })
+	return s
 }
 
 func startConnectEnv(t *testing.T, cfg server.Config) *connectEnv {
@@ -76,6 +94,7 @@ func startConnectEnv(t *testing.T, cfg server.Config) *connectEnv {
 	}
 	t.Cleanup(func() { stopServer(t, s) })
 	target.Store(s.Addr)
+	env.cfg = cfg
 	env.s = s
 	env.a = api{t, newConnectClient(s.Addr), adminKey}
 	return env
@@ -120,7 +139,7 @@ func (e *connectEnv) browse(u string) url.Values {
 		}
 		return q
 	default:
-		e.a.t.Fatalf("the browser did not land on the return URL: %d %s", res.StatusCode, body)
+		e.a.t.Fatalf("the browser did not land on the return URL: %d %s\nlogs:\n%s", res.StatusCode, body, e.logs.String())
 		return nil
 	}
 }
@@ -370,6 +389,8 @@ type xFake struct {
 	revoked    bool
 	exchangeIn int // expires_in of the code exchange's token
 	seq        int
+	// refreshDelay slows renewals down (nanoseconds).
+	refreshDelay atomic.Int64
 }
 
 const (
@@ -394,6 +415,9 @@ func newXFake(t *testing.T) *xFake {
 			approve("x-code-1")(w, r, req)
 		},
 		"/2/oauth2/token": func(w http.ResponseWriter, r *http.Request, req fakeReq) {
+			if req.Form.Get("grant_type") == "refresh_token" {
+				time.Sleep(time.Duration(x.refreshDelay.Load())) // a slow token endpoint: renewals overlap
+			}
 			x.mu.Lock()
 			defer x.mu.Unlock()
 			if u, p := basicAuth(req.Header); u != xClientID || p != xClientSecret {
@@ -517,6 +541,9 @@ func TestConnectX(t *testing.T) {
 	}
 	e.noSecrets(xClientSecret, "x-access-token-1", "x-access-token-2", "x-refresh-token-1", "x-refresh-token-2", "x-code-1")
 }
+
+// viaAddr is the same key through another process.
+func (a api) viaAddr(addr string) api { return api{a.t, newConnectClient(addr), a.key} }
 
 func connectApp(id, secret string) linking.App {
 	return linking.App{ClientID: id, ClientSecret: secret}
@@ -885,4 +912,41 @@ func TestConnectInstagram(t *testing.T) {
 		t.Fatalf("%d renewals, want 1", n)
 	}
 	e.noSecrets(secret, "IGShortLivedToken", "IGLongLivedToken1", "IGLongLivedToken2", "ig-code-1")
+}
+
+// TestConnectRefreshOncePerDeployment: two processes run the refresher over the same links; a
+// token due is renewed by one of them only (X rotates refresh tokens: a second renewal with the
+// old one would be refused and mark the link for reconnecting).
+func TestConnectRefreshOncePerDeployment(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresSchema(t)
+	_, brokers := testenv.Kafka(t)
+	x := newXFake(t)
+	x.exchangeIn = 600
+	x.refreshDelay.Store(int64(500 * time.Millisecond)) // both processes find the token due meanwhile
+	// At scale every process shares SWITCHBOARD_SECRET_KEY (sealed credentials and states).
+	e := startConnectEnv(t, server.Config{PostgresURL: pg, Kafka: scaleKafka(brokers), SecretKey: strings.Repeat("ab", 32),
+		PlatformBaseURLs: platforms.BaseURLs{"x": x.URL, "x-auth": x.URL},
+		Connect:          server.ConnectConfig{X: connectApp(xClientID, xClientSecret)}})
+	second := e.another(t)
+	// Started on the second process, the browser comes back to whichever the proxy reaches:
+	// the state is shared.
+	st := call[v1.StartConnectResponse](e.a.viaAddr(second.Addr), "/switchboard.v1.AccountService/StartConnect",
+		&v1.StartConnectRequest{Platform: v1.Platform_PLATFORM_X, ReturnUrl: e.returns})
+	q := e.browse(st.AuthorizeUrl)
+	if q.Get("connect") != "ok" {
+		t.Fatalf("return URL query: %v", q)
+	}
+	id := q.Get("account_link_ids")
+	e.waitEvents("account.token_refreshed.v1", 1)
+	time.Sleep(time.Second) // both refreshers check every 50 ms: 20 more chances each
+	if n := x.refreshes(); n != 1 {
+		t.Fatalf("%d renewals by two processes, want 1", n)
+	}
+	if n := e.countEvents("account.token_refreshed.v1"); n != 1 {
+		t.Fatalf("%d token_refreshed events, want 1", n)
+	}
+	if l := e.links()[id]; !l.Active {
+		t.Fatalf("link after renewal: %+v", l)
+	}
 }

@@ -402,6 +402,11 @@ func (s *Service) Callback() http.Handler {
 			return
 		}
 		rec, err := s.take(r.Context(), stateKey("start", st))
+		if domain.KindOf(err) == domain.KindUnavailable {
+			s.d.Logger.Error("connect: the state store failed", "err", errors.Unwrap(err))
+			http.Error(w, "the server cannot check this connect link right now: try again", http.StatusServiceUnavailable)
+			return
+		}
 		if err != nil || rec.Flow != name {
 			// Unknown, expired, already used, or another flow's: nothing is linked.
 			http.Error(w, "this connect link is unknown, expired or already used: start again from Switchboard", http.StatusBadRequest)

@@ -25,8 +25,8 @@ import (
 	linking "github.com/switchboard-oss/switchboard/adapters/platforms/connect"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/reddit/reddittest"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler/polltest"
-	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/internal/testenv"
+	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/server"
 )
 

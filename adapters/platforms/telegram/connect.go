@@ -14,8 +14,8 @@ import (
 	"github.com/switchboard-oss/switchboard/domain"
 )
 
-// AllowedUpdates are the kinds of update setWebhook asks for: what the adapter parses.
-var AllowedUpdates = []string{"message", "edited_message", "channel_post", "edited_channel_post", "message_reaction"}
+// AllowedUpdates are the kinds of update setWebhook asks for: the ones the adapter models.
+var AllowedUpdates = []string{"message", "edited_message"}
 
 type botAPI struct {
 	base   string

@@ -10,10 +10,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Client is the HTTP client of the flows (30 s per call).
-var Client = &http.Client{Timeout: 30 * 1e9}
+var Client = &http.Client{Timeout: 30 * time.Second}
 
 // Do sends req and decodes a 2xx JSON answer into out. Any other answer is an *HTTPError
 // naming what (the endpoint, without host or query) and the platform's error code; a transport

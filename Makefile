@@ -43,7 +43,7 @@ test-short:
 
 # The packages with concurrency under the race detector (CI runs it; ~3x slower than make test's
 # share of them). PostgreSQL tests skip without a server, as in make test.
-RACE_PKGS := ./commands/... ./eventlog/... ./projections/... ./adapters/sqlite/... ./adapters/kafka/...
+RACE_PKGS := ./commands/... ./adapters/platforms/connect/... ./eventlog/... ./projections/... ./adapters/sqlite/... ./adapters/kafka/...
 test-race:
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
 

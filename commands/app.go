@@ -262,6 +262,8 @@ type App struct {
 	RetrySend             RetrySendHandler
 	CancelSend            CancelSendHandler
 	SendSaga              SendSagaHandler
+	ReportAccountHealth   ReportAccountHealthHandler
+	RecordTokenRefresh    RecordTokenRefreshHandler
 }
 
 // NewApp wires every handler to deps, sharing one write model.
@@ -294,5 +296,7 @@ func NewApp(d Deps) App {
 		RetrySend:             NewRetrySendHandler(d),
 		CancelSend:            NewCancelSendHandler(d),
 		SendSaga:              NewSendSagaHandler(d),
+		ReportAccountHealth:   NewReportAccountHealthHandler(d),
+		RecordTokenRefresh:    NewRecordTokenRefreshHandler(d),
 	}
 }

@@ -77,6 +77,13 @@ type AccountHealthChanged struct {
 	Healthy       bool
 	Reason        string
 }
+
+// AccountTokenRefreshed: Switchboard renewed a link's access token (never the token itself).
+// ExpiresAt is when the new one expires (zero: it does not); the event's OccurredAt is when.
+type AccountTokenRefreshed struct {
+	AccountLinkID string
+	ExpiresAt     time.Time
+}
 type MessageReceived struct {
 	MessageID                string
 	ThreadID                 string
@@ -213,6 +220,7 @@ const (
 	TypeAccountLinked          = "account.linked.v1"
 	TypeAccountUnlinked        = "account.unlinked.v1"
 	TypeAccountHealthChanged   = "account.health_changed.v1"
+	TypeAccountTokenRefreshed  = "account.token_refreshed.v1"
 	TypeMessageReceived        = "message.received.v1"
 	TypeMessageSendRequested   = "message.send_requested.v1"
 	TypeMessageSent            = "message.sent.v1"
@@ -248,6 +256,7 @@ func (StatusCreated) EventType() string          { return TypeStatusCreated }
 func (AccountLinked) EventType() string          { return TypeAccountLinked }
 func (AccountUnlinked) EventType() string        { return TypeAccountUnlinked }
 func (AccountHealthChanged) EventType() string   { return TypeAccountHealthChanged }
+func (AccountTokenRefreshed) EventType() string  { return TypeAccountTokenRefreshed }
 func (MessageReceived) EventType() string        { return TypeMessageReceived }
 func (MessageSendRequested) EventType() string   { return TypeMessageSendRequested }
 func (MessageSent) EventType() string            { return TypeMessageSent }

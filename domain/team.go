@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Team is the aggregate of a team's configuration: its members and their keys, tags, statuses
@@ -391,4 +392,17 @@ func (t *Team) ReportHealth(id string, healthy bool, reason string) (e AccountHe
 		return e, false, nil
 	}
 	return AccountHealthChanged{AccountLinkID: id, Healthy: healthy, Reason: reason}, true, nil
+}
+
+// RecordTokenRefresh records that a link's access token was renewed, valid until expiresAt
+// (zero: it does not expire). An unlinked link's token is not kept fresh.
+func (t *Team) RecordTokenRefresh(id string, expiresAt time.Time) (AccountTokenRefreshed, error) {
+	l, err := t.Link(id)
+	if err != nil {
+		return AccountTokenRefreshed{}, err
+	}
+	if l.Unlinked {
+		return AccountTokenRefreshed{}, Precondition("account link %s is unlinked", id)
+	}
+	return AccountTokenRefreshed{AccountLinkID: id, ExpiresAt: expiresAt.UTC()}, nil
 }

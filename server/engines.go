@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/elasticsearch"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/connect"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler"
 	"github.com/switchboard-oss/switchboard/adapters/postgres"
 	"github.com/switchboard-oss/switchboard/adapters/secretbox"
@@ -56,6 +57,8 @@ type ElasticsearchConfig struct {
 type credentialStore interface {
 	commands.Credentials
 	platforms.Credentials
+	connect.States
+	connect.Leases
 }
 
 // engines are the ports of one process, bound to their adapters.

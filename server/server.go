@@ -25,6 +25,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/adapters/platforms/connect"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/profiles"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/sender"
@@ -68,6 +69,21 @@ type Config struct {
 	ReadHeaderTimeout, IdleTimeout time.Duration
 	// Send tunes the sender role (deadline, backoff); zero values take its defaults.
 	Send sender.Options
+	// Connect configures connecting accounts (OAuth apps, the public URL, token upkeep).
+	Connect ConnectConfig
+}
+
+// ConnectConfig is the operator's configuration of the connect flows: the platform apps made
+// in each developer console, and the address platforms reach this deployment at.
+type ConnectConfig struct {
+	// PublicURL is where platforms send browsers back (/oauth/callback/…) and webhooks
+	// (/webhooks/…); without it no OAuth flow starts and no webhook is registered.
+	PublicURL string
+	// Meta is the Facebook app (Facebook Login: Messenger, WhatsApp, and Instagram unless
+	// Instagram has its own app); Instagram the Instagram Login app; X and Reddit their apps.
+	Meta, Instagram, X, Reddit connect.App
+	// RefreshInterval is how often the token refresher looks for tokens due (default 1m).
+	RefreshInterval time.Duration
 }
 
 // Roles a process can take.
@@ -100,6 +116,9 @@ func (c Config) Validate() error {
 		if r != RoleAPI && r != RoleIngest && r != RoleProjector && r != RoleSender {
 			return fmt.Errorf("--roles: unknown role %q (want api, ingest, projector, sender)", r)
 		}
+	}
+	if err := c.Connect.validate(); err != nil {
+		return err
 	}
 	if !c.has(RoleProjector) {
 		// Without a projector here, another process must fill engines this one can read.
@@ -273,11 +292,21 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
 	opts.Interceptors = append(opts.Interceptors, traceRPCs, endStreamsOnShutdown{shutdown: shutdown})
+	opts.Extra = map[string]http.Handler{}
+	var connector *connect.Service
+	if cfg.has(RoleAPI) {
+		connector = connectService(cfg, app, e, logger)
+		opts.Extra["/oauth/callback/"] = connector.Callback()
+	}
 	if cfg.has(RoleIngest) {
 		receive := platforms.PlausibleTimes(app.ReceivePlatform)
-		opts.Extra = map[string]http.Handler{"/webhooks/": traceWebhooks(tp, platforms.NewHandler(platforms.HandlerDeps{
+		opts.Extra["/webhooks/"] = traceWebhooks(tp, platforms.NewHandler(platforms.HandlerDeps{
 			Links: e.rm, Credentials: e.creds, Receiver: receive, Logger: logger, Registry: reg,
-		}, webhooks()...))}
+		}, webhooks()...))
+		// Tokens renewed before they expire, once per deployment (leases in the credential store).
+		refresh := connect.NewTokenRefresher(connect.RefresherDeps{Links: e.rm, Credentials: e.creds, Leases: e.creds,
+			App: app, Logger: logger, Interval: cfg.Connect.RefreshInterval}, refreshers(cfg)...)
+		s.run(runCtx, "token refresher", refresh.Run)
 		// Names and avatars of prospects whose platforms send only an id (Meta PSID, IGSID).
 		fetchProfiles := profiles.NewFetchProfileOnMessageReceived(profiles.Deps{Log: e.log, Reader: e.rm,
 			Credentials: e.creds, Receiver: receive, Logger: logger, Registry: reg}, profiles.Options{},
@@ -295,7 +324,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		s.run(runCtx, "sender", send.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
-		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys, Stopping: s.stopping}, opts)
+		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys, Stopping: s.stopping,
+		Connector: connector}, opts)
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)

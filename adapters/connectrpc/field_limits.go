@@ -29,6 +29,7 @@ var fieldLimits = map[protoreflect.Name]fieldLimit{
 	"text":          {chars: 65536},           // a message's text
 	"notes":         {chars: 10000},           // a prospect's notes
 	"url":           {chars: 4096},            // an attachment's address
+	"return_url":    {chars: 4096},            // where a connect flow sends the browser back
 	"avatar_url":    {chars: 4096},            // a participant's picture
 	"query":         {chars: 1024},            // a search
 	"credentials":   {chars: 8192, items: 20}, // tokens and secrets (JWTs can be long)

@@ -7,6 +7,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	linking "github.com/switchboard-oss/switchboard/adapters/platforms/connect"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -30,6 +31,9 @@ type Deps struct {
 	// Stopping is closed when the server starts shutting down: streams end at once, telling
 	// their clients to reconnect, instead of holding the shutdown until its timeout.
 	Stopping <-chan struct{}
+	// Connector runs the connect flows and registers webhooks on link and unlink (nil:
+	// StartConnect and its kin answer Unimplemented, and links register nothing).
+	Connector *linking.Service
 }
 
 // lookup turns a read-model miss into NotFound naming the entity.

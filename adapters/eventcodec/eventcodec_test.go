@@ -46,6 +46,7 @@ func samplePayloads() []domain.Payload {
 		domain.AccountLinked{AccountLinkID: "acc_1", Platform: domain.PlatformInstagram, PlatformID: "1784", Username: "acme", DisplayName: "Acme Inc", WebhookPath: "/webhooks/instagram/acc_1"},
 		domain.AccountUnlinked{AccountLinkID: "acc_1"},
 		domain.AccountHealthChanged{AccountLinkID: "acc_1", Healthy: true, Reason: "token refreshed"},
+		domain.AccountTokenRefreshed{AccountLinkID: "acc_1", ExpiresAt: t2},
 		domain.MessageReceived{
 			MessageID: "msg_1", ThreadID: "thr_1", ProspectID: "prs_1", AccountLinkID: "acc_1",
 			Platform: domain.PlatformWhatsApp, PlatformMessageID: "wamid.1", PlatformConversationID: "conv1",

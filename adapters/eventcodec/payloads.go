@@ -36,6 +36,9 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 		env.Payload = &eventsv1.Envelope_AccountUnlinked{AccountUnlinked: &eventsv1.AccountUnlinked{AccountLinkId: p.AccountLinkID}}
 	case domain.AccountHealthChanged:
 		env.Payload = &eventsv1.Envelope_AccountHealthChanged{AccountHealthChanged: &eventsv1.AccountHealthChanged{AccountLinkId: p.AccountLinkID, Healthy: p.Healthy, Reason: p.Reason}}
+	case domain.AccountTokenRefreshed:
+		env.Payload = &eventsv1.Envelope_AccountTokenRefreshed{AccountTokenRefreshed: &eventsv1.AccountTokenRefreshed{
+			AccountLinkId: p.AccountLinkID, ExpiresAt: timestampOf(p.ExpiresAt)}}
 	case domain.MessageReceived:
 		env.Payload = &eventsv1.Envelope_MessageReceived{MessageReceived: &eventsv1.MessageReceived{
 			MessageId:                p.MessageID,
@@ -165,6 +168,13 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 	case *eventsv1.Envelope_AccountHealthChanged:
 		p := c.AccountHealthChanged
 		return domain.AccountHealthChanged{AccountLinkID: p.GetAccountLinkId(), Healthy: p.GetHealthy(), Reason: p.GetReason()}, nil
+	case *eventsv1.Envelope_AccountTokenRefreshed:
+		p := c.AccountTokenRefreshed
+		until, err := timeOf("expires_at", p.GetExpiresAt())
+		if err != nil {
+			return nil, err
+		}
+		return domain.AccountTokenRefreshed{AccountLinkID: p.GetAccountLinkId(), ExpiresAt: until}, nil
 	case *eventsv1.Envelope_MessageReceived:
 		p := c.MessageReceived
 		pl, err := parsePlatform(p.GetPlatform())

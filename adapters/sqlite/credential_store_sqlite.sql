@@ -10,3 +10,20 @@ CREATE TABLE IF NOT EXISTS credentials (
     updated_at      INTEGER NOT NULL, -- unix nanoseconds, UTC
     PRIMARY KEY (team_id, account_link_id)
 ) STRICT;
+
+-- Connect flows in progress (AccountService.StartConnect): one row per one-time state, keyed by
+-- a hash of the state, its details (team, member, PKCE verifier, a finished grant's tokens)
+-- sealed like credentials. Taken (deleted) when used; expired rows are refused and swept.
+CREATE TABLE IF NOT EXISTS connect_states (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    sealed     BLOB    NOT NULL,
+    expires_at INTEGER NOT NULL -- unix nanoseconds, UTC
+) STRICT;
+
+-- Token refresh leases: the process that holds a link's lease is the only one refreshing its
+-- token until the lease ends (rotating refresh tokens are usable once).
+CREATE TABLE IF NOT EXISTS token_refresh_leases (
+    account_link_id TEXT    NOT NULL PRIMARY KEY,
+    holder          TEXT    NOT NULL,
+    until           INTEGER NOT NULL -- unix nanoseconds, UTC
+) STRICT;

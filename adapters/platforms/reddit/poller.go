@@ -29,11 +29,13 @@ const (
 	DefaultWWWURL   = "https://www.reddit.com"
 )
 
-// BaseURLs keys: "reddit" is the API; "reddit_www" the token endpoint's site, which follows
-// "reddit" when only that one is set (a proxy or a test then needs one entry).
+// BaseURLs keys: "reddit" is the API; "reddit-auth" (or its older name "reddit_www") the
+// token endpoint's site, which follows "reddit" when only that one is set (a proxy or a test
+// then needs one entry).
 const (
-	BaseURLKey    = "reddit"
-	BaseURLKeyWWW = "reddit_www"
+	BaseURLKey     = "reddit"
+	BaseURLKeyWWW  = "reddit_www"
+	BaseURLKeyAuth = "reddit-auth"
 )
 
 // Credential keys of a Reddit account link (LinkAccount platform_id is the username).
@@ -80,13 +82,8 @@ func NewPoller(baseURLs platforms.BaseURLs, client *http.Client) platforms.Polle
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	oauth := baseURLs.Get(BaseURLKey, DefaultOAuthURL)
-	www := DefaultWWWURL
-	if oauth != DefaultOAuthURL {
-		www = oauth
-	}
-	www = baseURLs.Get(BaseURLKeyWWW, www)
-	return &poller{oauth: strings.TrimRight(oauth, "/"), www: strings.TrimRight(www, "/"), client: client,
+	oauth, www := hosts(baseURLs)
+	return &poller{oauth: oauth, www: www, client: client,
 		accounts: map[string]*account{}}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,6 +27,8 @@ const (
 	ClientID     = "fake-client-id"
 	ClientSecret = "fake-client-secret"
 	RefreshToken = "fake-refresh-token"
+	// Code is the authorization code the fake's authorization page grants.
+	Code = "fake-authorization-code"
 )
 
 // Server is a fake Reddit (www and oauth on one address).
@@ -44,6 +47,8 @@ type Server struct {
 	faults       []Fault
 	sent         int
 	beforeAnswer func(name string)
+	redirect     string // the redirect_uri the authorization page was given
+	exchanges    int
 }
 
 // Send is a reply the fake received (/api/comment): its headers and form.
@@ -58,6 +63,10 @@ type Fault struct {
 	Header map[string]string
 	Body   string
 }
+
+// Exchanges counts the authorization codes exchanged with the right client authentication
+// (basic auth) and the redirect_uri the authorization page was given.
+func (s *Server) Exchanges() int { s.mu.Lock(); defer s.mu.Unlock(); return s.exchanges }
 
 // Request is a call the fake received.
 type Request struct {
@@ -187,11 +196,37 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) (answer func()) 
 		return
 	}
 	switch r.URL.Path {
+	case "/api/v1/authorize":
+		// The member approves at once: the browser goes back to redirect_uri with a code.
+		if q["client_id"] != ClientID || q["response_type"] != "code" || q["duration"] != "permanent" ||
+			q["scope"] != "identity privatemessages" || q["state"] == "" || q["redirect_uri"] == "" {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"message": "bad authorization request", "error": 400})
+			return
+		}
+		s.redirect = q["redirect_uri"]
+		http.Redirect(w, r, q["redirect_uri"]+"?state="+url.QueryEscape(q["state"])+"&code="+Code, http.StatusFound)
+	case "/api/v1/me":
+		if !s.authorized(r) {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized", "error": 401})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"name": Username, "id": "1abc"})
 	case "/api/v1/access_token":
 		id, secret, ok := r.BasicAuth()
 		switch {
 		case r.Method != http.MethodPost || !ok || id != ClientID || secret != ClientSecret:
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"message": "Unauthorized", "error": 401})
+		case r.PostForm.Get("grant_type") == "authorization_code":
+			if r.PostForm.Get("code") != Code || s.redirect == "" || r.PostForm.Get("redirect_uri") != s.redirect {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant"})
+				return
+			}
+			s.exchanges++
+			s.seq++
+			token := fmt.Sprintf("token-%d", s.seq)
+			s.tokens[token] = true
+			writeJSON(w, http.StatusOK, map[string]any{"access_token": token, "token_type": "bearer", "expires_in": 3600,
+				"refresh_token": RefreshToken, "scope": "identity privatemessages"})
 		case s.revoked || r.PostForm.Get("grant_type") != "refresh_token" || r.PostForm.Get("refresh_token") != RefreshToken:
 			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_grant"})
 		default:

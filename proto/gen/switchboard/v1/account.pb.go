@@ -21,6 +21,412 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// StartConnectRequest names the platform and where the browser returns.
+type StartConnectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the platform to connect.
+	Platform Platform `protobuf:"varint,1,opt,name=platform,proto3,enum=switchboard.v1.Platform" json:"platform,omitempty"`
+	// Where the browser is sent once the platform answered (absolute http or https URL), with
+	// connect=ok&account_link_ids=…, connect=choose&state=…, or connect=error&error=<code>.
+	// Required for OAuth platforms. At most 4,096 characters.
+	ReturnUrl string `protobuf:"bytes,2,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
+	// Telegram and Bluesky only (write-only, never returned or logged): bot_token; identifier
+	// and app_password.
+	Credentials   map[string]string `protobuf:"bytes,3,rep,name=credentials,proto3" json:"credentials,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartConnectRequest) Reset() {
+	*x = StartConnectRequest{}
+	mi := &file_switchboard_v1_account_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartConnectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartConnectRequest) ProtoMessage() {}
+
+func (x *StartConnectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_account_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartConnectRequest.ProtoReflect.Descriptor instead.
+func (*StartConnectRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *StartConnectRequest) GetPlatform() Platform {
+	if x != nil {
+		return x.Platform
+	}
+	return Platform_PLATFORM_UNSPECIFIED
+}
+
+func (x *StartConnectRequest) GetReturnUrl() string {
+	if x != nil {
+		return x.ReturnUrl
+	}
+	return ""
+}
+
+func (x *StartConnectRequest) GetCredentials() map[string]string {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
+// StartConnectResponse is where to send the member, or the links made at once.
+type StartConnectResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OAuth platforms: the platform's authorization page.
+	AuthorizeUrl string `protobuf:"bytes,1,opt,name=authorize_url,json=authorizeUrl,proto3" json:"authorize_url,omitempty"`
+	// OAuth platforms: the one-time state the platform carries back.
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// Telegram and Bluesky: the account links made.
+	AccountLinks  []*AccountLink `protobuf:"bytes,3,rep,name=account_links,json=accountLinks,proto3" json:"account_links,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartConnectResponse) Reset() {
+	*x = StartConnectResponse{}
+	mi := &file_switchboard_v1_account_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartConnectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartConnectResponse) ProtoMessage() {}
+
+func (x *StartConnectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_account_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartConnectResponse.ProtoReflect.Descriptor instead.
+func (*StartConnectResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *StartConnectResponse) GetAuthorizeUrl() string {
+	if x != nil {
+		return x.AuthorizeUrl
+	}
+	return ""
+}
+
+func (x *StartConnectResponse) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *StartConnectResponse) GetAccountLinks() []*AccountLink {
+	if x != nil {
+		return x.AccountLinks
+	}
+	return nil
+}
+
+// ListConnectableAssetsRequest names a finished authorization.
+type ListConnectableAssetsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the state of StartConnect.
+	State         string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConnectableAssetsRequest) Reset() {
+	*x = ListConnectableAssetsRequest{}
+	mi := &file_switchboard_v1_account_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConnectableAssetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConnectableAssetsRequest) ProtoMessage() {}
+
+func (x *ListConnectableAssetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_account_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConnectableAssetsRequest.ProtoReflect.Descriptor instead.
+func (*ListConnectableAssetsRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListConnectableAssetsRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+// ConnectableAsset is one account a grant covers.
+type ConnectableAsset struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The asset's id, to pass to LinkConnectedAssets.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The platform it would be linked on.
+	Platform Platform `protobuf:"varint,2,opt,name=platform,proto3,enum=switchboard.v1.Platform" json:"platform,omitempty"`
+	// The platform's id of the account (Page id, Instagram account id, phone_number_id).
+	PlatformId string `protobuf:"bytes,3,opt,name=platform_id,json=platformId,proto3" json:"platform_id,omitempty"`
+	// The account's handle.
+	Username string `protobuf:"bytes,4,opt,name=username,proto3" json:"username,omitempty"`
+	// The account's display name.
+	DisplayName   string `protobuf:"bytes,5,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectableAsset) Reset() {
+	*x = ConnectableAsset{}
+	mi := &file_switchboard_v1_account_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectableAsset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectableAsset) ProtoMessage() {}
+
+func (x *ConnectableAsset) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_account_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectableAsset.ProtoReflect.Descriptor instead.
+func (*ConnectableAsset) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ConnectableAsset) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ConnectableAsset) GetPlatform() Platform {
+	if x != nil {
+		return x.Platform
+	}
+	return Platform_PLATFORM_UNSPECIFIED
+}
+
+func (x *ConnectableAsset) GetPlatformId() string {
+	if x != nil {
+		return x.PlatformId
+	}
+	return ""
+}
+
+func (x *ConnectableAsset) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *ConnectableAsset) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+// ListConnectableAssetsResponse lists the assets.
+type ListConnectableAssetsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the grant covers.
+	Assets        []*ConnectableAsset `protobuf:"bytes,1,rep,name=assets,proto3" json:"assets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConnectableAssetsResponse) Reset() {
+	*x = ListConnectableAssetsResponse{}
+	mi := &file_switchboard_v1_account_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConnectableAssetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConnectableAssetsResponse) ProtoMessage() {}
+
+func (x *ListConnectableAssetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_account_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConnectableAssetsResponse.ProtoReflect.Descriptor instead.
+func (*ListConnectableAssetsResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListConnectableAssetsResponse) GetAssets() []*ConnectableAsset {
+	if x != nil {
+		return x.Assets
+	}
+	return nil
+}
+
+// LinkConnectedAssetsRequest picks assets.
+type LinkConnectedAssetsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the state of StartConnect.
+	State string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// Required: ids from ListConnectableAssets (at most 100).
+	AssetIds      []string `protobuf:"bytes,2,rep,name=asset_ids,json=assetIds,proto3" json:"asset_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkConnectedAssetsRequest) Reset() {
+	*x = LinkConnectedAssetsRequest{}
+	mi := &file_switchboard_v1_account_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkConnectedAssetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkConnectedAssetsRequest) ProtoMessage() {}
+
+func (x *LinkConnectedAssetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_account_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkConnectedAssetsRequest.ProtoReflect.Descriptor instead.
+func (*LinkConnectedAssetsRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *LinkConnectedAssetsRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *LinkConnectedAssetsRequest) GetAssetIds() []string {
+	if x != nil {
+		return x.AssetIds
+	}
+	return nil
+}
+
+// LinkConnectedAssetsResponse returns the links.
+type LinkConnectedAssetsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account links made or re-activated.
+	AccountLinks  []*AccountLink `protobuf:"bytes,1,rep,name=account_links,json=accountLinks,proto3" json:"account_links,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkConnectedAssetsResponse) Reset() {
+	*x = LinkConnectedAssetsResponse{}
+	mi := &file_switchboard_v1_account_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkConnectedAssetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkConnectedAssetsResponse) ProtoMessage() {}
+
+func (x *LinkConnectedAssetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_account_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkConnectedAssetsResponse.ProtoReflect.Descriptor instead.
+func (*LinkConnectedAssetsResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *LinkConnectedAssetsResponse) GetAccountLinks() []*AccountLink {
+	if x != nil {
+		return x.AccountLinks
+	}
+	return nil
+}
+
 // LinkAccountRequest names the account and its credentials.
 type LinkAccountRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -44,7 +450,7 @@ type LinkAccountRequest struct {
 
 func (x *LinkAccountRequest) Reset() {
 	*x = LinkAccountRequest{}
-	mi := &file_switchboard_v1_account_proto_msgTypes[0]
+	mi := &file_switchboard_v1_account_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -56,7 +462,7 @@ func (x *LinkAccountRequest) String() string {
 func (*LinkAccountRequest) ProtoMessage() {}
 
 func (x *LinkAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_account_proto_msgTypes[0]
+	mi := &file_switchboard_v1_account_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -69,7 +475,7 @@ func (x *LinkAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkAccountRequest.ProtoReflect.Descriptor instead.
 func (*LinkAccountRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{0}
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LinkAccountRequest) GetPlatform() Platform {
@@ -127,7 +533,7 @@ type LinkAccountResponse struct {
 
 func (x *LinkAccountResponse) Reset() {
 	*x = LinkAccountResponse{}
-	mi := &file_switchboard_v1_account_proto_msgTypes[1]
+	mi := &file_switchboard_v1_account_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -139,7 +545,7 @@ func (x *LinkAccountResponse) String() string {
 func (*LinkAccountResponse) ProtoMessage() {}
 
 func (x *LinkAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_account_proto_msgTypes[1]
+	mi := &file_switchboard_v1_account_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -152,7 +558,7 @@ func (x *LinkAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkAccountResponse.ProtoReflect.Descriptor instead.
 func (*LinkAccountResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{1}
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LinkAccountResponse) GetAccountLink() *AccountLink {
@@ -178,7 +584,7 @@ type ListAccountLinksRequest struct {
 
 func (x *ListAccountLinksRequest) Reset() {
 	*x = ListAccountLinksRequest{}
-	mi := &file_switchboard_v1_account_proto_msgTypes[2]
+	mi := &file_switchboard_v1_account_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -190,7 +596,7 @@ func (x *ListAccountLinksRequest) String() string {
 func (*ListAccountLinksRequest) ProtoMessage() {}
 
 func (x *ListAccountLinksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_account_proto_msgTypes[2]
+	mi := &file_switchboard_v1_account_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -203,7 +609,7 @@ func (x *ListAccountLinksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountLinksRequest.ProtoReflect.Descriptor instead.
 func (*ListAccountLinksRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{2}
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{9}
 }
 
 // ListAccountLinksResponse lists the links.
@@ -217,7 +623,7 @@ type ListAccountLinksResponse struct {
 
 func (x *ListAccountLinksResponse) Reset() {
 	*x = ListAccountLinksResponse{}
-	mi := &file_switchboard_v1_account_proto_msgTypes[3]
+	mi := &file_switchboard_v1_account_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +635,7 @@ func (x *ListAccountLinksResponse) String() string {
 func (*ListAccountLinksResponse) ProtoMessage() {}
 
 func (x *ListAccountLinksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_account_proto_msgTypes[3]
+	mi := &file_switchboard_v1_account_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +648,7 @@ func (x *ListAccountLinksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccountLinksResponse.ProtoReflect.Descriptor instead.
 func (*ListAccountLinksResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{3}
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListAccountLinksResponse) GetAccountLinks() []*AccountLink {
@@ -265,7 +671,7 @@ type UnlinkAccountRequest struct {
 
 func (x *UnlinkAccountRequest) Reset() {
 	*x = UnlinkAccountRequest{}
-	mi := &file_switchboard_v1_account_proto_msgTypes[4]
+	mi := &file_switchboard_v1_account_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -277,7 +683,7 @@ func (x *UnlinkAccountRequest) String() string {
 func (*UnlinkAccountRequest) ProtoMessage() {}
 
 func (x *UnlinkAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_account_proto_msgTypes[4]
+	mi := &file_switchboard_v1_account_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -290,7 +696,7 @@ func (x *UnlinkAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkAccountRequest.ProtoReflect.Descriptor instead.
 func (*UnlinkAccountRequest) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{4}
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UnlinkAccountRequest) GetAccountLinkId() string {
@@ -318,7 +724,7 @@ type UnlinkAccountResponse struct {
 
 func (x *UnlinkAccountResponse) Reset() {
 	*x = UnlinkAccountResponse{}
-	mi := &file_switchboard_v1_account_proto_msgTypes[5]
+	mi := &file_switchboard_v1_account_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +736,7 @@ func (x *UnlinkAccountResponse) String() string {
 func (*UnlinkAccountResponse) ProtoMessage() {}
 
 func (x *UnlinkAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_account_proto_msgTypes[5]
+	mi := &file_switchboard_v1_account_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +749,7 @@ func (x *UnlinkAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkAccountResponse.ProtoReflect.Descriptor instead.
 func (*UnlinkAccountResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{5}
+	return file_switchboard_v1_account_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UnlinkAccountResponse) GetPosition() string {
@@ -357,7 +763,35 @@ var File_switchboard_v1_account_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\x1cswitchboard/v1/account.proto\x12\x0eswitchboard.v1\x1a\x1aswitchboard/v1/types.proto\"\xea\x02\n" +
+	"\x1cswitchboard/v1/account.proto\x12\x0eswitchboard.v1\x1a\x1aswitchboard/v1/types.proto\"\x82\x02\n" +
+	"\x13StartConnectRequest\x124\n" +
+	"\bplatform\x18\x01 \x01(\x0e2\x18.switchboard.v1.PlatformR\bplatform\x12\x1d\n" +
+	"\n" +
+	"return_url\x18\x02 \x01(\tR\treturnUrl\x12V\n" +
+	"\vcredentials\x18\x03 \x03(\v24.switchboard.v1.StartConnectRequest.CredentialsEntryR\vcredentials\x1a>\n" +
+	"\x10CredentialsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x01\n" +
+	"\x14StartConnectResponse\x12#\n" +
+	"\rauthorize_url\x18\x01 \x01(\tR\fauthorizeUrl\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12@\n" +
+	"\raccount_links\x18\x03 \x03(\v2\x1b.switchboard.v1.AccountLinkR\faccountLinks\"4\n" +
+	"\x1cListConnectableAssetsRequest\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\"\xb8\x01\n" +
+	"\x10ConnectableAsset\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
+	"\bplatform\x18\x02 \x01(\x0e2\x18.switchboard.v1.PlatformR\bplatform\x12\x1f\n" +
+	"\vplatform_id\x18\x03 \x01(\tR\n" +
+	"platformId\x12\x1a\n" +
+	"\busername\x18\x04 \x01(\tR\busername\x12!\n" +
+	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\"Y\n" +
+	"\x1dListConnectableAssetsResponse\x128\n" +
+	"\x06assets\x18\x01 \x03(\v2 .switchboard.v1.ConnectableAssetR\x06assets\"O\n" +
+	"\x1aLinkConnectedAssetsRequest\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12\x1b\n" +
+	"\tasset_ids\x18\x02 \x03(\tR\bassetIds\"_\n" +
+	"\x1bLinkConnectedAssetsResponse\x12@\n" +
+	"\raccount_links\x18\x01 \x03(\v2\x1b.switchboard.v1.AccountLinkR\faccountLinks\"\xea\x02\n" +
 	"\x12LinkAccountRequest\x124\n" +
 	"\bplatform\x18\x01 \x01(\x0e2\x18.switchboard.v1.PlatformR\bplatform\x12\x1f\n" +
 	"\vplatform_id\x18\x02 \x01(\tR\n" +
@@ -379,11 +813,14 @@ const file_switchboard_v1_account_proto_rawDesc = "" +
 	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"3\n" +
 	"\x15UnlinkAccountResponse\x12\x1a\n" +
-	"\bposition\x18\x01 \x01(\tR\bposition2\xb6\x02\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition2\x80\x05\n" +
 	"\x0eAccountService\x12X\n" +
 	"\vLinkAccount\x12\".switchboard.v1.LinkAccountRequest\x1a#.switchboard.v1.LinkAccountResponse\"\x00\x12j\n" +
 	"\x10ListAccountLinks\x12'.switchboard.v1.ListAccountLinksRequest\x1a(.switchboard.v1.ListAccountLinksResponse\"\x03\x90\x02\x01\x12^\n" +
-	"\rUnlinkAccount\x12$.switchboard.v1.UnlinkAccountRequest\x1a%.switchboard.v1.UnlinkAccountResponse\"\x00B\xca\x01\n" +
+	"\rUnlinkAccount\x12$.switchboard.v1.UnlinkAccountRequest\x1a%.switchboard.v1.UnlinkAccountResponse\"\x00\x12[\n" +
+	"\fStartConnect\x12#.switchboard.v1.StartConnectRequest\x1a$.switchboard.v1.StartConnectResponse\"\x00\x12y\n" +
+	"\x15ListConnectableAssets\x12,.switchboard.v1.ListConnectableAssetsRequest\x1a-.switchboard.v1.ListConnectableAssetsResponse\"\x03\x90\x02\x01\x12p\n" +
+	"\x13LinkConnectedAssets\x12*.switchboard.v1.LinkConnectedAssetsRequest\x1a+.switchboard.v1.LinkConnectedAssetsResponse\"\x00B\xca\x01\n" +
 	"\x12com.switchboard.v1B\fAccountProtoP\x01ZMgithub.com/switchboard-oss/switchboard/proto/gen/switchboard/v1;switchboardv1\xa2\x02\x03SXX\xaa\x02\x0eSwitchboard.V1\xca\x02\x0eSwitchboard\\V1\xe2\x02\x1aSwitchboard\\V1\\GPBMetadata\xea\x02\x0fSwitchboard::V1b\x06proto3"
 
 var (
@@ -398,34 +835,54 @@ func file_switchboard_v1_account_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_account_proto_rawDescData
 }
 
-var file_switchboard_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_switchboard_v1_account_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_switchboard_v1_account_proto_goTypes = []any{
-	(*LinkAccountRequest)(nil),       // 0: switchboard.v1.LinkAccountRequest
-	(*LinkAccountResponse)(nil),      // 1: switchboard.v1.LinkAccountResponse
-	(*ListAccountLinksRequest)(nil),  // 2: switchboard.v1.ListAccountLinksRequest
-	(*ListAccountLinksResponse)(nil), // 3: switchboard.v1.ListAccountLinksResponse
-	(*UnlinkAccountRequest)(nil),     // 4: switchboard.v1.UnlinkAccountRequest
-	(*UnlinkAccountResponse)(nil),    // 5: switchboard.v1.UnlinkAccountResponse
-	nil,                              // 6: switchboard.v1.LinkAccountRequest.CredentialsEntry
-	(Platform)(0),                    // 7: switchboard.v1.Platform
-	(*AccountLink)(nil),              // 8: switchboard.v1.AccountLink
+	(*StartConnectRequest)(nil),           // 0: switchboard.v1.StartConnectRequest
+	(*StartConnectResponse)(nil),          // 1: switchboard.v1.StartConnectResponse
+	(*ListConnectableAssetsRequest)(nil),  // 2: switchboard.v1.ListConnectableAssetsRequest
+	(*ConnectableAsset)(nil),              // 3: switchboard.v1.ConnectableAsset
+	(*ListConnectableAssetsResponse)(nil), // 4: switchboard.v1.ListConnectableAssetsResponse
+	(*LinkConnectedAssetsRequest)(nil),    // 5: switchboard.v1.LinkConnectedAssetsRequest
+	(*LinkConnectedAssetsResponse)(nil),   // 6: switchboard.v1.LinkConnectedAssetsResponse
+	(*LinkAccountRequest)(nil),            // 7: switchboard.v1.LinkAccountRequest
+	(*LinkAccountResponse)(nil),           // 8: switchboard.v1.LinkAccountResponse
+	(*ListAccountLinksRequest)(nil),       // 9: switchboard.v1.ListAccountLinksRequest
+	(*ListAccountLinksResponse)(nil),      // 10: switchboard.v1.ListAccountLinksResponse
+	(*UnlinkAccountRequest)(nil),          // 11: switchboard.v1.UnlinkAccountRequest
+	(*UnlinkAccountResponse)(nil),         // 12: switchboard.v1.UnlinkAccountResponse
+	nil,                                   // 13: switchboard.v1.StartConnectRequest.CredentialsEntry
+	nil,                                   // 14: switchboard.v1.LinkAccountRequest.CredentialsEntry
+	(Platform)(0),                         // 15: switchboard.v1.Platform
+	(*AccountLink)(nil),                   // 16: switchboard.v1.AccountLink
 }
 var file_switchboard_v1_account_proto_depIdxs = []int32{
-	7, // 0: switchboard.v1.LinkAccountRequest.platform:type_name -> switchboard.v1.Platform
-	6, // 1: switchboard.v1.LinkAccountRequest.credentials:type_name -> switchboard.v1.LinkAccountRequest.CredentialsEntry
-	8, // 2: switchboard.v1.LinkAccountResponse.account_link:type_name -> switchboard.v1.AccountLink
-	8, // 3: switchboard.v1.ListAccountLinksResponse.account_links:type_name -> switchboard.v1.AccountLink
-	0, // 4: switchboard.v1.AccountService.LinkAccount:input_type -> switchboard.v1.LinkAccountRequest
-	2, // 5: switchboard.v1.AccountService.ListAccountLinks:input_type -> switchboard.v1.ListAccountLinksRequest
-	4, // 6: switchboard.v1.AccountService.UnlinkAccount:input_type -> switchboard.v1.UnlinkAccountRequest
-	1, // 7: switchboard.v1.AccountService.LinkAccount:output_type -> switchboard.v1.LinkAccountResponse
-	3, // 8: switchboard.v1.AccountService.ListAccountLinks:output_type -> switchboard.v1.ListAccountLinksResponse
-	5, // 9: switchboard.v1.AccountService.UnlinkAccount:output_type -> switchboard.v1.UnlinkAccountResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	15, // 0: switchboard.v1.StartConnectRequest.platform:type_name -> switchboard.v1.Platform
+	13, // 1: switchboard.v1.StartConnectRequest.credentials:type_name -> switchboard.v1.StartConnectRequest.CredentialsEntry
+	16, // 2: switchboard.v1.StartConnectResponse.account_links:type_name -> switchboard.v1.AccountLink
+	15, // 3: switchboard.v1.ConnectableAsset.platform:type_name -> switchboard.v1.Platform
+	3,  // 4: switchboard.v1.ListConnectableAssetsResponse.assets:type_name -> switchboard.v1.ConnectableAsset
+	16, // 5: switchboard.v1.LinkConnectedAssetsResponse.account_links:type_name -> switchboard.v1.AccountLink
+	15, // 6: switchboard.v1.LinkAccountRequest.platform:type_name -> switchboard.v1.Platform
+	14, // 7: switchboard.v1.LinkAccountRequest.credentials:type_name -> switchboard.v1.LinkAccountRequest.CredentialsEntry
+	16, // 8: switchboard.v1.LinkAccountResponse.account_link:type_name -> switchboard.v1.AccountLink
+	16, // 9: switchboard.v1.ListAccountLinksResponse.account_links:type_name -> switchboard.v1.AccountLink
+	7,  // 10: switchboard.v1.AccountService.LinkAccount:input_type -> switchboard.v1.LinkAccountRequest
+	9,  // 11: switchboard.v1.AccountService.ListAccountLinks:input_type -> switchboard.v1.ListAccountLinksRequest
+	11, // 12: switchboard.v1.AccountService.UnlinkAccount:input_type -> switchboard.v1.UnlinkAccountRequest
+	0,  // 13: switchboard.v1.AccountService.StartConnect:input_type -> switchboard.v1.StartConnectRequest
+	2,  // 14: switchboard.v1.AccountService.ListConnectableAssets:input_type -> switchboard.v1.ListConnectableAssetsRequest
+	5,  // 15: switchboard.v1.AccountService.LinkConnectedAssets:input_type -> switchboard.v1.LinkConnectedAssetsRequest
+	8,  // 16: switchboard.v1.AccountService.LinkAccount:output_type -> switchboard.v1.LinkAccountResponse
+	10, // 17: switchboard.v1.AccountService.ListAccountLinks:output_type -> switchboard.v1.ListAccountLinksResponse
+	12, // 18: switchboard.v1.AccountService.UnlinkAccount:output_type -> switchboard.v1.UnlinkAccountResponse
+	1,  // 19: switchboard.v1.AccountService.StartConnect:output_type -> switchboard.v1.StartConnectResponse
+	4,  // 20: switchboard.v1.AccountService.ListConnectableAssets:output_type -> switchboard.v1.ListConnectableAssetsResponse
+	6,  // 21: switchboard.v1.AccountService.LinkConnectedAssets:output_type -> switchboard.v1.LinkConnectedAssetsResponse
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_account_proto_init() }
@@ -440,7 +897,7 @@ func file_switchboard_v1_account_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_account_proto_rawDesc), len(file_switchboard_v1_account_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -86,6 +86,7 @@ type Envelope struct {
 	//	*Envelope_MessageSendRetried
 	//	*Envelope_MessageSendCancelled
 	//	*Envelope_MessageDeliveryUpdated
+	//	*Envelope_AccountTokenRefreshed
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -495,6 +496,15 @@ func (x *Envelope) GetMessageDeliveryUpdated() *MessageDeliveryUpdated {
 	return nil
 }
 
+func (x *Envelope) GetAccountTokenRefreshed() *AccountTokenRefreshed {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_AccountTokenRefreshed); ok {
+			return x.AccountTokenRefreshed
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -664,6 +674,11 @@ type Envelope_MessageDeliveryUpdated struct {
 	MessageDeliveryUpdated *MessageDeliveryUpdated `protobuf:"bytes,50,opt,name=message_delivery_updated,json=messageDeliveryUpdated,proto3,oneof"`
 }
 
+type Envelope_AccountTokenRefreshed struct {
+	// account.token_refreshed.v1
+	AccountTokenRefreshed *AccountTokenRefreshed `protobuf:"bytes,65,opt,name=account_token_refreshed,json=accountTokenRefreshed,proto3,oneof"`
+}
+
 func (*Envelope_TeamCreated) isEnvelope_Payload() {}
 
 func (*Envelope_MemberAdded) isEnvelope_Payload() {}
@@ -729,6 +744,8 @@ func (*Envelope_MessageSendRetried) isEnvelope_Payload() {}
 func (*Envelope_MessageSendCancelled) isEnvelope_Payload() {}
 
 func (*Envelope_MessageDeliveryUpdated) isEnvelope_Payload() {}
+
+func (*Envelope_AccountTokenRefreshed) isEnvelope_Payload() {}
 
 // Participant is a person as a platform shows them.
 type Participant struct {
@@ -1581,6 +1598,62 @@ func (x *AccountHealthChanged) GetReason() string {
 	return ""
 }
 
+// AccountTokenRefreshed: Switchboard renewed the link's access token (never the token itself);
+// the event's occurred_at is when.
+type AccountTokenRefreshed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The link.
+	AccountLinkId string `protobuf:"bytes,1,opt,name=account_link_id,json=accountLinkId,proto3" json:"account_link_id,omitempty"`
+	// When the new token expires (unset: it does not).
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountTokenRefreshed) Reset() {
+	*x = AccountTokenRefreshed{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountTokenRefreshed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountTokenRefreshed) ProtoMessage() {}
+
+func (x *AccountTokenRefreshed) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountTokenRefreshed.ProtoReflect.Descriptor instead.
+func (*AccountTokenRefreshed) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *AccountTokenRefreshed) GetAccountLinkId() string {
+	if x != nil {
+		return x.AccountLinkId
+	}
+	return ""
+}
+
+func (x *AccountTokenRefreshed) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 // MessageReceived: a message exists on the platform (inbound, or outbound seen there).
 type MessageReceived struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1630,7 +1703,7 @@ type MessageReceived struct {
 
 func (x *MessageReceived) Reset() {
 	*x = MessageReceived{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[14]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1715,7 @@ func (x *MessageReceived) String() string {
 func (*MessageReceived) ProtoMessage() {}
 
 func (x *MessageReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[14]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1728,7 @@ func (x *MessageReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageReceived.ProtoReflect.Descriptor instead.
 func (*MessageReceived) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MessageReceived) GetMessageId() string {
@@ -1829,7 +1902,7 @@ type MessageSendRequested struct {
 
 func (x *MessageSendRequested) Reset() {
 	*x = MessageSendRequested{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +1914,7 @@ func (x *MessageSendRequested) String() string {
 func (*MessageSendRequested) ProtoMessage() {}
 
 func (x *MessageSendRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +1927,7 @@ func (x *MessageSendRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendRequested.ProtoReflect.Descriptor instead.
 func (*MessageSendRequested) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MessageSendRequested) GetMessageId() string {
@@ -1970,7 +2043,7 @@ type MessageTemplate struct {
 
 func (x *MessageTemplate) Reset() {
 	*x = MessageTemplate{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2055,7 @@ func (x *MessageTemplate) String() string {
 func (*MessageTemplate) ProtoMessage() {}
 
 func (x *MessageTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2068,7 @@ func (x *MessageTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageTemplate.ProtoReflect.Descriptor instead.
 func (*MessageTemplate) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MessageTemplate) GetName() string {
@@ -2038,7 +2111,7 @@ type MessageSent struct {
 
 func (x *MessageSent) Reset() {
 	*x = MessageSent{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2123,7 @@ func (x *MessageSent) String() string {
 func (*MessageSent) ProtoMessage() {}
 
 func (x *MessageSent) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2136,7 @@ func (x *MessageSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSent.ProtoReflect.Descriptor instead.
 func (*MessageSent) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MessageSent) GetMessageId() string {
@@ -2122,7 +2195,7 @@ type MessageSendFailed struct {
 
 func (x *MessageSendFailed) Reset() {
 	*x = MessageSendFailed{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2134,7 +2207,7 @@ func (x *MessageSendFailed) String() string {
 func (*MessageSendFailed) ProtoMessage() {}
 
 func (x *MessageSendFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +2220,7 @@ func (x *MessageSendFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendFailed.ProtoReflect.Descriptor instead.
 func (*MessageSendFailed) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MessageSendFailed) GetMessageId() string {
@@ -2209,7 +2282,7 @@ type MessageSendAttempted struct {
 
 func (x *MessageSendAttempted) Reset() {
 	*x = MessageSendAttempted{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2294,7 @@ func (x *MessageSendAttempted) String() string {
 func (*MessageSendAttempted) ProtoMessage() {}
 
 func (x *MessageSendAttempted) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2307,7 @@ func (x *MessageSendAttempted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendAttempted.ProtoReflect.Descriptor instead.
 func (*MessageSendAttempted) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MessageSendAttempted) GetMessageId() string {
@@ -2280,7 +2353,7 @@ type MessageSendRetried struct {
 
 func (x *MessageSendRetried) Reset() {
 	*x = MessageSendRetried{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2292,7 +2365,7 @@ func (x *MessageSendRetried) String() string {
 func (*MessageSendRetried) ProtoMessage() {}
 
 func (x *MessageSendRetried) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2305,7 +2378,7 @@ func (x *MessageSendRetried) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendRetried.ProtoReflect.Descriptor instead.
 func (*MessageSendRetried) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MessageSendRetried) GetMessageId() string {
@@ -2344,7 +2417,7 @@ type MessageSendCancelled struct {
 
 func (x *MessageSendCancelled) Reset() {
 	*x = MessageSendCancelled{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2356,7 +2429,7 @@ func (x *MessageSendCancelled) String() string {
 func (*MessageSendCancelled) ProtoMessage() {}
 
 func (x *MessageSendCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2369,7 +2442,7 @@ func (x *MessageSendCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendCancelled.ProtoReflect.Descriptor instead.
 func (*MessageSendCancelled) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MessageSendCancelled) GetMessageId() string {
@@ -2412,7 +2485,7 @@ type MessageDeliveryUpdated struct {
 
 func (x *MessageDeliveryUpdated) Reset() {
 	*x = MessageDeliveryUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2497,7 @@ func (x *MessageDeliveryUpdated) String() string {
 func (*MessageDeliveryUpdated) ProtoMessage() {}
 
 func (x *MessageDeliveryUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2510,7 @@ func (x *MessageDeliveryUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageDeliveryUpdated.ProtoReflect.Descriptor instead.
 func (*MessageDeliveryUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MessageDeliveryUpdated) GetMessageId() string {
@@ -2494,7 +2567,7 @@ type MessageEdited struct {
 
 func (x *MessageEdited) Reset() {
 	*x = MessageEdited{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2506,7 +2579,7 @@ func (x *MessageEdited) String() string {
 func (*MessageEdited) ProtoMessage() {}
 
 func (x *MessageEdited) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2519,7 +2592,7 @@ func (x *MessageEdited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageEdited.ProtoReflect.Descriptor instead.
 func (*MessageEdited) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MessageEdited) GetMessageId() string {
@@ -2574,7 +2647,7 @@ type MessageDeleted struct {
 
 func (x *MessageDeleted) Reset() {
 	*x = MessageDeleted{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2586,7 +2659,7 @@ func (x *MessageDeleted) String() string {
 func (*MessageDeleted) ProtoMessage() {}
 
 func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2599,7 +2672,7 @@ func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageDeleted.ProtoReflect.Descriptor instead.
 func (*MessageDeleted) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MessageDeleted) GetMessageId() string {
@@ -2643,7 +2716,7 @@ type ThreadRead struct {
 
 func (x *ThreadRead) Reset() {
 	*x = ThreadRead{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2655,7 +2728,7 @@ func (x *ThreadRead) String() string {
 func (*ThreadRead) ProtoMessage() {}
 
 func (x *ThreadRead) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2668,7 +2741,7 @@ func (x *ThreadRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadRead.ProtoReflect.Descriptor instead.
 func (*ThreadRead) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ThreadRead) GetThreadId() string {
@@ -2700,7 +2773,7 @@ type ThreadSeen struct {
 
 func (x *ThreadSeen) Reset() {
 	*x = ThreadSeen{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2712,7 +2785,7 @@ func (x *ThreadSeen) String() string {
 func (*ThreadSeen) ProtoMessage() {}
 
 func (x *ThreadSeen) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2725,7 +2798,7 @@ func (x *ThreadSeen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadSeen.ProtoReflect.Descriptor instead.
 func (*ThreadSeen) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ThreadSeen) GetThreadId() string {
@@ -2767,7 +2840,7 @@ type ThreadAssigned struct {
 
 func (x *ThreadAssigned) Reset() {
 	*x = ThreadAssigned{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2779,7 +2852,7 @@ func (x *ThreadAssigned) String() string {
 func (*ThreadAssigned) ProtoMessage() {}
 
 func (x *ThreadAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2792,7 +2865,7 @@ func (x *ThreadAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadAssigned.ProtoReflect.Descriptor instead.
 func (*ThreadAssigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ThreadAssigned) GetThreadId() string {
@@ -2836,7 +2909,7 @@ type ThreadUnassigned struct {
 
 func (x *ThreadUnassigned) Reset() {
 	*x = ThreadUnassigned{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2848,7 +2921,7 @@ func (x *ThreadUnassigned) String() string {
 func (*ThreadUnassigned) ProtoMessage() {}
 
 func (x *ThreadUnassigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2861,7 +2934,7 @@ func (x *ThreadUnassigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadUnassigned.ProtoReflect.Descriptor instead.
 func (*ThreadUnassigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ThreadUnassigned) GetThreadId() string {
@@ -2894,7 +2967,7 @@ type ThreadDone struct {
 
 func (x *ThreadDone) Reset() {
 	*x = ThreadDone{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2906,7 +2979,7 @@ func (x *ThreadDone) String() string {
 func (*ThreadDone) ProtoMessage() {}
 
 func (x *ThreadDone) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2919,7 +2992,7 @@ func (x *ThreadDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadDone.ProtoReflect.Descriptor instead.
 func (*ThreadDone) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ThreadDone) GetThreadId() string {
@@ -2956,7 +3029,7 @@ type ThreadReopened struct {
 
 func (x *ThreadReopened) Reset() {
 	*x = ThreadReopened{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2968,7 +3041,7 @@ func (x *ThreadReopened) String() string {
 func (*ThreadReopened) ProtoMessage() {}
 
 func (x *ThreadReopened) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2981,7 +3054,7 @@ func (x *ThreadReopened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadReopened.ProtoReflect.Descriptor instead.
 func (*ThreadReopened) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ThreadReopened) GetThreadId() string {
@@ -3019,7 +3092,7 @@ type ProspectProfileUpdated struct {
 
 func (x *ProspectProfileUpdated) Reset() {
 	*x = ProspectProfileUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3104,7 @@ func (x *ProspectProfileUpdated) String() string {
 func (*ProspectProfileUpdated) ProtoMessage() {}
 
 func (x *ProspectProfileUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3117,7 @@ func (x *ProspectProfileUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectProfileUpdated.ProtoReflect.Descriptor instead.
 func (*ProspectProfileUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{31}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ProspectProfileUpdated) GetProspectId() string {
@@ -3105,7 +3178,7 @@ type ProspectTagged struct {
 
 func (x *ProspectTagged) Reset() {
 	*x = ProspectTagged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3117,7 +3190,7 @@ func (x *ProspectTagged) String() string {
 func (*ProspectTagged) ProtoMessage() {}
 
 func (x *ProspectTagged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3130,7 +3203,7 @@ func (x *ProspectTagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectTagged.ProtoReflect.Descriptor instead.
 func (*ProspectTagged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{32}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ProspectTagged) GetProspectId() string {
@@ -3167,7 +3240,7 @@ type ProspectUntagged struct {
 
 func (x *ProspectUntagged) Reset() {
 	*x = ProspectUntagged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3179,7 +3252,7 @@ func (x *ProspectUntagged) String() string {
 func (*ProspectUntagged) ProtoMessage() {}
 
 func (x *ProspectUntagged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3192,7 +3265,7 @@ func (x *ProspectUntagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectUntagged.ProtoReflect.Descriptor instead.
 func (*ProspectUntagged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{33}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ProspectUntagged) GetProspectId() string {
@@ -3225,7 +3298,7 @@ type ProspectStatusChanged struct {
 
 func (x *ProspectStatusChanged) Reset() {
 	*x = ProspectStatusChanged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3237,7 +3310,7 @@ func (x *ProspectStatusChanged) String() string {
 func (*ProspectStatusChanged) ProtoMessage() {}
 
 func (x *ProspectStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3250,7 +3323,7 @@ func (x *ProspectStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectStatusChanged.ProtoReflect.Descriptor instead.
 func (*ProspectStatusChanged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{34}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ProspectStatusChanged) GetProspectId() string {
@@ -3291,7 +3364,7 @@ type ProspectContextUpdated struct {
 
 func (x *ProspectContextUpdated) Reset() {
 	*x = ProspectContextUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3303,7 +3376,7 @@ func (x *ProspectContextUpdated) String() string {
 func (*ProspectContextUpdated) ProtoMessage() {}
 
 func (x *ProspectContextUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3316,7 +3389,7 @@ func (x *ProspectContextUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectContextUpdated.ProtoReflect.Descriptor instead.
 func (*ProspectContextUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{35}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ProspectContextUpdated) GetProspectId() string {
@@ -3367,7 +3440,7 @@ type PlatformUnhandled struct {
 
 func (x *PlatformUnhandled) Reset() {
 	*x = PlatformUnhandled{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3379,7 +3452,7 @@ func (x *PlatformUnhandled) String() string {
 func (*PlatformUnhandled) ProtoMessage() {}
 
 func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3392,7 +3465,7 @@ func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlatformUnhandled.ProtoReflect.Descriptor instead.
 func (*PlatformUnhandled) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{36}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PlatformUnhandled) GetAccountLinkId() string {
@@ -3446,7 +3519,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[37]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3458,7 +3531,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[37]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3471,7 +3544,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{37}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Decision) GetOpensRequest() bool {
@@ -3499,7 +3572,7 @@ var File_switchboard_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x18\n" +
+	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x19\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -3551,7 +3624,8 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x16message_send_attempted\x18/ \x01(\v2+.switchboard.events.v1.MessageSendAttemptedH\x00R\x14messageSendAttempted\x12]\n" +
 	"\x14message_send_retried\x180 \x01(\v2).switchboard.events.v1.MessageSendRetriedH\x00R\x12messageSendRetried\x12c\n" +
 	"\x16message_send_cancelled\x181 \x01(\v2+.switchboard.events.v1.MessageSendCancelledH\x00R\x14messageSendCancelled\x12i\n" +
-	"\x18message_delivery_updated\x182 \x01(\v2-.switchboard.events.v1.MessageDeliveryUpdatedH\x00R\x16messageDeliveryUpdatedB\t\n" +
+	"\x18message_delivery_updated\x182 \x01(\v2-.switchboard.events.v1.MessageDeliveryUpdatedH\x00R\x16messageDeliveryUpdated\x12f\n" +
+	"\x17account_token_refreshed\x18A \x01(\v2,.switchboard.events.v1.AccountTokenRefreshedH\x00R\x15accountTokenRefreshedB\t\n" +
 	"\apayload\"\x8c\x01\n" +
 	"\vParticipant\x12\x1f\n" +
 	"\vplatform_id\x18\x01 \x01(\tR\n" +
@@ -3613,7 +3687,11 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x14AccountHealthChanged\x12&\n" +
 	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x12\x18\n" +
 	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xd8\x06\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"z\n" +
+	"\x15AccountTokenRefreshed\x12&\n" +
+	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xd8\x06\n" +
 	"\x0fMessageReceived\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -3809,7 +3887,7 @@ func file_switchboard_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_switchboard_events_v1_events_proto_rawDescData
 }
 
-var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*Envelope)(nil),               // 0: switchboard.events.v1.Envelope
 	(*Participant)(nil),            // 1: switchboard.events.v1.Participant
@@ -3825,36 +3903,37 @@ var file_switchboard_events_v1_events_proto_goTypes = []any{
 	(*AccountLinked)(nil),          // 11: switchboard.events.v1.AccountLinked
 	(*AccountUnlinked)(nil),        // 12: switchboard.events.v1.AccountUnlinked
 	(*AccountHealthChanged)(nil),   // 13: switchboard.events.v1.AccountHealthChanged
-	(*MessageReceived)(nil),        // 14: switchboard.events.v1.MessageReceived
-	(*MessageSendRequested)(nil),   // 15: switchboard.events.v1.MessageSendRequested
-	(*MessageTemplate)(nil),        // 16: switchboard.events.v1.MessageTemplate
-	(*MessageSent)(nil),            // 17: switchboard.events.v1.MessageSent
-	(*MessageSendFailed)(nil),      // 18: switchboard.events.v1.MessageSendFailed
-	(*MessageSendAttempted)(nil),   // 19: switchboard.events.v1.MessageSendAttempted
-	(*MessageSendRetried)(nil),     // 20: switchboard.events.v1.MessageSendRetried
-	(*MessageSendCancelled)(nil),   // 21: switchboard.events.v1.MessageSendCancelled
-	(*MessageDeliveryUpdated)(nil), // 22: switchboard.events.v1.MessageDeliveryUpdated
-	(*MessageEdited)(nil),          // 23: switchboard.events.v1.MessageEdited
-	(*MessageDeleted)(nil),         // 24: switchboard.events.v1.MessageDeleted
-	(*ThreadRead)(nil),             // 25: switchboard.events.v1.ThreadRead
-	(*ThreadSeen)(nil),             // 26: switchboard.events.v1.ThreadSeen
-	(*ThreadAssigned)(nil),         // 27: switchboard.events.v1.ThreadAssigned
-	(*ThreadUnassigned)(nil),       // 28: switchboard.events.v1.ThreadUnassigned
-	(*ThreadDone)(nil),             // 29: switchboard.events.v1.ThreadDone
-	(*ThreadReopened)(nil),         // 30: switchboard.events.v1.ThreadReopened
-	(*ProspectProfileUpdated)(nil), // 31: switchboard.events.v1.ProspectProfileUpdated
-	(*ProspectTagged)(nil),         // 32: switchboard.events.v1.ProspectTagged
-	(*ProspectUntagged)(nil),       // 33: switchboard.events.v1.ProspectUntagged
-	(*ProspectStatusChanged)(nil),  // 34: switchboard.events.v1.ProspectStatusChanged
-	(*ProspectContextUpdated)(nil), // 35: switchboard.events.v1.ProspectContextUpdated
-	(*PlatformUnhandled)(nil),      // 36: switchboard.events.v1.PlatformUnhandled
-	(*Decision)(nil),               // 37: switchboard.events.v1.Decision
-	nil,                            // 38: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),  // 39: google.protobuf.Timestamp
+	(*AccountTokenRefreshed)(nil),  // 14: switchboard.events.v1.AccountTokenRefreshed
+	(*MessageReceived)(nil),        // 15: switchboard.events.v1.MessageReceived
+	(*MessageSendRequested)(nil),   // 16: switchboard.events.v1.MessageSendRequested
+	(*MessageTemplate)(nil),        // 17: switchboard.events.v1.MessageTemplate
+	(*MessageSent)(nil),            // 18: switchboard.events.v1.MessageSent
+	(*MessageSendFailed)(nil),      // 19: switchboard.events.v1.MessageSendFailed
+	(*MessageSendAttempted)(nil),   // 20: switchboard.events.v1.MessageSendAttempted
+	(*MessageSendRetried)(nil),     // 21: switchboard.events.v1.MessageSendRetried
+	(*MessageSendCancelled)(nil),   // 22: switchboard.events.v1.MessageSendCancelled
+	(*MessageDeliveryUpdated)(nil), // 23: switchboard.events.v1.MessageDeliveryUpdated
+	(*MessageEdited)(nil),          // 24: switchboard.events.v1.MessageEdited
+	(*MessageDeleted)(nil),         // 25: switchboard.events.v1.MessageDeleted
+	(*ThreadRead)(nil),             // 26: switchboard.events.v1.ThreadRead
+	(*ThreadSeen)(nil),             // 27: switchboard.events.v1.ThreadSeen
+	(*ThreadAssigned)(nil),         // 28: switchboard.events.v1.ThreadAssigned
+	(*ThreadUnassigned)(nil),       // 29: switchboard.events.v1.ThreadUnassigned
+	(*ThreadDone)(nil),             // 30: switchboard.events.v1.ThreadDone
+	(*ThreadReopened)(nil),         // 31: switchboard.events.v1.ThreadReopened
+	(*ProspectProfileUpdated)(nil), // 32: switchboard.events.v1.ProspectProfileUpdated
+	(*ProspectTagged)(nil),         // 33: switchboard.events.v1.ProspectTagged
+	(*ProspectUntagged)(nil),       // 34: switchboard.events.v1.ProspectUntagged
+	(*ProspectStatusChanged)(nil),  // 35: switchboard.events.v1.ProspectStatusChanged
+	(*ProspectContextUpdated)(nil), // 36: switchboard.events.v1.ProspectContextUpdated
+	(*PlatformUnhandled)(nil),      // 37: switchboard.events.v1.PlatformUnhandled
+	(*Decision)(nil),               // 38: switchboard.events.v1.Decision
+	nil,                            // 39: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),  // 40: google.protobuf.Timestamp
 }
 var file_switchboard_events_v1_events_proto_depIdxs = []int32{
-	39, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	39, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
+	40, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	40, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: switchboard.events.v1.Envelope.team_created:type_name -> switchboard.events.v1.TeamCreated
 	4,  // 3: switchboard.events.v1.Envelope.member_added:type_name -> switchboard.events.v1.MemberAdded
 	5,  // 4: switchboard.events.v1.Envelope.api_key_created:type_name -> switchboard.events.v1.ApiKeyCreated
@@ -3864,51 +3943,53 @@ var file_switchboard_events_v1_events_proto_depIdxs = []int32{
 	11, // 8: switchboard.events.v1.Envelope.account_linked:type_name -> switchboard.events.v1.AccountLinked
 	12, // 9: switchboard.events.v1.Envelope.account_unlinked:type_name -> switchboard.events.v1.AccountUnlinked
 	13, // 10: switchboard.events.v1.Envelope.account_health_changed:type_name -> switchboard.events.v1.AccountHealthChanged
-	14, // 11: switchboard.events.v1.Envelope.message_received:type_name -> switchboard.events.v1.MessageReceived
-	15, // 12: switchboard.events.v1.Envelope.message_send_requested:type_name -> switchboard.events.v1.MessageSendRequested
-	17, // 13: switchboard.events.v1.Envelope.message_sent:type_name -> switchboard.events.v1.MessageSent
-	18, // 14: switchboard.events.v1.Envelope.message_send_failed:type_name -> switchboard.events.v1.MessageSendFailed
-	23, // 15: switchboard.events.v1.Envelope.message_edited:type_name -> switchboard.events.v1.MessageEdited
-	24, // 16: switchboard.events.v1.Envelope.message_deleted:type_name -> switchboard.events.v1.MessageDeleted
-	25, // 17: switchboard.events.v1.Envelope.thread_read:type_name -> switchboard.events.v1.ThreadRead
-	26, // 18: switchboard.events.v1.Envelope.thread_seen:type_name -> switchboard.events.v1.ThreadSeen
-	27, // 19: switchboard.events.v1.Envelope.thread_assigned:type_name -> switchboard.events.v1.ThreadAssigned
-	28, // 20: switchboard.events.v1.Envelope.thread_unassigned:type_name -> switchboard.events.v1.ThreadUnassigned
-	29, // 21: switchboard.events.v1.Envelope.thread_done:type_name -> switchboard.events.v1.ThreadDone
-	30, // 22: switchboard.events.v1.Envelope.thread_reopened:type_name -> switchboard.events.v1.ThreadReopened
-	31, // 23: switchboard.events.v1.Envelope.prospect_profile_updated:type_name -> switchboard.events.v1.ProspectProfileUpdated
-	32, // 24: switchboard.events.v1.Envelope.prospect_tagged:type_name -> switchboard.events.v1.ProspectTagged
-	33, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
-	34, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
-	35, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
-	36, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
+	15, // 11: switchboard.events.v1.Envelope.message_received:type_name -> switchboard.events.v1.MessageReceived
+	16, // 12: switchboard.events.v1.Envelope.message_send_requested:type_name -> switchboard.events.v1.MessageSendRequested
+	18, // 13: switchboard.events.v1.Envelope.message_sent:type_name -> switchboard.events.v1.MessageSent
+	19, // 14: switchboard.events.v1.Envelope.message_send_failed:type_name -> switchboard.events.v1.MessageSendFailed
+	24, // 15: switchboard.events.v1.Envelope.message_edited:type_name -> switchboard.events.v1.MessageEdited
+	25, // 16: switchboard.events.v1.Envelope.message_deleted:type_name -> switchboard.events.v1.MessageDeleted
+	26, // 17: switchboard.events.v1.Envelope.thread_read:type_name -> switchboard.events.v1.ThreadRead
+	27, // 18: switchboard.events.v1.Envelope.thread_seen:type_name -> switchboard.events.v1.ThreadSeen
+	28, // 19: switchboard.events.v1.Envelope.thread_assigned:type_name -> switchboard.events.v1.ThreadAssigned
+	29, // 20: switchboard.events.v1.Envelope.thread_unassigned:type_name -> switchboard.events.v1.ThreadUnassigned
+	30, // 21: switchboard.events.v1.Envelope.thread_done:type_name -> switchboard.events.v1.ThreadDone
+	31, // 22: switchboard.events.v1.Envelope.thread_reopened:type_name -> switchboard.events.v1.ThreadReopened
+	32, // 23: switchboard.events.v1.Envelope.prospect_profile_updated:type_name -> switchboard.events.v1.ProspectProfileUpdated
+	33, // 24: switchboard.events.v1.Envelope.prospect_tagged:type_name -> switchboard.events.v1.ProspectTagged
+	34, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
+	35, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
+	36, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
+	37, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
 	6,  // 29: switchboard.events.v1.Envelope.api_key_revoked:type_name -> switchboard.events.v1.ApiKeyRevoked
 	7,  // 30: switchboard.events.v1.Envelope.member_removed:type_name -> switchboard.events.v1.MemberRemoved
-	19, // 31: switchboard.events.v1.Envelope.message_send_attempted:type_name -> switchboard.events.v1.MessageSendAttempted
-	20, // 32: switchboard.events.v1.Envelope.message_send_retried:type_name -> switchboard.events.v1.MessageSendRetried
-	21, // 33: switchboard.events.v1.Envelope.message_send_cancelled:type_name -> switchboard.events.v1.MessageSendCancelled
-	22, // 34: switchboard.events.v1.Envelope.message_delivery_updated:type_name -> switchboard.events.v1.MessageDeliveryUpdated
-	1,  // 35: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
-	1,  // 36: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
-	2,  // 37: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
-	39, // 38: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
-	37, // 39: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
-	2,  // 40: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
-	37, // 41: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
-	16, // 42: switchboard.events.v1.MessageSendRequested.template:type_name -> switchboard.events.v1.MessageTemplate
-	39, // 43: switchboard.events.v1.MessageSent.sent_at:type_name -> google.protobuf.Timestamp
-	39, // 44: switchboard.events.v1.MessageDeliveryUpdated.at:type_name -> google.protobuf.Timestamp
-	39, // 45: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
-	37, // 46: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
-	37, // 47: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
-	37, // 48: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
-	37, // 49: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
-	38, // 50: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	20, // 31: switchboard.events.v1.Envelope.message_send_attempted:type_name -> switchboard.events.v1.MessageSendAttempted
+	21, // 32: switchboard.events.v1.Envelope.message_send_retried:type_name -> switchboard.events.v1.MessageSendRetried
+	22, // 33: switchboard.events.v1.Envelope.message_send_cancelled:type_name -> switchboard.events.v1.MessageSendCancelled
+	23, // 34: switchboard.events.v1.Envelope.message_delivery_updated:type_name -> switchboard.events.v1.MessageDeliveryUpdated
+	14, // 35: switchboard.events.v1.Envelope.account_token_refreshed:type_name -> switchboard.events.v1.AccountTokenRefreshed
+	40, // 36: switchboard.events.v1.AccountTokenRefreshed.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 37: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
+	1,  // 38: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
+	2,  // 39: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
+	40, // 40: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
+	38, // 41: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
+	2,  // 42: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
+	38, // 43: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
+	17, // 44: switchboard.events.v1.MessageSendRequested.template:type_name -> switchboard.events.v1.MessageTemplate
+	40, // 45: switchboard.events.v1.MessageSent.sent_at:type_name -> google.protobuf.Timestamp
+	40, // 46: switchboard.events.v1.MessageDeliveryUpdated.at:type_name -> google.protobuf.Timestamp
+	40, // 47: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
+	38, // 48: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
+	38, // 49: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
+	38, // 50: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
+	38, // 51: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
+	39, // 52: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_events_v1_events_proto_init() }
@@ -3950,6 +4031,7 @@ func file_switchboard_events_v1_events_proto_init() {
 		(*Envelope_MessageSendRetried)(nil),
 		(*Envelope_MessageSendCancelled)(nil),
 		(*Envelope_MessageDeliveryUpdated)(nil),
+		(*Envelope_AccountTokenRefreshed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3957,7 +4039,7 @@ func file_switchboard_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_events_v1_events_proto_rawDesc), len(file_switchboard_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

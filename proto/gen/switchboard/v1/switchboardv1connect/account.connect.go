@@ -42,6 +42,15 @@ const (
 	// AccountServiceUnlinkAccountProcedure is the fully-qualified name of the AccountService's
 	// UnlinkAccount RPC.
 	AccountServiceUnlinkAccountProcedure = "/switchboard.v1.AccountService/UnlinkAccount"
+	// AccountServiceStartConnectProcedure is the fully-qualified name of the AccountService's
+	// StartConnect RPC.
+	AccountServiceStartConnectProcedure = "/switchboard.v1.AccountService/StartConnect"
+	// AccountServiceListConnectableAssetsProcedure is the fully-qualified name of the AccountService's
+	// ListConnectableAssets RPC.
+	AccountServiceListConnectableAssetsProcedure = "/switchboard.v1.AccountService/ListConnectableAssets"
+	// AccountServiceLinkConnectedAssetsProcedure is the fully-qualified name of the AccountService's
+	// LinkConnectedAssets RPC.
+	AccountServiceLinkConnectedAssetsProcedure = "/switchboard.v1.AccountService/LinkConnectedAssets"
 )
 
 // AccountServiceClient is a client for the switchboard.v1.AccountService service.
@@ -52,6 +61,20 @@ type AccountServiceClient interface {
 	ListAccountLinks(context.Context, *connect.Request[v1.ListAccountLinksRequest]) (*connect.Response[v1.ListAccountLinksResponse], error)
 	// UnlinkAccount unlinks an account: its threads stay, nothing new arrives.
 	UnlinkAccount(context.Context, *connect.Request[v1.UnlinkAccountRequest]) (*connect.Response[v1.UnlinkAccountResponse], error)
+	// StartConnect starts connecting an account as a user does. OAuth platforms (Messenger,
+	// Instagram, WhatsApp, X, Reddit) answer the authorization URL to open in a browser and a
+	// one-time state (10 minutes, bound to the caller's team and member); the platform sends the
+	// browser back to /oauth/callback/{platform}, which links the accounts and then redirects
+	// to return_url. Telegram (credentials.bot_token) and Bluesky (credentials.identifier and
+	// credentials.app_password) are verified with the platform and linked at once.
+	StartConnect(context.Context, *connect.Request[v1.StartConnectRequest]) (*connect.Response[v1.StartConnectResponse], error)
+	// ListConnectableAssets lists what a finished authorization covers (Meta: Pages, Instagram
+	// accounts, WhatsApp numbers) when the member must pick (the callback redirected with
+	// connect=choose).
+	ListConnectableAssets(context.Context, *connect.Request[v1.ListConnectableAssetsRequest]) (*connect.Response[v1.ListConnectableAssetsResponse], error)
+	// LinkConnectedAssets links the picked assets of a finished authorization; the state is
+	// used up.
+	LinkConnectedAssets(context.Context, *connect.Request[v1.LinkConnectedAssetsRequest]) (*connect.Response[v1.LinkConnectedAssetsResponse], error)
 }
 
 // NewAccountServiceClient constructs a client for the switchboard.v1.AccountService service. By
@@ -84,14 +107,36 @@ func NewAccountServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(accountServiceMethods.ByName("UnlinkAccount")),
 			connect.WithClientOptions(opts...),
 		),
+		startConnect: connect.NewClient[v1.StartConnectRequest, v1.StartConnectResponse](
+			httpClient,
+			baseURL+AccountServiceStartConnectProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("StartConnect")),
+			connect.WithClientOptions(opts...),
+		),
+		listConnectableAssets: connect.NewClient[v1.ListConnectableAssetsRequest, v1.ListConnectableAssetsResponse](
+			httpClient,
+			baseURL+AccountServiceListConnectableAssetsProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("ListConnectableAssets")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		linkConnectedAssets: connect.NewClient[v1.LinkConnectedAssetsRequest, v1.LinkConnectedAssetsResponse](
+			httpClient,
+			baseURL+AccountServiceLinkConnectedAssetsProcedure,
+			connect.WithSchema(accountServiceMethods.ByName("LinkConnectedAssets")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // accountServiceClient implements AccountServiceClient.
 type accountServiceClient struct {
-	linkAccount      *connect.Client[v1.LinkAccountRequest, v1.LinkAccountResponse]
-	listAccountLinks *connect.Client[v1.ListAccountLinksRequest, v1.ListAccountLinksResponse]
-	unlinkAccount    *connect.Client[v1.UnlinkAccountRequest, v1.UnlinkAccountResponse]
+	linkAccount           *connect.Client[v1.LinkAccountRequest, v1.LinkAccountResponse]
+	listAccountLinks      *connect.Client[v1.ListAccountLinksRequest, v1.ListAccountLinksResponse]
+	unlinkAccount         *connect.Client[v1.UnlinkAccountRequest, v1.UnlinkAccountResponse]
+	startConnect          *connect.Client[v1.StartConnectRequest, v1.StartConnectResponse]
+	listConnectableAssets *connect.Client[v1.ListConnectableAssetsRequest, v1.ListConnectableAssetsResponse]
+	linkConnectedAssets   *connect.Client[v1.LinkConnectedAssetsRequest, v1.LinkConnectedAssetsResponse]
 }
 
 // LinkAccount calls switchboard.v1.AccountService.LinkAccount.
@@ -109,6 +154,21 @@ func (c *accountServiceClient) UnlinkAccount(ctx context.Context, req *connect.R
 	return c.unlinkAccount.CallUnary(ctx, req)
 }
 
+// StartConnect calls switchboard.v1.AccountService.StartConnect.
+func (c *accountServiceClient) StartConnect(ctx context.Context, req *connect.Request[v1.StartConnectRequest]) (*connect.Response[v1.StartConnectResponse], error) {
+	return c.startConnect.CallUnary(ctx, req)
+}
+
+// ListConnectableAssets calls switchboard.v1.AccountService.ListConnectableAssets.
+func (c *accountServiceClient) ListConnectableAssets(ctx context.Context, req *connect.Request[v1.ListConnectableAssetsRequest]) (*connect.Response[v1.ListConnectableAssetsResponse], error) {
+	return c.listConnectableAssets.CallUnary(ctx, req)
+}
+
+// LinkConnectedAssets calls switchboard.v1.AccountService.LinkConnectedAssets.
+func (c *accountServiceClient) LinkConnectedAssets(ctx context.Context, req *connect.Request[v1.LinkConnectedAssetsRequest]) (*connect.Response[v1.LinkConnectedAssetsResponse], error) {
+	return c.linkConnectedAssets.CallUnary(ctx, req)
+}
+
 // AccountServiceHandler is an implementation of the switchboard.v1.AccountService service.
 type AccountServiceHandler interface {
 	// LinkAccount links an account, or updates the profile and credentials of a linked one.
@@ -117,6 +177,20 @@ type AccountServiceHandler interface {
 	ListAccountLinks(context.Context, *connect.Request[v1.ListAccountLinksRequest]) (*connect.Response[v1.ListAccountLinksResponse], error)
 	// UnlinkAccount unlinks an account: its threads stay, nothing new arrives.
 	UnlinkAccount(context.Context, *connect.Request[v1.UnlinkAccountRequest]) (*connect.Response[v1.UnlinkAccountResponse], error)
+	// StartConnect starts connecting an account as a user does. OAuth platforms (Messenger,
+	// Instagram, WhatsApp, X, Reddit) answer the authorization URL to open in a browser and a
+	// one-time state (10 minutes, bound to the caller's team and member); the platform sends the
+	// browser back to /oauth/callback/{platform}, which links the accounts and then redirects
+	// to return_url. Telegram (credentials.bot_token) and Bluesky (credentials.identifier and
+	// credentials.app_password) are verified with the platform and linked at once.
+	StartConnect(context.Context, *connect.Request[v1.StartConnectRequest]) (*connect.Response[v1.StartConnectResponse], error)
+	// ListConnectableAssets lists what a finished authorization covers (Meta: Pages, Instagram
+	// accounts, WhatsApp numbers) when the member must pick (the callback redirected with
+	// connect=choose).
+	ListConnectableAssets(context.Context, *connect.Request[v1.ListConnectableAssetsRequest]) (*connect.Response[v1.ListConnectableAssetsResponse], error)
+	// LinkConnectedAssets links the picked assets of a finished authorization; the state is
+	// used up.
+	LinkConnectedAssets(context.Context, *connect.Request[v1.LinkConnectedAssetsRequest]) (*connect.Response[v1.LinkConnectedAssetsResponse], error)
 }
 
 // NewAccountServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -145,6 +219,25 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 		connect.WithSchema(accountServiceMethods.ByName("UnlinkAccount")),
 		connect.WithHandlerOptions(opts...),
 	)
+	accountServiceStartConnectHandler := connect.NewUnaryHandler(
+		AccountServiceStartConnectProcedure,
+		svc.StartConnect,
+		connect.WithSchema(accountServiceMethods.ByName("StartConnect")),
+		connect.WithHandlerOptions(opts...),
+	)
+	accountServiceListConnectableAssetsHandler := connect.NewUnaryHandler(
+		AccountServiceListConnectableAssetsProcedure,
+		svc.ListConnectableAssets,
+		connect.WithSchema(accountServiceMethods.ByName("ListConnectableAssets")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	accountServiceLinkConnectedAssetsHandler := connect.NewUnaryHandler(
+		AccountServiceLinkConnectedAssetsProcedure,
+		svc.LinkConnectedAssets,
+		connect.WithSchema(accountServiceMethods.ByName("LinkConnectedAssets")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchboard.v1.AccountService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AccountServiceLinkAccountProcedure:
@@ -153,6 +246,12 @@ func NewAccountServiceHandler(svc AccountServiceHandler, opts ...connect.Handler
 			accountServiceListAccountLinksHandler.ServeHTTP(w, r)
 		case AccountServiceUnlinkAccountProcedure:
 			accountServiceUnlinkAccountHandler.ServeHTTP(w, r)
+		case AccountServiceStartConnectProcedure:
+			accountServiceStartConnectHandler.ServeHTTP(w, r)
+		case AccountServiceListConnectableAssetsProcedure:
+			accountServiceListConnectableAssetsHandler.ServeHTTP(w, r)
+		case AccountServiceLinkConnectedAssetsProcedure:
+			accountServiceLinkConnectedAssetsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -172,4 +271,16 @@ func (UnimplementedAccountServiceHandler) ListAccountLinks(context.Context, *con
 
 func (UnimplementedAccountServiceHandler) UnlinkAccount(context.Context, *connect.Request[v1.UnlinkAccountRequest]) (*connect.Response[v1.UnlinkAccountResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AccountService.UnlinkAccount is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) StartConnect(context.Context, *connect.Request[v1.StartConnectRequest]) (*connect.Response[v1.StartConnectResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AccountService.StartConnect is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) ListConnectableAssets(context.Context, *connect.Request[v1.ListConnectableAssetsRequest]) (*connect.Response[v1.ListConnectableAssetsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AccountService.ListConnectableAssets is not implemented"))
+}
+
+func (UnimplementedAccountServiceHandler) LinkConnectedAssets(context.Context, *connect.Request[v1.LinkConnectedAssetsRequest]) (*connect.Response[v1.LinkConnectedAssetsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.AccountService.LinkConnectedAssets is not implemented"))
 }

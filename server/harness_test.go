@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,6 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
-	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/internal/testenv"
 	"github.com/switchboard-oss/switchboard/server"
 )
@@ -103,35 +103,44 @@ type client interface {
 	name() string
 }
 
-// session is what a well-behaved client keeps for read-your-writes: the positions IngestMessage
-// answered (it answers once durable, before the read model applies), sent with every later call
-// as the consistency token. Other commands wait for the read model themselves, so their
-// positions are left out: the tests keep checking that they do.
+// session is what a well-behaved client keeps for read-your-writes: the position tokens
+// IngestMessage answered (it answers once durable, before the read model applies), sent with
+// every later call as the consistency token. Other commands wait for the read model themselves,
+// so their positions are left out: the tests keep checking that they do. Tokens are opaque, so
+// the session cannot merge them itself: every answer to a call that sent tokens carries one
+// token covering them (and the call's own position), which replaces those it covers. Tokens
+// belong to a team: the session keeps them per API key.
 type session struct {
-	mu  sync.Mutex
-	cur eventlog.Cursor
+	mu     sync.Mutex
+	tokens map[string][]string // by API key
 }
 
-func newSession() *session { return &session{cur: eventlog.Cursor{}} }
+func newSession() *session { return &session{tokens: map[string][]string{}} }
 
-func (s *session) token() string {
+// token is what to send with key: the tokens held.
+func (s *session) token(key string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cur.String()
+	return slices.Clone(s.tokens[key])
 }
 
-func (s *session) observe(procedure string, res proto.Message) {
-	if !strings.HasPrefix(procedure, "/switchboard.v1.IngestService/") {
+// observe records an answer to a call that sent the tokens sent: merged is the answer's
+// Switchboard-Consistency-Token.
+func (s *session) observe(key, procedure string, sent []string, merged string, res proto.Message) {
+	own := ""
+	if f := res.ProtoReflect().Descriptor().Fields().ByName("position"); f != nil && strings.HasPrefix(procedure, "/switchboard.v1.IngestService/") {
+		own = res.ProtoReflect().Get(f).String()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if merged != "" && len(sent) > 0 {
+		// merged covers what was sent (and own, for an ingest that sent tokens).
+		held := slices.DeleteFunc(s.tokens[key], func(t string) bool { return slices.Contains(sent, t) })
+		s.tokens[key] = append(held, merged)
 		return
 	}
-	f := res.ProtoReflect().Descriptor().Fields().ByName("position")
-	if f == nil {
-		return
-	}
-	if p, err := eventlog.ParsePosition(res.ProtoReflect().Get(f).String()); err == nil {
-		s.mu.Lock()
-		s.cur.Advance(p)
-		s.mu.Unlock()
+	if own != "" {
+		s.tokens[key] = append(s.tokens[key], own)
 	}
 }
 
@@ -151,13 +160,15 @@ func (c connectClient) invoke(ctx context.Context, key, procedure string, req, r
 	if key != "" {
 		r.Header().Set("Authorization", "Bearer "+key)
 	}
-	if tok := c.session.token(); tok != "" {
-		r.Header().Set(connectrpc.ConsistencyHeader, tok)
+	sent := c.session.token(key)
+	if len(sent) > 0 {
+		r.Header().Set(connectrpc.ConsistencyHeader, strings.Join(sent, ","))
 	}
-	if _, err := cl.CallUnary(ctx, r); err != nil {
+	out, err := cl.CallUnary(ctx, r)
+	if err != nil {
 		return err
 	}
-	c.session.observe(procedure, res)
+	c.session.observe(key, procedure, sent, out.Header().Get(connectrpc.ConsistencyHeader), res)
 	return nil
 }
 
@@ -172,13 +183,19 @@ func (c grpcClient) invoke(ctx context.Context, key, procedure string, req, res 
 	if key != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
 	}
-	if tok := c.session.token(); tok != "" {
+	sent := c.session.token(key)
+	for _, tok := range sent { // repeated headers: the other form the server merges
 		ctx = metadata.AppendToOutgoingContext(ctx, strings.ToLower(connectrpc.ConsistencyHeader), tok)
 	}
-	if err := c.conn.Invoke(ctx, procedure, req, res); err != nil {
+	var header metadata.MD
+	if err := c.conn.Invoke(ctx, procedure, req, res, grpc.Header(&header)); err != nil {
 		return err
 	}
-	c.session.observe(procedure, res)
+	merged := ""
+	if v := header.Get(strings.ToLower(connectrpc.ConsistencyHeader)); len(v) > 0 {
+		merged = v[0]
+	}
+	c.session.observe(key, procedure, sent, merged, res)
 	return nil
 }
 

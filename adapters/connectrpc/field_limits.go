@@ -35,6 +35,8 @@ var fieldLimits = map[protoreflect.Name]fieldLimit{
 	"custom_fields": {chars: 1000, items: 50},
 	"attachments":   {items: 20},
 	"types":         {items: 50}, // event types to filter on
+	// A position token holds a cursor of every partition the team's events are in.
+	"after_position": {chars: maxPositionTokenChars},
 }
 
 // limitsInterceptor refuses a request with a string or list over its limit, naming the field,

@@ -134,7 +134,7 @@ func (p *Positions) Decode(teamID, field, token string) (eventlog.Cursor, error)
 		return nil, domain.Invalid(field, "must be a position token the API answered (at most %d characters), got %d characters", maxPositionTokenChars, len(token))
 	}
 	if rawPositions.MatchString(token) {
-		return nil, domain.Invalid(field, "raw log positions like 0-42 are no longer accepted: send the opaque position token the API answered (see the README, Positions)")
+		return nil, domain.Invalid(field, "raw log positions like 0-42 are no longer accepted: send the opaque position token the API answered (see the README, Security)")
 	}
 	const refused = "is not a position token of this team: send a position the API answered to this team, unchanged"
 	sealed, err := base64.RawURLEncoding.DecodeString(token)

@@ -26,7 +26,7 @@ const (
 // Event is one immutable fact of the log.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The event's position: an opaque token of the caller's team (see the README, Positions),
+	// The event's position: an opaque token of the caller's team (see the README, Security),
 	// usable as after_position to resume and as a Switchboard-Consistency-Token.
 	Position string `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
 	// The event's unique id.

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
 	"github.com/switchboard-oss/switchboard/internal/testenv"
+	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/server"
 )
 
@@ -109,24 +110,74 @@ type client interface {
 // so their positions are left out: the tests keep checking that they do. Tokens are opaque, so
 // the session cannot merge them itself: every answer to a call that sent tokens carries one
 // token covering them (and the call's own position), which replaces those it covers. Tokens
-// belong to a team: the session keeps them per API key.
+// belong to a team: the session keeps them per team, and learns a key's team once (from its
+// team.created event).
 type session struct {
 	mu     sync.Mutex
-	tokens map[string][]string // by API key
+	tokens map[string][]string // by team
+	teams  map[string]string   // team by API key
 }
 
-func newSession() *session { return &session{tokens: map[string][]string{}} }
+func newSession() *session {
+	return &session{tokens: map[string][]string{}, teams: map[string]string{}}
+}
 
-// token is what to send with key: the tokens held.
-func (s *session) token(key string) []string {
+// transport makes one unary call, sending tokens as the consistency token, and returns the
+// answer's consistency token.
+type transport interface {
+	call(ctx context.Context, key, procedure string, req, res proto.Message, tokens []string) (string, error)
+	name() string
+}
+
+// sessionClient is a transport with a session.
+type sessionClient struct {
+	transport
+	session *session
+}
+
+func (c sessionClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+	team := c.teamOf(ctx, key)
+	sent := c.session.token(team)
+	merged, err := c.call(ctx, key, procedure, req, res, sent)
+	if err != nil {
+		return err
+	}
+	c.session.observe(team, procedure, sent, merged, res)
+	return nil
+}
+
+// teamOf returns key's team, or the key itself while the key cannot tell (no key, refused).
+func (c sessionClient) teamOf(ctx context.Context, key string) string {
+	c.session.mu.Lock()
+	team, ok := c.session.teams[key]
+	c.session.mu.Unlock()
+	switch {
+	case ok:
+		return team
+	case key == "":
+		return "key:"
+	}
+	res := &v1.ListEventsResponse{}
+	if _, err := c.call(ctx, key, "/switchboard.v1.EventService/ListEvents",
+		&v1.ListEventsRequest{Types: []string{"team.created.v1"}, PageSize: 1}, res, nil); err != nil || len(res.Events) != 1 {
+		return "key:" + key
+	}
+	c.session.mu.Lock()
+	defer c.session.mu.Unlock()
+	c.session.teams[key] = res.Events[0].Key
+	return res.Events[0].Key
+}
+
+// token is what to send for team: the tokens held.
+func (s *session) token(team string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.tokens[key])
+	return slices.Clone(s.tokens[team])
 }
 
 // observe records an answer to a call that sent the tokens sent: merged is the answer's
 // Switchboard-Consistency-Token.
-func (s *session) observe(key, procedure string, sent []string, merged string, res proto.Message) {
+func (s *session) observe(team, procedure string, sent []string, merged string, res proto.Message) {
 	own := ""
 	if f := res.ProtoReflect().Descriptor().Fields().ByName("position"); f != nil && strings.HasPrefix(procedure, "/switchboard.v1.IngestService/") {
 		own = res.ProtoReflect().Get(f).String()
@@ -135,72 +186,63 @@ func (s *session) observe(key, procedure string, sent []string, merged string, r
 	defer s.mu.Unlock()
 	if merged != "" && len(sent) > 0 {
 		// merged covers what was sent (and own, for an ingest that sent tokens).
-		held := slices.DeleteFunc(s.tokens[key], func(t string) bool { return slices.Contains(sent, t) })
-		s.tokens[key] = append(held, merged)
+		held := slices.DeleteFunc(s.tokens[team], func(t string) bool { return slices.Contains(sent, t) })
+		s.tokens[team] = append(held, merged)
 		return
 	}
 	if own != "" {
-		s.tokens[key] = append(s.tokens[key], own)
+		s.tokens[team] = append(s.tokens[team], own)
 	}
 }
 
-type connectClient struct {
-	base    string
-	http    *http.Client
-	opts    []connect.ClientOption
-	session *session
+type connectTransport struct {
+	base string
+	http *http.Client
+	opts []connect.ClientOption
 }
 
-func (c connectClient) name() string { return "connect" }
+func (c connectTransport) name() string { return "connect" }
 
-func (c connectClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+func (c connectTransport) call(ctx context.Context, key, procedure string, req, res proto.Message, tokens []string) (string, error) {
 	// A dynamic unary call: the procedure's request and response types come from the messages.
 	cl := connect.NewClient[dynamicMsg, dynamicMsg](c.http, c.base+procedure, append(c.opts, connect.WithCodec(dynamicCodec{res}))...)
 	r := connect.NewRequest(&dynamicMsg{m: req})
 	if key != "" {
 		r.Header().Set("Authorization", "Bearer "+key)
 	}
-	sent := c.session.token(key)
-	if len(sent) > 0 {
-		r.Header().Set(connectrpc.ConsistencyHeader, strings.Join(sent, ","))
+	if len(tokens) > 0 {
+		r.Header().Set(connectrpc.ConsistencyHeader, strings.Join(tokens, ","))
 	}
 	out, err := cl.CallUnary(ctx, r)
 	if err != nil {
-		return err
+		return "", err
 	}
-	c.session.observe(key, procedure, sent, out.Header().Get(connectrpc.ConsistencyHeader), res)
-	return nil
+	return out.Header().Get(connectrpc.ConsistencyHeader), nil
 }
 
-type grpcClient struct {
-	conn    *grpc.ClientConn
-	session *session
-}
+type grpcTransport struct{ conn *grpc.ClientConn }
 
-func (c grpcClient) name() string { return "grpc" }
+func (c grpcTransport) name() string { return "grpc" }
 
-func (c grpcClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+func (c grpcTransport) call(ctx context.Context, key, procedure string, req, res proto.Message, tokens []string) (string, error) {
 	if key != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
 	}
-	sent := c.session.token(key)
-	for _, tok := range sent { // repeated headers: the other form the server merges
+	for _, tok := range tokens { // repeated headers: the other form the server merges
 		ctx = metadata.AppendToOutgoingContext(ctx, strings.ToLower(connectrpc.ConsistencyHeader), tok)
 	}
 	var header metadata.MD
 	if err := c.conn.Invoke(ctx, procedure, req, res, grpc.Header(&header)); err != nil {
-		return err
+		return "", err
 	}
-	merged := ""
 	if v := header.Get(strings.ToLower(connectrpc.ConsistencyHeader)); len(v) > 0 {
-		merged = v[0]
+		return v[0], nil
 	}
-	c.session.observe(key, procedure, sent, merged, res)
-	return nil
+	return "", nil
 }
 
 func newConnectClient(addr string) client {
-	return connectClient{base: "http://" + addr, http: http.DefaultClient, session: newSession()}
+	return sessionClient{connectTransport{base: "http://" + addr, http: http.DefaultClient}, newSession()}
 }
 
 func newGRPCClient(t *testing.T, addr string) client {
@@ -209,7 +251,7 @@ func newGRPCClient(t *testing.T, addr string) client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return grpcClient{conn, newSession()}
+	return sessionClient{grpcTransport{conn}, newSession()}
 }
 
 // codeOf returns the Connect code of an error from either client (gRPC codes are the same

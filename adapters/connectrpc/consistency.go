@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ const ConsistencyHeader = "Switchboard-Consistency-Token"
 // longer or absent.
 const maxConsistencyWait = 10 * time.Second
 
-// maxConsistencyTokens bounds the tokens of one call: each is opened with AES-GCM, and the
+// maxConsistencyTokens bounds the tokens of one call: each is opened with an AEAD, and the
 // answer's merged token spares clients from sending many.
 const maxConsistencyTokens = 100
 
@@ -41,6 +42,7 @@ type Waiter interface {
 type consistencyInterceptor struct {
 	readModel, search Waiter
 	positions         *Positions
+	logger            *slog.Logger
 }
 
 // parseConsistencyToken merges the team's tokens of a call's headers into one cursor.
@@ -59,9 +61,7 @@ func parseConsistencyToken(positions *Positions, teamID string, values []string)
 			if err != nil {
 				return nil, err
 			}
-			for part, off := range c {
-				cur.Advance(eventlog.Position{Partition: part, Offset: off})
-			}
+			mergeCursor(cur, c)
 		}
 	}
 	if len(values) > 0 && n == 0 {
@@ -78,7 +78,7 @@ func (i consistencyInterceptor) wait(ctx context.Context, procedure string, valu
 	}
 	cur, err := parseConsistencyToken(i.positions, actorFrom(ctx).TeamID, values)
 	if err != nil {
-		return nil, toConnect(ctx, nil, err)
+		return nil, toConnect(ctx, i.logger, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, maxConsistencyWait)
 	defer cancel()
@@ -115,9 +115,7 @@ func (i consistencyInterceptor) answerToken(ctx context.Context, cur eventlog.Cu
 	if m, ok := res.Any().(proto.Message); ok {
 		if f := m.ProtoReflect().Descriptor().Fields().ByName("position"); f != nil && f.Kind() == protoreflect.StringKind {
 			if own, err := i.positions.Decode(teamID, "position", m.ProtoReflect().Get(f).String()); err == nil {
-				for part, off := range own {
-					cur.Advance(eventlog.Position{Partition: part, Offset: off})
-				}
+				mergeCursor(cur, own)
 			}
 		}
 	}

@@ -1,9 +1,9 @@
 package connectrpc
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -22,18 +24,22 @@ import (
 // Encode and Decode.
 //
 // Why: log positions are global, so raw ones ("0-42") let a team read the volume of every other
-// team from the gaps between its own. A token is the cursor sealed with AES-GCM under a key
+// team from the gaps between its own. A token is the cursor sealed with an AEAD under a key
 // derived from the instance secret, with the team's id as additional data: only that team's
 // calls accept it, and it reveals nothing of the offsets inside.
 //
 // Tokens are NOT deterministic: each Encode draws a fresh random nonce, so the same cursor
-// gives a different token every time. A deterministic scheme would let a client test two
-// tokens for equality, which is the first step to ordering them (collect tokens, spot the
-// repeats); clients have no need for it (events carry event_id for deduplication), and the
-// standard library has no deterministic AEAD, which would mean a hand-made synthetic IV or a
-// less kept library. The plaintext has a fixed width per partition, so a token's length does
-// not grow with the offsets either: it only says how many partitions the cursor names, which
-// are partitions the team's own events are in.
+// gives a different token every time. A deterministic scheme (AES-SIV) would let a client test
+// two tokens for equality: whether the log moved for it between two answers, which saved
+// tokens name one event; a small leak that no client needs (events carry event_id to
+// deduplicate), and the standard library has no deterministic AEAD. The plaintext has a fixed
+// width per partition, so a token's length does not grow with the offsets either: it only says
+// how many partitions the cursor names, partitions the team's own events are in.
+//
+// The AEAD is XChaCha20-Poly1305 (golang.org/x/crypto), not AES-GCM: random nonces are only
+// safe while they do not repeat, and GCM's 96-bit ones are bounded to 2^32 messages per key
+// (NIST SP 800-38D), which a deployment that mints a token per event streamed could pass in
+// weeks; the 192-bit nonces of XChaCha20 have no such bound in practice.
 //
 // Raw positions are refused (see Decode): accepting them, even for a release, would let a
 // team probe the log (after_position "0-N" for many N, or a consistency header it waits on)
@@ -64,11 +70,7 @@ func NewPositions(secret []byte) (*Positions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("position tokens: %w", err)
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("position tokens: %w", err)
-	}
-	aead, err := cipher.NewGCMWithRandomNonce(block)
+	aead, err := chacha20poly1305.NewX(key)
 	if err != nil {
 		return nil, fmt.Errorf("position tokens: %w", err)
 	}
@@ -97,7 +99,9 @@ func (p *Positions) Encode(teamID string, c eventlog.Cursor) string {
 		plain = binary.BigEndian.AppendUint32(plain, uint32(part))
 		plain = binary.BigEndian.AppendUint64(plain, uint64(c[part]))
 	}
-	return base64.RawURLEncoding.EncodeToString(p.aead.Seal(nil, nil, plain, positionAD(teamID)))
+	nonce := make([]byte, p.aead.NonceSize(), p.aead.NonceSize()+len(plain)+p.aead.Overhead())
+	rand.Read(nonce) // never fails (it crashes the program first)
+	return base64.RawURLEncoding.EncodeToString(p.aead.Seal(nonce, nonce, plain, positionAD(teamID)))
 }
 
 // EncodePosition returns the team's token for the cursor that ends at pos (what an event's
@@ -141,7 +145,11 @@ func (p *Positions) Decode(teamID, field, token string) (eventlog.Cursor, error)
 	if err != nil {
 		return nil, domain.Invalid(field, refused)
 	}
-	plain, err := p.aead.Open(nil, nil, sealed, positionAD(teamID))
+	if len(sealed) < p.aead.NonceSize() {
+		return nil, domain.Invalid(field, refused)
+	}
+	nonce, sealed := sealed[:p.aead.NonceSize()], sealed[p.aead.NonceSize():]
+	plain, err := p.aead.Open(nil, nonce, sealed, positionAD(teamID))
 	if err != nil || len(plain) < 1+positionEntryBytes || plain[0] != positionFormat || (len(plain)-1)%positionEntryBytes != 0 {
 		return nil, domain.Invalid(field, refused)
 	}
@@ -154,4 +162,11 @@ func (p *Positions) Decode(teamID, field, token string) (eventlog.Cursor, error)
 		c[part] = off
 	}
 	return c, nil
+}
+
+// mergeCursor moves dst past every position of src: the cursor that covers both.
+func mergeCursor(dst, src eventlog.Cursor) {
+	for part, off := range src {
+		dst.Advance(eventlog.Position{Partition: part, Offset: off})
+	}
 }

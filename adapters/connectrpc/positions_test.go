@@ -130,3 +130,16 @@ func BenchmarkPositionDecodeCursor12(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(tok)), "chars/token")
 }
+
+// BenchmarkPositionEncodeCursor12: an event's position in ListEvents or StreamEvents when the
+// team's events are in the 12 partitions of a default Kafka topic.
+func BenchmarkPositionEncodeCursor12(b *testing.B) {
+	p := testPositions(b)
+	c := eventlog.Cursor{}
+	for i := range int32(12) {
+		c[i] = 1_000_000 + int64(i)
+	}
+	for b.Loop() {
+		_ = p.Encode("team_0123456789abcdef", c)
+	}
+}

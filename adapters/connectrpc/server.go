@@ -160,7 +160,7 @@ func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, limits Limits, bo
 	auth := authInterceptor{keys: d.Reader, hasher: d.Keys, usage: &keyUsage{touch: d.Reader.TouchAPIKeys},
 		streams: newStreamSlots(limits.MaxStreamsPerKey)}
 	interceptors := append(slices.Clone(outer), metrics, auth, limitsInterceptor{d.Logger},
-		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex, positions: d.Positions})
+		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex, positions: d.Positions, logger: d.Logger})
 	// Responses under 1 KiB go uncompressed: gzip's setup costs more than it saves there.
 	opts := connect.WithHandlerOptions(append(bounded, connect.WithInterceptors(interceptors...), connect.WithCompressMinBytes(1024))...)
 	errw := connect.NewErrorWriter(opts)

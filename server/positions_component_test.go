@@ -15,8 +15,10 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/internal/testenv"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
+	"github.com/switchboard-oss/switchboard/server"
 )
 
 // TestPositionsAreTeamTokens: two teams ingest interleaved messages, B three times as many as
@@ -230,4 +232,59 @@ func streamAfter(t *testing.T, addr, key, tok string, n int, then func()) ([]str
 		return ids, stream.Err()
 	}
 	return ids, nil
+}
+
+// TestPositionTokensAcrossProcesses: two processes of one deployment (Kafka and PostgreSQL
+// shared, each its own data folder, so its own secret.key, and no SWITCHBOARD_SECRET_KEY)
+// accept each other's tokens: the key is the deployment's, kept in PostgreSQL.
+func TestPositionTokensAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresSchema(t)
+	_, brokers := testenv.Kafka(t)
+	s := startServerWith(t, server.Config{DataDir: t.TempDir(), PostgresURL: pg, Kafka: scaleKafka(brokers)})
+	w := startServerWith(t, server.Config{DataDir: t.TempDir(), PostgresURL: pg, Kafka: scaleKafka(brokers),
+		Roles: []string{server.RoleAPI, server.RoleIngest}})
+	a := api{t, newConnectClient(s.Addr), adminKey}
+	link := a.link(v1.Platform_PLATFORM_API, "two-process-shop")
+
+	for i := range 3 {
+		body := fmt.Sprintf(`{"accountLinkId":%q,"platformMessageId":"tp-%d","direction":"DIRECTION_INBOUND",
+			"participant":{"platformId":"tp-cust"},"text":"via the other process %d"}`, link.Id, i, i)
+		code, ing := jsonCallAs(t, w.Addr, adminKey, "/switchboard.v1.IngestService/IngestMessage", body, nil)
+		pos, _ := ing.body["position"].(string)
+		if code != 200 || pos == "" {
+			t.Fatalf("IngestMessage on the ingest process: %d %v", code, ing.body)
+		}
+		code, got := jsonCallAs(t, s.Addr, adminKey, "/switchboard.v1.ThreadService/GetThread",
+			fmt.Sprintf(`{"thread_id":%q}`, ing.body["threadId"]), map[string]string{connectrpc.ConsistencyHeader: pos})
+		if th, _ := got.body["thread"].(map[string]any); code != 200 || th["lastMessageText"] != fmt.Sprintf("via the other process %d", i) {
+			t.Fatalf("GetThread on the other process with the ingest's token: %d %v, want the message", code, got.body)
+		}
+	}
+	// Paging through the two processes in turn lists every event once.
+	want := len(a.events())
+	seen := map[string]bool{}
+	for after, i := "", 0; ; i++ {
+		addr := []string{s.Addr, w.Addr}[i%2]
+		code, page := jsonCallAs(t, addr, adminKey, "/switchboard.v1.EventService/ListEvents",
+			fmt.Sprintf(`{"afterPosition":%q,"pageSize":4}`, after), nil)
+		events, _ := page.body["events"].([]any)
+		if code != 200 {
+			t.Fatalf("ListEvents page %d on process %d: %d %v", i, i%2, code, page.body)
+		}
+		if len(events) == 0 {
+			break
+		}
+		for _, e := range events {
+			id, _ := e.(map[string]any)["eventId"].(string)
+			if seen[id] {
+				t.Fatalf("event %s listed twice", id)
+			}
+			seen[id] = true
+		}
+		after, _ = page.body["nextPosition"].(string)
+	}
+	if len(seen) != want {
+		t.Errorf("paging across both processes listed %d events, want %d", len(seen), want)
+	}
 }

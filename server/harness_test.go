@@ -114,12 +114,27 @@ type client interface {
 // team.created event).
 type session struct {
 	mu     sync.Mutex
-	tokens map[string][]string // by team
-	teams  map[string]string   // team by API key
+	tokens map[string][]heldToken // by team
+	teams  map[string]string      // team by API key
+	seq    int                    // of the last token held
+}
+
+// heldToken is a token and when the session got it, so that a call sends only the tokens of
+// answers received before it began (a first call's team lookup must not delay it past them).
+type heldToken struct {
+	tok string
+	seq int
 }
 
 func newSession() *session {
-	return &session{tokens: map[string][]string{}, teams: map[string]string{}}
+	return &session{tokens: map[string][]heldToken{}, teams: map[string]string{}}
+}
+
+// now is the sequence number of the last token held.
+func (s *session) now() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq
 }
 
 // transport makes one unary call, sending tokens as the consistency token, and returns the
@@ -136,8 +151,9 @@ type sessionClient struct {
 }
 
 func (c sessionClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+	began := c.session.now()
 	team := c.teamOf(ctx, key)
-	sent := c.session.token(team)
+	sent := c.session.token(team, began)
 	merged, err := c.call(ctx, key, procedure, req, res, sent)
 	if err != nil {
 		return err
@@ -168,11 +184,17 @@ func (c sessionClient) teamOf(ctx context.Context, key string) string {
 	return res.Events[0].Key
 }
 
-// token is what to send for team: the tokens held.
-func (s *session) token(team string) []string {
+// token is what to send for team: the tokens held when the call began.
+func (s *session) token(team string, began int) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.tokens[team])
+	var out []string
+	for _, h := range s.tokens[team] {
+		if h.seq <= began {
+			out = append(out, h.tok)
+		}
+	}
+	return out
 }
 
 // observe records an answer to a call that sent the tokens sent: merged is the answer's
@@ -186,12 +208,22 @@ func (s *session) observe(team, procedure string, sent []string, merged string, 
 	defer s.mu.Unlock()
 	if merged != "" && len(sent) > 0 {
 		// merged covers what was sent (and own, for an ingest that sent tokens).
-		held := slices.DeleteFunc(s.tokens[team], func(t string) bool { return slices.Contains(sent, t) })
-		s.tokens[team] = append(held, merged)
+		// It takes the place of the oldest it replaces: calls that began since still send it.
+		s.seq++
+		at := s.seq
+		held := slices.DeleteFunc(s.tokens[team], func(h heldToken) bool {
+			replaced := slices.Contains(sent, h.tok)
+			if replaced {
+				at = min(at, h.seq)
+			}
+			return replaced
+		})
+		s.tokens[team] = append(held, heldToken{merged, at})
 		return
 	}
 	if own != "" {
-		s.tokens[team] = append(s.tokens[team], own)
+		s.seq++
+		s.tokens[team] = append(s.tokens[team], heldToken{own, s.seq})
 	}
 }
 

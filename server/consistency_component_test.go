@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-oss/switchboard/eventlog"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 )
 
@@ -70,15 +71,25 @@ func TestConsistencyToken(t *testing.T) {
 				}
 			}
 
-			// A token the read model has not reached: the call waits for it, and ends with the
-			// caller's deadline rather than answering without the write.
+			// A token the read model has not reached (made with the server's own codec: no
+			// client can make one): the call waits for it, and ends with the caller's deadline
+			// rather than answering without the write. The error names no position.
+			teamID := ""
+			for _, e := range a.events() {
+				if e.Type == "team.created.v1" {
+					teamID = e.Key
+				}
+			}
+			beyond := s.Positions().Encode(teamID, eventlog.Cursor{0: 999_999_999})
 			code, got := jsonCall(t, s.Addr, "/switchboard.v1.ThreadService/ListThreads", `{}`,
-				map[string]string{"Switchboard-Consistency-Token": "0-999999999", "Connect-Timeout-Ms": "300"})
-			if code == 200 || got["code"] != "deadline_exceeded" {
+				map[string]string{"Switchboard-Consistency-Token": beyond, "Connect-Timeout-Ms": "300"})
+			if msg, _ := got["message"].(string); code == 200 || got["code"] != "deadline_exceeded" || strings.Contains(msg, "999999999") {
 				t.Errorf("ListThreads with a position beyond the log and a 300ms deadline: %d %v, want deadline_exceeded", code, got)
 			}
 
-			for _, bad := range []string{"yesterday", "0-", "-1-5", ","} {
+			// Raw positions, the form before tokens, are refused: they would let a team probe
+			// the log's global offsets.
+			for _, bad := range []string{"yesterday", "0-", "-1-5", ",", "0-1", "0-999999999"} {
 				code, got := jsonCall(t, s.Addr, "/switchboard.v1.ThreadService/ListThreads", `{}`,
 					map[string]string{"Switchboard-Consistency-Token": bad})
 				msg, _ := got["message"].(string)
@@ -89,7 +100,7 @@ func TestConsistencyToken(t *testing.T) {
 			// Without a key, a token changes nothing: still Unauthenticated, nothing waited on.
 			req, _ := http.NewRequest("POST", "http://"+s.Addr+"/switchboard.v1.ThreadService/ListThreads", strings.NewReader(`{}`))
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Switchboard-Consistency-Token", "0-999999999")
+			req.Header.Set("Switchboard-Consistency-Token", beyond)
 			res, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/adapters/bleve"
+	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/elasticsearch"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
@@ -72,8 +73,11 @@ type engines struct {
 	// keys hashes API keys under the instance's secret: SWITCHBOARD_SECRET_KEY (or the data
 	// folder's secret.key when embedded); with PostgreSQL and no SWITCHBOARD_SECRET_KEY, a
 	// secret kept in the database, so every process hashes alike.
-	keys    commands.APIKeyHasher
-	closers []func() error
+	keys commands.APIKeyHasher
+	// positions seals log positions into per-team tokens, under a key all processes share
+	// (from the same secrets as keys; with PostgreSQL, a secret of its own there).
+	positions *connectrpc.Positions
+	closers   []func() error
 
 	// restartReadModel restarts the read-model projector (set by the server), after a corrupt
 	// read model was replaced by an empty one: it starts again from the beginning of the log.
@@ -106,6 +110,7 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		return nil, err
 	}
 	e.keys = commands.NewAPIKeyHasher(key)
+	positionSecret := key
 	if cfg.PostgresURL != "" && cfg.SecretKey == "" {
 		// Without SWITCHBOARD_SECRET_KEY each process has a key of its own; they share the
 		// database, so the hashing secret is kept there.
@@ -114,6 +119,12 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 			return nil, fmt.Errorf("--postgres-url: %w", err)
 		}
 		e.keys = commands.NewAPIKeyHasher(secret)
+		if positionSecret, err = postgres.InstanceSecret(ctx, cfg.PostgresURL, "position_tokens", postgres.WithLogger(logger)); err != nil {
+			return nil, fmt.Errorf("--postgres-url: %w", err)
+		}
+	}
+	if e.positions, err = connectrpc.NewPositions(positionSecret); err != nil {
+		return nil, err
 	}
 
 	// Read model, credentials, idempotency: PostgreSQL, or SQLite files in the data dir.

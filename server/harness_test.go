@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,8 +22,8 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
-	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/internal/testenv"
+	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/server"
 )
 
@@ -103,87 +104,177 @@ type client interface {
 	name() string
 }
 
-// session is what a well-behaved client keeps for read-your-writes: the positions IngestMessage
-// answered (it answers once durable, before the read model applies), sent with every later call
-// as the consistency token. Other commands wait for the read model themselves, so their
-// positions are left out: the tests keep checking that they do.
+// session is what a well-behaved client keeps for read-your-writes: the position tokens
+// IngestMessage answered (it answers once durable, before the read model applies), sent with
+// every later call as the consistency token. Other commands wait for the read model themselves,
+// so their positions are left out: the tests keep checking that they do. Tokens are opaque, so
+// the session cannot merge them itself: every answer to a call that sent tokens carries one
+// token covering them (and the call's own position), which replaces those it covers. Tokens
+// belong to a team: the session keeps them per team, and learns a key's team once (from its
+// team.created event).
 type session struct {
-	mu  sync.Mutex
-	cur eventlog.Cursor
+	mu     sync.Mutex
+	tokens map[string][]heldToken // by team
+	teams  map[string]string      // team by API key
+	seq    int                    // of the last token held
 }
 
-func newSession() *session { return &session{cur: eventlog.Cursor{}} }
+// heldToken is a token and when the session got it, so that a call sends only the tokens of
+// answers received before it began (a first call's team lookup must not delay it past them).
+type heldToken struct {
+	tok string
+	seq int
+}
 
-func (s *session) token() string {
+func newSession() *session {
+	return &session{tokens: map[string][]heldToken{}, teams: map[string]string{}}
+}
+
+// now is the sequence number of the last token held.
+func (s *session) now() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.cur.String()
+	return s.seq
 }
 
-func (s *session) observe(procedure string, res proto.Message) {
-	if !strings.HasPrefix(procedure, "/switchboard.v1.IngestService/") {
-		return
-	}
-	f := res.ProtoReflect().Descriptor().Fields().ByName("position")
-	if f == nil {
-		return
-	}
-	if p, err := eventlog.ParsePosition(res.ProtoReflect().Get(f).String()); err == nil {
-		s.mu.Lock()
-		s.cur.Advance(p)
-		s.mu.Unlock()
-	}
+// transport makes one unary call, sending tokens as the consistency token, and returns the
+// answer's consistency token.
+type transport interface {
+	call(ctx context.Context, key, procedure string, req, res proto.Message, tokens []string) (string, error)
+	name() string
 }
 
-type connectClient struct {
-	base    string
-	http    *http.Client
-	opts    []connect.ClientOption
+// sessionClient is a transport with a session.
+type sessionClient struct {
+	transport
 	session *session
 }
 
-func (c connectClient) name() string { return "connect" }
+func (c sessionClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+	began := c.session.now()
+	team := c.teamOf(ctx, key)
+	sent := c.session.token(team, began)
+	merged, err := c.call(ctx, key, procedure, req, res, sent)
+	if err != nil {
+		return err
+	}
+	c.session.observe(team, procedure, sent, merged, res)
+	return nil
+}
 
-func (c connectClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+// teamOf returns key's team, or the key itself while the key cannot tell (no key, refused).
+func (c sessionClient) teamOf(ctx context.Context, key string) string {
+	c.session.mu.Lock()
+	team, ok := c.session.teams[key]
+	c.session.mu.Unlock()
+	switch {
+	case ok:
+		return team
+	case key == "":
+		return "key:"
+	}
+	res := &v1.ListEventsResponse{}
+	if _, err := c.call(ctx, key, "/switchboard.v1.EventService/ListEvents",
+		&v1.ListEventsRequest{Types: []string{"team.created.v1"}, PageSize: 1}, res, nil); err != nil || len(res.Events) != 1 {
+		return "key:" + key
+	}
+	c.session.mu.Lock()
+	defer c.session.mu.Unlock()
+	c.session.teams[key] = res.Events[0].Key
+	return res.Events[0].Key
+}
+
+// token is what to send for team: the tokens held when the call began.
+func (s *session) token(team string, began int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, h := range s.tokens[team] {
+		if h.seq <= began {
+			out = append(out, h.tok)
+		}
+	}
+	return out
+}
+
+// observe records an answer to a call that sent the tokens sent: merged is the answer's
+// Switchboard-Consistency-Token.
+func (s *session) observe(team, procedure string, sent []string, merged string, res proto.Message) {
+	own := ""
+	if f := res.ProtoReflect().Descriptor().Fields().ByName("position"); f != nil && strings.HasPrefix(procedure, "/switchboard.v1.IngestService/") {
+		own = res.ProtoReflect().Get(f).String()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if merged != "" && len(sent) > 0 {
+		// merged covers what was sent (and own, for an ingest that sent tokens).
+		// It takes the place of the oldest it replaces: calls that began since still send it.
+		s.seq++
+		at := s.seq
+		held := slices.DeleteFunc(s.tokens[team], func(h heldToken) bool {
+			replaced := slices.Contains(sent, h.tok)
+			if replaced {
+				at = min(at, h.seq)
+			}
+			return replaced
+		})
+		s.tokens[team] = append(held, heldToken{merged, at})
+		return
+	}
+	if own != "" {
+		s.seq++
+		s.tokens[team] = append(s.tokens[team], heldToken{own, s.seq})
+	}
+}
+
+type connectTransport struct {
+	base string
+	http *http.Client
+	opts []connect.ClientOption
+}
+
+func (c connectTransport) name() string { return "connect" }
+
+func (c connectTransport) call(ctx context.Context, key, procedure string, req, res proto.Message, tokens []string) (string, error) {
 	// A dynamic unary call: the procedure's request and response types come from the messages.
 	cl := connect.NewClient[dynamicMsg, dynamicMsg](c.http, c.base+procedure, append(c.opts, connect.WithCodec(dynamicCodec{res}))...)
 	r := connect.NewRequest(&dynamicMsg{m: req})
 	if key != "" {
 		r.Header().Set("Authorization", "Bearer "+key)
 	}
-	if tok := c.session.token(); tok != "" {
-		r.Header().Set(connectrpc.ConsistencyHeader, tok)
+	if len(tokens) > 0 {
+		r.Header().Set(connectrpc.ConsistencyHeader, strings.Join(tokens, ","))
 	}
-	if _, err := cl.CallUnary(ctx, r); err != nil {
-		return err
+	out, err := cl.CallUnary(ctx, r)
+	if err != nil {
+		return "", err
 	}
-	c.session.observe(procedure, res)
-	return nil
+	return out.Header().Get(connectrpc.ConsistencyHeader), nil
 }
 
-type grpcClient struct {
-	conn    *grpc.ClientConn
-	session *session
-}
+type grpcTransport struct{ conn *grpc.ClientConn }
 
-func (c grpcClient) name() string { return "grpc" }
+func (c grpcTransport) name() string { return "grpc" }
 
-func (c grpcClient) invoke(ctx context.Context, key, procedure string, req, res proto.Message) error {
+func (c grpcTransport) call(ctx context.Context, key, procedure string, req, res proto.Message, tokens []string) (string, error) {
 	if key != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+key)
 	}
-	if tok := c.session.token(); tok != "" {
+	for _, tok := range tokens { // repeated headers: the other form the server merges
 		ctx = metadata.AppendToOutgoingContext(ctx, strings.ToLower(connectrpc.ConsistencyHeader), tok)
 	}
-	if err := c.conn.Invoke(ctx, procedure, req, res); err != nil {
-		return err
+	var header metadata.MD
+	if err := c.conn.Invoke(ctx, procedure, req, res, grpc.Header(&header)); err != nil {
+		return "", err
 	}
-	c.session.observe(procedure, res)
-	return nil
+	if v := header.Get(strings.ToLower(connectrpc.ConsistencyHeader)); len(v) > 0 {
+		return v[0], nil
+	}
+	return "", nil
 }
 
 func newConnectClient(addr string) client {
-	return connectClient{base: "http://" + addr, http: http.DefaultClient, session: newSession()}
+	return sessionClient{connectTransport{base: "http://" + addr, http: http.DefaultClient}, newSession()}
 }
 
 func newGRPCClient(t *testing.T, addr string) client {
@@ -192,7 +283,7 @@ func newGRPCClient(t *testing.T, addr string) client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return grpcClient{conn, newSession()}
+	return sessionClient{grpcTransport{conn}, newSession()}
 }
 
 // codeOf returns the Connect code of an error from either client (gRPC codes are the same

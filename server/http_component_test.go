@@ -88,7 +88,7 @@ func TestHTTPSurface(t *testing.T) {
 	}
 
 	// gRPC health and reflection through grpc-go.
-	conn := newGRPCClient(t, s.Addr).(grpcClient).conn
+	conn := newGRPCClient(t, s.Addr).(sessionClient).transport.(grpcTransport).conn
 	h, err := grpc_health_v1.NewHealthClient(conn).Check(context.Background(), &grpc_health_v1.HealthCheckRequest{})
 	if err != nil || h.Status != grpc_health_v1.HealthCheckResponse_SERVING {
 		t.Errorf("gRPC health: %v %v", h, err)

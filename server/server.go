@@ -324,8 +324,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		s.run(runCtx, "sender", send.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
-		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys, Stopping: s.stopping,
-		Connector: connector}, opts)
+		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys, Positions: e.positions,
+		Stopping: s.stopping, Connector: connector}, opts)
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -495,6 +495,10 @@ func (s *Server) WaitCaughtUp(ctx context.Context) error {
 
 // EventLog is the process's event log, for tools and tests that inspect what was appended.
 func (s *Server) EventLog() eventlog.Log { return s.engines.log }
+
+// Positions is the process's position-token codec, for tools and tests that turn a log
+// cursor into what a team would send.
+func (s *Server) Positions() *connectrpc.Positions { return s.engines.positions }
 
 // Shutdown stops accepting calls, lets running ones finish, then stops the projectors and
 // closes the engines.

@@ -37,11 +37,11 @@ func (s accountService) LinkAccount(ctx context.Context, req *connect.Request[v1
 		link, err := s.d.Reader.AccountLink(ctx, a.TeamID, r.AccountLinkID)
 		if err != nil {
 			// Durable but not projected yet: answer from the command's own outcome.
-			return &v1.LinkAccountResponse{Position: r.Position, AccountLink: &v1.AccountLink{Id: r.AccountLinkID,
+			return &v1.LinkAccountResponse{Position: s.d.position(a, r.Position), AccountLink: &v1.AccountLink{Id: r.AccountLinkID,
 				Platform: m.Platform, PlatformId: m.PlatformId, Username: m.Username, DisplayName: m.DisplayName,
 				WebhookPath: r.WebhookPath, Active: true, Capabilities: capabilitiesOfProto(m.Platform)}}, nil
 		}
-		return &v1.LinkAccountResponse{AccountLink: accountToProto(link), Position: r.Position}, nil
+		return &v1.LinkAccountResponse{AccountLink: accountToProto(link), Position: s.d.position(a, r.Position)}, nil
 	})
 }
 
@@ -68,7 +68,7 @@ func (s accountService) UnlinkAccount(ctx context.Context, req *connect.Request[
 		if s.d.Connector != nil && !r.Duplicate {
 			s.d.Connector.Unlinked(ctx, a.TeamID, m.AccountLinkId)
 		}
-		return &v1.UnlinkAccountResponse{Position: r.Position}, nil
+		return &v1.UnlinkAccountResponse{Position: s.d.position(a, r.Position)}, nil
 	})
 }
 

@@ -4,23 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
 )
 
-// ConsistencyHeader carries positions a call must see: the `position` a mutating RPC answered.
-// A call sending it is served once the read model (and, for SearchService, the search index)
-// has applied every position listed, comma-separated or in repeated headers.
+// ConsistencyHeader carries positions a call must see: the `position` tokens mutating RPCs
+// answered. A call sending it is served once the read model (and, for SearchService, the
+// search index) has applied every position given, comma-separated or in repeated headers.
+// Every unary answer carries it back as ONE token covering the positions the call was sent
+// and the one it answers, so a client may keep just the last token it received.
 const ConsistencyHeader = "Switchboard-Consistency-Token"
 
 // maxConsistencyWait bounds how long a call waits for its positions when its own deadline is
 // longer or absent.
 const maxConsistencyWait = 10 * time.Second
+
+// maxConsistencyTokens bounds the tokens of one call: each is opened with an AEAD, and the
+// answer's merged token spares clients from sending many.
+const maxConsistencyTokens = 100
 
 // Waiter blocks until a projection has applied every position of a cursor.
 type Waiter interface {
@@ -31,36 +41,44 @@ type Waiter interface {
 // applied: read-your-writes for clients of commands that answer once their events are durable.
 type consistencyInterceptor struct {
 	readModel, search Waiter
+	positions         *Positions
+	logger            *slog.Logger
 }
 
-func parseConsistencyToken(values []string) (eventlog.Cursor, error) {
-	cur := eventlog.Cursor{}
+// parseConsistencyToken merges the team's tokens of a call's headers into one cursor.
+func parseConsistencyToken(positions *Positions, teamID string, values []string) (eventlog.Cursor, error) {
+	cur, n := eventlog.Cursor{}, 0
 	for _, v := range values {
 		for s := range strings.SplitSeq(v, ",") {
 			s = strings.TrimSpace(s)
 			if s == "" {
 				continue
 			}
-			p, err := eventlog.ParsePosition(s)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %q is not a position (partition-offset, as a mutating RPC answers it)", ConsistencyHeader, shortText(s))
+			if n++; n > maxConsistencyTokens {
+				return nil, domain.Invalid(ConsistencyHeader, "at most %d positions per call: send the one token the last answer carried in %s", maxConsistencyTokens, ConsistencyHeader)
 			}
-			cur.Advance(p)
+			c, err := positions.Decode(teamID, ConsistencyHeader, s)
+			if err != nil {
+				return nil, err
+			}
+			mergeCursor(cur, c)
 		}
 	}
-	if len(values) > 0 && len(cur) == 0 {
-		return nil, fmt.Errorf("%s: no position given", ConsistencyHeader)
+	if len(values) > 0 && n == 0 {
+		return nil, domain.Invalid(ConsistencyHeader, "no position given")
 	}
 	return cur, nil
 }
 
-func (i consistencyInterceptor) wait(ctx context.Context, procedure string, values []string) error {
+// wait blocks until the call's positions are applied and returns them (empty without the
+// header).
+func (i consistencyInterceptor) wait(ctx context.Context, procedure string, values []string) (eventlog.Cursor, error) {
 	if len(values) == 0 {
-		return nil
+		return eventlog.Cursor{}, nil
 	}
-	cur, err := parseConsistencyToken(values)
+	cur, err := parseConsistencyToken(i.positions, actorFrom(ctx).TeamID, values)
 	if err != nil {
-		return connect.NewError(connect.CodeInvalidArgument, err)
+		return nil, toConnect(ctx, i.logger, err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, maxConsistencyWait)
 	defer cancel()
@@ -72,29 +90,51 @@ func (i consistencyInterceptor) wait(ctx context.Context, procedure string, valu
 	if strings.HasPrefix(procedure, "/"+switchboardv1connect.SearchServiceName+"/") {
 		waiters = append(waiters, named{"the search index", i.search})
 	}
+	// The errors name no position: a raw one would undo the tokens.
 	for _, w := range waiters {
 		if w.w == nil {
 			continue
 		}
 		if err := w.w.WaitFor(wctx, cur); err != nil {
 			if ctx.Err() != nil {
-				return connect.NewError(connect.CodeDeadlineExceeded, fmt.Errorf("%s had not applied %s before the call's deadline", w.what, cur))
+				return nil, connect.NewError(connect.CodeDeadlineExceeded, fmt.Errorf("%s had not applied the positions of %s before the call's deadline", w.what, ConsistencyHeader))
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
-				return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%s had not applied %s after %s; retry later", w.what, cur, maxConsistencyWait))
+				return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("%s had not applied the positions of %s after %s; retry later", w.what, ConsistencyHeader, maxConsistencyWait))
 			}
-			return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%s is unavailable, retry later", w.what))
+			return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("%s is unavailable, retry later", w.what))
 		}
 	}
-	return nil
+	return cur, nil
+}
+
+// answerToken sets the answer's ConsistencyHeader: the call's positions merged with the
+// position its answer carries, as one token (none when both are empty).
+func (i consistencyInterceptor) answerToken(ctx context.Context, cur eventlog.Cursor, res connect.AnyResponse) {
+	teamID := actorFrom(ctx).TeamID
+	if m, ok := res.Any().(proto.Message); ok {
+		if f := m.ProtoReflect().Descriptor().Fields().ByName("position"); f != nil && f.Kind() == protoreflect.StringKind {
+			if own, err := i.positions.Decode(teamID, "position", m.ProtoReflect().Get(f).String()); err == nil {
+				mergeCursor(cur, own)
+			}
+		}
+	}
+	if len(cur) > 0 {
+		res.Header().Set(ConsistencyHeader, i.positions.Encode(teamID, cur))
+	}
 }
 
 func (i consistencyInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if err := i.wait(ctx, req.Spec().Procedure, req.Header().Values(ConsistencyHeader)); err != nil {
+		cur, err := i.wait(ctx, req.Spec().Procedure, req.Header().Values(ConsistencyHeader))
+		if err != nil {
 			return nil, err
 		}
-		return next(ctx, req)
+		res, err := next(ctx, req)
+		if err == nil && res != nil {
+			i.answerToken(ctx, cur, res)
+		}
+		return res, err
 	}
 }
 
@@ -104,7 +144,7 @@ func (i consistencyInterceptor) WrapStreamingClient(next connect.StreamingClient
 
 func (i consistencyInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if err := i.wait(ctx, conn.Spec().Procedure, conn.RequestHeader().Values(ConsistencyHeader)); err != nil {
+		if _, err := i.wait(ctx, conn.Spec().Procedure, conn.RequestHeader().Values(ConsistencyHeader)); err != nil {
 			return err
 		}
 		return next(ctx, conn)

@@ -22,22 +22,19 @@ type eventService struct{ d Deps }
 // NewEventService returns the EventService handler: the team's history for analysts.
 func NewEventService(d Deps) switchboardv1connect.EventServiceHandler { return eventService{d} }
 
-func parseAfter(s string) (eventlog.Cursor, error) {
-	c, err := eventlog.ParseCursor(s)
-	if err != nil {
-		return nil, domain.Invalid("after_position", "must be a position returned by the API, like 0-42")
-	}
-	return c, nil
-}
-
-func eventToProto(r eventlog.Record, a commands.Actor) (*v1.Event, error) {
+// eventToProto renders a record for its reader. Its position is the reader's token of the
+// cursor just past it in its listing or stream, every partition included, not its own partition
+// and offset alone: resuming after it (as after_position) neither skips nor repeats an event on
+// a log of several partitions, where a lone position would read the other partitions again
+// from their start. It costs a longer token: one entry per partition the team's events are in.
+func eventToProto(r eventlog.Record, a commands.Actor, position string) (*v1.Event, error) {
 	data, err := eventcodec.PayloadStruct(r.Event)
 	if err != nil {
 		return nil, err
 	}
 	redact(r.Event.Type(), data, a)
 	e := r.Event
-	return &v1.Event{Position: r.Position.String(), EventId: e.ID, Type: e.Type(), Key: e.Key,
+	return &v1.Event{Position: position, EventId: e.ID, Type: e.Type(), Key: e.Key,
 		OccurredAt: ts(e.OccurredAt), RecordedAt: ts(e.RecordedAt), Actor: e.Actor, Origin: string(e.Origin),
 		Data: data, CausationId: e.CausationID, CorrelationId: e.CorrelationID}, nil
 }
@@ -64,7 +61,7 @@ func redact(eventType string, data *structpb.Struct, a commands.Actor) {
 
 func (s eventService) ListEvents(ctx context.Context, req *connect.Request[v1.ListEventsRequest]) (*connect.Response[v1.ListEventsResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.ListEventsRequest) (*v1.ListEventsResponse, error) {
-		after, err := parseAfter(m.AfterPosition)
+		after, err := s.d.Positions.Decode(a.TeamID, "after_position", m.AfterPosition)
 		if err != nil {
 			return nil, err
 		}
@@ -90,14 +87,14 @@ func (s eventService) ListEvents(ctx context.Context, req *connect.Request[v1.Li
 		}
 		out := &v1.ListEventsResponse{Events: make([]*v1.Event, 0, len(recs))}
 		for _, r := range recs {
-			e, err := eventToProto(r, a)
+			after.Advance(r.Position)
+			e, err := eventToProto(r, a, s.d.Positions.Encode(a.TeamID, after))
 			if err != nil {
 				return nil, err
 			}
 			out.Events = append(out.Events, e)
-			after.Advance(r.Position)
 		}
-		out.NextPosition = after.String()
+		out.NextPosition = s.d.Positions.Encode(a.TeamID, after)
 		return out, nil
 	})
 }
@@ -124,7 +121,7 @@ const (
 // client goes, or at once with Unavailable when the server shuts down.
 func (s eventService) StreamEvents(ctx context.Context, req *connect.Request[v1.StreamEventsRequest], stream *connect.ServerStream[v1.Event]) error {
 	a := actorFrom(ctx)
-	after, err := parseAfter(req.Msg.AfterPosition)
+	after, err := s.d.Positions.Decode(a.TeamID, "after_position", req.Msg.AfterPosition)
 	if err != nil {
 		return toConnect(ctx, s.d.Logger, err)
 	}
@@ -149,14 +146,14 @@ func (s eventService) StreamEvents(ctx context.Context, req *connect.Request[v1.
 			return toConnect(ctx, s.d.Logger, domain.Unavailable("the event log", err))
 		}
 		for _, r := range recs {
-			e, err := eventToProto(r, a)
+			after.Advance(r.Position)
+			e, err := eventToProto(r, a, s.d.Positions.Encode(a.TeamID, after))
 			if err != nil {
 				return toConnect(ctx, s.d.Logger, err)
 			}
 			if err := stream.Send(e); err != nil {
 				return err
 			}
-			after.Advance(r.Position)
 		}
 		if len(recs) > 0 {
 			poll = minIdlePoll

@@ -55,6 +55,7 @@ func (l *notifyingLog) append(e domain.Event) {
 }
 
 func streamServer(t *testing.T, d Deps) switchboardv1connect.EventServiceClient {
+	d.Positions = testPositions(t)
 	mux := http.NewServeMux()
 	mux.Handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d)))
 	srv := httptest.NewServer(mux)

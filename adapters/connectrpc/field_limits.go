@@ -37,6 +37,8 @@ var fieldLimits = map[protoreflect.Name]fieldLimit{
 	"attachments":   {items: 20},
 	"types":         {items: 50},              // event types to filter on
 	"parameters":    {chars: 1024, items: 20}, // a message template's parameters
+	// A position token holds a cursor of every partition the team's events are in.
+	"after_position": {chars: maxPositionTokenChars},
 }
 
 // limitsInterceptor refuses a request with a string or list over its limit, naming the field,

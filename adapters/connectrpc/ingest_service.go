@@ -45,6 +45,6 @@ func (s ingestService) IngestMessage(ctx context.Context, req *connect.Request[v
 			return nil, err
 		}
 		return &v1.IngestMessageResponse{MessageId: r.MessageID, ThreadId: r.ThreadID, ProspectId: r.ProspectID,
-			Duplicate: r.Duplicate, Position: r.Position}, nil
+			Duplicate: r.Duplicate, Position: s.d.position(a, r.Position)}, nil
 	})
 }

@@ -60,21 +60,21 @@ func (s prospectService) ListProspects(ctx context.Context, req *connect.Request
 func (s prospectService) TagProspect(ctx context.Context, req *connect.Request[v1.TagProspectRequest]) (*connect.Response[v1.TagProspectResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.TagProspectRequest) (*v1.TagProspectResponse, error) {
 		r, err := s.d.App.TagProspect.Handle(ctx, a, commands.TagProspect{ProspectID: m.ProspectId, TagID: m.TagId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.TagProspectResponse{Position: r.Position}, err
+		return &v1.TagProspectResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
 func (s prospectService) UntagProspect(ctx context.Context, req *connect.Request[v1.UntagProspectRequest]) (*connect.Response[v1.UntagProspectResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.UntagProspectRequest) (*v1.UntagProspectResponse, error) {
 		r, err := s.d.App.UntagProspect.Handle(ctx, a, commands.UntagProspect{ProspectID: m.ProspectId, TagID: m.TagId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.UntagProspectResponse{Position: r.Position}, err
+		return &v1.UntagProspectResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
 func (s prospectService) SetProspectStatus(ctx context.Context, req *connect.Request[v1.SetProspectStatusRequest]) (*connect.Response[v1.SetProspectStatusResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.SetProspectStatusRequest) (*v1.SetProspectStatusResponse, error) {
 		r, err := s.d.App.SetProspectStatus.Handle(ctx, a, commands.SetProspectStatus{ProspectID: m.ProspectId, StatusID: m.StatusId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.SetProspectStatusResponse{Position: r.Position}, err
+		return &v1.SetProspectStatusResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
@@ -82,6 +82,6 @@ func (s prospectService) UpdateProspectContext(ctx context.Context, req *connect
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.UpdateProspectContextRequest) (*v1.UpdateProspectContextResponse, error) {
 		r, err := s.d.App.UpdateProspectContext.Handle(ctx, a, commands.UpdateProspectContext{ProspectID: m.ProspectId,
 			Notes: m.Notes, Valuation: m.Valuation, CustomFields: m.CustomFields, IdempotencyKey: m.IdempotencyKey})
-		return &v1.UpdateProspectContextResponse{Position: r.Position}, err
+		return &v1.UpdateProspectContextResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }

@@ -64,6 +64,9 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 	mux := http.NewServeMux()
 	services := []string{}
 	if !o.NoAPI {
+		if d.Positions == nil {
+			panic("connectrpc: Deps.Positions is required to serve the API (NewPositions)")
+		}
 		services = mountAPI(mux, d, metrics, limits, bounded, o.Interceptors)
 	}
 	mux.Handle(grpchealth.NewHandler(healthChecker{checks: o.Checks, services: services}, bounded...))
@@ -117,7 +120,7 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 		AllowedOrigins: o.CORSOrigins,
 		AllowedMethods: connectcors.AllowedMethods(),
 		AllowedHeaders: append(connectcors.AllowedHeaders(), "Authorization", ConsistencyHeader),
-		ExposedHeaders: connectcors.ExposedHeaders(),
+		ExposedHeaders: append(connectcors.ExposedHeaders(), ConsistencyHeader),
 		MaxAge:         7200,
 	}).Handler(mux), limits)
 }
@@ -157,7 +160,7 @@ func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, limits Limits, bo
 	auth := authInterceptor{keys: d.Reader, hasher: d.Keys, usage: &keyUsage{touch: d.Reader.TouchAPIKeys},
 		streams: newStreamSlots(limits.MaxStreamsPerKey)}
 	interceptors := append(slices.Clone(outer), metrics, auth, limitsInterceptor{d.Logger},
-		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex})
+		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex, positions: d.Positions, logger: d.Logger})
 	// Responses under 1 KiB go uncompressed: gzip's setup costs more than it saves there.
 	opts := connect.WithHandlerOptions(append(bounded, connect.WithInterceptors(interceptors...), connect.WithCompressMinBytes(1024))...)
 	errw := connect.NewErrorWriter(opts)

@@ -28,12 +28,20 @@ type Deps struct {
 	Logger                 *slog.Logger
 	// Keys hashes bearer keys as the commands stored them.
 	Keys commands.APIKeyHasher
+	// Positions seals every log position the API answers into a token of the caller's team,
+	// and opens the tokens calls send (required: NewPositions).
+	Positions *Positions
 	// Stopping is closed when the server starts shutting down: streams end at once, telling
 	// their clients to reconnect, instead of holding the shutdown until its timeout.
 	Stopping <-chan struct{}
 	// Connector runs the connect flows and registers webhooks on link and unlink (nil:
 	// StartConnect and its kin answer Unimplemented, and links register nothing).
 	Connector *linking.Service
+}
+
+// position is the caller's token for the raw position a command answered ("" stays "").
+func (d Deps) position(a commands.Actor, raw string) string {
+	return d.Positions.encodeResult(a.TeamID, raw)
 }
 
 // lookup turns a read-model miss into NotFound naming the entity.

@@ -19,7 +19,7 @@ func NewTeamService(d Deps) switchboardv1connect.TeamServiceHandler { return tea
 func (s teamService) CreateTag(ctx context.Context, req *connect.Request[v1.CreateTagRequest]) (*connect.Response[v1.CreateTagResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.CreateTagRequest) (*v1.CreateTagResponse, error) {
 		r, err := s.d.App.CreateTag.Handle(ctx, a, commands.CreateTag{Name: m.Name, Color: m.Color, IdempotencyKey: m.IdempotencyKey})
-		return &v1.CreateTagResponse{Tag: &v1.Tag{Id: r.TagID, Name: r.Name, Color: r.Color}, Position: r.Position}, err
+		return &v1.CreateTagResponse{Tag: &v1.Tag{Id: r.TagID, Name: r.Name, Color: r.Color}, Position: s.d.position(a, r.Position)}, err
 	})
 }
 
@@ -40,14 +40,14 @@ func (s teamService) ListTags(ctx context.Context, req *connect.Request[v1.ListT
 func (s teamService) DeleteTag(ctx context.Context, req *connect.Request[v1.DeleteTagRequest]) (*connect.Response[v1.DeleteTagResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.DeleteTagRequest) (*v1.DeleteTagResponse, error) {
 		r, err := s.d.App.DeleteTag.Handle(ctx, a, commands.DeleteTag{TagID: m.TagId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.DeleteTagResponse{Position: r.Position}, err
+		return &v1.DeleteTagResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
 func (s teamService) CreateStatus(ctx context.Context, req *connect.Request[v1.CreateStatusRequest]) (*connect.Response[v1.CreateStatusResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.CreateStatusRequest) (*v1.CreateStatusResponse, error) {
 		r, err := s.d.App.CreateStatus.Handle(ctx, a, commands.CreateStatus{Name: m.Name, Position: m.Position, IdempotencyKey: m.IdempotencyKey})
-		return &v1.CreateStatusResponse{Status: &v1.Status{Id: r.StatusID, Name: r.Name, Position: r.StatusPosition}, Position: r.Position}, err
+		return &v1.CreateStatusResponse{Status: &v1.Status{Id: r.StatusID, Name: r.Name, Position: r.StatusPosition}, Position: s.d.position(a, r.Position)}, err
 	})
 }
 
@@ -68,7 +68,7 @@ func (s teamService) ListStatuses(ctx context.Context, req *connect.Request[v1.L
 func (s teamService) AddMember(ctx context.Context, req *connect.Request[v1.AddMemberRequest]) (*connect.Response[v1.AddMemberResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.AddMemberRequest) (*v1.AddMemberResponse, error) {
 		r, err := s.d.App.AddMember.Handle(ctx, a, commands.AddMember{Email: m.Email, Name: m.Name, Role: m.Role, IdempotencyKey: m.IdempotencyKey})
-		return &v1.AddMemberResponse{Member: &v1.Member{Id: r.MemberID, Email: r.Email, Name: r.Name, Role: r.Role}, Position: r.Position}, err
+		return &v1.AddMemberResponse{Member: &v1.Member{Id: r.MemberID, Email: r.Email, Name: r.Name, Role: r.Role}, Position: s.d.position(a, r.Position)}, err
 	})
 }
 
@@ -89,7 +89,7 @@ func (s teamService) ListMembers(ctx context.Context, req *connect.Request[v1.Li
 func (s teamService) CreateApiKey(ctx context.Context, req *connect.Request[v1.CreateApiKeyRequest]) (*connect.Response[v1.CreateApiKeyResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.CreateApiKeyRequest) (*v1.CreateApiKeyResponse, error) {
 		r, err := s.d.App.CreateAPIKey.Handle(ctx, a, commands.CreateAPIKey{MemberID: m.MemberId})
-		return &v1.CreateApiKeyResponse{Key: r.Key, KeyId: r.KeyID, Position: r.Position}, err
+		return &v1.CreateApiKeyResponse{Key: r.Key, KeyId: r.KeyID, Position: s.d.position(a, r.Position)}, err
 	})
 }
 
@@ -125,13 +125,13 @@ func (s teamService) ListApiKeys(ctx context.Context, req *connect.Request[v1.Li
 func (s teamService) RevokeApiKey(ctx context.Context, req *connect.Request[v1.RevokeApiKeyRequest]) (*connect.Response[v1.RevokeApiKeyResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.RevokeApiKeyRequest) (*v1.RevokeApiKeyResponse, error) {
 		r, err := s.d.App.RevokeAPIKey.Handle(ctx, a, commands.RevokeAPIKey{KeyID: m.KeyId})
-		return &v1.RevokeApiKeyResponse{Position: r.Position}, err
+		return &v1.RevokeApiKeyResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
 func (s teamService) RemoveMember(ctx context.Context, req *connect.Request[v1.RemoveMemberRequest]) (*connect.Response[v1.RemoveMemberResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.RemoveMemberRequest) (*v1.RemoveMemberResponse, error) {
 		r, err := s.d.App.RemoveMember.Handle(ctx, a, commands.RemoveMember{MemberID: m.MemberId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.RemoveMemberResponse{Position: r.Position}, err
+		return &v1.RemoveMemberResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }

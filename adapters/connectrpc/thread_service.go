@@ -91,35 +91,35 @@ func (s threadService) ListMessages(ctx context.Context, req *connect.Request[v1
 func (s threadService) AssignThread(ctx context.Context, req *connect.Request[v1.AssignThreadRequest]) (*connect.Response[v1.AssignThreadResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.AssignThreadRequest) (*v1.AssignThreadResponse, error) {
 		r, err := s.d.App.AssignThread.Handle(ctx, a, commands.AssignThread{ThreadID: m.ThreadId, MemberID: m.MemberId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.AssignThreadResponse{Position: r.Position}, err
+		return &v1.AssignThreadResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
 func (s threadService) UnassignThread(ctx context.Context, req *connect.Request[v1.UnassignThreadRequest]) (*connect.Response[v1.UnassignThreadResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.UnassignThreadRequest) (*v1.UnassignThreadResponse, error) {
 		r, err := s.d.App.UnassignThread.Handle(ctx, a, commands.UnassignThread{ThreadID: m.ThreadId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.UnassignThreadResponse{Position: r.Position}, err
+		return &v1.UnassignThreadResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
 func (s threadService) MarkThreadDone(ctx context.Context, req *connect.Request[v1.MarkThreadDoneRequest]) (*connect.Response[v1.MarkThreadDoneResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.MarkThreadDoneRequest) (*v1.MarkThreadDoneResponse, error) {
 		r, err := s.d.App.MarkThreadDone.Handle(ctx, a, commands.MarkThreadDone{ThreadID: m.ThreadId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.MarkThreadDoneResponse{Position: r.Position}, err
+		return &v1.MarkThreadDoneResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
 func (s threadService) ReopenThread(ctx context.Context, req *connect.Request[v1.ReopenThreadRequest]) (*connect.Response[v1.ReopenThreadResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.ReopenThreadRequest) (*v1.ReopenThreadResponse, error) {
 		r, err := s.d.App.ReopenThread.Handle(ctx, a, commands.ReopenThread{ThreadID: m.ThreadId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.ReopenThreadResponse{Position: r.Position}, err
+		return &v1.ReopenThreadResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
 func (s threadService) MarkThreadRead(ctx context.Context, req *connect.Request[v1.MarkThreadReadRequest]) (*connect.Response[v1.MarkThreadReadResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.MarkThreadReadRequest) (*v1.MarkThreadReadResponse, error) {
 		r, err := s.d.App.MarkThreadRead.Handle(ctx, a, commands.MarkThreadRead{ThreadID: m.ThreadId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.MarkThreadReadResponse{Position: r.Position}, err
+		return &v1.MarkThreadReadResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }
 
@@ -136,7 +136,7 @@ func (s threadService) SendMessage(ctx context.Context, req *connect.Request[v1.
 		if err != nil {
 			return nil, err
 		}
-		return &v1.SendMessageResponse{Message: messageToProto(r.Message), Position: r.Position}, nil
+		return &v1.SendMessageResponse{Message: messageToProto(r.Message), Position: s.d.position(a, r.Position)}, nil
 	})
 }
 
@@ -146,13 +146,13 @@ func (s threadService) RetrySend(ctx context.Context, req *connect.Request[v1.Re
 		if err != nil {
 			return nil, err
 		}
-		return &v1.RetrySendResponse{Message: messageToProto(r.Message), Position: r.Position}, nil
+		return &v1.RetrySendResponse{Message: messageToProto(r.Message), Position: s.d.position(a, r.Position)}, nil
 	})
 }
 
 func (s threadService) CancelSend(ctx context.Context, req *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.CancelSendRequest) (*v1.CancelSendResponse, error) {
 		r, err := s.d.App.CancelSend.Handle(ctx, a, commands.CancelSend{MessageID: m.MessageId, IdempotencyKey: m.IdempotencyKey})
-		return &v1.CancelSendResponse{Position: r.Position}, err
+		return &v1.CancelSendResponse{Position: s.d.position(a, r.Position)}, err
 	})
 }

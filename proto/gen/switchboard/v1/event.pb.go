@@ -26,7 +26,8 @@ const (
 // Event is one immutable fact of the log.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The log position, usable as after_position to resume.
+	// The event's position: an opaque token of the caller's team (see the README, Security),
+	// usable as after_position to resume and as a Switchboard-Consistency-Token.
 	Position string `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
 	// The event's unique id.
 	EventId string `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -162,7 +163,9 @@ func (x *Event) GetCorrelationId() string {
 // ListEventsRequest selects events.
 type ListEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only events after this position.
+	// Only events after this position: a token this team received (position or next_position).
+	// Tokens of other teams and raw positions like "0-42" are InvalidArgument.
+	// At most 4096 characters.
 	AfterPosition string `protobuf:"bytes,1,opt,name=after_position,json=afterPosition,proto3" json:"after_position,omitempty"`
 	// Only events that occurred at or after this time.
 	From *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
@@ -256,7 +259,7 @@ type ListEventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The events, in log order.
 	Events []*Event `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
-	// Pass as after_position for the next page.
+	// Pass as after_position for the next page (an opaque token; empty at the start of the log).
 	NextPosition  string `protobuf:"bytes,2,opt,name=next_position,json=nextPosition,proto3" json:"next_position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -309,7 +312,9 @@ func (x *ListEventsResponse) GetNextPosition() string {
 // StreamEventsRequest says where to start.
 type StreamEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Start after this position (empty: from the beginning).
+	// Start after this position token (empty: from the beginning), e.g. the position of the last
+	// event received. Tokens of other teams and raw positions like "0-42" are InvalidArgument.
+	// At most 4096 characters.
 	AfterPosition string `protobuf:"bytes,1,opt,name=after_position,json=afterPosition,proto3" json:"after_position,omitempty"`
 	// Only these types (all when empty).
 	// At most 50 types.

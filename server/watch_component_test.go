@@ -10,8 +10,12 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
+	"github.com/switchboard-oss/switchboard/internal/testenv"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
 	"github.com/switchboard-oss/switchboard/server"
@@ -577,4 +581,59 @@ func TestWatchBadInput(t *testing.T) {
 	for range 3 {
 		w.heartbeat()
 	}
+}
+
+// TestWatchBeyondRetention: on Kafka, a position older than what the topic still holds
+// (retention, deleted records) is out_of_range, telling the client to reload; a position the
+// deletion left whole still resumes.
+func TestWatchBeyondRetention(t *testing.T) {
+	t.Parallel()
+	pg := testenv.PostgresSchema(t)
+	_, brokers := testenv.Kafka(t)
+	s := startServerWith(t, server.Config{DataDir: t.TempDir(), PostgresURL: pg, Kafka: scaleKafka(brokers)})
+	a := api{t, newConnectClient(s.Addr), adminKey}
+	acc := a.link(v1.Platform_PLATFORM_API, "shop")
+	old := a.ingest(msg{acc.Id, "cust", "m1", v1.Direction_DIRECTION_INBOUND, "one", at(1)})
+	a.ingest(msg{acc.Id, "cust", "m2", v1.Direction_DIRECTION_INBOUND, "two", at(2)})
+	now := call[v1.ListThreadsResponse](a, threadSvc+"ListThreads", &v1.ListThreadsRequest{View: v1.View_VIEW_ALL}).Position
+
+	// Drop every record the topic holds, as retention would.
+	kc, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), watchWait)
+	defer cancel()
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = "switchboard.events"
+	for p := range int32(6) {
+		rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+		rp.Partition, rp.Offset = p, -1 // up to the high-water mark
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	res, err := req.RequestWith(ctx, kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range res.Topics[0].Partitions {
+		if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+			t.Fatalf("delete records of partition %d: %v", p.Partition, err)
+		}
+	}
+
+	cl := watchProtocols[1].client(t, s.Addr)
+	st, err := cl.WatchThreads(ctx, watchReq(&v1.WatchThreadsRequest{View: v1.View_VIEW_ALL, AfterPosition: old.Position}, adminKey))
+	if err == nil {
+		for st.Receive() {
+			t.Fatalf("a position older than the log resumes with %v", st.Msg())
+		}
+		err = st.Err()
+	}
+	wantCode(t, "WatchThreads after a position the log no longer holds", err, connect.CodeOutOfRange)
+
+	w := watchThreads(t, cl, adminKey, &v1.WatchThreadsRequest{View: v1.View_VIEW_ALL, AfterPosition: now})
+	w.heartbeat()
 }

@@ -19,12 +19,6 @@ const watchBatch = 500
 // other processes; this process's projector wakes it at once.
 const watchPoll = 100 * time.Millisecond
 
-// Retention is a log that may have dropped its oldest events (Kafka with a retention set).
-type Retention interface {
-	// Oldest returns, for every partition, the offset of its oldest event still held.
-	Oldest(ctx context.Context) (eventlog.Cursor, error)
-}
-
 // watcher runs the watch streams of one server: each follows the team's events in the log as
 // the read model applies them, and turns them into changes read from the read model.
 type watcher struct {
@@ -78,7 +72,7 @@ func (w *watcher) start(ctx context.Context, after string) (eventlog.Cursor, err
 			return nil, domain.Invalid("after_position", "is ahead of the event log: pass a position the API returned")
 		}
 	}
-	if r, ok := w.d.Log.(Retention); ok {
+	if r, ok := w.d.Log.(eventlog.Retention); ok {
 		oldest, err := r.Oldest(ctx)
 		if err != nil {
 			return nil, domain.Unavailable("the event log", err)

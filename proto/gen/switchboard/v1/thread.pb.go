@@ -155,6 +155,9 @@ type ListThreadsResponse struct {
 	Threads []*Thread `protobuf:"bytes,1,rep,name=threads,proto3" json:"threads,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The log position the page reflects at least: pass it to WatchThreads as after_position
+	// to receive every change since (a change already in the page may arrive again).
+	Position      string `protobuf:"bytes,230,opt,name=position,proto3" json:"position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -199,6 +202,13 @@ func (x *ListThreadsResponse) GetThreads() []*Thread {
 func (x *ListThreadsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListThreadsResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
 	}
 	return ""
 }
@@ -366,6 +376,9 @@ type ListMessagesResponse struct {
 	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The log position the page reflects at least: pass it to WatchMessages as after_position
+	// to receive every change since (a change already in the page may arrive again).
+	Position      string `protobuf:"bytes,230,opt,name=position,proto3" json:"position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -410,6 +423,13 @@ func (x *ListMessagesResponse) GetMessages() []*Message {
 func (x *ListMessagesResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListMessagesResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
 	}
 	return ""
 }
@@ -1288,6 +1308,448 @@ func (x *CancelSendResponse) GetPosition() string {
 	return ""
 }
 
+// WatchThreadsRequest selects the view to watch (the filters mean what they mean in
+// ListThreadsRequest) and where to start.
+type WatchThreadsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The view; unspecified means VIEW_INBOX.
+	View View `protobuf:"varint,1,opt,name=view,proto3,enum=switchboard.v1.View" json:"view,omitempty"`
+	// Only threads of this account link.
+	AccountLinkId string `protobuf:"bytes,2,opt,name=account_link_id,json=accountLinkId,proto3" json:"account_link_id,omitempty"`
+	// Only threads on this platform.
+	Platform Platform `protobuf:"varint,3,opt,name=platform,proto3,enum=switchboard.v1.Platform" json:"platform,omitempty"`
+	// Only threads assigned to this member.
+	AssigneeMemberId string `protobuf:"bytes,4,opt,name=assignee_member_id,json=assigneeMemberId,proto3" json:"assignee_member_id,omitempty"`
+	// Only threads assigned to nobody (excludes assignee_member_id).
+	Unassigned bool `protobuf:"varint,5,opt,name=unassigned,proto3" json:"unassigned,omitempty"`
+	// Only threads whose prospect has this tag.
+	TagId string `protobuf:"bytes,6,opt,name=tag_id,json=tagId,proto3" json:"tag_id,omitempty"`
+	// Only threads whose prospect has this status.
+	StatusId string `protobuf:"bytes,7,opt,name=status_id,json=statusId,proto3" json:"status_id,omitempty"`
+	// Only threads with this prospect.
+	ProspectId string `protobuf:"bytes,8,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
+	// Send every change after this position: the position of ListThreads' answer, or of the
+	// last change or heartbeat received (to resume). Empty: from now on (the first heartbeat
+	// says where that is). A position the log has not reached is invalid_argument; one it no
+	// longer holds is out_of_range.
+	AfterPosition string `protobuf:"bytes,9,opt,name=after_position,json=afterPosition,proto3" json:"after_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchThreadsRequest) Reset() {
+	*x = WatchThreadsRequest{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchThreadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchThreadsRequest) ProtoMessage() {}
+
+func (x *WatchThreadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchThreadsRequest.ProtoReflect.Descriptor instead.
+func (*WatchThreadsRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *WatchThreadsRequest) GetView() View {
+	if x != nil {
+		return x.View
+	}
+	return View_VIEW_UNSPECIFIED
+}
+
+func (x *WatchThreadsRequest) GetAccountLinkId() string {
+	if x != nil {
+		return x.AccountLinkId
+	}
+	return ""
+}
+
+func (x *WatchThreadsRequest) GetPlatform() Platform {
+	if x != nil {
+		return x.Platform
+	}
+	return Platform_PLATFORM_UNSPECIFIED
+}
+
+func (x *WatchThreadsRequest) GetAssigneeMemberId() string {
+	if x != nil {
+		return x.AssigneeMemberId
+	}
+	return ""
+}
+
+func (x *WatchThreadsRequest) GetUnassigned() bool {
+	if x != nil {
+		return x.Unassigned
+	}
+	return false
+}
+
+func (x *WatchThreadsRequest) GetTagId() string {
+	if x != nil {
+		return x.TagId
+	}
+	return ""
+}
+
+func (x *WatchThreadsRequest) GetStatusId() string {
+	if x != nil {
+		return x.StatusId
+	}
+	return ""
+}
+
+func (x *WatchThreadsRequest) GetProspectId() string {
+	if x != nil {
+		return x.ProspectId
+	}
+	return ""
+}
+
+func (x *WatchThreadsRequest) GetAfterPosition() string {
+	if x != nil {
+		return x.AfterPosition
+	}
+	return ""
+}
+
+// ThreadChange is one change of the watched view, or a heartbeat.
+type ThreadChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Pass as after_position to resume after this change; usable as a consistency token.
+	Position string `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
+	// What changed.
+	//
+	// Types that are valid to be assigned to Change:
+	//
+	//	*ThreadChange_Upsert
+	//	*ThreadChange_RemovedThreadId
+	//	*ThreadChange_Heartbeat
+	Change        isThreadChange_Change `protobuf_oneof:"change"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThreadChange) Reset() {
+	*x = ThreadChange{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThreadChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThreadChange) ProtoMessage() {}
+
+func (x *ThreadChange) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThreadChange.ProtoReflect.Descriptor instead.
+func (*ThreadChange) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ThreadChange) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+func (x *ThreadChange) GetChange() isThreadChange_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *ThreadChange) GetUpsert() *Thread {
+	if x != nil {
+		if x, ok := x.Change.(*ThreadChange_Upsert); ok {
+			return x.Upsert
+		}
+	}
+	return nil
+}
+
+func (x *ThreadChange) GetRemovedThreadId() string {
+	if x != nil {
+		if x, ok := x.Change.(*ThreadChange_RemovedThreadId); ok {
+			return x.RemovedThreadId
+		}
+	}
+	return ""
+}
+
+func (x *ThreadChange) GetHeartbeat() *WatchHeartbeat {
+	if x != nil {
+		if x, ok := x.Change.(*ThreadChange_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+type isThreadChange_Change interface {
+	isThreadChange_Change()
+}
+
+type ThreadChange_Upsert struct {
+	// The thread entered the view or changed in it: its whole current state.
+	Upsert *Thread `protobuf:"bytes,2,opt,name=upsert,proto3,oneof"`
+}
+
+type ThreadChange_RemovedThreadId struct {
+	// The thread (thr_…) is not (or no longer) in the view; unknown ids can be ignored.
+	RemovedThreadId string `protobuf:"bytes,3,opt,name=removed_thread_id,json=removedThreadId,proto3,oneof"`
+}
+
+type ThreadChange_Heartbeat struct {
+	// Nothing changed: the stream is alive and has seen the log up to position. The first
+	// message of every stream is a heartbeat, then one follows every 15 s of quiet.
+	Heartbeat *WatchHeartbeat `protobuf:"bytes,4,opt,name=heartbeat,proto3,oneof"`
+}
+
+func (*ThreadChange_Upsert) isThreadChange_Change() {}
+
+func (*ThreadChange_RemovedThreadId) isThreadChange_Change() {}
+
+func (*ThreadChange_Heartbeat) isThreadChange_Change() {}
+
+// WatchHeartbeat says a stream is alive; its change's position is how far it has seen.
+type WatchHeartbeat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchHeartbeat) Reset() {
+	*x = WatchHeartbeat{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchHeartbeat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchHeartbeat) ProtoMessage() {}
+
+func (x *WatchHeartbeat) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchHeartbeat.ProtoReflect.Descriptor instead.
+func (*WatchHeartbeat) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{24}
+}
+
+// WatchMessagesRequest names the thread to watch and where to start.
+type WatchMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: the thread (thr_…).
+	ThreadId string `protobuf:"bytes,1,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	// Send every change after this position: the position of ListMessages' answer, or of the
+	// last change or heartbeat received. Empty: from now on. As in WatchThreadsRequest.
+	AfterPosition string `protobuf:"bytes,2,opt,name=after_position,json=afterPosition,proto3" json:"after_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchMessagesRequest) Reset() {
+	*x = WatchMessagesRequest{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchMessagesRequest) ProtoMessage() {}
+
+func (x *WatchMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchMessagesRequest.ProtoReflect.Descriptor instead.
+func (*WatchMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *WatchMessagesRequest) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *WatchMessagesRequest) GetAfterPosition() string {
+	if x != nil {
+		return x.AfterPosition
+	}
+	return ""
+}
+
+// MessageChange is one change of the watched thread, or a heartbeat.
+type MessageChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Pass as after_position to resume after this change; usable as a consistency token.
+	Position string `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
+	// What changed.
+	//
+	// Types that are valid to be assigned to Change:
+	//
+	//	*MessageChange_Upsert
+	//	*MessageChange_Thread
+	//	*MessageChange_Heartbeat
+	Change        isMessageChange_Change `protobuf_oneof:"change"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageChange) Reset() {
+	*x = MessageChange{}
+	mi := &file_switchboard_v1_thread_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageChange) ProtoMessage() {}
+
+func (x *MessageChange) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_thread_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageChange.ProtoReflect.Descriptor instead.
+func (*MessageChange) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_thread_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *MessageChange) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+func (x *MessageChange) GetChange() isMessageChange_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *MessageChange) GetUpsert() *Message {
+	if x != nil {
+		if x, ok := x.Change.(*MessageChange_Upsert); ok {
+			return x.Upsert
+		}
+	}
+	return nil
+}
+
+func (x *MessageChange) GetThread() *Thread {
+	if x != nil {
+		if x, ok := x.Change.(*MessageChange_Thread); ok {
+			return x.Thread
+		}
+	}
+	return nil
+}
+
+func (x *MessageChange) GetHeartbeat() *WatchHeartbeat {
+	if x != nil {
+		if x, ok := x.Change.(*MessageChange_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
+type isMessageChange_Change interface {
+	isMessageChange_Change()
+}
+
+type MessageChange_Upsert struct {
+	// A message arrived or changed (a reply's status, an edit, a deletion): its current state.
+	Upsert *Message `protobuf:"bytes,2,opt,name=upsert,proto3,oneof"`
+}
+
+type MessageChange_Thread struct {
+	// The thread itself changed (read, assigned, done, reopened, tagged…): its current state.
+	Thread *Thread `protobuf:"bytes,3,opt,name=thread,proto3,oneof"`
+}
+
+type MessageChange_Heartbeat struct {
+	// Nothing changed: as in ThreadChange.
+	Heartbeat *WatchHeartbeat `protobuf:"bytes,4,opt,name=heartbeat,proto3,oneof"`
+}
+
+func (*MessageChange_Upsert) isMessageChange_Change() {}
+
+func (*MessageChange_Thread) isMessageChange_Change() {}
+
+func (*MessageChange_Heartbeat) isMessageChange_Change() {}
+
 var File_switchboard_v1_thread_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_thread_proto_rawDesc = "" +
@@ -1308,10 +1770,11 @@ const file_switchboard_v1_thread_proto_rawDesc = "" +
 	"\tpage_size\x18\t \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\n" +
-	" \x01(\tR\tpageToken\"o\n" +
+	" \x01(\tR\tpageToken\"\x8c\x01\n" +
 	"\x13ListThreadsResponse\x120\n" +
 	"\athreads\x18\x01 \x03(\v2\x16.switchboard.v1.ThreadR\athreads\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"/\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1b\n" +
+	"\bposition\x18\xe6\x01 \x01(\tR\bposition\"/\n" +
 	"\x10GetThreadRequest\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\"C\n" +
 	"\x11GetThreadResponse\x12.\n" +
@@ -1320,10 +1783,11 @@ const file_switchboard_v1_thread_proto_rawDesc = "" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"s\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x90\x01\n" +
 	"\x14ListMessagesResponse\x123\n" +
 	"\bmessages\x18\x01 \x03(\v2\x17.switchboard.v1.MessageR\bmessages\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"x\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1b\n" +
+	"\bposition\x18\xe6\x01 \x01(\tR\bposition\"x\n" +
 	"\x13AssignThreadRequest\x12\x1b\n" +
 	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12\x1b\n" +
 	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12'\n" +
@@ -1372,7 +1836,36 @@ const file_switchboard_v1_thread_proto_rawDesc = "" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"0\n" +
 	"\x12CancelSendResponse\x12\x1a\n" +
-	"\bposition\x18\x01 \x01(\tR\bposition2\x8b\b\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\"\xe7\x02\n" +
+	"\x13WatchThreadsRequest\x12(\n" +
+	"\x04view\x18\x01 \x01(\x0e2\x14.switchboard.v1.ViewR\x04view\x12&\n" +
+	"\x0faccount_link_id\x18\x02 \x01(\tR\raccountLinkId\x124\n" +
+	"\bplatform\x18\x03 \x01(\x0e2\x18.switchboard.v1.PlatformR\bplatform\x12,\n" +
+	"\x12assignee_member_id\x18\x04 \x01(\tR\x10assigneeMemberId\x12\x1e\n" +
+	"\n" +
+	"unassigned\x18\x05 \x01(\bR\n" +
+	"unassigned\x12\x15\n" +
+	"\x06tag_id\x18\x06 \x01(\tR\x05tagId\x12\x1b\n" +
+	"\tstatus_id\x18\a \x01(\tR\bstatusId\x12\x1f\n" +
+	"\vprospect_id\x18\b \x01(\tR\n" +
+	"prospectId\x12%\n" +
+	"\x0eafter_position\x18\t \x01(\tR\rafterPosition\"\xd4\x01\n" +
+	"\fThreadChange\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\x120\n" +
+	"\x06upsert\x18\x02 \x01(\v2\x16.switchboard.v1.ThreadH\x00R\x06upsert\x12,\n" +
+	"\x11removed_thread_id\x18\x03 \x01(\tH\x00R\x0fremovedThreadId\x12>\n" +
+	"\theartbeat\x18\x04 \x01(\v2\x1e.switchboard.v1.WatchHeartbeatH\x00R\theartbeatB\b\n" +
+	"\x06change\"\x10\n" +
+	"\x0eWatchHeartbeat\"Z\n" +
+	"\x14WatchMessagesRequest\x12\x1b\n" +
+	"\tthread_id\x18\x01 \x01(\tR\bthreadId\x12%\n" +
+	"\x0eafter_position\x18\x02 \x01(\tR\rafterPosition\"\xda\x01\n" +
+	"\rMessageChange\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\tR\bposition\x121\n" +
+	"\x06upsert\x18\x02 \x01(\v2\x17.switchboard.v1.MessageH\x00R\x06upsert\x120\n" +
+	"\x06thread\x18\x03 \x01(\v2\x16.switchboard.v1.ThreadH\x00R\x06thread\x12>\n" +
+	"\theartbeat\x18\x04 \x01(\v2\x1e.switchboard.v1.WatchHeartbeatH\x00R\theartbeatB\b\n" +
+	"\x06change2\xc2\t\n" +
 	"\rThreadService\x12[\n" +
 	"\vListThreads\x12\".switchboard.v1.ListThreadsRequest\x1a#.switchboard.v1.ListThreadsResponse\"\x03\x90\x02\x01\x12U\n" +
 	"\tGetThread\x12 .switchboard.v1.GetThreadRequest\x1a!.switchboard.v1.GetThreadResponse\"\x03\x90\x02\x01\x12^\n" +
@@ -1385,7 +1878,9 @@ const file_switchboard_v1_thread_proto_rawDesc = "" +
 	"\vSendMessage\x12\".switchboard.v1.SendMessageRequest\x1a#.switchboard.v1.SendMessageResponse\"\x00\x12R\n" +
 	"\tRetrySend\x12 .switchboard.v1.RetrySendRequest\x1a!.switchboard.v1.RetrySendResponse\"\x00\x12U\n" +
 	"\n" +
-	"CancelSend\x12!.switchboard.v1.CancelSendRequest\x1a\".switchboard.v1.CancelSendResponse\"\x00B\xc9\x01\n" +
+	"CancelSend\x12!.switchboard.v1.CancelSendRequest\x1a\".switchboard.v1.CancelSendResponse\"\x00\x12X\n" +
+	"\fWatchThreads\x12#.switchboard.v1.WatchThreadsRequest\x1a\x1c.switchboard.v1.ThreadChange\"\x03\x90\x02\x010\x01\x12[\n" +
+	"\rWatchMessages\x12$.switchboard.v1.WatchMessagesRequest\x1a\x1d.switchboard.v1.MessageChange\"\x03\x90\x02\x010\x01B\xc9\x01\n" +
 	"\x12com.switchboard.v1B\vThreadProtoP\x01ZMgithub.com/switchboard-oss/switchboard/proto/gen/switchboard/v1;switchboardv1\xa2\x02\x03SXX\xaa\x02\x0eSwitchboard.V1\xca\x02\x0eSwitchboard\\V1\xe2\x02\x1aSwitchboard\\V1\\GPBMetadata\xea\x02\x0fSwitchboard::V1b\x06proto3"
 
 var (
@@ -1400,7 +1895,7 @@ func file_switchboard_v1_thread_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_thread_proto_rawDescData
 }
 
-var file_switchboard_v1_thread_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_switchboard_v1_thread_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_switchboard_v1_thread_proto_goTypes = []any{
 	(*ListThreadsRequest)(nil),     // 0: switchboard.v1.ListThreadsRequest
 	(*ListThreadsResponse)(nil),    // 1: switchboard.v1.ListThreadsResponse
@@ -1424,50 +1919,66 @@ var file_switchboard_v1_thread_proto_goTypes = []any{
 	(*RetrySendResponse)(nil),      // 19: switchboard.v1.RetrySendResponse
 	(*CancelSendRequest)(nil),      // 20: switchboard.v1.CancelSendRequest
 	(*CancelSendResponse)(nil),     // 21: switchboard.v1.CancelSendResponse
-	(View)(0),                      // 22: switchboard.v1.View
-	(Platform)(0),                  // 23: switchboard.v1.Platform
-	(*Thread)(nil),                 // 24: switchboard.v1.Thread
-	(*Message)(nil),                // 25: switchboard.v1.Message
-	(*Attachment)(nil),             // 26: switchboard.v1.Attachment
-	(*MessageTemplate)(nil),        // 27: switchboard.v1.MessageTemplate
+	(*WatchThreadsRequest)(nil),    // 22: switchboard.v1.WatchThreadsRequest
+	(*ThreadChange)(nil),           // 23: switchboard.v1.ThreadChange
+	(*WatchHeartbeat)(nil),         // 24: switchboard.v1.WatchHeartbeat
+	(*WatchMessagesRequest)(nil),   // 25: switchboard.v1.WatchMessagesRequest
+	(*MessageChange)(nil),          // 26: switchboard.v1.MessageChange
+	(View)(0),                      // 27: switchboard.v1.View
+	(Platform)(0),                  // 28: switchboard.v1.Platform
+	(*Thread)(nil),                 // 29: switchboard.v1.Thread
+	(*Message)(nil),                // 30: switchboard.v1.Message
+	(*Attachment)(nil),             // 31: switchboard.v1.Attachment
+	(*MessageTemplate)(nil),        // 32: switchboard.v1.MessageTemplate
 }
 var file_switchboard_v1_thread_proto_depIdxs = []int32{
-	22, // 0: switchboard.v1.ListThreadsRequest.view:type_name -> switchboard.v1.View
-	23, // 1: switchboard.v1.ListThreadsRequest.platform:type_name -> switchboard.v1.Platform
-	24, // 2: switchboard.v1.ListThreadsResponse.threads:type_name -> switchboard.v1.Thread
-	24, // 3: switchboard.v1.GetThreadResponse.thread:type_name -> switchboard.v1.Thread
-	25, // 4: switchboard.v1.ListMessagesResponse.messages:type_name -> switchboard.v1.Message
-	26, // 5: switchboard.v1.SendMessageRequest.attachments:type_name -> switchboard.v1.Attachment
-	27, // 6: switchboard.v1.SendMessageRequest.template:type_name -> switchboard.v1.MessageTemplate
-	25, // 7: switchboard.v1.SendMessageResponse.message:type_name -> switchboard.v1.Message
-	25, // 8: switchboard.v1.RetrySendResponse.message:type_name -> switchboard.v1.Message
-	0,  // 9: switchboard.v1.ThreadService.ListThreads:input_type -> switchboard.v1.ListThreadsRequest
-	2,  // 10: switchboard.v1.ThreadService.GetThread:input_type -> switchboard.v1.GetThreadRequest
-	4,  // 11: switchboard.v1.ThreadService.ListMessages:input_type -> switchboard.v1.ListMessagesRequest
-	6,  // 12: switchboard.v1.ThreadService.AssignThread:input_type -> switchboard.v1.AssignThreadRequest
-	8,  // 13: switchboard.v1.ThreadService.UnassignThread:input_type -> switchboard.v1.UnassignThreadRequest
-	10, // 14: switchboard.v1.ThreadService.MarkThreadDone:input_type -> switchboard.v1.MarkThreadDoneRequest
-	12, // 15: switchboard.v1.ThreadService.ReopenThread:input_type -> switchboard.v1.ReopenThreadRequest
-	14, // 16: switchboard.v1.ThreadService.MarkThreadRead:input_type -> switchboard.v1.MarkThreadReadRequest
-	16, // 17: switchboard.v1.ThreadService.SendMessage:input_type -> switchboard.v1.SendMessageRequest
-	18, // 18: switchboard.v1.ThreadService.RetrySend:input_type -> switchboard.v1.RetrySendRequest
-	20, // 19: switchboard.v1.ThreadService.CancelSend:input_type -> switchboard.v1.CancelSendRequest
-	1,  // 20: switchboard.v1.ThreadService.ListThreads:output_type -> switchboard.v1.ListThreadsResponse
-	3,  // 21: switchboard.v1.ThreadService.GetThread:output_type -> switchboard.v1.GetThreadResponse
-	5,  // 22: switchboard.v1.ThreadService.ListMessages:output_type -> switchboard.v1.ListMessagesResponse
-	7,  // 23: switchboard.v1.ThreadService.AssignThread:output_type -> switchboard.v1.AssignThreadResponse
-	9,  // 24: switchboard.v1.ThreadService.UnassignThread:output_type -> switchboard.v1.UnassignThreadResponse
-	11, // 25: switchboard.v1.ThreadService.MarkThreadDone:output_type -> switchboard.v1.MarkThreadDoneResponse
-	13, // 26: switchboard.v1.ThreadService.ReopenThread:output_type -> switchboard.v1.ReopenThreadResponse
-	15, // 27: switchboard.v1.ThreadService.MarkThreadRead:output_type -> switchboard.v1.MarkThreadReadResponse
-	17, // 28: switchboard.v1.ThreadService.SendMessage:output_type -> switchboard.v1.SendMessageResponse
-	19, // 29: switchboard.v1.ThreadService.RetrySend:output_type -> switchboard.v1.RetrySendResponse
-	21, // 30: switchboard.v1.ThreadService.CancelSend:output_type -> switchboard.v1.CancelSendResponse
-	20, // [20:31] is the sub-list for method output_type
-	9,  // [9:20] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	27, // 0: switchboard.v1.ListThreadsRequest.view:type_name -> switchboard.v1.View
+	28, // 1: switchboard.v1.ListThreadsRequest.platform:type_name -> switchboard.v1.Platform
+	29, // 2: switchboard.v1.ListThreadsResponse.threads:type_name -> switchboard.v1.Thread
+	29, // 3: switchboard.v1.GetThreadResponse.thread:type_name -> switchboard.v1.Thread
+	30, // 4: switchboard.v1.ListMessagesResponse.messages:type_name -> switchboard.v1.Message
+	31, // 5: switchboard.v1.SendMessageRequest.attachments:type_name -> switchboard.v1.Attachment
+	32, // 6: switchboard.v1.SendMessageRequest.template:type_name -> switchboard.v1.MessageTemplate
+	30, // 7: switchboard.v1.SendMessageResponse.message:type_name -> switchboard.v1.Message
+	30, // 8: switchboard.v1.RetrySendResponse.message:type_name -> switchboard.v1.Message
+	27, // 9: switchboard.v1.WatchThreadsRequest.view:type_name -> switchboard.v1.View
+	28, // 10: switchboard.v1.WatchThreadsRequest.platform:type_name -> switchboard.v1.Platform
+	29, // 11: switchboard.v1.ThreadChange.upsert:type_name -> switchboard.v1.Thread
+	24, // 12: switchboard.v1.ThreadChange.heartbeat:type_name -> switchboard.v1.WatchHeartbeat
+	30, // 13: switchboard.v1.MessageChange.upsert:type_name -> switchboard.v1.Message
+	29, // 14: switchboard.v1.MessageChange.thread:type_name -> switchboard.v1.Thread
+	24, // 15: switchboard.v1.MessageChange.heartbeat:type_name -> switchboard.v1.WatchHeartbeat
+	0,  // 16: switchboard.v1.ThreadService.ListThreads:input_type -> switchboard.v1.ListThreadsRequest
+	2,  // 17: switchboard.v1.ThreadService.GetThread:input_type -> switchboard.v1.GetThreadRequest
+	4,  // 18: switchboard.v1.ThreadService.ListMessages:input_type -> switchboard.v1.ListMessagesRequest
+	6,  // 19: switchboard.v1.ThreadService.AssignThread:input_type -> switchboard.v1.AssignThreadRequest
+	8,  // 20: switchboard.v1.ThreadService.UnassignThread:input_type -> switchboard.v1.UnassignThreadRequest
+	10, // 21: switchboard.v1.ThreadService.MarkThreadDone:input_type -> switchboard.v1.MarkThreadDoneRequest
+	12, // 22: switchboard.v1.ThreadService.ReopenThread:input_type -> switchboard.v1.ReopenThreadRequest
+	14, // 23: switchboard.v1.ThreadService.MarkThreadRead:input_type -> switchboard.v1.MarkThreadReadRequest
+	16, // 24: switchboard.v1.ThreadService.SendMessage:input_type -> switchboard.v1.SendMessageRequest
+	18, // 25: switchboard.v1.ThreadService.RetrySend:input_type -> switchboard.v1.RetrySendRequest
+	20, // 26: switchboard.v1.ThreadService.CancelSend:input_type -> switchboard.v1.CancelSendRequest
+	22, // 27: switchboard.v1.ThreadService.WatchThreads:input_type -> switchboard.v1.WatchThreadsRequest
+	25, // 28: switchboard.v1.ThreadService.WatchMessages:input_type -> switchboard.v1.WatchMessagesRequest
+	1,  // 29: switchboard.v1.ThreadService.ListThreads:output_type -> switchboard.v1.ListThreadsResponse
+	3,  // 30: switchboard.v1.ThreadService.GetThread:output_type -> switchboard.v1.GetThreadResponse
+	5,  // 31: switchboard.v1.ThreadService.ListMessages:output_type -> switchboard.v1.ListMessagesResponse
+	7,  // 32: switchboard.v1.ThreadService.AssignThread:output_type -> switchboard.v1.AssignThreadResponse
+	9,  // 33: switchboard.v1.ThreadService.UnassignThread:output_type -> switchboard.v1.UnassignThreadResponse
+	11, // 34: switchboard.v1.ThreadService.MarkThreadDone:output_type -> switchboard.v1.MarkThreadDoneResponse
+	13, // 35: switchboard.v1.ThreadService.ReopenThread:output_type -> switchboard.v1.ReopenThreadResponse
+	15, // 36: switchboard.v1.ThreadService.MarkThreadRead:output_type -> switchboard.v1.MarkThreadReadResponse
+	17, // 37: switchboard.v1.ThreadService.SendMessage:output_type -> switchboard.v1.SendMessageResponse
+	19, // 38: switchboard.v1.ThreadService.RetrySend:output_type -> switchboard.v1.RetrySendResponse
+	21, // 39: switchboard.v1.ThreadService.CancelSend:output_type -> switchboard.v1.CancelSendResponse
+	23, // 40: switchboard.v1.ThreadService.WatchThreads:output_type -> switchboard.v1.ThreadChange
+	26, // 41: switchboard.v1.ThreadService.WatchMessages:output_type -> switchboard.v1.MessageChange
+	29, // [29:42] is the sub-list for method output_type
+	16, // [16:29] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_thread_proto_init() }
@@ -1476,13 +1987,23 @@ func file_switchboard_v1_thread_proto_init() {
 		return
 	}
 	file_switchboard_v1_types_proto_init()
+	file_switchboard_v1_thread_proto_msgTypes[23].OneofWrappers = []any{
+		(*ThreadChange_Upsert)(nil),
+		(*ThreadChange_RemovedThreadId)(nil),
+		(*ThreadChange_Heartbeat)(nil),
+	}
+	file_switchboard_v1_thread_proto_msgTypes[26].OneofWrappers = []any{
+		(*MessageChange_Upsert)(nil),
+		(*MessageChange_Thread)(nil),
+		(*MessageChange_Heartbeat)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_thread_proto_rawDesc), len(file_switchboard_v1_thread_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -64,6 +64,12 @@ const (
 	// ThreadServiceCancelSendProcedure is the fully-qualified name of the ThreadService's CancelSend
 	// RPC.
 	ThreadServiceCancelSendProcedure = "/switchboard.v1.ThreadService/CancelSend"
+	// ThreadServiceWatchThreadsProcedure is the fully-qualified name of the ThreadService's
+	// WatchThreads RPC.
+	ThreadServiceWatchThreadsProcedure = "/switchboard.v1.ThreadService/WatchThreads"
+	// ThreadServiceWatchMessagesProcedure is the fully-qualified name of the ThreadService's
+	// WatchMessages RPC.
+	ThreadServiceWatchMessagesProcedure = "/switchboard.v1.ThreadService/WatchMessages"
 )
 
 // ThreadServiceClient is a client for the switchboard.v1.ThreadService service.
@@ -90,6 +96,24 @@ type ThreadServiceClient interface {
 	RetrySend(context.Context, *connect.Request[v1.RetrySendRequest]) (*connect.Response[v1.RetrySendResponse], error)
 	// CancelSend withdraws a pending message no sender has attempted yet.
 	CancelSend(context.Context, *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error)
+	// WatchThreads streams the changes of one view (with ListThreads' filters) as the read model
+	// applies them: a thread that enters or changes in the view is an upsert, one that leaves it
+	// (done, reassigned away, filtered out) a removal. Clients call ListThreads first and pass
+	// the position it answered as after_position: every change after it arrives, in log order,
+	// without a gap, however long the client was away. Each change carries the position to
+	// resume from; an idle stream sends a heartbeat with its position. A client that does not
+	// keep up is dropped with resource_exhausted (reconnect with the last position received);
+	// a position the log no longer holds is out_of_range (reload with ListThreads).
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	WatchThreads(context.Context, *connect.Request[v1.WatchThreadsRequest]) (*connect.ServerStreamForClient[v1.ThreadChange], error)
+	// WatchMessages streams the changes of one thread's messages (new messages, the status of
+	// our replies, edits, deletions) and of the thread itself (read, assigned, done…), with the
+	// same positions, resume and limits as WatchThreads. Clients call ListMessages first and
+	// pass the position it answered.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	WatchMessages(context.Context, *connect.Request[v1.WatchMessagesRequest]) (*connect.ServerStreamForClient[v1.MessageChange], error)
 }
 
 // NewThreadServiceClient constructs a client for the switchboard.v1.ThreadService service. By
@@ -172,6 +196,20 @@ func NewThreadServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(threadServiceMethods.ByName("CancelSend")),
 			connect.WithClientOptions(opts...),
 		),
+		watchThreads: connect.NewClient[v1.WatchThreadsRequest, v1.ThreadChange](
+			httpClient,
+			baseURL+ThreadServiceWatchThreadsProcedure,
+			connect.WithSchema(threadServiceMethods.ByName("WatchThreads")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		watchMessages: connect.NewClient[v1.WatchMessagesRequest, v1.MessageChange](
+			httpClient,
+			baseURL+ThreadServiceWatchMessagesProcedure,
+			connect.WithSchema(threadServiceMethods.ByName("WatchMessages")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -188,6 +226,8 @@ type threadServiceClient struct {
 	sendMessage    *connect.Client[v1.SendMessageRequest, v1.SendMessageResponse]
 	retrySend      *connect.Client[v1.RetrySendRequest, v1.RetrySendResponse]
 	cancelSend     *connect.Client[v1.CancelSendRequest, v1.CancelSendResponse]
+	watchThreads   *connect.Client[v1.WatchThreadsRequest, v1.ThreadChange]
+	watchMessages  *connect.Client[v1.WatchMessagesRequest, v1.MessageChange]
 }
 
 // ListThreads calls switchboard.v1.ThreadService.ListThreads.
@@ -245,6 +285,16 @@ func (c *threadServiceClient) CancelSend(ctx context.Context, req *connect.Reque
 	return c.cancelSend.CallUnary(ctx, req)
 }
 
+// WatchThreads calls switchboard.v1.ThreadService.WatchThreads.
+func (c *threadServiceClient) WatchThreads(ctx context.Context, req *connect.Request[v1.WatchThreadsRequest]) (*connect.ServerStreamForClient[v1.ThreadChange], error) {
+	return c.watchThreads.CallServerStream(ctx, req)
+}
+
+// WatchMessages calls switchboard.v1.ThreadService.WatchMessages.
+func (c *threadServiceClient) WatchMessages(ctx context.Context, req *connect.Request[v1.WatchMessagesRequest]) (*connect.ServerStreamForClient[v1.MessageChange], error) {
+	return c.watchMessages.CallServerStream(ctx, req)
+}
+
 // ThreadServiceHandler is an implementation of the switchboard.v1.ThreadService service.
 type ThreadServiceHandler interface {
 	// ListThreads lists threads of a view, newest activity first, with filters and cursor paging.
@@ -269,6 +319,24 @@ type ThreadServiceHandler interface {
 	RetrySend(context.Context, *connect.Request[v1.RetrySendRequest]) (*connect.Response[v1.RetrySendResponse], error)
 	// CancelSend withdraws a pending message no sender has attempted yet.
 	CancelSend(context.Context, *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error)
+	// WatchThreads streams the changes of one view (with ListThreads' filters) as the read model
+	// applies them: a thread that enters or changes in the view is an upsert, one that leaves it
+	// (done, reassigned away, filtered out) a removal. Clients call ListThreads first and pass
+	// the position it answered as after_position: every change after it arrives, in log order,
+	// without a gap, however long the client was away. Each change carries the position to
+	// resume from; an idle stream sends a heartbeat with its position. A client that does not
+	// keep up is dropped with resource_exhausted (reconnect with the last position received);
+	// a position the log no longer holds is out_of_range (reload with ListThreads).
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	WatchThreads(context.Context, *connect.Request[v1.WatchThreadsRequest], *connect.ServerStream[v1.ThreadChange]) error
+	// WatchMessages streams the changes of one thread's messages (new messages, the status of
+	// our replies, edits, deletions) and of the thread itself (read, assigned, done…), with the
+	// same positions, resume and limits as WatchThreads. Clients call ListMessages first and
+	// pass the position it answered.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	WatchMessages(context.Context, *connect.Request[v1.WatchMessagesRequest], *connect.ServerStream[v1.MessageChange]) error
 }
 
 // NewThreadServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -347,6 +415,20 @@ func NewThreadServiceHandler(svc ThreadServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(threadServiceMethods.ByName("CancelSend")),
 		connect.WithHandlerOptions(opts...),
 	)
+	threadServiceWatchThreadsHandler := connect.NewServerStreamHandler(
+		ThreadServiceWatchThreadsProcedure,
+		svc.WatchThreads,
+		connect.WithSchema(threadServiceMethods.ByName("WatchThreads")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	threadServiceWatchMessagesHandler := connect.NewServerStreamHandler(
+		ThreadServiceWatchMessagesProcedure,
+		svc.WatchMessages,
+		connect.WithSchema(threadServiceMethods.ByName("WatchMessages")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchboard.v1.ThreadService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ThreadServiceListThreadsProcedure:
@@ -371,6 +453,10 @@ func NewThreadServiceHandler(svc ThreadServiceHandler, opts ...connect.HandlerOp
 			threadServiceRetrySendHandler.ServeHTTP(w, r)
 		case ThreadServiceCancelSendProcedure:
 			threadServiceCancelSendHandler.ServeHTTP(w, r)
+		case ThreadServiceWatchThreadsProcedure:
+			threadServiceWatchThreadsHandler.ServeHTTP(w, r)
+		case ThreadServiceWatchMessagesProcedure:
+			threadServiceWatchMessagesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -422,4 +508,12 @@ func (UnimplementedThreadServiceHandler) RetrySend(context.Context, *connect.Req
 
 func (UnimplementedThreadServiceHandler) CancelSend(context.Context, *connect.Request[v1.CancelSendRequest]) (*connect.Response[v1.CancelSendResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.ThreadService.CancelSend is not implemented"))
+}
+
+func (UnimplementedThreadServiceHandler) WatchThreads(context.Context, *connect.Request[v1.WatchThreadsRequest], *connect.ServerStream[v1.ThreadChange]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.ThreadService.WatchThreads is not implemented"))
+}
+
+func (UnimplementedThreadServiceHandler) WatchMessages(context.Context, *connect.Request[v1.WatchMessagesRequest], *connect.ServerStream[v1.MessageChange]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.ThreadService.WatchMessages is not implemented"))
 }

@@ -629,6 +629,10 @@ function ThreadView({ api, thread, link, team, focusMsg, now, onThread, onBack, 
       }
     };
     load().then(watch, (err) => { if (!ctl.signal.aborted) fail("Loading the messages", err); });
+    // Opening a conversation reads it, as in every inbox.
+    if (thread.unreadCount > 0) {
+      api.threads.markThreadRead({ threadId: thread.id }).then((r) => refreshThread(r.position), (e) => fail("Marking read", e));
+    }
     return () => { stopped = true; ctl.abort(); clearTimeout(pollTimer); };
   }, [api, thread.id]);
 

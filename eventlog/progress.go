@@ -60,3 +60,11 @@ func (p *Progress) WaitFor(ctx context.Context, c Cursor, checkpoint func(contex
 		t.Stop()
 	}
 }
+
+// Changed returns a channel closed at the next Moved: live readers (watch streams) wait on it
+// instead of polling the stored checkpoint.
+func (p *Progress) Changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.changed
+}

@@ -98,6 +98,14 @@ func (p *Projector) WaitFor(ctx context.Context, c eventlog.Cursor) error {
 	})
 }
 
+// Applied returns the cursor the read model has applied, by whichever process.
+func (p *Projector) Applied(ctx context.Context) (eventlog.Cursor, error) {
+	return p.store.Checkpoint(ctx, ReadModelProjection)
+}
+
+// Changed returns a channel closed when this process's projector commits its next batch.
+func (p *Projector) Changed() <-chan struct{} { return p.progress.Changed() }
+
 // Apply applies one event to the read model. It is idempotent per message id and tolerant of
 // rows that do not exist (yet): a projection never fails on an event it cannot place.
 func Apply(tx Tx, e domain.Event) error {

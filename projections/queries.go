@@ -28,8 +28,10 @@ type ThreadQuery struct {
 	TagID            string
 	StatusID         string
 	ProspectID       string
-	After            *SortKey
-	Limit            int
+	// IDs, when set, keeps only these threads (at most 500): which of them a view holds.
+	IDs   []string `json:",omitempty"`
+	After *SortKey
+	Limit int
 }
 
 // Dialect adapts the shared SQL to an engine.
@@ -89,6 +91,13 @@ func (q ThreadQuery) Where(d Dialect) (string, []any) {
 	}
 	if q.ProspectID != "" {
 		b.where("t.prospect_id = %s", q.ProspectID)
+	}
+	if len(q.IDs) > 0 {
+		ph := make([]string, len(q.IDs))
+		for i, id := range q.IDs {
+			ph[i] = b.arg(id)
+		}
+		b.conds = append(b.conds, "t.id IN ("+strings.Join(ph, ", ")+")")
 	}
 	if q.TagID != "" {
 		b.where("EXISTS (SELECT 1 FROM prospect_tags pt JOIN tags g ON g.team_id = pt.team_id AND g.id = pt.tag_id"+

@@ -297,7 +297,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		s.run(runCtx, "sender", send.Run)
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
-		ReadModel: s.projector, SearchIndex: s.searcher, Logger: logger, Keys: e.keys, Stopping: s.stopping}, opts)
+		ReadModel: s.projector, SearchIndex: s.searcher, Progress: s.projector, Logger: logger, Keys: e.keys, Stopping: s.stopping}, opts)
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)

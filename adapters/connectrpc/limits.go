@@ -20,9 +20,17 @@ type Limits struct {
 	// ReadTimeout is how long a client has to send a request's body once its headers arrived
 	// (default 30s). It ends with the body: a stream's life is not bounded by it.
 	ReadTimeout time.Duration
-	// MaxStreamsPerKey caps the server streams (StreamEvents) one API key holds open at once
-	// (default 16).
+	// MaxStreamsPerKey caps the server streams (StreamEvents, WatchThreads, WatchMessages) one
+	// API key holds open at once (default 16).
 	MaxStreamsPerKey int
+	// WatchQueue is how many changes a watch stream holds for its client (default 1000);
+	// WatchStall is how long the queue may stay full, the client taking nothing, before the
+	// stream is dropped with ResourceExhausted (default 10s): a slow client costs its queue,
+	// never the projector's pace or another stream's.
+	WatchQueue int
+	WatchStall time.Duration
+	// WatchHeartbeat is how long a quiet watch stream waits before a heartbeat (default 15s).
+	WatchHeartbeat time.Duration
 }
 
 // Defaults of Limits.
@@ -30,6 +38,9 @@ const (
 	DefaultMaxRequestBytes  = 4 << 20
 	DefaultReadTimeout      = 30 * time.Second
 	DefaultMaxStreamsPerKey = 16
+	DefaultWatchQueue       = 1000
+	DefaultWatchStall       = 10 * time.Second
+	DefaultWatchHeartbeat   = 15 * time.Second
 )
 
 func (l Limits) withDefaults() Limits {
@@ -41,6 +52,15 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxStreamsPerKey <= 0 {
 		l.MaxStreamsPerKey = DefaultMaxStreamsPerKey
+	}
+	if l.WatchQueue <= 0 {
+		l.WatchQueue = DefaultWatchQueue
+	}
+	if l.WatchStall <= 0 {
+		l.WatchStall = DefaultWatchStall
+	}
+	if l.WatchHeartbeat <= 0 {
+		l.WatchHeartbeat = DefaultWatchHeartbeat
 	}
 	return l
 }

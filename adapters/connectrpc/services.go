@@ -24,6 +24,9 @@ type Deps struct {
 	// ReadModel and SearchIndex serve ConsistencyHeader: calls carrying it wait until these
 	// have applied its positions (nil: the header is accepted and not waited on).
 	ReadModel, SearchIndex Waiter
+	// Progress is the read model's progress that WatchThreads and WatchMessages follow (nil:
+	// they answer Unimplemented).
+	Progress ReadModelProgress
 	Logger                 *slog.Logger
 	// Keys hashes bearer keys as the commands stored them.
 	Keys commands.APIKeyHasher

@@ -12,46 +12,53 @@ import (
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
 )
 
-type threadService struct{ d Deps }
+type threadService struct {
+	d     Deps
+	watch *watcher
+}
 
-// NewThreadService returns the ThreadService handler.
-func NewThreadService(d Deps) switchboardv1connect.ThreadServiceHandler { return threadService{d} }
+// NewThreadService returns the ThreadService handler, its watch streams with default limits.
+func NewThreadService(d Deps) switchboardv1connect.ThreadServiceHandler {
+	return newThreadService(d, Limits{}.withDefaults())
+}
+
+func newThreadService(d Deps, l Limits) threadService {
+	return threadService{d: d, watch: newWatcher(d, l)}
+}
 
 func (s threadService) ListThreads(ctx context.Context, req *connect.Request[v1.ListThreadsRequest]) (*connect.Response[v1.ListThreadsResponse], error) {
 	return handle(s.d, ctx, req, func(ctx context.Context, a commands.Actor, m *v1.ListThreadsRequest) (*v1.ListThreadsResponse, error) {
-		view, err := viewFromProto(m.View)
+		q, err := threadQueryOf(a.TeamID, m.View, m.AccountLinkId, m.Platform, m.AssigneeMemberId, m.Unassigned, m.TagId, m.StatusId, m.ProspectId)
 		if err != nil {
 			return nil, err
 		}
-		p, err := platformFromProto("platform", m.Platform)
+		pos, err := s.pagePosition(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range []struct{ field, id, prefix string }{
-			{"account_link_id", m.AccountLinkId, domain.PrefixAccount}, {"assignee_member_id", m.AssigneeMemberId, domain.PrefixMember},
-			{"tag_id", m.TagId, domain.PrefixTag}, {"status_id", m.StatusId, domain.PrefixStatus}, {"prospect_id", m.ProspectId, domain.PrefixProspect},
-		} {
-			if err := domain.CheckID(c.field, c.id, c.prefix); err != nil {
-				return nil, err
-			}
-		}
-		if m.Unassigned && m.AssigneeMemberId != "" {
-			return nil, domain.Invalid("unassigned", "cannot be combined with assignee_member_id")
-		}
-		threads, next, err := projections.ListThreads(ctx, s.d.Reader, projections.ThreadQuery{
-			TeamID: a.TeamID, View: view, AccountLinkID: m.AccountLinkId, Platform: p.String(),
-			AssigneeMemberID: m.AssigneeMemberId, Unassigned: m.Unassigned, TagID: m.TagId,
-			StatusID: m.StatusId, ProspectID: m.ProspectId,
-		}, m.PageSize, m.PageToken)
+		threads, next, err := projections.ListThreads(ctx, s.d.Reader, q, m.PageSize, m.PageToken)
 		if err != nil {
 			return nil, err
 		}
-		out := &v1.ListThreadsResponse{NextPageToken: next, Threads: make([]*v1.Thread, 0, len(threads))}
+		out := &v1.ListThreadsResponse{NextPageToken: next, Position: pos, Threads: make([]*v1.Thread, 0, len(threads))}
 		for _, t := range threads {
 			out.Threads = append(out.Threads, threadToProto(t))
 		}
 		return out, nil
 	})
+}
+
+// pagePosition is what the read model has applied, read BEFORE a page is: the page reflects at
+// least that, so a watch started after it misses no change ("" without live updates).
+func (s threadService) pagePosition(ctx context.Context) (string, error) {
+	if s.d.Progress == nil {
+		return "", nil
+	}
+	c, err := s.d.Progress.Applied(ctx)
+	if err != nil {
+		return "", domain.Unavailable("the read model", err)
+	}
+	return encodeWatchPosition(c), nil
 }
 
 func (s threadService) GetThread(ctx context.Context, req *connect.Request[v1.GetThreadRequest]) (*connect.Response[v1.GetThreadResponse], error) {
@@ -75,12 +82,16 @@ func (s threadService) ListMessages(ctx context.Context, req *connect.Request[v1
 		if _, err := s.d.Reader.Thread(ctx, a.TeamID, m.ThreadId); err != nil {
 			return nil, lookup(err, "thread", m.ThreadId)
 		}
+		pos, err := s.pagePosition(ctx)
+		if err != nil {
+			return nil, err
+		}
 		msgs, next, err := projections.ListMessages(ctx, s.d.Reader,
 			projections.MessageQuery{TeamID: a.TeamID, ThreadID: m.ThreadId}, m.PageSize, m.PageToken)
 		if err != nil {
 			return nil, err
 		}
-		out := &v1.ListMessagesResponse{NextPageToken: next, Messages: make([]*v1.Message, 0, len(msgs))}
+		out := &v1.ListMessagesResponse{NextPageToken: next, Position: pos, Messages: make([]*v1.Message, 0, len(msgs))}
 		for _, msg := range msgs {
 			out.Messages = append(out.Messages, messageToProto(msg))
 		}

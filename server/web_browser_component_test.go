@@ -53,7 +53,7 @@ func browserTools(t *testing.T) (node, chromium string) {
 }
 
 // runBrowser runs web/e2e/inbox.mjs in mode against the page at base and the API at apiURL.
-func runBrowser(t *testing.T, node, chromium, mode, base, apiURL string, seed any) {
+func runBrowser(t *testing.T, node, chromium, mode, protocol, base, apiURL string, seed any) {
 	t.Helper()
 	seedJSON, _ := json.Marshal(seed)
 	shots, _ := filepath.Abs(browserShots)
@@ -62,7 +62,7 @@ func runBrowser(t *testing.T, node, chromium, mode, base, apiURL string, seed an
 	cmd := exec.CommandContext(ctx, node, "e2e/inbox.mjs")
 	cmd.Dir = "../web"
 	cmd.Env = append(os.Environ(), "BASE="+base, "API="+apiURL, "KEY="+adminKey, "SEED="+string(seedJSON),
-		"SHOTS="+shots, "MODE="+mode, "CHROMIUM="+chromium)
+		"SHOTS="+shots, "MODE="+mode, "PROTOCOL="+protocol, "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser (%s), screenshots in web/test-results/screenshots:\n%s", mode, out)
 	if err != nil {
@@ -86,7 +86,7 @@ func TestWebInboxInBrowser(t *testing.T) {
 	a := api{t, newConnectClient(s.Addr), adminKey}
 	seed := seedInbox(t, a)
 	base := "http://" + s.Addr
-	runBrowser(t, node, chromium, "inbox", base, base, seed)
+	runBrowser(t, node, chromium, "inbox", "grpc-web", base, base, seed)
 
 	var sent []string
 	for _, r := range tg.sends() {
@@ -97,8 +97,8 @@ func TestWebInboxInBrowser(t *testing.T) {
 	}
 }
 
-// TestWebInboxCrossOrigin: the page, served from another origin, calls the API over gRPC-web
-// (CORS preflight and all) and lists the threads.
+// TestWebInboxCrossOrigin: the page, served from another origin, calls the API over gRPC-web,
+// then over Connect (CORS preflights and all), and lists the threads.
 func TestWebInboxCrossOrigin(t *testing.T) {
 	node, chromium := browserTools(t)
 	s := startServer(t, t.TempDir()) // --cors-origins *
@@ -106,7 +106,11 @@ func TestWebInboxCrossOrigin(t *testing.T) {
 	seed := seedInbox(t, a)
 	page := httptest.NewServer(http.FileServerFS(web.Assets()))
 	t.Cleanup(page.Close)
-	runBrowser(t, node, chromium, "cors", strings.Replace(page.URL, "127.0.0.1", "localhost", 1), "http://"+s.Addr, seed)
+	for _, protocol := range []string{"grpc-web", "connect"} {
+		t.Run(protocol, func(t *testing.T) {
+			runBrowser(t, node, chromium, "cors", protocol, strings.Replace(page.URL, "127.0.0.1", "localhost", 1), "http://"+s.Addr, seed)
+		})
+	}
 }
 
 // seedInbox links a Telegram bot and writes three answered conversations (the inbox view), a
@@ -140,9 +144,19 @@ func seedInbox(t *testing.T, a api) map[string]any {
 	}
 	call[v1.CreateTagResponse](a, "/switchboard.v1.TeamService/CreateTag", &v1.CreateTagRequest{Name: "vip", Color: "#7c3aed"})
 	call[v1.CreateStatusResponse](a, "/switchboard.v1.TeamService/CreateStatus", &v1.CreateStatusRequest{Name: "Qualified", Position: 1})
+	var ana *v1.Thread
 	// The list shows what the read model applied: wait for the three threads.
 	deadline := time.Now().Add(30 * time.Second)
-	for len(a.threads(&v1.ListThreadsRequest{View: v1.View_VIEW_INBOX})) < 3 {
+	for {
+		inbox := a.threads(&v1.ListThreadsRequest{View: v1.View_VIEW_INBOX})
+		if len(inbox) == 3 {
+			for _, th := range inbox {
+				if th.Prospect.GetPlatformId() == "5001" {
+					ana = th
+				}
+			}
+			break
+		}
 		if time.Now().After(deadline) {
 			t.Fatal("the seeded threads never reached the inbox view")
 		}
@@ -152,7 +166,8 @@ func seedInbox(t *testing.T, a api) map[string]any {
 		"accountLinkId": link.Id,
 		"inbox":         []string{"Ana Lima", "Bruno Costa", "Chloé Martin"},
 		"tag":           "vip",
-		"live": map[string]any{"name": "Ana Lima",
+		"status":        "Qualified",
+		"live": map[string]any{"name": "Ana Lima", "prospectId": ana.GetProspect().GetId(),
 			"participant": map[string]string{"platformId": "5001", "username": "ana_lima", "displayName": "Ana Lima"}},
 	}
 }

@@ -5,7 +5,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
-const { BASE, API, KEY, SHOTS, MODE = "inbox", CHROMIUM = "/usr/bin/chromium" } = process.env;
+const { BASE, API, KEY, SHOTS, MODE = "inbox", PROTOCOL = "grpc-web", CHROMIUM = "/usr/bin/chromium" } = process.env;
 const SEED = JSON.parse(process.env.SEED || "{}");
 const WAIT = 20000; // generous: the machine may be loaded; latencies are measured and printed
 mkdirSync(SHOTS, { recursive: true });
@@ -19,7 +19,7 @@ const consoleErrors = [];
 page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
 let step = 0;
-const shot = async (name) => page.screenshot({ path: `${SHOTS}/${MODE}-${String(++step).padStart(2, "0")}-${name}.png` });
+const shot = async (name) => page.screenshot({ path: `${SHOTS}/${MODE}-${PROTOCOL}-${String(++step).padStart(2, "0")}-${name}.png` });
 const log = (...a) => console.log(`[${MODE}]`, ...a);
 const fail = async (msg) => {
   await shot("FAILED").catch(() => {});
@@ -48,6 +48,7 @@ try {
   if (MODE === "cors") {
     await page.locator(".advanced summary").click();
     await page.fill("#server", API);
+    await page.selectOption("#protocol", PROTOCOL);
   }
   await page.fill("#key", KEY);
   await page.click("button[type=submit]");
@@ -65,7 +66,7 @@ try {
   if (MODE === "cors") {
     const origin = await page.evaluate(() => location.origin);
     if (origin === new URL(API).origin) await fail(`the page must be on another origin than the API (${origin})`);
-    log(`page at ${origin} read the API at ${API} over gRPC-web`);
+    log(`page at ${origin} read the API at ${API} over ${PROTOCOL}`);
     await browser.close();
     process.exit(0);
   }
@@ -135,6 +136,25 @@ try {
   await page.locator("body").click({ position: { x: 5, y: 300 } });
   await page.keyboard.press("j");
   await expect("j opens a thread", () => page.locator(".thread-head h2").waitFor({ timeout: WAIT }));
+
+  // The contact panel: status and context (UpdateProspectContext).
+  await row(SEED.live.name).first().click();
+  await page.click("button[aria-label='Contact details']");
+  await page.selectOption("#p-status", { label: SEED.status });
+  await expect("the status on the row", () => row(SEED.live.name).locator(".chip.status", { hasText: SEED.status }).waitFor({ timeout: WAIT }));
+  await page.fill("#p-notes", "Wants the blue jacket, size M. Ships to Lisbon.");
+  await page.fill("#p-valuation", "240");
+  await page.click("text=+ Add a field");
+  await page.fill(".kv input[aria-label='Field name']", "city");
+  await page.fill(".kv input[aria-label='Field value']", "Lisbon");
+  await page.click("text=Save contact");
+  await expect("the contact saved", () => page.locator(".save-row", { hasText: "Saved" }).waitFor({ timeout: WAIT }));
+  const ctx = await (await fetch(`${API}/switchboard.v1.ProspectService/GetProspect`, { method: "POST",
+    headers: { Authorization: `Bearer ${KEY}`, "Content-Type": "application/json" }, body: JSON.stringify({ prospectId: SEED.live.prospectId }) })).json();
+  if (ctx.prospect?.notes !== "Wants the blue jacket, size M. Ships to Lisbon." || ctx.prospect?.valuation !== 240 || ctx.prospect?.customFields?.city !== "Lisbon") {
+    await fail(`UpdateProspectContext did not store the panel's values: ${JSON.stringify(ctx.prospect)}`);
+  }
+  await shot("contact-panel");
 
   if (consoleErrors.length) await fail("browser console errors:\n" + consoleErrors.join("\n"));
   log("all steps passed");

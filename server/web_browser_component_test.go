@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,12 +73,19 @@ func runBrowser(t *testing.T, node, chromium, mode, protocol, base, apiURL strin
 
 // TestWebInboxInBrowser: a real Chromium signs in to the inbox the binary serves at /, sees the
 // seeded threads, sees a message ingested over HTTP arrive at the top without a reload, opens
-// it, replies through a fake Telegram and sees pending then sent, tags the contact and finds
+// it, replies through a fake Telegram and sees pending then sent (and a refused reply failed,
+// with its reason, then sent by Retry), tags the contact and finds
 // the thread under the tag filter, and finds the message by search with its highlight.
 func TestWebInboxInBrowser(t *testing.T) {
 	node, chromium := browserTools(t)
+	var refused atomic.Bool
 	tg := newFakePlatform(t, func(n int, r fakeRequest) (int, http.Header, string) {
 		time.Sleep(1500 * time.Millisecond) // long enough for the page to show "pending"
+		// The first message that asks for it is refused for good (the page shows it failed,
+		// with the reason and Retry); its retry goes through.
+		if strings.Contains(string(r.Body), "please refuse") && refused.CompareAndSwap(false, true) {
+			return 403, nil, `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`
+		}
 		return telegramOK(n, r)
 	})
 	s := startSender(t, senderRoles, platforms.BaseURLs{"telegram": tg.URL}, &syncBuffer{}, func(c *server.Config) {

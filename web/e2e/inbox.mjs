@@ -100,6 +100,17 @@ try {
   if ((await page.inputValue("#reply")) !== "") await fail("the reply box must be empty after sending");
   await shot("reply-sent");
 
+  // A reply the platform refuses: failed, with the reason and Retry; Retry sends it.
+  const refused = `Here is the link, please refuse (${nonce})`;
+  await page.fill("#reply", refused);
+  await page.click("button[type=submit]:has-text('Send')");
+  const bad = page.locator(".msg.out", { hasText: refused });
+  await expect("the refused reply shown failed with its reason", () =>
+    bad.and(page.locator('[data-status="failed"]')).locator(".failure", { hasText: "blocked" }).waitFor({ timeout: WAIT }));
+  await shot("reply-failed");
+  await bad.locator("button", { hasText: "Retry" }).click();
+  await expect("the retried reply shown sent", () => bad.and(page.locator('[data-status="sent"]')).waitFor({ timeout: WAIT }));
+
   // Tag it, then the tag filter shows it (and only the tagged threads).
   await page.click("button[aria-label='Contact details']");
   await page.selectOption("#add-tag", { label: SEED.tag });

@@ -719,6 +719,13 @@ function ThreadView({ api, thread, link, team, focusMsg, now, onThread, onBack, 
   );
 }
 
+const FAILURE: Record<string, string> = {
+  blocked: "the person blocked this account", window_closed: "the platform's messaging window is closed",
+  rate_limited: "the platform's rate limit", auth: "the account's credentials were refused",
+  recipient_not_found: "the recipient no longer exists", invalid_request: "the platform refused the message",
+  unknown_outcome: "the platform did not confirm it (it may have arrived)", platform_error: "an error of the platform",
+};
+
 const STATUS_LABEL: Record<string, string> = { pending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Failed", cancelled: "Cancelled" };
 
 function Bubble({ m, quoted, focused, canReply, onReply, onRetry, onCancel }: {
@@ -745,7 +752,7 @@ function Bubble({ m, quoted, focused, canReply, onReply, onRetry, onCancel }: {
       </div>
       {out && m.status === "failed" && (
         <div class="failure" role="alert">
-          Not delivered{m.failureReason ? `: ${m.failureReason.replace(/_/g, " ")}` : ""}.
+          Not delivered{m.failureReason ? `: ${FAILURE[m.failureReason] ?? m.failureReason.replace(/_/g, " ")}` : ""}.
           <button class="btn small" onClick={onRetry}>Retry</button>
         </div>
       )}

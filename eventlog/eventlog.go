@@ -160,6 +160,15 @@ type Log interface {
 	Close() error
 }
 
+// Retention is a log that may have dropped its oldest events (Kafka with a retention time or
+// deleted records): a reader resuming from a cursor checks that nothing between it and what
+// the log still holds is gone.
+type Retention interface {
+	// Oldest returns, for every partition, the offset of its oldest event still held (a
+	// partition without any held event may be missing or at its next offset).
+	Oldest(ctx context.Context) (Cursor, error)
+}
+
 // ExpectAny appends whatever version the stream is at.
 const ExpectAny int64 = -1
 

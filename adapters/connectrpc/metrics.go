@@ -13,6 +13,9 @@ import (
 type rpcMetrics struct {
 	handled  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// watching counts the open watch streams; watchDropped those dropped for a slow client.
+	watching     prometheus.Gauge
+	watchDropped prometheus.Counter
 }
 
 func newRPCMetrics(reg *prometheus.Registry) *rpcMetrics {
@@ -24,9 +27,15 @@ func newRPCMetrics(reg *prometheus.Registry) *rpcMetrics {
 			Name: "switchboard_rpc_duration_seconds", Help: "RPC latency, by procedure.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"procedure"}),
+		watching: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_watch_streams", Help: "Open WatchThreads and WatchMessages streams.",
+		}),
+		watchDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_watch_streams_dropped_total", Help: "Watch streams dropped because their client took nothing while their queue was full.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.handled, m.duration)
+		reg.MustRegister(m.handled, m.duration, m.watching, m.watchDropped)
 	}
 	return m
 }

@@ -170,7 +170,7 @@ func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, limits Limits, bo
 	errw := connect.NewErrorWriter(opts)
 	handle := func(path string, h http.Handler) { mux.Handle(path, guardAPI(h, auth, limits, errw)) }
 	handle(switchboardv1connect.NewAccountServiceHandler(NewAccountService(d), opts))
-	handle(switchboardv1connect.NewThreadServiceHandler(newThreadService(d, limits), opts))
+	handle(switchboardv1connect.NewThreadServiceHandler(newThreadService(d, limits, metrics), opts))
 	handle(switchboardv1connect.NewProspectServiceHandler(NewProspectService(d), opts))
 	handle(switchboardv1connect.NewTeamServiceHandler(NewTeamService(d), opts))
 	handle(switchboardv1connect.NewIngestServiceHandler(NewIngestService(d), opts))

@@ -27,7 +27,7 @@ type Deps struct {
 	// Progress is the read model's progress that WatchThreads and WatchMessages follow (nil:
 	// they answer Unimplemented).
 	Progress ReadModelProgress
-	Logger                 *slog.Logger
+	Logger   *slog.Logger
 	// Keys hashes bearer keys as the commands stored them.
 	Keys commands.APIKeyHasher
 	// Stopping is closed when the server starts shutting down: streams end at once, telling

@@ -19,11 +19,11 @@ type threadService struct {
 
 // NewThreadService returns the ThreadService handler, its watch streams with default limits.
 func NewThreadService(d Deps) switchboardv1connect.ThreadServiceHandler {
-	return newThreadService(d, Limits{}.withDefaults())
+	return newThreadService(d, Limits{}.withDefaults(), newRPCMetrics(nil))
 }
 
-func newThreadService(d Deps, l Limits) threadService {
-	return threadService{d: d, watch: newWatcher(d, l)}
+func newThreadService(d Deps, l Limits, m *rpcMetrics) threadService {
+	return threadService{d: d, watch: newWatcher(d, l, m)}
 }
 
 func (s threadService) ListThreads(ctx context.Context, req *connect.Request[v1.ListThreadsRequest]) (*connect.Response[v1.ListThreadsResponse], error) {

@@ -19,22 +19,17 @@ const watchBatch = 500
 // other processes; this process's projector wakes it at once.
 const watchPoll = 100 * time.Millisecond
 
-// Retention is a log that may have dropped its oldest events (Kafka with a retention set).
-type Retention interface {
-	// Oldest returns, for every partition, the offset of its oldest event still held.
-	Oldest(ctx context.Context) (eventlog.Cursor, error)
-}
-
 // watcher runs the watch streams of one server: each follows the team's events in the log as
 // the read model applies them, and turns them into changes read from the read model.
 type watcher struct {
-	d    Deps
-	l    Limits
-	feed *progressFeed
+	d       Deps
+	l       Limits
+	feed    *progressFeed
+	metrics *rpcMetrics
 }
 
-func newWatcher(d Deps, l Limits) *watcher {
-	w := &watcher{d: d, l: l}
+func newWatcher(d Deps, l Limits, m *rpcMetrics) *watcher {
+	w := &watcher{d: d, l: l, metrics: m}
 	if d.Progress != nil {
 		w.feed = newProgressFeed(d.Progress, watchPoll, d.Logger)
 	}
@@ -77,7 +72,7 @@ func (w *watcher) start(ctx context.Context, after string) (eventlog.Cursor, err
 			return nil, domain.Invalid("after_position", "is ahead of the event log: pass a position the API returned")
 		}
 	}
-	if r, ok := w.d.Log.(Retention); ok {
+	if r, ok := w.d.Log.(eventlog.Retention); ok {
 		oldest, err := r.Oldest(ctx)
 		if err != nil {
 			return nil, domain.Unavailable("the event log", err)
@@ -105,11 +100,19 @@ func runWatch[M any](ctx context.Context, w *watcher, q eventlog.Query, cursor e
 	changes changesFunc[M], heartbeat func(position string) M, send func(M) error) error {
 	release := w.feed.subscribe()
 	defer release()
+	w.metrics.watching.Inc()
+	defer w.metrics.watching.Dec()
 
 	out := make(chan M, w.l.WatchQueue)
 	stop, sent := make(chan struct{}), make(chan error, 1)
 	go func() {
 		for {
+			select {
+			case <-stop: // first: a dropped stream sends nothing more
+				sent <- nil
+				return
+			default:
+			}
 			select {
 			case <-stop:
 				sent <- nil
@@ -142,6 +145,7 @@ func runWatch[M any](ctx context.Context, w *watcher, q eventlog.Query, cursor e
 			select {
 			case out <- m:
 			case <-stall.C:
+				w.metrics.watchDropped.Inc()
 				return errStreamTooSlow(w.l)
 			case <-ctx.Done():
 				return ctx.Err()

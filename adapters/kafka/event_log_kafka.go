@@ -257,6 +257,24 @@ func (l *EventLog) Head(ctx context.Context) (eventlog.Cursor, error) {
 	return c, nil
 }
 
+// Oldest returns the log start offset of every partition: what retention or deleted records
+// left (eventlog.Retention).
+func (l *EventLog) Oldest(ctx context.Context) (eventlog.Cursor, error) {
+	if !l.enter() {
+		return nil, eventlog.ErrClosed
+	}
+	defer l.active.Done()
+	parts, err := l.partitions()
+	if err != nil {
+		return nil, fmt.Errorf("event log start: %w", err)
+	}
+	start, err := l.offsets(ctx, parts, sarama.OffsetOldest)
+	if err != nil {
+		return nil, fmt.Errorf("event log start: %w", err)
+	}
+	return eventlog.Cursor(start), nil
+}
+
 // partitions returns the topic's partitions, in order.
 func (l *EventLog) partitions() ([]int32, error) {
 	parts, err := l.client.Partitions(l.topic)

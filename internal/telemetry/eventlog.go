@@ -32,6 +32,14 @@ func TraceLog(log eventlog.Log, tp trace.TracerProvider, lag *Lag) *Log {
 	return &Log{Log: log, tracer: tp.Tracer(instrumentation), lag: lag, now: time.Now}
 }
 
+// Oldest passes eventlog.Retention through: a log that keeps everything has dropped nothing.
+func (l *Log) Oldest(ctx context.Context) (eventlog.Cursor, error) {
+	if r, ok := l.Log.(eventlog.Retention); ok {
+		return r.Oldest(ctx)
+	}
+	return eventlog.Cursor{}, nil
+}
+
 // Append stamps events without a correlation id with the current trace id, appends them in an
 // "eventlog.append" span, then records each new event's span (see EventSpanID).
 func (l *Log) Append(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {

@@ -318,6 +318,9 @@ func testViews(t *testing.T, s projections.Store) {
 	f.wantThreads("REQUESTS", requests, req)
 	f.wantThreads("ARCHIVED", archived, drq, don)
 	f.wantThreads("ALL", all, drq, don, nor, inb, req)
+	// Which of some threads a view holds (what live updates ask after an event).
+	f.wantThreads("INBOX of three threads", projections.ThreadQuery{View: projections.ViewInbox, IDs: []string{req, nor, don}}, nor)
+	f.wantThreads("ALL of two threads", projections.ThreadQuery{View: projections.ViewAll, IDs: []string{req, drq}}, drq, req)
 	eq(t, "a done request is no longer a request", f.thread(drq).Request, false)
 	eq(t, "done", f.thread(don).Done, true)
 

@@ -155,6 +155,7 @@ function Inbox({ api, onSignOut }: { api: Api; onSignOut: () => void }) {
   const [loading, setLoading] = useState(true);
   const [counts, setCounts] = useState<Record<number, string>>({});
   const [selected, setSelected] = useState<string>("");
+  const [opened, setOpened] = useState<Thread | null>(null); // the open thread, in the list or not
   const [focusMsg, setFocusMsg] = useState("");
   const [conn, setConn] = useState<Conn>("connecting");
   const [errors, setErrors] = useState<string[]>([]);
@@ -304,6 +305,7 @@ function Inbox({ api, onSignOut }: { api: Api; onSignOut: () => void }) {
 
   const upsertThread = useCallback((t: Thread) => {
     setThreads((ts) => ts.map((x) => (x.id === t.id ? t : x)));
+    setOpened((o) => (o && o.id === t.id ? t : o));
   }, []);
 
   // j / k between threads, / to search.
@@ -331,7 +333,12 @@ function Inbox({ api, onSignOut }: { api: Api; onSignOut: () => void }) {
     return () => window.removeEventListener("keydown", onKey);
   }, [threads, selected]);
 
-  const current = threads.find((t) => t.id === selected);
+  // The open thread stays open when it leaves the list (done, filtered out).
+  const current = threads.find((t) => t.id === selected) ?? (opened?.id === selected ? opened : undefined);
+  useEffect(() => {
+    const t = threads.find((x) => x.id === selected);
+    if (t && t !== opened) setOpened(t);
+  }, [threads, selected]);
   const link = team.links.find((l) => l.id === current?.accountLinkId);
   const member = (id: string) => team.members.find((m) => m.id === id);
 
@@ -381,7 +388,7 @@ function Inbox({ api, onSignOut }: { api: Api; onSignOut: () => void }) {
               onThread={upsertThread} onBack={() => setSelected("")} fail={fail}
               onDetails={() => setShowDetails((v) => !v)} />
           ) : selected ? (
-            <LoadThread api={api} id={selected} onLoaded={(t) => setThreads((ts) => (ts.some((x) => x.id === t.id) ? ts : [t, ...ts]))} fail={fail} />
+            <LoadThread api={api} id={selected} onLoaded={setOpened} fail={fail} />
           ) : (
             <div class="placeholder">
               <div class="placeholder-art" aria-hidden="true" />

@@ -391,7 +391,11 @@ function Inbox({ api, onSignOut }: { api: Api; onSignOut: () => void }) {
             <LoadThread api={api} id={selected} onLoaded={setOpened} fail={fail} />
           ) : (
             <div class="placeholder">
-              <div class="placeholder-art" aria-hidden="true" />
+              <div class="placeholder-art" aria-hidden="true">
+                <svg viewBox="0 0 24 24" width="44" height="44" fill="none" stroke="#4f46e5" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round">
+                  <path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z" /><path d="M8.5 11h7M8.5 14h4" />
+                </svg>
+              </div>
               <h2>Pick a conversation</h2>
               <p class="muted">Use <kbd>j</kbd> and <kbd>k</kbd> to move between conversations, <kbd>/</kbd> to search.</p>
             </div>

@@ -18,6 +18,10 @@ const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 const consoleErrors = [];
 page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
 page.on("pageerror", (e) => consoleErrors.push(String(e)));
+const apiTypes = new Set(); // the content types of the page's API calls: the protocol on the wire
+page.on("request", (r) => {
+  if (r.method() === "POST" && r.url().includes("/switchboard.v1.")) apiTypes.add(r.headers()["content-type"]);
+});
 let step = 0;
 const shot = async (name) => page.screenshot({ path: `${SHOTS}/${MODE}-${PROTOCOL}-${String(++step).padStart(2, "0")}-${name}.png` });
 const log = (...a) => console.log(`[${MODE}]`, ...a);
@@ -66,7 +70,9 @@ try {
   if (MODE === "cors") {
     const origin = await page.evaluate(() => location.origin);
     if (origin === new URL(API).origin) await fail(`the page must be on another origin than the API (${origin})`);
-    log(`page at ${origin} read the API at ${API} over ${PROTOCOL}`);
+    const want = PROTOCOL === "connect" ? /^application\/(connect\+)?proto$/ : /^application\/grpc-web\+proto$/;
+    if (apiTypes.size === 0 || [...apiTypes].some((t) => !want.test(t))) await fail(`the page must speak ${PROTOCOL}: content types ${JSON.stringify([...apiTypes])}`);
+    log(`page at ${origin} read the API at ${API} over ${PROTOCOL} (${[...apiTypes].join(", ")})`);
     await browser.close();
     process.exit(0);
   }

@@ -48,7 +48,7 @@ export function connect(session: Session): Api {
   };
   const baseUrl = (session.server || window.location.origin).replace(/\/+$/, "");
   const opts = { baseUrl, interceptors: [auth] };
-  const transport = session.protocol === "connect" ? createConnectTransport(opts) : createGrpcWebTransport(opts);
+  const transport = session.protocol === "connect" ? createConnectTransport({ ...opts, useBinaryFormat: true }) : createGrpcWebTransport(opts);
   return {
     threads: createClient(ThreadService, transport),
     accounts: createClient(AccountService, transport),

@@ -54,6 +54,13 @@ try {
     await page.fill("#server", API);
     await page.selectOption("#protocol", PROTOCOL);
   }
+  if (MODE === "inbox") { // a wrong key is refused in words, and nothing is stored
+    await page.fill("#key", "sb_not-a-real-key");
+    await page.click("button[type=submit]");
+    await expect("a wrong key refused", () => page.locator(".form-error", { hasText: "refused" }).waitFor({ timeout: WAIT }));
+    if (await page.evaluate(() => sessionStorage.length) !== 0) await fail("a refused key must not be stored");
+    await shot("signin-refused");
+  }
   await page.fill("#key", KEY);
   await page.click("button[type=submit]");
 

@@ -9,7 +9,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_CONNECT_GO_VERSION := v1.21.1
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: run build test test-short test-race bench bench-smoke fuzz generate check-generate lint release-protos vet fmt tools clean up down
+.PHONY: web check-web run build test test-short test-race bench bench-smoke fuzz generate check-generate lint release-protos vet fmt tools clean up down
 
 # `make run` builds bin/switchboard (go build recompiles only what changed: seconds once
 # cached), then serves; ARGS='--listen …' passes flags. The first build compiles every
@@ -88,20 +88,36 @@ $(BIN)/staticcheck-$(STATICCHECK_VERSION):
 
 tools: $(BIN)/buf-$(BUF_VERSION) $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/protoc-gen-connect-go-$(PROTOC_GEN_CONNECT_GO_VERSION) $(BIN)/staticcheck-$(STATICCHECK_VERSION)
 
-generate: tools
+generate: tools web/node_modules/.package-lock.json
 	$(BIN)/buf lint
-	rm -rf proto/gen
+	rm -rf proto/gen web/src/gen
 	$(BIN)/buf generate
+
+# The web inbox (web/): npm ci installs the pinned packages of web/package-lock.json, then
+# esbuild bundles web/src into web/dist, which is committed and embedded in the binary (so
+# `make run` needs only Go). Needs node and npm.
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web: web/node_modules/.package-lock.json
+	cd web && npm run --silent typecheck && npm run --silent build
+
+# Fails when the committed web/dist differs from what `make web` builds.
+check-web: web
+	@git add -N web/dist >/dev/null 2>&1 || true
+	@if ! git diff --quiet -- web/dist || [ -n "$$(git status --porcelain -- web/dist)" ]; then \
+		echo "web/dist is stale: run 'make web' and commit the result"; \
+		git status --porcelain -- web/dist; exit 1; fi
 
 # Fails when the committed generated code differs from what the .proto files generate.
 check-generate: generate
-	@git add -N proto/gen >/dev/null 2>&1 || true
-	@if ! git diff --quiet -- proto/gen; then \
+	@git add -N proto/gen web/src/gen >/dev/null 2>&1 || true
+	@if ! git diff --quiet -- proto/gen web/src/gen; then \
 		echo "proto/gen is stale: run 'make generate' and commit the result"; \
-		git diff --stat -- proto/gen; exit 1; fi
-	@if [ -n "$$(git status --porcelain -- proto/gen)" ]; then \
-		echo "proto/gen has uncommitted files: run 'make generate' and commit"; \
-		git status --porcelain -- proto/gen; exit 1; fi
+		git diff --stat -- proto/gen web/src/gen; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- proto/gen web/src/gen)" ]; then \
+		echo "proto/gen or web/src/gen has uncommitted files: run 'make generate' and commit"; \
+		git status --porcelain -- proto/gen web/src/gen; exit 1; fi
 
 # buf lint; buf breaking against the protos of the last release (proto/released.binpb: events
 # and API are never edited in place, only extended); staticcheck.
@@ -128,4 +144,4 @@ down:
 	docker compose down
 
 clean:
-	rm -rf $(BIN) data
+	rm -rf $(BIN) data web/node_modules

@@ -36,6 +36,7 @@ import (
 	"github.com/switchboard-oss/switchboard/internal/telemetry"
 	"github.com/switchboard-oss/switchboard/projections"
 	"github.com/switchboard-oss/switchboard/search"
+	"github.com/switchboard-oss/switchboard/web"
 )
 
 // Config is one process's configuration. Every field has a flag and an env twin (see cmd).
@@ -284,6 +285,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		Registry:    reg,
 		NoAPI:       !cfg.has(RoleAPI),
 		Limits:      cfg.Limits,
+		UI:          web.Handlers(),
 	}
 	shutdown, beginShutdown := context.WithCancel(context.Background())
 	traceRPCs, err := otelconnect.NewInterceptor(otelconnect.WithTracerProvider(tp), otelconnect.WithoutMetrics())

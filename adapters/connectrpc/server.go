@@ -50,6 +50,8 @@ type ServerOptions struct {
 	Interceptors []connect.Interceptor
 	// Limits bound requests (zero values: the defaults).
 	Limits Limits
+	// UI mounts the web inbox (by pattern) beside the API; not mounted without the API.
+	UI map[string]http.Handler
 }
 
 // NewHandler returns every service, health, reflection, /healthz, /readyz and /metrics on one
@@ -112,6 +114,11 @@ func NewHandler(d Deps, o ServerOptions) http.Handler {
 	}
 	for pattern, h := range o.Extra {
 		mux.Handle(pattern, h)
+	}
+	if !o.NoAPI {
+		for pattern, h := range o.UI {
+			mux.Handle(pattern, h)
+		}
 	}
 	if len(o.CORSOrigins) == 0 {
 		return limitBodies(mux, limits)

@@ -12,7 +12,220 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/account.proto.
  */
 export const file_switchboard_v1_account: GenFile = /*@__PURE__*/
-  fileDesc("Chxzd2l0Y2hib2FyZC92MS9hY2NvdW50LnByb3RvEg5zd2l0Y2hib2FyZC52MSKUAgoSTGlua0FjY291bnRSZXF1ZXN0EioKCHBsYXRmb3JtGAEgASgOMhguc3dpdGNoYm9hcmQudjEuUGxhdGZvcm0SEwoLcGxhdGZvcm1faWQYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSFAoMZGlzcGxheV9uYW1lGAQgASgJEkgKC2NyZWRlbnRpYWxzGAUgAygLMjMuc3dpdGNoYm9hcmQudjEuTGlua0FjY291bnRSZXF1ZXN0LkNyZWRlbnRpYWxzRW50cnkSFwoPaWRlbXBvdGVuY3lfa2V5GAYgASgJGjIKEENyZWRlbnRpYWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJaChNMaW5rQWNjb3VudFJlc3BvbnNlEjEKDGFjY291bnRfbGluaxgBIAEoCzIbLnN3aXRjaGJvYXJkLnYxLkFjY291bnRMaW5rEhAKCHBvc2l0aW9uGAIgASgJIhkKF0xpc3RBY2NvdW50TGlua3NSZXF1ZXN0Ik4KGExpc3RBY2NvdW50TGlua3NSZXNwb25zZRIyCg1hY2NvdW50X2xpbmtzGAEgAygLMhsuc3dpdGNoYm9hcmQudjEuQWNjb3VudExpbmsiSAoUVW5saW5rQWNjb3VudFJlcXVlc3QSFwoPYWNjb3VudF9saW5rX2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCSIpChVVbmxpbmtBY2NvdW50UmVzcG9uc2USEAoIcG9zaXRpb24YASABKAkytgIKDkFjY291bnRTZXJ2aWNlElgKC0xpbmtBY2NvdW50EiIuc3dpdGNoYm9hcmQudjEuTGlua0FjY291bnRSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuTGlua0FjY291bnRSZXNwb25zZSIAEmoKEExpc3RBY2NvdW50TGlua3MSJy5zd2l0Y2hib2FyZC52MS5MaXN0QWNjb3VudExpbmtzUmVxdWVzdBooLnN3aXRjaGJvYXJkLnYxLkxpc3RBY2NvdW50TGlua3NSZXNwb25zZSIDkAIBEl4KDVVubGlua0FjY291bnQSJC5zd2l0Y2hib2FyZC52MS5VbmxpbmtBY2NvdW50UmVxdWVzdBolLnN3aXRjaGJvYXJkLnYxLlVubGlua0FjY291bnRSZXNwb25zZSIAQsoBChJjb20uc3dpdGNoYm9hcmQudjFCDEFjY291bnRQcm90b1ABWk1naXRodWIuY29tL3N3aXRjaGJvYXJkLW9zcy9zd2l0Y2hib2FyZC9wcm90by9nZW4vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MaICA1NYWKoCDlN3aXRjaGJvYXJkLlYxygIOU3dpdGNoYm9hcmRcVjHiAhpTd2l0Y2hib2FyZFxWMVxHUEJNZXRhZGF0YeoCD1N3aXRjaGJvYXJkOjpWMWIGcHJvdG8z", [file_switchboard_v1_types]);
+  fileDesc("Chxzd2l0Y2hib2FyZC92MS9hY2NvdW50LnByb3RvEg5zd2l0Y2hib2FyZC52MSLUAQoTU3RhcnRDb25uZWN0UmVxdWVzdBIqCghwbGF0Zm9ybRgBIAEoDjIYLnN3aXRjaGJvYXJkLnYxLlBsYXRmb3JtEhIKCnJldHVybl91cmwYAiABKAkSSQoLY3JlZGVudGlhbHMYAyADKAsyNC5zd2l0Y2hib2FyZC52MS5TdGFydENvbm5lY3RSZXF1ZXN0LkNyZWRlbnRpYWxzRW50cnkaMgoQQ3JlZGVudGlhbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInAKFFN0YXJ0Q29ubmVjdFJlc3BvbnNlEhUKDWF1dGhvcml6ZV91cmwYASABKAkSDQoFc3RhdGUYAiABKAkSMgoNYWNjb3VudF9saW5rcxgDIAMoCzIbLnN3aXRjaGJvYXJkLnYxLkFjY291bnRMaW5rIi0KHExpc3RDb25uZWN0YWJsZUFzc2V0c1JlcXVlc3QSDQoFc3RhdGUYASABKAkihwEKEENvbm5lY3RhYmxlQXNzZXQSCgoCaWQYASABKAkSKgoIcGxhdGZvcm0YAiABKA4yGC5zd2l0Y2hib2FyZC52MS5QbGF0Zm9ybRITCgtwbGF0Zm9ybV9pZBgDIAEoCRIQCgh1c2VybmFtZRgEIAEoCRIUCgxkaXNwbGF5X25hbWUYBSABKAkiUQodTGlzdENvbm5lY3RhYmxlQXNzZXRzUmVzcG9uc2USMAoGYXNzZXRzGAEgAygLMiAuc3dpdGNoYm9hcmQudjEuQ29ubmVjdGFibGVBc3NldCI+ChpMaW5rQ29ubmVjdGVkQXNzZXRzUmVxdWVzdBINCgVzdGF0ZRgBIAEoCRIRCglhc3NldF9pZHMYAiADKAkiUQobTGlua0Nvbm5lY3RlZEFzc2V0c1Jlc3BvbnNlEjIKDWFjY291bnRfbGlua3MYASADKAsyGy5zd2l0Y2hib2FyZC52MS5BY2NvdW50TGluayKUAgoSTGlua0FjY291bnRSZXF1ZXN0EioKCHBsYXRmb3JtGAEgASgOMhguc3dpdGNoYm9hcmQudjEuUGxhdGZvcm0SEwoLcGxhdGZvcm1faWQYAiABKAkSEAoIdXNlcm5hbWUYAyABKAkSFAoMZGlzcGxheV9uYW1lGAQgASgJEkgKC2NyZWRlbnRpYWxzGAUgAygLMjMuc3dpdGNoYm9hcmQudjEuTGlua0FjY291bnRSZXF1ZXN0LkNyZWRlbnRpYWxzRW50cnkSFwoPaWRlbXBvdGVuY3lfa2V5GAYgASgJGjIKEENyZWRlbnRpYWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJaChNMaW5rQWNjb3VudFJlc3BvbnNlEjEKDGFjY291bnRfbGluaxgBIAEoCzIbLnN3aXRjaGJvYXJkLnYxLkFjY291bnRMaW5rEhAKCHBvc2l0aW9uGAIgASgJIhkKF0xpc3RBY2NvdW50TGlua3NSZXF1ZXN0Ik4KGExpc3RBY2NvdW50TGlua3NSZXNwb25zZRIyCg1hY2NvdW50X2xpbmtzGAEgAygLMhsuc3dpdGNoYm9hcmQudjEuQWNjb3VudExpbmsiSAoUVW5saW5rQWNjb3VudFJlcXVlc3QSFwoPYWNjb3VudF9saW5rX2lkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCSIpChVVbmxpbmtBY2NvdW50UmVzcG9uc2USEAoIcG9zaXRpb24YASABKAkygAUKDkFjY291bnRTZXJ2aWNlElgKC0xpbmtBY2NvdW50EiIuc3dpdGNoYm9hcmQudjEuTGlua0FjY291bnRSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuTGlua0FjY291bnRSZXNwb25zZSIAEmoKEExpc3RBY2NvdW50TGlua3MSJy5zd2l0Y2hib2FyZC52MS5MaXN0QWNjb3VudExpbmtzUmVxdWVzdBooLnN3aXRjaGJvYXJkLnYxLkxpc3RBY2NvdW50TGlua3NSZXNwb25zZSIDkAIBEl4KDVVubGlua0FjY291bnQSJC5zd2l0Y2hib2FyZC52MS5VbmxpbmtBY2NvdW50UmVxdWVzdBolLnN3aXRjaGJvYXJkLnYxLlVubGlua0FjY291bnRSZXNwb25zZSIAElsKDFN0YXJ0Q29ubmVjdBIjLnN3aXRjaGJvYXJkLnYxLlN0YXJ0Q29ubmVjdFJlcXVlc3QaJC5zd2l0Y2hib2FyZC52MS5TdGFydENvbm5lY3RSZXNwb25zZSIAEnkKFUxpc3RDb25uZWN0YWJsZUFzc2V0cxIsLnN3aXRjaGJvYXJkLnYxLkxpc3RDb25uZWN0YWJsZUFzc2V0c1JlcXVlc3QaLS5zd2l0Y2hib2FyZC52MS5MaXN0Q29ubmVjdGFibGVBc3NldHNSZXNwb25zZSIDkAIBEnAKE0xpbmtDb25uZWN0ZWRBc3NldHMSKi5zd2l0Y2hib2FyZC52MS5MaW5rQ29ubmVjdGVkQXNzZXRzUmVxdWVzdBorLnN3aXRjaGJvYXJkLnYxLkxpbmtDb25uZWN0ZWRBc3NldHNSZXNwb25zZSIAQsoBChJjb20uc3dpdGNoYm9hcmQudjFCDEFjY291bnRQcm90b1ABWk1naXRodWIuY29tL3N3aXRjaGJvYXJkLW9zcy9zd2l0Y2hib2FyZC9wcm90by9nZW4vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MaICA1NYWKoCDlN3aXRjaGJvYXJkLlYxygIOU3dpdGNoYm9hcmRcVjHiAhpTd2l0Y2hib2FyZFxWMVxHUEJNZXRhZGF0YeoCD1N3aXRjaGJvYXJkOjpWMWIGcHJvdG8z", [file_switchboard_v1_types]);
+
+/**
+ * StartConnectRequest names the platform and where the browser returns.
+ *
+ * @generated from message switchboard.v1.StartConnectRequest
+ */
+export type StartConnectRequest = Message<"switchboard.v1.StartConnectRequest"> & {
+  /**
+   * Required: the platform to connect.
+   *
+   * @generated from field: switchboard.v1.Platform platform = 1;
+   */
+  platform: Platform;
+
+  /**
+   * Where the browser is sent once the platform answered (absolute http or https URL), with
+   * connect=ok&account_link_ids=…, connect=choose&state=…, or connect=error&error=<code>.
+   * Required for OAuth platforms. At most 4,096 characters.
+   *
+   * @generated from field: string return_url = 2;
+   */
+  returnUrl: string;
+
+  /**
+   * Telegram and Bluesky only (write-only, never returned or logged): bot_token; identifier
+   * and app_password.
+   *
+   * @generated from field: map<string, string> credentials = 3;
+   */
+  credentials: { [key: string]: string };
+};
+
+/**
+ * Describes the message switchboard.v1.StartConnectRequest.
+ * Use `create(StartConnectRequestSchema)` to create a new message.
+ */
+export const StartConnectRequestSchema: GenMessage<StartConnectRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_account, 0);
+
+/**
+ * StartConnectResponse is where to send the member, or the links made at once.
+ *
+ * @generated from message switchboard.v1.StartConnectResponse
+ */
+export type StartConnectResponse = Message<"switchboard.v1.StartConnectResponse"> & {
+  /**
+   * OAuth platforms: the platform's authorization page.
+   *
+   * @generated from field: string authorize_url = 1;
+   */
+  authorizeUrl: string;
+
+  /**
+   * OAuth platforms: the one-time state the platform carries back.
+   *
+   * @generated from field: string state = 2;
+   */
+  state: string;
+
+  /**
+   * Telegram and Bluesky: the account links made.
+   *
+   * @generated from field: repeated switchboard.v1.AccountLink account_links = 3;
+   */
+  accountLinks: AccountLink[];
+};
+
+/**
+ * Describes the message switchboard.v1.StartConnectResponse.
+ * Use `create(StartConnectResponseSchema)` to create a new message.
+ */
+export const StartConnectResponseSchema: GenMessage<StartConnectResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_account, 1);
+
+/**
+ * ListConnectableAssetsRequest names a finished authorization.
+ *
+ * @generated from message switchboard.v1.ListConnectableAssetsRequest
+ */
+export type ListConnectableAssetsRequest = Message<"switchboard.v1.ListConnectableAssetsRequest"> & {
+  /**
+   * Required: the state of StartConnect.
+   *
+   * @generated from field: string state = 1;
+   */
+  state: string;
+};
+
+/**
+ * Describes the message switchboard.v1.ListConnectableAssetsRequest.
+ * Use `create(ListConnectableAssetsRequestSchema)` to create a new message.
+ */
+export const ListConnectableAssetsRequestSchema: GenMessage<ListConnectableAssetsRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_account, 2);
+
+/**
+ * ConnectableAsset is one account a grant covers.
+ *
+ * @generated from message switchboard.v1.ConnectableAsset
+ */
+export type ConnectableAsset = Message<"switchboard.v1.ConnectableAsset"> & {
+  /**
+   * The asset's id, to pass to LinkConnectedAssets.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The platform it would be linked on.
+   *
+   * @generated from field: switchboard.v1.Platform platform = 2;
+   */
+  platform: Platform;
+
+  /**
+   * The platform's id of the account (Page id, Instagram account id, phone_number_id).
+   *
+   * @generated from field: string platform_id = 3;
+   */
+  platformId: string;
+
+  /**
+   * The account's handle.
+   *
+   * @generated from field: string username = 4;
+   */
+  username: string;
+
+  /**
+   * The account's display name.
+   *
+   * @generated from field: string display_name = 5;
+   */
+  displayName: string;
+};
+
+/**
+ * Describes the message switchboard.v1.ConnectableAsset.
+ * Use `create(ConnectableAssetSchema)` to create a new message.
+ */
+export const ConnectableAssetSchema: GenMessage<ConnectableAsset> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_account, 3);
+
+/**
+ * ListConnectableAssetsResponse lists the assets.
+ *
+ * @generated from message switchboard.v1.ListConnectableAssetsResponse
+ */
+export type ListConnectableAssetsResponse = Message<"switchboard.v1.ListConnectableAssetsResponse"> & {
+  /**
+   * What the grant covers.
+   *
+   * @generated from field: repeated switchboard.v1.ConnectableAsset assets = 1;
+   */
+  assets: ConnectableAsset[];
+};
+
+/**
+ * Describes the message switchboard.v1.ListConnectableAssetsResponse.
+ * Use `create(ListConnectableAssetsResponseSchema)` to create a new message.
+ */
+export const ListConnectableAssetsResponseSchema: GenMessage<ListConnectableAssetsResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_account, 4);
+
+/**
+ * LinkConnectedAssetsRequest picks assets.
+ *
+ * @generated from message switchboard.v1.LinkConnectedAssetsRequest
+ */
+export type LinkConnectedAssetsRequest = Message<"switchboard.v1.LinkConnectedAssetsRequest"> & {
+  /**
+   * Required: the state of StartConnect.
+   *
+   * @generated from field: string state = 1;
+   */
+  state: string;
+
+  /**
+   * Required: ids from ListConnectableAssets (at most 100).
+   *
+   * @generated from field: repeated string asset_ids = 2;
+   */
+  assetIds: string[];
+};
+
+/**
+ * Describes the message switchboard.v1.LinkConnectedAssetsRequest.
+ * Use `create(LinkConnectedAssetsRequestSchema)` to create a new message.
+ */
+export const LinkConnectedAssetsRequestSchema: GenMessage<LinkConnectedAssetsRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_account, 5);
+
+/**
+ * LinkConnectedAssetsResponse returns the links.
+ *
+ * @generated from message switchboard.v1.LinkConnectedAssetsResponse
+ */
+export type LinkConnectedAssetsResponse = Message<"switchboard.v1.LinkConnectedAssetsResponse"> & {
+  /**
+   * The account links made or re-activated.
+   *
+   * @generated from field: repeated switchboard.v1.AccountLink account_links = 1;
+   */
+  accountLinks: AccountLink[];
+};
+
+/**
+ * Describes the message switchboard.v1.LinkConnectedAssetsResponse.
+ * Use `create(LinkConnectedAssetsResponseSchema)` to create a new message.
+ */
+export const LinkConnectedAssetsResponseSchema: GenMessage<LinkConnectedAssetsResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_account, 6);
 
 /**
  * LinkAccountRequest names the account and its credentials.
@@ -70,7 +283,7 @@ export type LinkAccountRequest = Message<"switchboard.v1.LinkAccountRequest"> & 
  * Use `create(LinkAccountRequestSchema)` to create a new message.
  */
 export const LinkAccountRequestSchema: GenMessage<LinkAccountRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_account, 0);
+  messageDesc(file_switchboard_v1_account, 7);
 
 /**
  * LinkAccountResponse returns the link.
@@ -98,7 +311,7 @@ export type LinkAccountResponse = Message<"switchboard.v1.LinkAccountResponse"> 
  * Use `create(LinkAccountResponseSchema)` to create a new message.
  */
 export const LinkAccountResponseSchema: GenMessage<LinkAccountResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_account, 1);
+  messageDesc(file_switchboard_v1_account, 8);
 
 /**
  * ListAccountLinksRequest has no parameters.
@@ -113,7 +326,7 @@ export type ListAccountLinksRequest = Message<"switchboard.v1.ListAccountLinksRe
  * Use `create(ListAccountLinksRequestSchema)` to create a new message.
  */
 export const ListAccountLinksRequestSchema: GenMessage<ListAccountLinksRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_account, 2);
+  messageDesc(file_switchboard_v1_account, 9);
 
 /**
  * ListAccountLinksResponse lists the links.
@@ -134,7 +347,7 @@ export type ListAccountLinksResponse = Message<"switchboard.v1.ListAccountLinksR
  * Use `create(ListAccountLinksResponseSchema)` to create a new message.
  */
 export const ListAccountLinksResponseSchema: GenMessage<ListAccountLinksResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_account, 3);
+  messageDesc(file_switchboard_v1_account, 10);
 
 /**
  * UnlinkAccountRequest names the link.
@@ -162,7 +375,7 @@ export type UnlinkAccountRequest = Message<"switchboard.v1.UnlinkAccountRequest"
  * Use `create(UnlinkAccountRequestSchema)` to create a new message.
  */
 export const UnlinkAccountRequestSchema: GenMessage<UnlinkAccountRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_account, 4);
+  messageDesc(file_switchboard_v1_account, 11);
 
 /**
  * UnlinkAccountResponse returns the position.
@@ -183,7 +396,7 @@ export type UnlinkAccountResponse = Message<"switchboard.v1.UnlinkAccountRespons
  * Use `create(UnlinkAccountResponseSchema)` to create a new message.
  */
 export const UnlinkAccountResponseSchema: GenMessage<UnlinkAccountResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_account, 5);
+  messageDesc(file_switchboard_v1_account, 12);
 
 /**
  * AccountService links the team's own platform accounts.
@@ -220,6 +433,44 @@ export const AccountService: GenService<{
     methodKind: "unary";
     input: typeof UnlinkAccountRequestSchema;
     output: typeof UnlinkAccountResponseSchema;
+  },
+  /**
+   * StartConnect starts connecting an account as a user does. OAuth platforms (Messenger,
+   * Instagram, WhatsApp, X, Reddit) answer the authorization URL to open in a browser and a
+   * one-time state (10 minutes, bound to the caller's team and member); the platform sends the
+   * browser back to /oauth/callback/{platform}, which links the accounts and then redirects
+   * to return_url. Telegram (credentials.bot_token) and Bluesky (credentials.identifier and
+   * credentials.app_password) are verified with the platform and linked at once.
+   *
+   * @generated from rpc switchboard.v1.AccountService.StartConnect
+   */
+  startConnect: {
+    methodKind: "unary";
+    input: typeof StartConnectRequestSchema;
+    output: typeof StartConnectResponseSchema;
+  },
+  /**
+   * ListConnectableAssets lists what a finished authorization covers (Meta: Pages, Instagram
+   * accounts, WhatsApp numbers) when the member must pick (the callback redirected with
+   * connect=choose).
+   *
+   * @generated from rpc switchboard.v1.AccountService.ListConnectableAssets
+   */
+  listConnectableAssets: {
+    methodKind: "unary";
+    input: typeof ListConnectableAssetsRequestSchema;
+    output: typeof ListConnectableAssetsResponseSchema;
+  },
+  /**
+   * LinkConnectedAssets links the picked assets of a finished authorization; the state is
+   * used up.
+   *
+   * @generated from rpc switchboard.v1.AccountService.LinkConnectedAssets
+   */
+  linkConnectedAssets: {
+    methodKind: "unary";
+    input: typeof LinkConnectedAssetsRequestSchema;
+    output: typeof LinkConnectedAssetsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchboard_v1_account, 0);

@@ -21,7 +21,8 @@ export const file_switchboard_v1_event: GenFile = /*@__PURE__*/
  */
 export type Event = Message<"switchboard.v1.Event"> & {
   /**
-   * The log position, usable as after_position to resume.
+   * The event's position: an opaque token of the caller's team (see the README, Security),
+   * usable as after_position to resume and as a Switchboard-Consistency-Token.
    *
    * @generated from field: string position = 1;
    */
@@ -112,7 +113,9 @@ export const EventSchema: GenMessage<Event> = /*@__PURE__*/
  */
 export type ListEventsRequest = Message<"switchboard.v1.ListEventsRequest"> & {
   /**
-   * Only events after this position.
+   * Only events after this position: a token this team received (position or next_position).
+   * Tokens of other teams and raw positions like "0-42" are InvalidArgument.
+   * At most 4096 characters.
    *
    * @generated from field: string after_position = 1;
    */
@@ -176,7 +179,7 @@ export type ListEventsResponse = Message<"switchboard.v1.ListEventsResponse"> & 
   events: Event[];
 
   /**
-   * Pass as after_position for the next page.
+   * Pass as after_position for the next page (an opaque token; empty at the start of the log).
    *
    * @generated from field: string next_position = 2;
    */
@@ -197,7 +200,9 @@ export const ListEventsResponseSchema: GenMessage<ListEventsResponse> = /*@__PUR
  */
 export type StreamEventsRequest = Message<"switchboard.v1.StreamEventsRequest"> & {
   /**
-   * Start after this position (empty: from the beginning).
+   * Start after this position token (empty: from the beginning), e.g. the position of the last
+   * event received. Tokens of other teams and raw positions like "0-42" are InvalidArgument.
+   * At most 4096 characters.
    *
    * @generated from field: string after_position = 1;
    */

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/events/v1/events.proto.
  */
 export const file_switchboard_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiJzd2l0Y2hib2FyZC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhVzd2l0Y2hib2FyZC5ldmVudHMudjEi2BMKCEVudmVsb3BlEhAKCGV2ZW50X2lkGAEgASgJEgwKBHR5cGUYAiABKAkSDwoHdGVhbV9pZBgDIAEoCRILCgNrZXkYBCABKAkSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JlY29yZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgHIAEoCRIOCgZvcmlnaW4YCCABKAkSFAoMY2F1c2F0aW9uX2lkGAkgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAogASgJEjoKDHRlYW1fY3JlYXRlZBgUIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UZWFtQ3JlYXRlZEgAEjoKDG1lbWJlcl9hZGRlZBgVIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZW1iZXJBZGRlZEgAEj8KD2FwaV9rZXlfY3JlYXRlZBgWIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BcGlLZXlDcmVhdGVkSAASOAoLdGFnX2NyZWF0ZWQYFyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGFnQ3JlYXRlZEgAEjgKC3RhZ19kZWxldGVkGBggASgLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlRhZ0RlbGV0ZWRIABI+Cg5zdGF0dXNfY3JlYXRlZBgZIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5TdGF0dXNDcmVhdGVkSAASPgoOYWNjb3VudF9saW5rZWQYGiABKAsyJC5zd2l0Y2hib2FyZC5ldmVudHMudjEuQWNjb3VudExpbmtlZEgAEkIKEGFjY291bnRfdW5saW5rZWQYGyABKAsyJi5zd2l0Y2hib2FyZC5ldmVudHMudjEuQWNjb3VudFVubGlua2VkSAASTQoWYWNjb3VudF9oZWFsdGhfY2hhbmdlZBgcIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BY2NvdW50SGVhbHRoQ2hhbmdlZEgAEkIKEG1lc3NhZ2VfcmVjZWl2ZWQYHSABKAsyJi5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVJlY2VpdmVkSAASTQoWbWVzc2FnZV9zZW5kX3JlcXVlc3RlZBgeIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VuZFJlcXVlc3RlZEgAEjoKDG1lc3NhZ2Vfc2VudBgfIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VudEgAEkcKE21lc3NhZ2Vfc2VuZF9mYWlsZWQYICABKAsyKC5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVNlbmRGYWlsZWRIABI+Cg5tZXNzYWdlX2VkaXRlZBghIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlRWRpdGVkSAASQAoPbWVzc2FnZV9kZWxldGVkGCIgASgLMiUuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VEZWxldGVkSAASOAoLdGhyZWFkX3JlYWQYIyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkUmVhZEgAEjgKC3RocmVhZF9zZWVuGCQgASgLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlRocmVhZFNlZW5IABJACg90aHJlYWRfYXNzaWduZWQYJSABKAsyJS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkQXNzaWduZWRIABJEChF0aHJlYWRfdW5hc3NpZ25lZBgmIAEoCzInLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UaHJlYWRVbmFzc2lnbmVkSAASOAoLdGhyZWFkX2RvbmUYJyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkRG9uZUgAEkAKD3RocmVhZF9yZW9wZW5lZBgoIAEoCzIlLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UaHJlYWRSZW9wZW5lZEgAElEKGHByb3NwZWN0X3Byb2ZpbGVfdXBkYXRlZBgpIAEoCzItLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdFByb2ZpbGVVcGRhdGVkSAASQAoPcHJvc3BlY3RfdGFnZ2VkGCogASgLMiUuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlByb3NwZWN0VGFnZ2VkSAASRAoRcHJvc3BlY3RfdW50YWdnZWQYKyABKAsyJy5zd2l0Y2hib2FyZC5ldmVudHMudjEuUHJvc3BlY3RVbnRhZ2dlZEgAEk8KF3Byb3NwZWN0X3N0YXR1c19jaGFuZ2VkGCwgASgLMiwuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlByb3NwZWN0U3RhdHVzQ2hhbmdlZEgAElEKGHByb3NwZWN0X2NvbnRleHRfdXBkYXRlZBgtIAEoCzItLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdENvbnRleHRVcGRhdGVkSAASRgoScGxhdGZvcm1fdW5oYW5kbGVkGC4gASgLMiguc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlBsYXRmb3JtVW5oYW5kbGVkSAASPwoPYXBpX2tleV9yZXZva2VkGDwgASgLMiQuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkFwaUtleVJldm9rZWRIABI+Cg5tZW1iZXJfcmVtb3ZlZBg9IAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZW1iZXJSZW1vdmVkSAASTQoWbWVzc2FnZV9zZW5kX2F0dGVtcHRlZBgvIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VuZEF0dGVtcHRlZEgAEkkKFG1lc3NhZ2Vfc2VuZF9yZXRyaWVkGDAgASgLMikuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VTZW5kUmV0cmllZEgAEk0KFm1lc3NhZ2Vfc2VuZF9jYW5jZWxsZWQYMSABKAsyKy5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVNlbmRDYW5jZWxsZWRIABJRChhtZXNzYWdlX2RlbGl2ZXJ5X3VwZGF0ZWQYMiABKAsyLS5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZURlbGl2ZXJ5VXBkYXRlZEgAQgkKB3BheWxvYWQiXgoLUGFydGljaXBhbnQSEwoLcGxhdGZvcm1faWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhIKCmF2YXRhcl91cmwYBCABKAkiXQoKQXR0YWNobWVudBIMCgR0eXBlGAEgASgJEgsKA3VybBgCIAEoCRIRCgltaW1lX3R5cGUYAyABKAkSEwoLcGxhdGZvcm1faWQYBCABKAkSDAoEbmFtZRgFIAEoCSIsCgtUZWFtQ3JlYXRlZBIPCgd0ZWFtX2lkGAEgASgJEgwKBG5hbWUYAiABKAkiSwoLTWVtYmVyQWRkZWQSEQoJbWVtYmVyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSDAoEcm9sZRgEIAEoCSJsCg1BcGlLZXlDcmVhdGVkEg4KBmtleV9pZBgBIAEoCRIRCgltZW1iZXJfaWQYAiABKAkSEAoIa2V5X2hhc2gYAyABKAkSFgoOaW5zdGFuY2VfYWRtaW4YBCABKAgSDgoGcHJlZml4GAUgASgJIkIKDUFwaUtleVJldm9rZWQSDgoGa2V5X2lkGAEgASgJEhEKCW1lbWJlcl9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiIgoNTWVtYmVyUmVtb3ZlZBIRCgltZW1iZXJfaWQYASABKAkiOQoKVGFnQ3JlYXRlZBIOCgZ0YWdfaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVjb2xvchgDIAEoCSIcCgpUYWdEZWxldGVkEg4KBnRhZ19pZBgBIAEoCSJCCg1TdGF0dXNDcmVhdGVkEhEKCXN0YXR1c19pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHBvc2l0aW9uGAMgASgFIo0BCg1BY2NvdW50TGlua2VkEhcKD2FjY291bnRfbGlua19pZBgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRITCgtwbGF0Zm9ybV9pZBgDIAEoCRIQCgh1c2VybmFtZRgEIAEoCRIUCgxkaXNwbGF5X25hbWUYBSABKAkSFAoMd2ViaG9va19wYXRoGAYgASgJIioKD0FjY291bnRVbmxpbmtlZBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkiUAoUQWNjb3VudEhlYWx0aENoYW5nZWQSFwoPYWNjb3VudF9saW5rX2lkGAEgASgJEg8KB2hlYWx0aHkYAiABKAgSDgoGcmVhc29uGAMgASgJIt8ECg9NZXNzYWdlUmVjZWl2ZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSFwoPYWNjb3VudF9saW5rX2lkGAQgASgJEhAKCHBsYXRmb3JtGAUgASgJEhsKE3BsYXRmb3JtX21lc3NhZ2VfaWQYBiABKAkSIAoYcGxhdGZvcm1fY29udmVyc2F0aW9uX2lkGAcgASgJEhEKCWRpcmVjdGlvbhgIIAEoCRI0Cghwcm9zcGVjdBgJIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5QYXJ0aWNpcGFudBIyCgZzZW5kZXIYCiABKAsyIi5zd2l0Y2hib2FyZC5ldmVudHMudjEuUGFydGljaXBhbnQSDAoEdGV4dBgLIAEoCRI2CgthdHRhY2htZW50cxgMIAMoCzIhLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BdHRhY2htZW50EisKB3NlbnRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiQKHHJlcGx5X3RvX3BsYXRmb3JtX21lc3NhZ2VfaWQYDiABKAkSGwoTcmVwbHlfdG9fbWVzc2FnZV9pZBgPIAEoCRILCgNyYXcYECABKAwSGAoQcmF3X2NvbnRlbnRfdHlwZRgRIAEoCRIxCghkZWNpc2lvbhgSIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbhIZChFjbGllbnRfbWVzc2FnZV9pZBgTIAEoCSKPAwoUTWVzc2FnZVNlbmRSZXF1ZXN0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSFwoPYWNjb3VudF9saW5rX2lkGAQgASgJEhAKCHBsYXRmb3JtGAUgASgJEgwKBHRleHQYBiABKAkSNgoLYXR0YWNobWVudHMYByADKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuQXR0YWNobWVudBIxCghkZWNpc2lvbhgIIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbhIdChVyZWNpcGllbnRfcGxhdGZvcm1faWQYCSABKAkSIAoYcGxhdGZvcm1fY29udmVyc2F0aW9uX2lkGAogASgJEhsKE3JlcGx5X3RvX21lc3NhZ2VfaWQYCyABKAkSJAoccmVwbHlfdG9fcGxhdGZvcm1fbWVzc2FnZV9pZBgMIAEoCRITCgttZXNzYWdlX3RhZxgNIAEoCSKTAQoLTWVzc2FnZVNlbnQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSGwoTcGxhdGZvcm1fbWVzc2FnZV9pZBgEIAEoCRIrCgdzZW50X2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKPAQoRTWVzc2FnZVNlbmRGYWlsZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJEhEKCXBlcm1hbmVudBgFIAEoCBIbChNwbGF0Zm9ybV9lcnJvcl9jb2RlGAYgASgJImMKFE1lc3NhZ2VTZW5kQXR0ZW1wdGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEg8KB2F0dGVtcHQYBCABKAUiUAoSTWVzc2FnZVNlbmRSZXRyaWVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJIlIKFE1lc3NhZ2VTZW5kQ2FuY2VsbGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJIowBChZNZXNzYWdlRGVsaXZlcnlVcGRhdGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEg4KBnN0YXR1cxgEIAEoCRImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoNTWVzc2FnZUVkaXRlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIMCgR0ZXh0GAQgASgJEgsKA3JhdxgFIAEoDCJZCg5NZXNzYWdlRGVsZXRlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRILCgNyYXcYBCABKAwiNAoKVGhyZWFkUmVhZBIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkiYQoKVGhyZWFkU2VlbhIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkSKwoHc2Vlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAifgoOVGhyZWFkQXNzaWduZWQSEQoJdGhyZWFkX2lkGAEgASgJEhMKC3Byb3NwZWN0X2lkGAIgASgJEhEKCW1lbWJlcl9pZBgDIAEoCRIxCghkZWNpc2lvbhgEIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbiI6ChBUaHJlYWRVbmFzc2lnbmVkEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCSJnCgpUaHJlYWREb25lEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCRIxCghkZWNpc2lvbhgDIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbiI4Cg5UaHJlYWRSZW9wZW5lZBIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkikAEKFlByb3NwZWN0UHJvZmlsZVVwZGF0ZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSEAoIcGxhdGZvcm0YAiABKAkSEwoLcGxhdGZvcm1faWQYAyABKAkSEAoIdXNlcm5hbWUYBCABKAkSFAoMZGlzcGxheV9uYW1lGAUgASgJEhIKCmF2YXRhcl91cmwYBiABKAkiaAoOUHJvc3BlY3RUYWdnZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDgoGdGFnX2lkGAIgASgJEjEKCGRlY2lzaW9uGAMgASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uIjcKEFByb3NwZWN0VW50YWdnZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDgoGdGFnX2lkGAIgASgJInIKFVByb3NwZWN0U3RhdHVzQ2hhbmdlZBITCgtwcm9zcGVjdF9pZBgBIAEoCRIRCglzdGF0dXNfaWQYAiABKAkSMQoIZGVjaXNpb24YAyABKAsyHy5zd2l0Y2hib2FyZC5ldmVudHMudjEuRGVjaXNpb24i3AEKFlByb3NwZWN0Q29udGV4dFVwZGF0ZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDQoFbm90ZXMYAiABKAkSEQoJdmFsdWF0aW9uGAMgASgBElYKDWN1c3RvbV9maWVsZHMYBCADKAsyPy5zd2l0Y2hib2FyZC5ldmVudHMudjEuUHJvc3BlY3RDb250ZXh0VXBkYXRlZC5DdXN0b21GaWVsZHNFbnRyeRozChFDdXN0b21GaWVsZHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInMKEVBsYXRmb3JtVW5oYW5kbGVkEhcKD2FjY291bnRfbGlua19pZBgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRIMCgRraW5kGAMgASgJEgsKA3JhdxgEIAEoDBIYChByYXdfY29udGVudF90eXBlGAUgASgJIk0KCERlY2lzaW9uEhUKDW9wZW5zX3JlcXVlc3QYASABKAgSDwoHcmVvcGVucxgCIAEoCBIZChFhbnN3ZXJlZF9yZXF1ZXN0cxgDIAMoCULvAQoZY29tLnN3aXRjaGJvYXJkLmV2ZW50cy52MUILRXZlbnRzUHJvdG9QAVpPZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1vc3Mvc3dpdGNoYm9hcmQvcHJvdG8vZ2VuL3N3aXRjaGJvYXJkL2V2ZW50cy92MTtldmVudHN2MaICA1NFWKoCFVN3aXRjaGJvYXJkLkV2ZW50cy5WMcoCFVN3aXRjaGJvYXJkXEV2ZW50c1xWMeICIVN3aXRjaGJvYXJkXEV2ZW50c1xWMVxHUEJNZXRhZGF0YeoCF1N3aXRjaGJvYXJkOjpFdmVudHM6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJzd2l0Y2hib2FyZC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhVzd2l0Y2hib2FyZC5ldmVudHMudjEiqRQKCEVudmVsb3BlEhAKCGV2ZW50X2lkGAEgASgJEgwKBHR5cGUYAiABKAkSDwoHdGVhbV9pZBgDIAEoCRILCgNrZXkYBCABKAkSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JlY29yZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgHIAEoCRIOCgZvcmlnaW4YCCABKAkSFAoMY2F1c2F0aW9uX2lkGAkgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAogASgJEjoKDHRlYW1fY3JlYXRlZBgUIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UZWFtQ3JlYXRlZEgAEjoKDG1lbWJlcl9hZGRlZBgVIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZW1iZXJBZGRlZEgAEj8KD2FwaV9rZXlfY3JlYXRlZBgWIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BcGlLZXlDcmVhdGVkSAASOAoLdGFnX2NyZWF0ZWQYFyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGFnQ3JlYXRlZEgAEjgKC3RhZ19kZWxldGVkGBggASgLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlRhZ0RlbGV0ZWRIABI+Cg5zdGF0dXNfY3JlYXRlZBgZIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5TdGF0dXNDcmVhdGVkSAASPgoOYWNjb3VudF9saW5rZWQYGiABKAsyJC5zd2l0Y2hib2FyZC5ldmVudHMudjEuQWNjb3VudExpbmtlZEgAEkIKEGFjY291bnRfdW5saW5rZWQYGyABKAsyJi5zd2l0Y2hib2FyZC5ldmVudHMudjEuQWNjb3VudFVubGlua2VkSAASTQoWYWNjb3VudF9oZWFsdGhfY2hhbmdlZBgcIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BY2NvdW50SGVhbHRoQ2hhbmdlZEgAEkIKEG1lc3NhZ2VfcmVjZWl2ZWQYHSABKAsyJi5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVJlY2VpdmVkSAASTQoWbWVzc2FnZV9zZW5kX3JlcXVlc3RlZBgeIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VuZFJlcXVlc3RlZEgAEjoKDG1lc3NhZ2Vfc2VudBgfIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VudEgAEkcKE21lc3NhZ2Vfc2VuZF9mYWlsZWQYICABKAsyKC5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVNlbmRGYWlsZWRIABI+Cg5tZXNzYWdlX2VkaXRlZBghIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlRWRpdGVkSAASQAoPbWVzc2FnZV9kZWxldGVkGCIgASgLMiUuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VEZWxldGVkSAASOAoLdGhyZWFkX3JlYWQYIyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkUmVhZEgAEjgKC3RocmVhZF9zZWVuGCQgASgLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlRocmVhZFNlZW5IABJACg90aHJlYWRfYXNzaWduZWQYJSABKAsyJS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkQXNzaWduZWRIABJEChF0aHJlYWRfdW5hc3NpZ25lZBgmIAEoCzInLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UaHJlYWRVbmFzc2lnbmVkSAASOAoLdGhyZWFkX2RvbmUYJyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkRG9uZUgAEkAKD3RocmVhZF9yZW9wZW5lZBgoIAEoCzIlLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UaHJlYWRSZW9wZW5lZEgAElEKGHByb3NwZWN0X3Byb2ZpbGVfdXBkYXRlZBgpIAEoCzItLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdFByb2ZpbGVVcGRhdGVkSAASQAoPcHJvc3BlY3RfdGFnZ2VkGCogASgLMiUuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlByb3NwZWN0VGFnZ2VkSAASRAoRcHJvc3BlY3RfdW50YWdnZWQYKyABKAsyJy5zd2l0Y2hib2FyZC5ldmVudHMudjEuUHJvc3BlY3RVbnRhZ2dlZEgAEk8KF3Byb3NwZWN0X3N0YXR1c19jaGFuZ2VkGCwgASgLMiwuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlByb3NwZWN0U3RhdHVzQ2hhbmdlZEgAElEKGHByb3NwZWN0X2NvbnRleHRfdXBkYXRlZBgtIAEoCzItLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdENvbnRleHRVcGRhdGVkSAASRgoScGxhdGZvcm1fdW5oYW5kbGVkGC4gASgLMiguc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlBsYXRmb3JtVW5oYW5kbGVkSAASPwoPYXBpX2tleV9yZXZva2VkGDwgASgLMiQuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkFwaUtleVJldm9rZWRIABI+Cg5tZW1iZXJfcmVtb3ZlZBg9IAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZW1iZXJSZW1vdmVkSAASTQoWbWVzc2FnZV9zZW5kX2F0dGVtcHRlZBgvIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VuZEF0dGVtcHRlZEgAEkkKFG1lc3NhZ2Vfc2VuZF9yZXRyaWVkGDAgASgLMikuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VTZW5kUmV0cmllZEgAEk0KFm1lc3NhZ2Vfc2VuZF9jYW5jZWxsZWQYMSABKAsyKy5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVNlbmRDYW5jZWxsZWRIABJRChhtZXNzYWdlX2RlbGl2ZXJ5X3VwZGF0ZWQYMiABKAsyLS5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZURlbGl2ZXJ5VXBkYXRlZEgAEk8KF2FjY291bnRfdG9rZW5fcmVmcmVzaGVkGEEgASgLMiwuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkFjY291bnRUb2tlblJlZnJlc2hlZEgAQgkKB3BheWxvYWQiXgoLUGFydGljaXBhbnQSEwoLcGxhdGZvcm1faWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhIKCmF2YXRhcl91cmwYBCABKAkiXQoKQXR0YWNobWVudBIMCgR0eXBlGAEgASgJEgsKA3VybBgCIAEoCRIRCgltaW1lX3R5cGUYAyABKAkSEwoLcGxhdGZvcm1faWQYBCABKAkSDAoEbmFtZRgFIAEoCSIsCgtUZWFtQ3JlYXRlZBIPCgd0ZWFtX2lkGAEgASgJEgwKBG5hbWUYAiABKAkiSwoLTWVtYmVyQWRkZWQSEQoJbWVtYmVyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSDAoEcm9sZRgEIAEoCSJsCg1BcGlLZXlDcmVhdGVkEg4KBmtleV9pZBgBIAEoCRIRCgltZW1iZXJfaWQYAiABKAkSEAoIa2V5X2hhc2gYAyABKAkSFgoOaW5zdGFuY2VfYWRtaW4YBCABKAgSDgoGcHJlZml4GAUgASgJIkIKDUFwaUtleVJldm9rZWQSDgoGa2V5X2lkGAEgASgJEhEKCW1lbWJlcl9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiIgoNTWVtYmVyUmVtb3ZlZBIRCgltZW1iZXJfaWQYASABKAkiOQoKVGFnQ3JlYXRlZBIOCgZ0YWdfaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVjb2xvchgDIAEoCSIcCgpUYWdEZWxldGVkEg4KBnRhZ19pZBgBIAEoCSJCCg1TdGF0dXNDcmVhdGVkEhEKCXN0YXR1c19pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHBvc2l0aW9uGAMgASgFIo0BCg1BY2NvdW50TGlua2VkEhcKD2FjY291bnRfbGlua19pZBgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRITCgtwbGF0Zm9ybV9pZBgDIAEoCRIQCgh1c2VybmFtZRgEIAEoCRIUCgxkaXNwbGF5X25hbWUYBSABKAkSFAoMd2ViaG9va19wYXRoGAYgASgJIioKD0FjY291bnRVbmxpbmtlZBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkiUAoUQWNjb3VudEhlYWx0aENoYW5nZWQSFwoPYWNjb3VudF9saW5rX2lkGAEgASgJEg8KB2hlYWx0aHkYAiABKAgSDgoGcmVhc29uGAMgASgJImAKFUFjY291bnRUb2tlblJlZnJlc2hlZBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi3wQKD01lc3NhZ2VSZWNlaXZlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIXCg9hY2NvdW50X2xpbmtfaWQYBCABKAkSEAoIcGxhdGZvcm0YBSABKAkSGwoTcGxhdGZvcm1fbWVzc2FnZV9pZBgGIAEoCRIgChhwbGF0Zm9ybV9jb252ZXJzYXRpb25faWQYByABKAkSEQoJZGlyZWN0aW9uGAggASgJEjQKCHByb3NwZWN0GAkgASgLMiIuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlBhcnRpY2lwYW50EjIKBnNlbmRlchgKIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5QYXJ0aWNpcGFudBIMCgR0ZXh0GAsgASgJEjYKC2F0dGFjaG1lbnRzGAwgAygLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkF0dGFjaG1lbnQSKwoHc2VudF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoccmVwbHlfdG9fcGxhdGZvcm1fbWVzc2FnZV9pZBgOIAEoCRIbChNyZXBseV90b19tZXNzYWdlX2lkGA8gASgJEgsKA3JhdxgQIAEoDBIYChByYXdfY29udGVudF90eXBlGBEgASgJEjEKCGRlY2lzaW9uGBIgASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uEhkKEWNsaWVudF9tZXNzYWdlX2lkGBMgASgJIsoDChRNZXNzYWdlU2VuZFJlcXVlc3RlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIXCg9hY2NvdW50X2xpbmtfaWQYBCABKAkSEAoIcGxhdGZvcm0YBSABKAkSDAoEdGV4dBgGIAEoCRI2CgthdHRhY2htZW50cxgHIAMoCzIhLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BdHRhY2htZW50EjEKCGRlY2lzaW9uGAggASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uEh0KFXJlY2lwaWVudF9wbGF0Zm9ybV9pZBgJIAEoCRIgChhwbGF0Zm9ybV9jb252ZXJzYXRpb25faWQYCiABKAkSGwoTcmVwbHlfdG9fbWVzc2FnZV9pZBgLIAEoCRIkChxyZXBseV90b19wbGF0Zm9ybV9tZXNzYWdlX2lkGAwgASgJEhMKC21lc3NhZ2VfdGFnGA0gASgJEjkKCHRlbXBsYXRlGNQBIAEoCzImLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlVGVtcGxhdGUiRQoPTWVzc2FnZVRlbXBsYXRlEgwKBG5hbWUYASABKAkSEAoIbGFuZ3VhZ2UYAiABKAkSEgoKcGFyYW1ldGVycxgDIAMoCSKTAQoLTWVzc2FnZVNlbnQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSGwoTcGxhdGZvcm1fbWVzc2FnZV9pZBgEIAEoCRIrCgdzZW50X2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKPAQoRTWVzc2FnZVNlbmRGYWlsZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJEhEKCXBlcm1hbmVudBgFIAEoCBIbChNwbGF0Zm9ybV9lcnJvcl9jb2RlGAYgASgJImMKFE1lc3NhZ2VTZW5kQXR0ZW1wdGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEg8KB2F0dGVtcHQYBCABKAUiUAoSTWVzc2FnZVNlbmRSZXRyaWVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJIlIKFE1lc3NhZ2VTZW5kQ2FuY2VsbGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJIowBChZNZXNzYWdlRGVsaXZlcnlVcGRhdGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEg4KBnN0YXR1cxgEIAEoCRImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoNTWVzc2FnZUVkaXRlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIMCgR0ZXh0GAQgASgJEgsKA3JhdxgFIAEoDCJZCg5NZXNzYWdlRGVsZXRlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRILCgNyYXcYBCABKAwiNAoKVGhyZWFkUmVhZBIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkiYQoKVGhyZWFkU2VlbhIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkSKwoHc2Vlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAifgoOVGhyZWFkQXNzaWduZWQSEQoJdGhyZWFkX2lkGAEgASgJEhMKC3Byb3NwZWN0X2lkGAIgASgJEhEKCW1lbWJlcl9pZBgDIAEoCRIxCghkZWNpc2lvbhgEIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbiI6ChBUaHJlYWRVbmFzc2lnbmVkEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCSJnCgpUaHJlYWREb25lEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCRIxCghkZWNpc2lvbhgDIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbiI4Cg5UaHJlYWRSZW9wZW5lZBIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkikAEKFlByb3NwZWN0UHJvZmlsZVVwZGF0ZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSEAoIcGxhdGZvcm0YAiABKAkSEwoLcGxhdGZvcm1faWQYAyABKAkSEAoIdXNlcm5hbWUYBCABKAkSFAoMZGlzcGxheV9uYW1lGAUgASgJEhIKCmF2YXRhcl91cmwYBiABKAkiaAoOUHJvc3BlY3RUYWdnZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDgoGdGFnX2lkGAIgASgJEjEKCGRlY2lzaW9uGAMgASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uIjcKEFByb3NwZWN0VW50YWdnZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDgoGdGFnX2lkGAIgASgJInIKFVByb3NwZWN0U3RhdHVzQ2hhbmdlZBITCgtwcm9zcGVjdF9pZBgBIAEoCRIRCglzdGF0dXNfaWQYAiABKAkSMQoIZGVjaXNpb24YAyABKAsyHy5zd2l0Y2hib2FyZC5ldmVudHMudjEuRGVjaXNpb24i3AEKFlByb3NwZWN0Q29udGV4dFVwZGF0ZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDQoFbm90ZXMYAiABKAkSEQoJdmFsdWF0aW9uGAMgASgBElYKDWN1c3RvbV9maWVsZHMYBCADKAsyPy5zd2l0Y2hib2FyZC5ldmVudHMudjEuUHJvc3BlY3RDb250ZXh0VXBkYXRlZC5DdXN0b21GaWVsZHNFbnRyeRozChFDdXN0b21GaWVsZHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInMKEVBsYXRmb3JtVW5oYW5kbGVkEhcKD2FjY291bnRfbGlua19pZBgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRIMCgRraW5kGAMgASgJEgsKA3JhdxgEIAEoDBIYChByYXdfY29udGVudF90eXBlGAUgASgJIk0KCERlY2lzaW9uEhUKDW9wZW5zX3JlcXVlc3QYASABKAgSDwoHcmVvcGVucxgCIAEoCBIZChFhbnN3ZXJlZF9yZXF1ZXN0cxgDIAMoCULvAQoZY29tLnN3aXRjaGJvYXJkLmV2ZW50cy52MUILRXZlbnRzUHJvdG9QAVpPZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1vc3Mvc3dpdGNoYm9hcmQvcHJvdG8vZ2VuL3N3aXRjaGJvYXJkL2V2ZW50cy92MTtldmVudHN2MaICA1NFWKoCFVN3aXRjaGJvYXJkLkV2ZW50cy5WMcoCFVN3aXRjaGJvYXJkXEV2ZW50c1xWMeICIVN3aXRjaGJvYXJkXEV2ZW50c1xWMVxHUEJNZXRhZGF0YeoCF1N3aXRjaGJvYXJkOjpFdmVudHM6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Envelope is one event as stored in the log.
@@ -363,6 +363,14 @@ export type Envelope = Message<"switchboard.events.v1.Envelope"> & {
      */
     value: MessageDeliveryUpdated;
     case: "messageDeliveryUpdated";
+  } | {
+    /**
+     * account.token_refreshed.v1
+     *
+     * @generated from field: switchboard.events.v1.AccountTokenRefreshed account_token_refreshed = 65;
+     */
+    value: AccountTokenRefreshed;
+    case: "accountTokenRefreshed";
   } | { case: undefined; value?: undefined };
 };
 
@@ -844,6 +852,35 @@ export const AccountHealthChangedSchema: GenMessage<AccountHealthChanged> = /*@_
   messageDesc(file_switchboard_events_v1_events, 13);
 
 /**
+ * AccountTokenRefreshed: Switchboard renewed the link's access token (never the token itself);
+ * the event's occurred_at is when.
+ *
+ * @generated from message switchboard.events.v1.AccountTokenRefreshed
+ */
+export type AccountTokenRefreshed = Message<"switchboard.events.v1.AccountTokenRefreshed"> & {
+  /**
+   * The link.
+   *
+   * @generated from field: string account_link_id = 1;
+   */
+  accountLinkId: string;
+
+  /**
+   * When the new token expires (unset: it does not).
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message switchboard.events.v1.AccountTokenRefreshed.
+ * Use `create(AccountTokenRefreshedSchema)` to create a new message.
+ */
+export const AccountTokenRefreshedSchema: GenMessage<AccountTokenRefreshed> = /*@__PURE__*/
+  messageDesc(file_switchboard_events_v1_events, 14);
+
+/**
  * MessageReceived: a message exists on the platform (inbound, or outbound seen there).
  *
  * @generated from message switchboard.events.v1.MessageReceived
@@ -990,7 +1027,7 @@ export type MessageReceived = Message<"switchboard.events.v1.MessageReceived"> &
  * Use `create(MessageReceivedSchema)` to create a new message.
  */
 export const MessageReceivedSchema: GenMessage<MessageReceived> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 14);
+  messageDesc(file_switchboard_events_v1_events, 15);
 
 /**
  * MessageSendRequested: a member asked to send a message.
@@ -1089,6 +1126,13 @@ export type MessageSendRequested = Message<"switchboard.events.v1.MessageSendReq
    * @generated from field: string message_tag = 13;
    */
   messageTag: string;
+
+  /**
+   * The approved template sent instead of text (WhatsApp), when any.
+   *
+   * @generated from field: switchboard.events.v1.MessageTemplate template = 212;
+   */
+  template?: MessageTemplate | undefined;
 };
 
 /**
@@ -1096,7 +1140,42 @@ export type MessageSendRequested = Message<"switchboard.events.v1.MessageSendReq
  * Use `create(MessageSendRequestedSchema)` to create a new message.
  */
 export const MessageSendRequestedSchema: GenMessage<MessageSendRequested> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 15);
+  messageDesc(file_switchboard_events_v1_events, 16);
+
+/**
+ * MessageTemplate is an approved message template and its body parameters.
+ *
+ * @generated from message switchboard.events.v1.MessageTemplate
+ */
+export type MessageTemplate = Message<"switchboard.events.v1.MessageTemplate"> & {
+  /**
+   * The template's name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The language code of the translation.
+   *
+   * @generated from field: string language = 2;
+   */
+  language: string;
+
+  /**
+   * The body's parameters, in order.
+   *
+   * @generated from field: repeated string parameters = 3;
+   */
+  parameters: string[];
+};
+
+/**
+ * Describes the message switchboard.events.v1.MessageTemplate.
+ * Use `create(MessageTemplateSchema)` to create a new message.
+ */
+export const MessageTemplateSchema: GenMessage<MessageTemplate> = /*@__PURE__*/
+  messageDesc(file_switchboard_events_v1_events, 17);
 
 /**
  * MessageSent: the platform accepted a requested message.
@@ -1145,7 +1224,7 @@ export type MessageSent = Message<"switchboard.events.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 16);
+  messageDesc(file_switchboard_events_v1_events, 18);
 
 /**
  * MessageSendFailed: the platform refused a requested message.
@@ -1201,7 +1280,7 @@ export type MessageSendFailed = Message<"switchboard.events.v1.MessageSendFailed
  * Use `create(MessageSendFailedSchema)` to create a new message.
  */
 export const MessageSendFailedSchema: GenMessage<MessageSendFailed> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 17);
+  messageDesc(file_switchboard_events_v1_events, 19);
 
 /**
  * MessageSendAttempted: a sender is about to call the platform with a pending message.
@@ -1243,7 +1322,7 @@ export type MessageSendAttempted = Message<"switchboard.events.v1.MessageSendAtt
  * Use `create(MessageSendAttemptedSchema)` to create a new message.
  */
 export const MessageSendAttemptedSchema: GenMessage<MessageSendAttempted> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 18);
+  messageDesc(file_switchboard_events_v1_events, 20);
 
 /**
  * MessageSendRetried: the team asked to send a failed message again.
@@ -1278,7 +1357,7 @@ export type MessageSendRetried = Message<"switchboard.events.v1.MessageSendRetri
  * Use `create(MessageSendRetriedSchema)` to create a new message.
  */
 export const MessageSendRetriedSchema: GenMessage<MessageSendRetried> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 19);
+  messageDesc(file_switchboard_events_v1_events, 21);
 
 /**
  * MessageSendCancelled: the team withdrew a pending message before any attempt.
@@ -1313,7 +1392,7 @@ export type MessageSendCancelled = Message<"switchboard.events.v1.MessageSendCan
  * Use `create(MessageSendCancelledSchema)` to create a new message.
  */
 export const MessageSendCancelledSchema: GenMessage<MessageSendCancelled> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 20);
+  messageDesc(file_switchboard_events_v1_events, 22);
 
 /**
  * MessageDeliveryUpdated: the platform delivered our message, or the prospect read it.
@@ -1362,7 +1441,7 @@ export type MessageDeliveryUpdated = Message<"switchboard.events.v1.MessageDeliv
  * Use `create(MessageDeliveryUpdatedSchema)` to create a new message.
  */
 export const MessageDeliveryUpdatedSchema: GenMessage<MessageDeliveryUpdated> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 21);
+  messageDesc(file_switchboard_events_v1_events, 23);
 
 /**
  * MessageEdited: a message's text changed.
@@ -1411,7 +1490,7 @@ export type MessageEdited = Message<"switchboard.events.v1.MessageEdited"> & {
  * Use `create(MessageEditedSchema)` to create a new message.
  */
 export const MessageEditedSchema: GenMessage<MessageEdited> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 22);
+  messageDesc(file_switchboard_events_v1_events, 24);
 
 /**
  * MessageDeleted: a message was deleted.
@@ -1453,7 +1532,7 @@ export type MessageDeleted = Message<"switchboard.events.v1.MessageDeleted"> & {
  * Use `create(MessageDeletedSchema)` to create a new message.
  */
 export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 23);
+  messageDesc(file_switchboard_events_v1_events, 25);
 
 /**
  * ThreadRead: the team read the thread.
@@ -1481,7 +1560,7 @@ export type ThreadRead = Message<"switchboard.events.v1.ThreadRead"> & {
  * Use `create(ThreadReadSchema)` to create a new message.
  */
 export const ThreadReadSchema: GenMessage<ThreadRead> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 24);
+  messageDesc(file_switchboard_events_v1_events, 26);
 
 /**
  * ThreadSeen: the prospect read the team's messages.
@@ -1516,7 +1595,7 @@ export type ThreadSeen = Message<"switchboard.events.v1.ThreadSeen"> & {
  * Use `create(ThreadSeenSchema)` to create a new message.
  */
 export const ThreadSeenSchema: GenMessage<ThreadSeen> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 25);
+  messageDesc(file_switchboard_events_v1_events, 27);
 
 /**
  * ThreadAssigned: a member owns the thread.
@@ -1559,7 +1638,7 @@ export type ThreadAssigned = Message<"switchboard.events.v1.ThreadAssigned"> & {
  * Use `create(ThreadAssignedSchema)` to create a new message.
  */
 export const ThreadAssignedSchema: GenMessage<ThreadAssigned> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 26);
+  messageDesc(file_switchboard_events_v1_events, 28);
 
 /**
  * ThreadUnassigned: nobody owns the thread.
@@ -1587,7 +1666,7 @@ export type ThreadUnassigned = Message<"switchboard.events.v1.ThreadUnassigned">
  * Use `create(ThreadUnassignedSchema)` to create a new message.
  */
 export const ThreadUnassignedSchema: GenMessage<ThreadUnassigned> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 27);
+  messageDesc(file_switchboard_events_v1_events, 29);
 
 /**
  * ThreadDone: the thread is archived.
@@ -1623,7 +1702,7 @@ export type ThreadDone = Message<"switchboard.events.v1.ThreadDone"> & {
  * Use `create(ThreadDoneSchema)` to create a new message.
  */
 export const ThreadDoneSchema: GenMessage<ThreadDone> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 28);
+  messageDesc(file_switchboard_events_v1_events, 30);
 
 /**
  * ThreadReopened: the thread is back in the inbox.
@@ -1651,7 +1730,7 @@ export type ThreadReopened = Message<"switchboard.events.v1.ThreadReopened"> & {
  * Use `create(ThreadReopenedSchema)` to create a new message.
  */
 export const ThreadReopenedSchema: GenMessage<ThreadReopened> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 29);
+  messageDesc(file_switchboard_events_v1_events, 31);
 
 /**
  * ProspectProfileUpdated: the platform shows new profile data.
@@ -1707,7 +1786,7 @@ export type ProspectProfileUpdated = Message<"switchboard.events.v1.ProspectProf
  * Use `create(ProspectProfileUpdatedSchema)` to create a new message.
  */
 export const ProspectProfileUpdatedSchema: GenMessage<ProspectProfileUpdated> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 30);
+  messageDesc(file_switchboard_events_v1_events, 32);
 
 /**
  * ProspectTagged: a tag was added.
@@ -1743,7 +1822,7 @@ export type ProspectTagged = Message<"switchboard.events.v1.ProspectTagged"> & {
  * Use `create(ProspectTaggedSchema)` to create a new message.
  */
 export const ProspectTaggedSchema: GenMessage<ProspectTagged> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 31);
+  messageDesc(file_switchboard_events_v1_events, 33);
 
 /**
  * ProspectUntagged: a tag was removed.
@@ -1771,7 +1850,7 @@ export type ProspectUntagged = Message<"switchboard.events.v1.ProspectUntagged">
  * Use `create(ProspectUntaggedSchema)` to create a new message.
  */
 export const ProspectUntaggedSchema: GenMessage<ProspectUntagged> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 32);
+  messageDesc(file_switchboard_events_v1_events, 34);
 
 /**
  * ProspectStatusChanged: the pipeline status changed.
@@ -1807,7 +1886,7 @@ export type ProspectStatusChanged = Message<"switchboard.events.v1.ProspectStatu
  * Use `create(ProspectStatusChangedSchema)` to create a new message.
  */
 export const ProspectStatusChangedSchema: GenMessage<ProspectStatusChanged> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 33);
+  messageDesc(file_switchboard_events_v1_events, 35);
 
 /**
  * ProspectContextUpdated: the team's notes, valuation and custom fields, replaced whole.
@@ -1849,7 +1928,7 @@ export type ProspectContextUpdated = Message<"switchboard.events.v1.ProspectCont
  * Use `create(ProspectContextUpdatedSchema)` to create a new message.
  */
 export const ProspectContextUpdatedSchema: GenMessage<ProspectContextUpdated> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 34);
+  messageDesc(file_switchboard_events_v1_events, 36);
 
 /**
  * PlatformUnhandled: a platform sent a kind of payload Switchboard does not model (yet). It is
@@ -1899,7 +1978,7 @@ export type PlatformUnhandled = Message<"switchboard.events.v1.PlatformUnhandled
  * Use `create(PlatformUnhandledSchema)` to create a new message.
  */
 export const PlatformUnhandledSchema: GenMessage<PlatformUnhandled> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 35);
+  messageDesc(file_switchboard_events_v1_events, 37);
 
 /**
  * Decision: what the write model's Prospect aggregate decided an event does to the prospect's
@@ -1935,5 +2014,5 @@ export type Decision = Message<"switchboard.events.v1.Decision"> & {
  * Use `create(DecisionSchema)` to create a new message.
  */
 export const DecisionSchema: GenMessage<Decision> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 36);
+  messageDesc(file_switchboard_events_v1_events, 38);
 

@@ -1068,10 +1068,9 @@ func (s *ReadModel) Prospect(ctx context.Context, teamID, id string) (projection
 func (s *ReadModel) Prospects(ctx context.Context, pq projections.ProspectQuery) ([]projections.Prospect, error) {
 	var out []projections.Prospect
 	err := s.rmRead(ctx, func(q rmQuerier) error {
-		where, args := pq.Where(SQLiteDialect)
+		query, args := rmProspectsSQL(pq)
 		var err error
-		out, err = rmQueryAll(ctx, q, rmScanProspectWithStatus, "prospects",
-			rmProspectSelect+" WHERE "+where+" ORDER BY p.last_seen_at DESC, p.id DESC"+rmLimit(pq.Limit), args...)
+		out, err = rmQueryAll(ctx, q, rmScanProspectWithStatus, "prospects", query, args...)
 		if err != nil || len(out) == 0 {
 			return err
 		}
@@ -1191,10 +1190,9 @@ func (s *ReadModel) Thread(ctx context.Context, teamID, id string) (projections.
 func (s *ReadModel) Threads(ctx context.Context, tq projections.ThreadQuery) ([]projections.Thread, error) {
 	var out []projections.Thread
 	err := s.rmRead(ctx, func(q rmQuerier) error {
-		where, args := tq.Where(SQLiteDialect)
+		query, args := rmThreadsSQL(tq)
 		var err error
-		out, err = rmQueryAll(ctx, q, rmScanThread, "threads",
-			rmThreadSelect+" WHERE "+where+" ORDER BY t.last_message_at DESC, t.id DESC"+rmLimit(tq.Limit), args...)
+		out, err = rmQueryAll(ctx, q, rmScanThread, "threads", query, args...)
 		if err != nil || len(out) == 0 {
 			return err
 		}
@@ -1208,7 +1206,24 @@ func (s *ReadModel) Message(ctx context.Context, teamID, id string) (projections
 }
 
 func (s *ReadModel) Messages(ctx context.Context, mq projections.MessageQuery) ([]projections.Message, error) {
+	query, args := rmMessagesSQL(mq)
+	return rmQueryAll(ctx, s.c().q, rmScanMessage, "messages", query, args...)
+}
+
+// rmThreadsSQL is the query of a page of threads (ListThreads).
+func rmThreadsSQL(tq projections.ThreadQuery) (string, []any) {
+	where, args := tq.Where(SQLiteDialect)
+	return rmThreadSelect + " WHERE " + where + " ORDER BY t.last_message_at DESC, t.id DESC" + rmLimit(tq.Limit), args
+}
+
+// rmProspectsSQL is the query of a page of prospects (ListProspects).
+func rmProspectsSQL(pq projections.ProspectQuery) (string, []any) {
+	where, args := pq.Where(SQLiteDialect)
+	return rmProspectSelect + " WHERE " + where + " ORDER BY p.last_seen_at DESC, p.id DESC" + rmLimit(pq.Limit), args
+}
+
+// rmMessagesSQL is the query of a page of a thread's messages.
+func rmMessagesSQL(mq projections.MessageQuery) (string, []any) {
 	where, args := mq.Where(SQLiteDialect)
-	return rmQueryAll(ctx, s.c().q, rmScanMessage, "messages",
-		rmMessageSelect+" WHERE "+where+" ORDER BY m.sent_at DESC, m.id DESC"+rmLimit(mq.Limit), args...)
+	return rmMessageSelect + " WHERE " + where + " ORDER BY m.sent_at DESC, m.id DESC" + rmLimit(mq.Limit), args
 }

@@ -112,16 +112,17 @@ CREATE TABLE IF NOT EXISTS threads (
 );
 -- ListThreads sorts by last_message_at DESC, id DESC and walks one of these indexes in that
 -- order, filtering as it goes until the page is full: threads_view for the inbox and requests
--- views, threads_prospect for a prospect's threads (and the projection's), threads_recent for
--- the rest. An index per filter (link, platform, assignee) made every projected message write
--- three more B-trees for pages that fill within a walk anyway
--- (read_model_sqlite_plan_test.go checks every view and filter searches an index).
+-- views, threads_prospect for a prospect's threads (and the projection's), threads_assignee for
+-- "my threads" (a member may have few threads among a million: without it a page would walk
+-- them all), threads_recent for the rest. The link and platform filters (a team has a handful of
+-- each) walk threads_recent or threads_view: their own indexes made every thread write two more
+-- B-trees. read_model_sqlite_plan_test.go checks that every view and filter searches an index.
 CREATE INDEX IF NOT EXISTS threads_recent   ON threads (team_id, last_message_at, id);
 CREATE INDEX IF NOT EXISTS threads_view     ON threads (team_id, done, request, last_message_at, id);
 CREATE INDEX IF NOT EXISTS threads_prospect ON threads (team_id, prospect_id, last_message_at, id);
+CREATE INDEX IF NOT EXISTS threads_assignee ON threads (team_id, assignee_member_id, last_message_at, id);
 DROP INDEX IF EXISTS threads_link;
 DROP INDEX IF EXISTS threads_platform;
-DROP INDEX IF EXISTS threads_assignee;
 
 CREATE TABLE IF NOT EXISTS messages (
     team_id             TEXT    NOT NULL,

@@ -199,7 +199,11 @@ func (s *ReadModel) Update(ctx context.Context, fn func(tx projections.Tx) error
 			_ = tx.Rollback()
 		}
 	}()
-	if err := fn(&rmTx{ctx: ctx, q: &rmStmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}}); err != nil {
+	x := &rmTx{ctx: ctx, q: &rmStmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}}
+	if err := fn(x); err != nil {
+		return s.observe(err)
+	}
+	if err := x.writeBack(); err != nil {
 		return s.observe(err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -675,10 +679,96 @@ func rmScanProspectRow(r rmScanner) (projections.Prospect, error) { return rmSca
 
 // ---- Writes (projections.Tx) ----
 
-// rmTx is a projections.Tx on one write transaction.
+// rmTx is a projections.Tx on one write transaction. Threads and prospects, which a batch of
+// messages reads and changes again and again, are read once per transaction, changed in memory
+// and written back once each when the transaction commits (writeBack): one upsert per row per
+// batch instead of one per event.
 type rmTx struct {
 	ctx context.Context
 	q   rmQuerier
+
+	threads   rmRows[projections.Thread]
+	prospects rmRows[projections.Prospect]
+	// prospectThreads holds the prospects whose threads are all in threads.rows.
+	prospectThreads map[rmKey]bool
+}
+
+// rmKey is a row's key within a team.
+type rmKey struct{ team, id string }
+
+// rmRows is what a transaction knows of one table: rows read or written (nil: known not to
+// exist), and which of them it changed.
+type rmRows[T any] struct {
+	rows  map[rmKey]*T
+	dirty map[rmKey]bool
+}
+
+func (r *rmRows[T]) remember(k rmKey, v *T) {
+	if r.rows == nil {
+		r.rows = map[rmKey]*T{}
+	}
+	r.rows[k] = v
+}
+
+func (r *rmRows[T]) write(k rmKey, v T) {
+	r.remember(k, &v)
+	if r.dirty == nil {
+		r.dirty = map[rmKey]bool{}
+	}
+	r.dirty[k] = true
+}
+
+// written returns the last version of every changed row, in key order.
+func (r *rmRows[T]) written() []T {
+	keys := slices.SortedFunc(maps.Keys(r.dirty), func(a, b rmKey) int {
+		if c := strings.Compare(a.team, b.team); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	out := make([]T, len(keys))
+	for i, k := range keys {
+		out[i] = *r.rows[k]
+	}
+	return out
+}
+
+// rmGet returns a row the transaction knows, else reads it from the table and remembers it.
+func rmGet[T any](x *rmTx, r *rmRows[T], what, query string, scan func(rmScanner) (T, error), teamID, id string) (T, error) {
+	var zero T
+	k := rmKey{teamID, id}
+	if row, known := r.rows[k]; known {
+		if row == nil {
+			return zero, projections.ErrNotFound
+		}
+		return *row, nil
+	}
+	v, err := rmQueryOne(x.ctx, x.q, scan, what, query, teamID, id)
+	switch {
+	case errors.Is(err, projections.ErrNotFound):
+		r.remember(k, nil)
+		return zero, err
+	case err != nil:
+		return zero, err
+	}
+	r.remember(k, &v)
+	return v, nil
+}
+
+// writeBack writes every thread and prospect the transaction changed, once each.
+func (x *rmTx) writeBack() error {
+	for _, p := range x.prospects.written() {
+		if err := x.putProspect(p); err != nil {
+			return err
+		}
+	}
+	for _, t := range x.threads.written() {
+		if err := x.putThread(t); err != nil {
+			return err
+		}
+	}
+	x.prospects.dirty, x.threads.dirty = nil, nil
+	return nil
 }
 
 func (x *rmTx) exec(what, query string, args ...any) error {
@@ -742,10 +832,19 @@ func (x *rmTx) PutAccountLink(a projections.AccountLink) error {
 }
 
 func (x *rmTx) GetProspect(teamID, id string) (projections.Prospect, error) {
-	return rmQueryOne(x.ctx, x.q, rmScanProspectRow, "prospect", rmProspectRowSelect+" WHERE p.team_id = ? AND p.id = ?", teamID, id)
+	p, err := rmGet(x, &x.prospects, "prospect", rmProspectRowSelect+" WHERE p.team_id = ? AND p.id = ?", rmScanProspectRow, teamID, id)
+	p.CustomFields = maps.Clone(p.CustomFields) // the caller may change its copy, not the cached row
+	return p, err
 }
 
 func (x *rmTx) PutProspect(p projections.Prospect) error {
+	p.CustomFields = maps.Clone(p.CustomFields)
+	p.Tags, p.Status = nil, nil // filled by queries, not stored
+	x.prospects.write(rmKey{p.TeamID, p.ID}, p)
+	return nil
+}
+
+func (x *rmTx) putProspect(p projections.Prospect) error {
 	fields := "{}"
 	if len(p.CustomFields) > 0 {
 		b, err := json.Marshal(p.CustomFields)
@@ -769,22 +868,50 @@ func (x *rmTx) RemoveProspectTag(teamID, prospectID, tagID string) error {
 }
 
 func (x *rmTx) GetThread(teamID, id string) (projections.Thread, error) {
-	return rmQueryOne(x.ctx, x.q, rmScanThread, "thread", rmThreadSelect+" WHERE t.team_id = ? AND t.id = ?", teamID, id)
+	return rmGet(x, &x.threads, "thread", rmThreadSelect+" WHERE t.team_id = ? AND t.id = ?", rmScanThread, teamID, id)
 }
 
 func (x *rmTx) PutThread(t projections.Thread) error {
+	t.Prospect = nil // filled by queries, not stored
+	x.threads.write(rmKey{t.TeamID, t.ID}, t)
+	return nil
+}
+
+func (x *rmTx) putThread(t projections.Thread) error {
 	return x.exec("put thread", rmPutThreadSQL, t.TeamID, t.ID, t.Platform, t.PlatformID, t.AccountLinkID,
 		t.ProspectID, t.AssigneeMemberID, t.Done, t.Request, t.LastMessageID, t.LastMessageText,
 		t.LastMessageDirection, rmTime(t.LastMessageAt), t.UnreadCount, t.MessageCount, rmTime(t.CreatedAt))
 }
 
+// ThreadsOfProspect reads the prospect's threads from the table once per transaction; from
+// then on the transaction knows all of them, as every new thread goes through PutThread (and a
+// thread never changes prospect).
 func (x *rmTx) ThreadsOfProspect(teamID, prospectID string) ([]projections.Thread, error) {
-	// Sorted here: ORDER BY id led SQLite to walk the primary key over the whole team instead
-	// of the threads_prospect index.
-	ts, err := rmQueryAll(x.ctx, x.q, rmScanThread, "threads of prospect",
-		rmThreadSelect+" WHERE t.team_id = ? AND t.prospect_id = ?", teamID, prospectID)
-	slices.SortFunc(ts, func(a, b projections.Thread) int { return strings.Compare(a.ID, b.ID) })
-	return ts, err
+	pk := rmKey{teamID, prospectID}
+	if !x.prospectThreads[pk] {
+		ts, err := rmQueryAll(x.ctx, x.q, rmScanThread, "threads of prospect",
+			rmThreadSelect+" WHERE t.team_id = ? AND t.prospect_id = ?", teamID, prospectID)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			if _, known := x.threads.rows[rmKey{t.TeamID, t.ID}]; !known { // a known row is this transaction's newer one
+				x.threads.remember(rmKey{t.TeamID, t.ID}, &t)
+			}
+		}
+		if x.prospectThreads == nil {
+			x.prospectThreads = map[rmKey]bool{}
+		}
+		x.prospectThreads[pk] = true
+	}
+	var out []projections.Thread
+	for k, t := range x.threads.rows {
+		if t != nil && k.team == teamID && t.ProspectID == prospectID {
+			out = append(out, *t)
+		}
+	}
+	slices.SortFunc(out, func(a, b projections.Thread) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 func (x *rmTx) GetMessage(teamID, id string) (projections.Message, error) {
@@ -941,10 +1068,9 @@ func (s *ReadModel) Prospect(ctx context.Context, teamID, id string) (projection
 func (s *ReadModel) Prospects(ctx context.Context, pq projections.ProspectQuery) ([]projections.Prospect, error) {
 	var out []projections.Prospect
 	err := s.rmRead(ctx, func(q rmQuerier) error {
-		where, args := pq.Where(SQLiteDialect)
+		query, args := rmProspectsSQL(pq)
 		var err error
-		out, err = rmQueryAll(ctx, q, rmScanProspectWithStatus, "prospects",
-			rmProspectSelect+" WHERE "+where+" ORDER BY p.last_seen_at DESC, p.id DESC"+rmLimit(pq.Limit), args...)
+		out, err = rmQueryAll(ctx, q, rmScanProspectWithStatus, "prospects", query, args...)
 		if err != nil || len(out) == 0 {
 			return err
 		}
@@ -1064,10 +1190,9 @@ func (s *ReadModel) Thread(ctx context.Context, teamID, id string) (projections.
 func (s *ReadModel) Threads(ctx context.Context, tq projections.ThreadQuery) ([]projections.Thread, error) {
 	var out []projections.Thread
 	err := s.rmRead(ctx, func(q rmQuerier) error {
-		where, args := tq.Where(SQLiteDialect)
+		query, args := rmThreadsSQL(tq)
 		var err error
-		out, err = rmQueryAll(ctx, q, rmScanThread, "threads",
-			rmThreadSelect+" WHERE "+where+" ORDER BY t.last_message_at DESC, t.id DESC"+rmLimit(tq.Limit), args...)
+		out, err = rmQueryAll(ctx, q, rmScanThread, "threads", query, args...)
 		if err != nil || len(out) == 0 {
 			return err
 		}
@@ -1081,7 +1206,24 @@ func (s *ReadModel) Message(ctx context.Context, teamID, id string) (projections
 }
 
 func (s *ReadModel) Messages(ctx context.Context, mq projections.MessageQuery) ([]projections.Message, error) {
+	query, args := rmMessagesSQL(mq)
+	return rmQueryAll(ctx, s.c().q, rmScanMessage, "messages", query, args...)
+}
+
+// rmThreadsSQL is the query of a page of threads (ListThreads).
+func rmThreadsSQL(tq projections.ThreadQuery) (string, []any) {
+	where, args := tq.Where(SQLiteDialect)
+	return rmThreadSelect + " WHERE " + where + " ORDER BY t.last_message_at DESC, t.id DESC" + rmLimit(tq.Limit), args
+}
+
+// rmProspectsSQL is the query of a page of prospects (ListProspects).
+func rmProspectsSQL(pq projections.ProspectQuery) (string, []any) {
+	where, args := pq.Where(SQLiteDialect)
+	return rmProspectSelect + " WHERE " + where + " ORDER BY p.last_seen_at DESC, p.id DESC" + rmLimit(pq.Limit), args
+}
+
+// rmMessagesSQL is the query of a page of a thread's messages.
+func rmMessagesSQL(mq projections.MessageQuery) (string, []any) {
 	where, args := mq.Where(SQLiteDialect)
-	return rmQueryAll(ctx, s.c().q, rmScanMessage, "messages",
-		rmMessageSelect+" WHERE "+where+" ORDER BY m.sent_at DESC, m.id DESC"+rmLimit(mq.Limit), args...)
+	return rmMessageSelect + " WHERE " + where + " ORDER BY m.sent_at DESC, m.id DESC" + rmLimit(mq.Limit), args
 }

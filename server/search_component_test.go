@@ -23,7 +23,7 @@ import (
 
 const searchMessages = "/switchboard.v1.SearchService/SearchMessages"
 
-// TestSearch runs the search behaviour suite against the embedded engine (Bleve).
+// TestSearch runs the search behaviour suite against the embedded engine (SQLite FTS5).
 func TestSearch(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -702,8 +702,10 @@ func TestSearchRebuild(t *testing.T) {
 	compare(t, "after restart", before, searches(a.withClient(newConnectClient(s.Addr))))
 	stopServer(t, s)
 
-	if err := os.RemoveAll(filepath.Join(dir, "search.bleve")); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"search.db", "search.db-wal", "search.db-shm"} {
+		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s = startServer(t, dir)
 	compare(t, "after rebuild", before, searches(a.withClient(newConnectClient(s.Addr))))

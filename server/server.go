@@ -48,6 +48,9 @@ type Config struct {
 	PostgresURL     string
 	Kafka           KafkaConfig
 	Elasticsearch   ElasticsearchConfig
+	// SearchCandidates is how many of the newest matches a relevance search of the embedded
+	// index ranks when more match (0: sqlitefts.DefaultCandidates).
+	SearchCandidates int
 	ShutdownTimeout time.Duration
 	// CatchUpTimeout bounds how long an API process without a projector waits at start for
 	// the shared read model to reach the log's head (default 30s).
@@ -319,7 +322,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	logger.Info("switchboard listening", "addr", s.Addr, "data_dir", cfg.DataDir, "roles", strings.Join(cfg.Roles, ","),
 		"event_log", engineName(cfg.Kafka.Brokers != "", "kafka", "sqlite"),
 		"read_model", engineName(cfg.PostgresURL != "", "postgres", "sqlite"),
-		"search", engineName(cfg.Elasticsearch.URL != "", "elasticsearch", "bleve"))
+		"search", engineName(cfg.Elasticsearch.URL != "", "elasticsearch", "sqlite-fts5"))
 	return s, nil
 }
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-		"github.com/switchboard-oss/switchboard/adapters/elasticsearch"
+	"github.com/switchboard-oss/switchboard/adapters/elasticsearch"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler"

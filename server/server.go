@@ -39,19 +39,16 @@ import (
 
 // Config is one process's configuration. Every field has a flag and an env twin (see cmd).
 type Config struct {
-	DataDir       string
-	Listen        string
-	Roles         []string // api, ingest, projector
-	CORSOrigins   []string
-	BootstrapKey  string // SWITCHBOARD_BOOTSTRAP_KEY
-	SecretKey     string // SWITCHBOARD_SECRET_KEY
-	PostgresURL   string
-	Kafka         KafkaConfig
-	Elasticsearch ElasticsearchConfig
-	// SearchCandidates is how many of the newest matches a relevance search of the embedded
-	// index ranks when more match (0: sqlitefts.DefaultCandidates).
-	SearchCandidates int
-	ShutdownTimeout  time.Duration
+	DataDir         string
+	Listen          string
+	Roles           []string // api, ingest, projector
+	CORSOrigins     []string
+	BootstrapKey    string // SWITCHBOARD_BOOTSTRAP_KEY
+	SecretKey       string // SWITCHBOARD_SECRET_KEY
+	PostgresURL     string
+	Kafka           KafkaConfig
+	Elasticsearch   ElasticsearchConfig
+	ShutdownTimeout time.Duration
 	// CatchUpTimeout bounds how long an API process without a projector waits at start for
 	// the shared read model to reach the log's head (default 30s).
 	CatchUpTimeout time.Duration
@@ -71,6 +68,9 @@ type Config struct {
 	ReadHeaderTimeout, IdleTimeout time.Duration
 	// Send tunes the sender role (deadline, backoff); zero values take its defaults.
 	Send sender.Options
+	// SearchCandidates is how many of the newest matches a relevance search of the embedded
+	// index ranks when more match (0: sqlitefts.DefaultCandidates).
+	SearchCandidates int
 }
 
 // Roles a process can take.

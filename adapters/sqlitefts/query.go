@@ -329,7 +329,9 @@ func highlights(text string, must []clauseTerms) []string {
 		}
 		for i := 0; i+len(c.text) <= len(col); i++ {
 			if matchAt(col, i, c.text, c.kind == search.Prefix) {
-				spans = append(spans, [2]int{toks[i].start, toks[i+len(c.text)-1].end})
+				for _, t := range toks[i : i+len(c.text)] {
+					spans = append(spans, [2]int{t.start, t.end})
+				}
 			}
 		}
 	}
@@ -340,7 +342,7 @@ func highlights(text string, must []clauseTerms) []string {
 	merged := spans[:1]
 	for _, s := range spans[1:] {
 		last := &merged[len(merged)-1]
-		if s[0] <= last[1] {
+		if s[0] < last[1] { // overlapping (bigrams); words side by side stay apart
 			last[1] = max(last[1], s[1])
 			continue
 		}

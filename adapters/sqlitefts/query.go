@@ -55,6 +55,9 @@ func phrase(cols string, kind search.ClauseKind, ts []string) string {
 
 // match is the FTS5 query of a clause: in the text and name columns, or in the names column.
 func (c clauseTerms) match() string {
+	if slices.Equal(c.text, c.names) { // the same terms either way: one phrase, walked once
+		return phrase("{t_text t_name t_names}", c.kind, c.text)
+	}
 	var alts []string
 	if len(c.text) > 0 {
 		alts = append(alts, phrase("{t_text t_name}", c.kind, c.text))
@@ -261,7 +264,8 @@ func (x *Index) rank(ctx context.Context, tx *sql.Tx, p plan, a *search.After, a
 // no statistic of other documents, so a score never changes while messages arrive, and a
 // relevance page cursor (score, key) finds its place again.
 func score(must []clauseTerms, text, name, names string) float64 {
-	cols := [3][]string{strings.Fields(text), strings.Fields(name), strings.Fields(names)}
+	cols := [3]string{text, name, names}
+	var fields [3][]string // cut only for phrases
 	var s float64
 	for _, c := range must {
 		for i, col := range cols {
@@ -269,15 +273,45 @@ func score(must []clauseTerms, text, name, names string) float64 {
 			if i == 2 {
 				ts = c.names
 			}
-			if len(col) == 0 || len(ts) == 0 {
+			if col == "" || len(ts) == 0 {
 				continue
 			}
-			if n := occurrences(col, ts, c.kind == search.Prefix); n > 0 {
-				s += math.Sqrt(float64(n)) / math.Sqrt(float64(len(col)))
+			var n, length int
+			if len(ts) == 1 {
+				n, length = count(col, ts[0], c.kind == search.Prefix)
+			} else {
+				if fields[i] == nil {
+					fields[i] = strings.Fields(col)
+				}
+				n, length = occurrences(fields[i], ts, c.kind == search.Prefix), len(fields[i])
+			}
+			if n > 0 {
+				s += math.Sqrt(float64(n)) / math.Sqrt(float64(length))
 			}
 		}
 	}
 	return math.Round(s*1e9) / 1e9
+}
+
+// count counts the terms of a column (space-separated) equal to t (or starting with it), and
+// the column's terms.
+func count(col, t string, prefix bool) (n, length int) {
+	for col != "" {
+		term := col
+		if i := strings.IndexByte(col, ' '); i >= 0 {
+			term, col = col[:i], col[i+1:]
+		} else {
+			col = ""
+		}
+		if term == "" {
+			continue
+		}
+		length++
+		if term == t || prefix && strings.HasPrefix(term, t) {
+			n++
+		}
+	}
+	return n, length
 }
 
 // occurrences counts where the terms ts occur in a row in col; with prefix, the last term is a

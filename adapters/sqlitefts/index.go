@@ -353,6 +353,36 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 		}
 		defer st.close()
 		for i, d := range docs {
+			r := rows[i]
+			// A new message (the usual case): one statement finds its key and adds it.
+			base := rowBase(d.SentAt)
+			var low sql.NullInt64
+			if err := st.lowest.QueryRowContext(ctx, base, base+slots-1).Scan(&low); err != nil {
+				return err
+			}
+			id := base + slots - 1
+			if low.Valid {
+				id = low.Int64 - 1
+			}
+			added := false
+			if id >= base {
+				res, err := st.add.ExecContext(ctx, id, d.TeamID, d.MessageID, r.doc, r.text, r.name, r.names, r.tg)
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				added = n == 1
+			}
+			if added {
+				if _, err := st.index.ExecContext(ctx, id, r.text, r.name, r.names, r.tg); err != nil {
+					return err
+				}
+				continue
+			}
+			// Already there (an edit, a rename), or its microsecond has no free slot left.
 			var old int64
 			var o row
 			err := st.find.QueryRowContext(ctx, d.TeamID, d.MessageID).Scan(&old, &o.text, &o.name, &o.names, &o.tg)
@@ -366,7 +396,7 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 					return err
 				}
 			}
-			id := old
+			id = old
 			if old == 0 || old/slots != rowBase(d.SentAt)/slots {
 				if old != 0 {
 					if _, err := st.remove.ExecContext(ctx, old); err != nil {
@@ -377,7 +407,6 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 					return err
 				}
 			}
-			r := rows[i]
 			if _, err := st.upsert.ExecContext(ctx, id, d.TeamID, d.MessageID, r.doc, r.text, r.name, r.names, r.tg); err != nil {
 				return err
 			}
@@ -391,7 +420,7 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 
 // statements are a write transaction's statements, prepared once for the whole batch.
 type statements struct {
-	find, unindex, remove, lowest, exists, upsert, index *sql.Stmt
+	add, find, unindex, remove, lowest, exists, upsert, index *sql.Stmt
 }
 
 func prepare(ctx context.Context, tx *sql.Tx) (*statements, error) {
@@ -400,6 +429,9 @@ func prepare(ctx context.Context, tx *sql.Tx) (*statements, error) {
 		s   **sql.Stmt
 		sql string
 	}{
+		// Nothing when the message is there already.
+		{&st.add, `INSERT INTO docs (id, team_id, message_id, doc, t_text, t_name, t_names, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (team_id, message_id) DO NOTHING`},
 		{&st.find, `SELECT id, t_text, t_name, t_names, tags FROM docs WHERE team_id = ? AND message_id = ?`},
 		// An external-content table is told the old values to remove a document's terms.
 		{&st.unindex, `INSERT INTO fts (fts, rowid, t_text, t_name, t_names, tags) VALUES ('delete', ?, ?, ?, ?, ?)`},
@@ -421,7 +453,7 @@ func prepare(ctx context.Context, tx *sql.Tx) (*statements, error) {
 }
 
 func (st *statements) close() {
-	for _, s := range []*sql.Stmt{st.find, st.unindex, st.remove, st.lowest, st.exists, st.upsert, st.index} {
+	for _, s := range []*sql.Stmt{st.add, st.find, st.unindex, st.remove, st.lowest, st.exists, st.upsert, st.index} {
 		if s != nil {
 			_ = s.Close()
 		}

@@ -491,3 +491,41 @@ func TestFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryPlans: every statement of a search walks the FTS5 index in key order with the time
+// range and the page cursor as key bounds (FTS5 consumes them: no sort, no scan of keys outside
+// the range), and reads docs by key.
+func TestQueryPlans(t *testing.T) {
+	x, _ := openTest(t)
+	put(t, x, "hello")
+	terms, _ := search.ParseQuery("hello")
+	p := planOf(search.Query{TeamID: "team_1", Terms: terms, From: t0, To: t0.Add(time.Hour)})
+	w, args := p.where(p.hi - 5)
+	for _, c := range []struct {
+		name, sql string
+		args      []any
+		want      []string
+	}{
+		{"count", countSQL(w), args, []string{"SCAN fts VIRTUAL TABLE INDEX 0:M4><"}},
+		{"page", pageSQL(w), append(args, 21), []string{"SCAN fts VIRTUAL TABLE INDEX 192:M4><"}},
+		{"rank", rankSQL(w), append(args, 2000), []string{"SCAN fts VIRTUAL TABLE INDEX 192:M4><", "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"}},
+	} {
+		rows, err := x.r.Query("EXPLAIN QUERY PLAN "+c.sql, c.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, detail)
+		}
+		rows.Close()
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: plan %q, want %q", c.name, got, c.want)
+		}
+	}
+}

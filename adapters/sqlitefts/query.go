@@ -125,6 +125,20 @@ func (p plan) where(hi int64) (string, []any) {
 	return w, args
 }
 
+// The statements of a search, on a plan's condition. Each walks fts alone, in key order (FTS5
+// consumes ORDER BY rowid and the key bounds: no sort, no scan outside the range), and reads
+// docs by key (see TestQueryPlans).
+func countSQL(where string) string { return `SELECT count(*) FROM fts WHERE ` + where }
+
+func pageSQL(where string) string {
+	return `SELECT fts.rowid FROM fts WHERE ` + where + ` ORDER BY fts.rowid DESC LIMIT ?`
+}
+
+func rankSQL(where string) string {
+	return `SELECT d.id, d.t_text, d.t_name, d.t_names FROM fts CROSS JOIN docs d ON d.id = fts.rowid WHERE ` +
+		where + ` ORDER BY fts.rowid DESC LIMIT ?`
+}
+
 // Search runs a query: the team and the filters select, the words, phrases and prefixes match
 // and score.
 func (x *Index) Search(ctx context.Context, q search.Query) (search.Result, error) {
@@ -154,7 +168,7 @@ func (x *Index) search(ctx context.Context, q search.Query) (search.Result, erro
 
 	var out search.Result
 	w, args := p.where(p.hi)
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM fts WHERE `+w, args...).Scan(&out.Total); err != nil {
+	if err := tx.QueryRowContext(ctx, countSQL(w), args...).Scan(&out.Total); err != nil {
 		return search.Result{}, err
 	}
 	var after int64 = math.MaxInt64 // the cursor's key
@@ -167,7 +181,7 @@ func (x *Index) search(ctx context.Context, q search.Query) (search.Result, erro
 	if q.Sort == search.SortNewest || len(p.must) == 0 {
 		// Newest, or relevance without words (every score is 0): the walk in key order.
 		w, args := p.where(min(p.hi, after))
-		rows, err := tx.QueryContext(ctx, `SELECT fts.rowid FROM fts WHERE `+w+` ORDER BY fts.rowid DESC LIMIT ?`, append(args, size)...)
+		rows, err := tx.QueryContext(ctx, pageSQL(w), append(args, size)...)
 		if err != nil {
 			return search.Result{}, err
 		}
@@ -227,8 +241,7 @@ type scored struct {
 // score first, then newest.
 func (x *Index) rank(ctx context.Context, tx *sql.Tx, p plan, a *search.After, after int64, size int) ([]scored, error) {
 	w, args := p.where(p.hi)
-	rows, err := tx.QueryContext(ctx, `SELECT d.id, d.t_text, d.t_name, d.t_names FROM fts CROSS JOIN docs d ON d.id = fts.rowid
-		WHERE `+w+` ORDER BY fts.rowid DESC LIMIT ?`, append(args, x.candidates)...)
+	rows, err := tx.QueryContext(ctx, rankSQL(w), append(args, x.candidates)...)
 	if err != nil {
 		return nil, err
 	}

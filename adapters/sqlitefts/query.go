@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/switchboard-oss/switchboard/search"
 )
@@ -246,14 +247,14 @@ func (x *Index) rank(ctx context.Context, tx *sql.Tx, p plan, a *search.After, a
 		return nil, err
 	}
 	defer rows.Close()
-	var all []scored
+	all := make([]scored, 0, min(x.candidates, 256))
+	var text, name, names sql.RawBytes // the driver's bytes, valid until the next row: no copies
 	for rows.Next() {
 		var s scored
-		var text, name, names string
 		if err := rows.Scan(&s.id, &text, &name, &names); err != nil {
 			return nil, err
 		}
-		s.score = score(p.must, text, name, names)
+		s.score = score(p.must, view(text), view(name), view(names))
 		if a != nil && !(s.score < a.Score || s.score == a.Score && s.id < after) {
 			continue // on an earlier page
 		}
@@ -270,6 +271,10 @@ func (x *Index) rank(ctx context.Context, tx *sql.Tx, p plan, a *search.After, a
 	})
 	return all[:min(size, len(all))], nil
 }
+
+// view reads bytes as a string without copying them; the string must not outlive the bytes
+// (score keeps nothing).
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // score is how well a document matches: for each word, phrase or prefix, in each column, the
 // square root of how often it occurs over the square root of the column's length (more

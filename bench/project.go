@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/switchboard-oss/switchboard/adapters/bleve"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
 	"github.com/switchboard-oss/switchboard/adapters/postgres"
 	"github.com/switchboard-oss/switchboard/adapters/sqlite"
+	"github.com/switchboard-oss/switchboard/adapters/sqlitefts"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/projections"
@@ -66,7 +66,7 @@ func (r *run) openLog(ctx context.Context) (eventlog.Log, func(), error) {
 }
 
 // projection measures each projector alone, from the whole pre-filled log into an empty store:
-// the read model (SQLite or PostgreSQL) and the search index (Bleve).
+// the read model (SQLite or PostgreSQL) and the search index (SQLite FTS5).
 func (r *run) projection(ctx context.Context) error {
 	t0 := time.Now()
 	l, closeLog, err := r.openLog(ctx)
@@ -126,7 +126,7 @@ func (r *run) projection(ctx context.Context) error {
 		Value: rate(events, took), N: events, Note: fmt.Sprintf("%d events in %s", events, took.Round(time.Millisecond))})
 
 	// The search index alone, in a group of its own.
-	idx, err := bleve.Open(filepath.Join(r.e.dir, "bench-search.bleve"))
+	idx, err := sqlitefts.Open(filepath.Join(r.e.dir, "bench-search.db"), sqlitefts.Options{})
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (r *run) projection(ctx context.Context) error {
 		return fmt.Errorf("search projection: %w", err)
 	}
 	msgs := r.tally.total()
-	r.add(Figure{Section: "projection", Name: "search indexing (Bleve) from the whole log", Unit: "msg/s",
+	r.add(Figure{Section: "projection", Name: "search indexing (SQLite FTS5) from the whole log", Unit: "msg/s",
 		Value: rate(msgs, took), N: msgs, Note: fmt.Sprintf("%d messages (%d events) in %s", msgs, cl.n.Load(), took.Round(time.Millisecond))})
 	return nil
 }
@@ -166,7 +166,7 @@ func runUntil(ctx context.Context, head eventlog.Cursor, p projector) (time.Dura
 // both from the log before it serves; then the inbox must hold exactly what it held before.
 func (r *run) rebuild(ctx context.Context, threads, messages int) error {
 	if r.e.mode == modeEmbedded {
-		for _, f := range []string{"readmodel.db", "readmodel.db-wal", "readmodel.db-shm", "search.bleve"} {
+		for _, f := range []string{"readmodel.db", "readmodel.db-wal", "readmodel.db-shm", "search.db", "search.db-wal", "search.db-shm"} {
 			if err := os.RemoveAll(filepath.Join(r.e.cfg.DataDir, f)); err != nil {
 				return err
 			}

@@ -65,9 +65,9 @@ type Target struct {
 }
 
 func newResult(o options, sc scale, mode string, tc traffic.Config) *Result {
-	engines := "SQLite event log, SQLite read model, Bleve search"
+	engines := "SQLite event log, SQLite read model, SQLite FTS5 search"
 	if mode == modeScale {
-		engines = "Kafka event log (kfake, in-process, 6 partitions), PostgreSQL read model, Bleve search"
+		engines = "Kafka event log (kfake, in-process, 6 partitions), PostgreSQL read model, SQLite FTS5 search"
 	}
 	return &Result{Date: time.Now().UTC().Format("2006-01-02"), Mode: mode, Scale: sc.Name, Seed: o.Seed,
 		Commit: commit(), Machine: machine(), Engines: engines,

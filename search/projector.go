@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -38,6 +39,58 @@ type Projector struct {
 	rewind  context.CancelFunc // ends the current Consume so Run resumes from the index
 
 	health health.Part
+
+	build *buildProgress // while the index is built from the beginning of the log
+}
+
+// buildProgress reports, in the log, an index built from the beginning of the log (a new data
+// folder, an index dropped or migrated): where it is, every logEvery, and when it is done.
+type buildProgress struct {
+	target          eventlog.Cursor // the log's head when the build began
+	started, logged time.Time
+	events, docs    int
+}
+
+const logEvery = 5 * time.Second
+
+// building notes that the index starts empty while the log is not.
+func (p *Projector) building(ctx context.Context, cp eventlog.Cursor) {
+	if len(cp) > 0 {
+		return
+	}
+	head, err := p.log.Head(ctx)
+	if err != nil || len(head) == 0 {
+		return
+	}
+	p.logger.Info("search index empty: building it from the event log", "group", p.group, "log_head", head.String())
+	now := time.Now()
+	p.mu.Lock()
+	p.build = &buildProgress{target: head, started: now, logged: now}
+	p.mu.Unlock()
+}
+
+// built counts a batch of a build, and says how far it is.
+func (p *Projector) built(cp eventlog.Cursor, events, docs int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.build
+	if b == nil {
+		return
+	}
+	b.events += events
+	b.docs += docs
+	if cp.Covers(b.target) {
+		took := time.Since(b.started)
+		p.logger.Info("search index built from the event log", "group", p.group, "events", b.events, "documents_written", b.docs,
+			"took", took.Round(time.Millisecond), "events_per_s", int(float64(b.events)/max(took.Seconds(), 1e-9)))
+		p.build = nil
+		return
+	}
+	if time.Since(b.logged) >= logEvery {
+		b.logged = time.Now()
+		p.logger.Info("search index build progress", "group", p.group, "events", b.events, "documents_written", b.docs,
+			"position", cp.String(), "until", b.target.String(), "elapsed", time.Since(b.started).Round(time.Second))
+	}
 }
 
 // Health is nil while the projector applies the log, else why it is paused (and retrying).
@@ -63,6 +116,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		p.building(ctx, cp)
 		if err := p.log.SetCheckpoint(ctx, p.group, cp); err != nil {
 			// Refused while other members of the group consume into the same index.
 			p.logger.Warn("search projector: group checkpoint not moved; resuming from the group's", "err", err)
@@ -113,7 +167,7 @@ func (p *Projector) handle(ctx context.Context, records []eventlog.Record) error
 		return errIndexReplaced
 	}
 	b := &batch{idx: p.idx, pending: map[docKey]*pendingDoc{}}
-	applied := false
+	applied, events := false, 0
 	for _, r := range records {
 		if !cp.After(r.Position) {
 			continue // applied before: a redelivery changes nothing
@@ -123,6 +177,7 @@ func (p *Projector) handle(ctx context.Context, records []eventlog.Record) error
 		}
 		cp.Advance(r.Position)
 		applied = true
+		events++
 	}
 	if !applied {
 		return nil
@@ -137,6 +192,7 @@ func (p *Projector) handle(ctx context.Context, records []eventlog.Record) error
 	p.applied = cp
 	p.mu.Unlock()
 	p.progress.Moved(cp)
+	p.built(cp, events, len(b.order))
 	return nil
 }
 

@@ -1,6 +1,6 @@
 // Package search is the port of the message search index and the rules written once above
 // its adapters: what a document holds (from events), how a user's query is parsed, how paging
-// cursors work. Adapters: adapters/bleve (embedded) and adapters/elasticsearch (at scale).
+// cursors work. Adapters: adapters/sqlitefts (embedded, SQLite FTS5) and adapters/elasticsearch (at scale).
 // Every adapter passes the one behaviour suite, run through the real server
 // (server/search_component_test.go).
 package search
@@ -55,8 +55,8 @@ type Query struct {
 	After *After
 }
 
-// After is the position of a hit in the sort order: adapters page with it (Bleve SearchAfter,
-// Elasticsearch search_after), never with offsets, so a page never repeats or skips a hit.
+// After is the position of a hit in the sort order: adapters page with it (the SQLite index's
+// keys, Elasticsearch search_after), never with offsets, so a page never repeats or skips a hit.
 type After struct {
 	Score     float64
 	SentAt    time.Time

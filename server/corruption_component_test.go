@@ -57,11 +57,7 @@ func TestCorruptStoresAreRebuilt(t *testing.T) {
 	stopServer(t, s)
 
 	damage(t, filepath.Join(dir, "readmodel.db"))
-	bolts, _ := filepath.Glob(filepath.Join(dir, "search.bleve", "store", "root.bolt"))
-	if len(bolts) != 1 {
-		t.Fatalf("search index files: %v", bolts)
-	}
-	damage(t, bolts[0])
+	damage(t, filepath.Join(dir, "search.db"))
 
 	s = startServer(t, dir)
 	a = api{t, newConnectClient(s.Addr), adminKey}

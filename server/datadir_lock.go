@@ -17,7 +17,7 @@ import (
 const lockFileName = "switchboard.lock"
 
 // dataDirLock is the exclusive lock one process holds on its data folder: the embedded engines
-// (SQLite files, the Bleve index) must never be opened by two processes at once. The kernel
+// (SQLite files, the search index) must never be opened by two processes at once. The kernel
 // releases it when the process dies, however it dies.
 type dataDirLock struct{ f *os.File }
 

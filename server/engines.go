@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/switchboard-oss/switchboard/adapters/bleve"
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/elasticsearch"
 	"github.com/switchboard-oss/switchboard/adapters/kafka"
@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/postgres"
 	"github.com/switchboard-oss/switchboard/adapters/secretbox"
 	"github.com/switchboard-oss/switchboard/adapters/sqlite"
+	"github.com/switchboard-oss/switchboard/adapters/sqlitefts"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -235,7 +236,7 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		e.closers = append(e.closers, log.Close)
 	}
 
-	// Search: Elasticsearch, or a Bleve folder (which only a process with the projector role
+	// Search: Elasticsearch, or a SQLite FTS5 file (which only a process with the projector role
 	// can keep filled).
 	switch {
 	case cfg.Elasticsearch.URL == "" && !cfg.has(RoleProjector):
@@ -249,7 +250,7 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		e.idx = idx
 		e.closers = append(e.closers, idx.Close)
 	default:
-		idx, err := bleve.Open(filepath.Join(cfg.DataDir, "search.bleve"), bleve.WithLogger(logger))
+		idx, err := openEmbeddedSearch(cfg, logger)
 		if err != nil {
 			return nil, fmt.Errorf("search index: %w", err)
 		}
@@ -306,3 +307,24 @@ func (noSharedIndex) Checkpoint(context.Context) (eventlog.Cursor, error) {
 func (noSharedIndex) SetCheckpoint(context.Context, eventlog.Cursor) error { return errNoSharedIndex }
 func (noSharedIndex) Ping(context.Context) error                           { return nil }
 func (noSharedIndex) Close() error                                         { return nil }
+
+// openEmbeddedSearch opens the SQLite FTS5 search index (search.db). A data folder of an older
+// version holds a Bleve index instead (search.bleve): it is dropped, and the new index, empty,
+// is built from the event log by the search projector (progress in the log).
+func openEmbeddedSearch(cfg Config, logger *slog.Logger) (*sqlitefts.Index, error) {
+	idx, err := sqlitefts.Open(filepath.Join(cfg.DataDir, "search.db"),
+		sqlitefts.Options{Logger: logger, Candidates: cfg.SearchCandidates})
+	if err != nil {
+		return nil, err
+	}
+	old := filepath.Join(cfg.DataDir, "search.bleve")
+	if _, err := os.Stat(old); err == nil {
+		logger.Info("dropping the Bleve search index of an older version: the SQLite search index replaces it, built from the event log",
+			"dropped", old)
+		if err := os.RemoveAll(old); err != nil {
+			_ = idx.Close()
+			return nil, fmt.Errorf("drop the old Bleve index %s: %w", old, err)
+		}
+	}
+	return idx, nil
+}

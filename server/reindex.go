@@ -21,8 +21,8 @@ type reindexer interface {
 // and continue from the new index's checkpoint.
 func ReindexSearch(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if cfg.Elasticsearch.URL == "" {
-		return errors.New("search reindex: needs --elasticsearch-url. The embedded Bleve index belongs to one " +
-			"process: stop the server, delete <data-dir>/search.bleve and start it again to rebuild it from the log")
+		return errors.New("search reindex: needs --elasticsearch-url. The embedded search index belongs to one " +
+			"process: stop the server, delete <data-dir>/search.db* and start it again to rebuild it from the log")
 	}
 	e, err := openEngines(ctx, cfg, logger)
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 
 const searchMessages = "/switchboard.v1.SearchService/SearchMessages"
 
-// TestSearch runs the search behaviour suite against the embedded engine (Bleve).
+// TestSearch runs the search behaviour suite against the embedded engine (SQLite FTS5).
 func TestSearch(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -702,11 +702,73 @@ func TestSearchRebuild(t *testing.T) {
 	compare(t, "after restart", before, searches(a.withClient(newConnectClient(s.Addr))))
 	stopServer(t, s)
 
-	if err := os.RemoveAll(filepath.Join(dir, "search.bleve")); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"search.db", "search.db-wal", "search.db-shm"} {
+		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s = startServer(t, dir)
 	compare(t, "after rebuild", before, searches(a.withClient(newConnectClient(s.Addr))))
 }
 
 func (a api) withClient(c client) api { return api{a.t, c, a.key} }
+
+// TestSearchMigratesFromBleve: a data folder of an older version holds a Bleve index
+// (search.bleve) and no SQLite search index. It starts, drops the Bleve folder, builds the
+// new index from the log (saying so in its log), and every search answers as before.
+func TestSearchMigratesFromBleve(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	a, _ := newSearchTeam(api{t, newConnectClient(s.Addr), adminKey}, "migrate")
+	seedSearchCorpus(a)
+	searches := func(a api) []proto.Message {
+		var out []proto.Message
+		for _, q := range []string{"", "late", "deliv*", `"order again"`, "refund", "cafe", "東京", "-late", "invoice"} {
+			for _, sort := range []string{"relevance", "newest"} {
+				out = append(out, a.search(&v1.SearchMessagesRequest{Query: q, Sort: sort, PageSize: 100}))
+			}
+		}
+		return out
+	}
+	before := searches(a)
+	stopServer(t, s)
+
+	// What an older version left: a Bleve folder, and no search.db.
+	for _, f := range []string{"search.db", "search.db-wal", "search.db-shm"} {
+		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bleveDir := filepath.Join(dir, "search.bleve")
+	if err := os.MkdirAll(filepath.Join(bleveDir, "store"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{"index_meta.json": `{"storage":"scorch","index_type":"scorch"}`, "store/root.bolt": "bolt"} {
+		if err := os.WriteFile(filepath.Join(bleveDir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var logs lockedBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := server.Start(ctx, server.Config{DataDir: dir, Listen: "127.0.0.1:0", Roles: []string{"api", "ingest", "projector"},
+		BootstrapKey: adminKey, ShutdownTimeout: 5 * time.Second}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("start on a data folder with a Bleve index: %v", err)
+	}
+	t.Cleanup(func() { stopServer(t, s) })
+	if err := s.WaitCaughtUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "after the migration", before, searches(a.withClient(newConnectClient(s.Addr))))
+	if _, err := os.Stat(bleveDir); !os.IsNotExist(err) {
+		t.Errorf("the Bleve folder is still there: %v", err)
+	}
+	for _, line := range []string{"dropping the Bleve search index", "search index empty: building it from the event log", "search index built from the event log"} {
+		if !strings.Contains(logs.String(), line) {
+			t.Errorf("the log does not say %q:\n%s", line, logs.String())
+		}
+	}
+}

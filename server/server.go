@@ -72,6 +72,9 @@ type Config struct {
 	Send sender.Options
 	// Connect configures connecting accounts (OAuth apps, the public URL, token upkeep).
 	Connect ConnectConfig
+	// SearchCandidates is how many of the newest matches a relevance search of the embedded
+	// index ranks when more match (0: sqlitefts.DefaultCandidates).
+	SearchCandidates int
 }
 
 // ConnectConfig is the operator's configuration of the connect flows: the platform apps made
@@ -351,7 +354,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	logger.Info("switchboard listening", "addr", s.Addr, "data_dir", cfg.DataDir, "roles", strings.Join(cfg.Roles, ","),
 		"event_log", engineName(cfg.Kafka.Brokers != "", "kafka", "sqlite"),
 		"read_model", engineName(cfg.PostgresURL != "", "postgres", "sqlite"),
-		"search", engineName(cfg.Elasticsearch.URL != "", "elasticsearch", "bleve"))
+		"search", engineName(cfg.Elasticsearch.URL != "", "elasticsearch", "sqlite-fts5"))
 	return s, nil
 }
 

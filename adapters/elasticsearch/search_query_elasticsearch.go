@@ -10,7 +10,7 @@ import (
 	"github.com/switchboard-oss/switchboard/search"
 )
 
-// The query DSL, clause by clause (the same semantics as adapters/bleve):
+// The query DSL, clause by clause (the same semantics as adapters/sqlitefts):
 //
 //   - Word: multi_match best_fields, operator "and", over text, attachment_names,
 //     prospect_name and prospect_username. A word the analyzer splits (e-mail, CJK) needs all

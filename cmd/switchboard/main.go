@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/platforms"
+	"github.com/switchboard-oss/switchboard/adapters/sqlitefts"
 	"github.com/switchboard-oss/switchboard/internal/telemetry"
 	"github.com/switchboard-oss/switchboard/server"
 )
@@ -218,6 +219,8 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	f.string(&cfg.Elasticsearch.URL, "elasticsearch-url", "", "Elasticsearch URL(s), comma-separated: search moves there")
 	f.string(&cfg.Elasticsearch.APIKey, "elasticsearch-api-key", "", "Elasticsearch API key (prefer the env variable)")
 	f.string(&cfg.Elasticsearch.Alias, "elasticsearch-alias", "switchboard-messages", "the alias searches and writes go through")
+	var candidates int64
+	f.int64(&candidates, "search-relevance-candidates", sqlitefts.DefaultCandidates, "embedded search: how many of the newest matches a relevance search ranks when more match")
 	f.string(&baseURLs, "platform-base-urls", "", "platform APIs elsewhere (proxies, tests): name=url, comma-separated, e.g. bluesky=http://127.0.0.1:9000,reddit=http://127.0.0.1:9001")
 	f.duration(&cfg.PollInterval, "poll-interval", 10*time.Second, "wait between two polls of an account link on platforms without webhooks (Bluesky, Reddit)")
 	f.string(&cfg.Connect.PublicURL, "public-url", "", "address platforms reach this server at (OAuth callbacks, webhooks), e.g. https://inbox.example.com")
@@ -243,6 +246,10 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		return cfg, nil, err
 	}
 	cfg.Roles = splitList(roles)
+	if candidates < 1 || candidates > 1_000_000 {
+		return cfg, nil, fmt.Errorf("--search-relevance-candidates: %d is not between 1 and 1000000", candidates)
+	}
+	cfg.SearchCandidates = int(candidates)
 	if cfg.Limits.MaxRequestBytes < 1024 || cfg.Limits.MaxRequestBytes > 1<<30 {
 		return cfg, nil, fmt.Errorf("--max-request-bytes: %d is not between 1024 and 1073741824", cfg.Limits.MaxRequestBytes)
 	}

@@ -382,8 +382,8 @@ func (s *Server) comment(w http.ResponseWriter, r *http.Request) func() {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "bearer ")
-	return ok && s.tokens[token]
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	return ok && strings.EqualFold(scheme, "bearer") && s.tokens[token]
 }
 
 // PolledPast reports whether the poller has read the inbox past the message name (an inbox

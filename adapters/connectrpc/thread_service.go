@@ -58,7 +58,7 @@ func (s threadService) pagePosition(ctx context.Context, teamID string) (string,
 	if err != nil {
 		return "", domain.Unavailable("the read model", err)
 	}
-	return encodeWatchPosition(s.d, teamID, c), nil
+	return s.d.Positions.Encode(teamID, c), nil
 }
 
 func (s threadService) GetThread(ctx context.Context, req *connect.Request[v1.GetThreadRequest]) (*connect.Response[v1.GetThreadResponse], error) {

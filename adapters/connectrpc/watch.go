@@ -59,7 +59,7 @@ func (w *watcher) start(ctx context.Context, teamID, after string) (eventlog.Cur
 		}
 		return c, nil
 	}
-	c, err := decodeWatchPosition(w.d, teamID, "after_position", after)
+	c, err := w.d.Positions.Decode(teamID, "after_position", after)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func runWatch[M any](ctx context.Context, w *watcher, q eventlog.Query, cursor e
 		return toConnect(ctx, w.d.Logger, err)
 	}
 
-	if err := enqueue(heartbeat(encodeWatchPosition(w.d, q.TeamID, cursor))); err != nil {
+	if err := enqueue(heartbeat(w.d.Positions.Encode(q.TeamID, cursor))); err != nil {
 		return finish(err)
 	}
 	q.After = cursor
@@ -195,7 +195,7 @@ func runWatch[M any](ctx context.Context, w *watcher, q eventlog.Query, cursor e
 			}
 			batch = append(batch, r)
 			cursor.Advance(r.Position)
-			positions = append(positions, encodeWatchPosition(w.d, q.TeamID, cursor))
+			positions = append(positions, w.d.Positions.Encode(q.TeamID, cursor))
 		}
 		if len(batch) > 0 {
 			ms, err := changes(ctx, batch, positions)
@@ -229,7 +229,7 @@ func runWatch[M any](ctx context.Context, w *watcher, q eventlog.Query, cursor e
 			return nil
 		case <-wake:
 		case <-idle.C:
-			if err := enqueue(heartbeat(encodeWatchPosition(w.d, q.TeamID, cursor))); err != nil {
+			if err := enqueue(heartbeat(w.d.Positions.Encode(q.TeamID, cursor))); err != nil {
 				return finish(err)
 			}
 		}

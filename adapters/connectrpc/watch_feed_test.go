@@ -89,11 +89,11 @@ func TestWatchPositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Deps{Positions: p}
-	got, err := decodeWatchPosition(d, "team_a", "after_position", encodeWatchPosition(d, "team_a", c))
+	got, err := d.Positions.Decode("team_a", "after_position", d.Positions.Encode("team_a", c))
 	if err != nil || !got.Covers(c) || !c.Covers(got) {
 		t.Fatalf("round trip of %s: %v, %v", c, got, err)
 	}
-	if _, err := decodeWatchPosition(d, "team_a", "after_position", "tomorrow"); err == nil || !strings.Contains(err.Error(), "after_position") {
+	if _, err := d.Positions.Decode("team_a", "after_position", "tomorrow"); err == nil || !strings.Contains(err.Error(), "after_position") {
 		t.Fatalf("garbage: %v, want an error naming after_position", err)
 	}
 }

@@ -304,6 +304,7 @@ type rmPrepared struct {
 	stmts     map[string]*sql.Stmt
 	preparing map[string]bool
 	closed    bool
+	bg        sync.WaitGroup // background preparations, waited for by close
 }
 
 const rmMaxPrepared = 512
@@ -344,10 +345,28 @@ func (p *rmPrepared) prepare(ctx context.Context, query string) *sql.Stmt {
 	return st
 }
 
-func (p *rmPrepared) close() error {
+// prepareLater prepares query in the background unless the statements are closed. close waits
+// for it, so no preparation opens a connection (and the file's -wal and -shm) after Close.
+func (p *rmPrepared) prepareLater(ctx context.Context, query string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		p.prepare(context.WithoutCancel(ctx), query)
+	}()
+}
+
+func (p *rmPrepared) close() error {
+	p.mu.Lock()
 	p.closed = true
+	p.mu.Unlock()
+	p.bg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	var errs []error
 	for _, st := range p.stmts {
 		errs = append(errs, st.Close())
@@ -385,7 +404,7 @@ type rmTxPrepared struct {
 func (t rmTxPrepared) stmt(ctx context.Context, query string) *sql.Stmt {
 	st := t.p.cached(query)
 	if st == nil {
-		go t.p.prepare(context.WithoutCancel(ctx), query)
+		t.p.prepareLater(ctx, query)
 		return nil
 	}
 	return t.tx.StmtContext(ctx, st)

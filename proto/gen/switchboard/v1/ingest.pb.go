@@ -46,8 +46,11 @@ type IngestMessageRequest struct {
 	// The platform id of the message this one replies to.
 	// At most 512 characters, like every string without its own limit.
 	ReplyToPlatformMessageId string `protobuf:"bytes,9,opt,name=reply_to_platform_message_id,json=replyToPlatformMessageId,proto3" json:"reply_to_platform_message_id,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// True when a bot or an automation wrote this OUTBOUND message, not a person: response-time
+	// analytics leave it out (see docs/analytics.md). Ignored for INBOUND messages.
+	Automated     bool `protobuf:"varint,270,opt,name=automated,proto3" json:"automated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IngestMessageRequest) Reset() {
@@ -143,6 +146,13 @@ func (x *IngestMessageRequest) GetReplyToPlatformMessageId() string {
 	return ""
 }
 
+func (x *IngestMessageRequest) GetAutomated() bool {
+	if x != nil {
+		return x.Automated
+	}
+	return false
+}
+
 // IngestMessageResponse names what the message became.
 type IngestMessageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -229,7 +239,7 @@ var File_switchboard_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_ingest_proto_rawDesc = "" +
 	"\n" +
-	"\x1bswitchboard/v1/ingest.proto\x12\x0eswitchboard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aswitchboard/v1/types.proto\"\xe7\x03\n" +
+	"\x1bswitchboard/v1/ingest.proto\x12\x0eswitchboard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aswitchboard/v1/types.proto\"\x86\x04\n" +
 	"\x14IngestMessageRequest\x12&\n" +
 	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x128\n" +
 	"\x18platform_conversation_id\x18\x02 \x01(\tR\x16platformConversationId\x12.\n" +
@@ -239,7 +249,8 @@ const file_switchboard_v1_ingest_proto_rawDesc = "" +
 	"\x04text\x18\x06 \x01(\tR\x04text\x12<\n" +
 	"\vattachments\x18\a \x03(\v2\x1a.switchboard.v1.AttachmentR\vattachments\x123\n" +
 	"\asent_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12>\n" +
-	"\x1creply_to_platform_message_id\x18\t \x01(\tR\x18replyToPlatformMessageId\"\xae\x01\n" +
+	"\x1creply_to_platform_message_id\x18\t \x01(\tR\x18replyToPlatformMessageId\x12\x1d\n" +
+	"\tautomated\x18\x8e\x02 \x01(\bR\tautomated\"\xae\x01\n" +
 	"\x15IngestMessageResponse\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +

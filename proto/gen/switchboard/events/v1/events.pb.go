@@ -1697,8 +1697,10 @@ type MessageReceived struct {
 	// The id Switchboard gave the message when it sent it, as the platform echoed it back
 	// (Meta's metadata), when it did.
 	ClientMessageId string `protobuf:"bytes,19,opt,name=client_message_id,json=clientMessageId,proto3" json:"client_message_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// True when a bot or an automation wrote it (an outbound message): analytics exclude it.
+	Automated     bool `protobuf:"varint,270,opt,name=automated,proto3" json:"automated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MessageReceived) Reset() {
@@ -1862,6 +1864,13 @@ func (x *MessageReceived) GetClientMessageId() string {
 		return x.ClientMessageId
 	}
 	return ""
+}
+
+func (x *MessageReceived) GetAutomated() bool {
+	if x != nil {
+		return x.Automated
+	}
+	return false
 }
 
 // MessageSendRequested: a member asked to send a message.
@@ -3691,7 +3700,7 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x15AccountTokenRefreshed\x12&\n" +
 	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xd8\x06\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xf7\x06\n" +
 	"\x0fMessageReceived\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -3714,7 +3723,8 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x03raw\x18\x10 \x01(\fR\x03raw\x12(\n" +
 	"\x10raw_content_type\x18\x11 \x01(\tR\x0erawContentType\x12;\n" +
 	"\bdecision\x18\x12 \x01(\v2\x1f.switchboard.events.v1.DecisionR\bdecision\x12*\n" +
-	"\x11client_message_id\x18\x13 \x01(\tR\x0fclientMessageId\"\x90\x05\n" +
+	"\x11client_message_id\x18\x13 \x01(\tR\x0fclientMessageId\x12\x1d\n" +
+	"\tautomated\x18\x8e\x02 \x01(\bR\tautomated\"\x90\x05\n" +
 	"\x14MessageSendRequested\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +

@@ -19,6 +19,8 @@ type IngestMessage struct {
 	Attachments              []domain.Attachment
 	SentAt                   time.Time
 	ReplyToPlatformMessageID string
+	// Automated: a bot or an automation wrote this outbound message (analytics exclude it).
+	Automated bool
 	// Raw is the request as received, kept in the event for re-projection.
 	Raw            []byte
 	RawContentType string
@@ -64,7 +66,7 @@ func (h IngestMessageHandler) Handle(ctx context.Context, a Actor, c IngestMessa
 		Items: []domain.PlatformItem{domain.PlatformMessage{
 			PlatformMessageID: c.PlatformMessageID, ConversationID: c.PlatformConversationID, Direction: c.Direction,
 			Prospect: c.Participant, Text: c.Text, Attachments: c.Attachments, SentAt: c.SentAt,
-			ReplyToPlatformMessageID: c.ReplyToPlatformMessageID, Raw: c.Raw,
+			ReplyToPlatformMessageID: c.ReplyToPlatformMessageID, Raw: c.Raw, Automated: c.Automated,
 		}},
 	})
 	if err != nil {

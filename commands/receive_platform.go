@@ -287,6 +287,7 @@ func (b *receiveBuilder) add(it domain.PlatformItem) {
 			Prospect: it.Prospect, Sender: it.Sender, Text: it.Text, Attachments: it.Attachments, SentAt: sent.UTC(),
 			ReplyToPlatformMessageID: it.ReplyToPlatformMessageID, ReplyToMessageID: replyTo,
 			Raw: it.Raw, RawContentType: b.contentType, ClientMessageID: it.ClientMessageID,
+			Automated: it.Automated && it.Direction == domain.Outbound,
 		})
 	case domain.PlatformEdit:
 		if it.PlatformMessageID == "" || it.ProspectPlatformID == "" {

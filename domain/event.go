@@ -106,6 +106,9 @@ type MessageReceived struct {
 	// ClientMessageID is the id Switchboard gave the message when it sent it, as the platform
 	// echoes it back (Meta's metadata), when it does.
 	ClientMessageID string
+	// Automated: a bot or an automation wrote this outbound message, not a person (response-time
+	// analytics leave it out).
+	Automated bool
 }
 type MessageSendRequested struct {
 	MessageID, ThreadID, ProspectID, AccountLinkID string

@@ -23,6 +23,8 @@ type PlatformMessage struct {
 	// ClientMessageID: the msg_ id our sender attached to the message (Meta's metadata), seen
 	// again in the platform's echo of our own reply.
 	ClientMessageID string
+	// Automated: a bot or an automation wrote this outbound message, not a person.
+	Automated bool
 }
 
 // PlatformEdit: a message's text changed.

@@ -25,7 +25,7 @@ func (s ingestService) IngestMessage(ctx context.Context, req *connect.Request[v
 		}
 		c := commands.IngestMessage{AccountLinkID: m.AccountLinkId, PlatformConversationID: m.PlatformConversationId,
 			PlatformMessageID: m.PlatformMessageId, Direction: dir, Text: m.Text,
-			ReplyToPlatformMessageID: m.ReplyToPlatformMessageId, RawContentType: "application/json"}
+			ReplyToPlatformMessageID: m.ReplyToPlatformMessageId, Automated: m.Automated, RawContentType: "application/json"}
 		if p := m.Participant; p != nil {
 			c.Participant = domain.Participant{PlatformID: p.PlatformId, Username: p.Username, DisplayName: p.DisplayName, AvatarURL: p.AvatarUrl}
 		}

@@ -60,6 +60,7 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 			RawContentType:           p.RawContentType,
 			Decision:                 decisionToProto(p.Decision),
 			ClientMessageId:          p.ClientMessageID,
+			Automated:                p.Automated,
 		}}
 	case domain.MessageSendRequested:
 		env.Payload = &eventsv1.Envelope_MessageSendRequested{MessageSendRequested: &eventsv1.MessageSendRequested{
@@ -209,6 +210,7 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 			RawContentType:           p.GetRawContentType(),
 			Decision:                 decisionFromProto(p.GetDecision()),
 			ClientMessageID:          p.GetClientMessageId(),
+			Automated:                p.GetAutomated(),
 		}, nil
 	case *eventsv1.Envelope_MessageSendRequested:
 		p := c.MessageSendRequested

@@ -115,7 +115,7 @@ func openRMConns(abs string) (*rmConns, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	if _, err := w.Exec(rmSchema); err != nil {
+	if _, err := w.Exec(rmSchema + analyticsSchema); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("read model: create schema in %s: %w", path, err)
 	}
@@ -220,7 +220,8 @@ func (s *ReadModel) Checkpoint(ctx context.Context, projection string) (eventlog
 
 // rmTables lists every table, for Reset.
 var rmTables = []string{"teams", "members", "api_keys", "tags", "statuses", "account_links",
-	"prospects", "prospect_tags", "threads", "messages", "checkpoints"}
+	"prospects", "prospect_tags", "threads", "messages", "checkpoints",
+	"analytics_facts", "analytics_turns", "analytics_replies"}
 
 // Reset deletes every row and checkpoint in one transaction.
 func (s *ReadModel) Reset(ctx context.Context) error {

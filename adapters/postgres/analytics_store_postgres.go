@@ -1,0 +1,253 @@
+package postgres
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+//go:embed analytics_store_postgres.sql
+var pgAnalyticsSQL string
+
+var pgAN = pgQueries(pgParseQueries("analytics_store_postgres.sql", pgAnalyticsSQL))
+
+var _ projections.AnalyticsStore = (*ReadModel)(nil)
+
+// UpdateAnalytics runs fn in one transaction, under the analytics projector's lock.
+func (s *ReadModel) UpdateAnalytics(ctx context.Context, fn func(tx projections.AnalyticsTx) error) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, pgAN.get("an-lock")); err != nil {
+			return err
+		}
+		return fn(&pgAnTx{ctx: ctx, tx: tx})
+	})
+	if err != nil {
+		return fmt.Errorf("analytics: %w", pgRedact(err))
+	}
+	return nil
+}
+
+// AnalyticsDefinitions names the versions of the projection that have a checkpoint.
+func (s *ReadModel) AnalyticsDefinitions(ctx context.Context) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, pgAN.get("an-definitions"), projections.AnalyticsPrefix)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("analytics: definitions: %w", pgRedact(err))
+	}
+	return out, nil
+}
+
+// ResetAnalytics drops the projection's rows and checkpoints in one transaction.
+func (s *ReadModel) ResetAnalytics(ctx context.Context) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(pgAN.get("an-lock"))
+		b.Queue(pgAN.get("an-reset"))
+		b.Queue(pgAN.get("an-reset-checkpoints"), projections.AnalyticsPrefix)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("analytics: reset: %w", pgRedact(err))
+	}
+	return nil
+}
+
+type pgAnTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (x *pgAnTx) Checkpoint(projection string) (eventlog.Cursor, error) {
+	c, err := pgScanCheckpoint(x.tx.QueryRow(x.ctx, pgRM.get("rm-checkpoint"), projection))
+	if err != nil {
+		return nil, fmt.Errorf("analytics: checkpoint: %w", err)
+	}
+	return c, nil
+}
+
+func (x *pgAnTx) SetCheckpoint(projection string, c eventlog.Cursor) error {
+	_, err := x.tx.Exec(x.ctx, pgRM.get("rm-set-checkpoint"), projection, c.String())
+	return err
+}
+
+func pgScanFact(r pgx.Row) (projections.ConversationFact, error) {
+	var f projections.ConversationFact
+	var kind, actor string
+	err := r.Scan(&f.TeamID, &f.ID, &f.ThreadID, &f.ProspectID, &f.AccountLinkID, &f.Platform, &kind, &actor, &f.MemberID, &f.At, &f.Counted)
+	f.Kind, f.Actor, f.At = projections.FactKind(kind), projections.ActorKind(actor), f.At.UTC()
+	return f, err
+}
+
+func (x *pgAnTx) GetFact(teamID, id string) (projections.ConversationFact, error) {
+	f, err := pgScanFact(x.tx.QueryRow(x.ctx, pgAN.get("an-get-fact"), teamID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, projections.ErrNotFound
+	}
+	return f, err
+}
+
+func (x *pgAnTx) PutFact(f projections.ConversationFact) error {
+	_, err := x.tx.Exec(x.ctx, pgAN.get("an-put-fact"), f.TeamID, f.ID, f.ThreadID, f.ProspectID, f.AccountLinkID, f.Platform,
+		string(f.Kind), string(f.Actor), f.MemberID, f.At, f.Counted)
+	return err
+}
+
+func (x *pgAnTx) Facts(teamID, threadID string) ([]projections.ConversationFact, error) {
+	rows, _ := x.tx.Query(x.ctx, pgAN.get("an-facts"), teamID, threadID)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (projections.ConversationFact, error) { return pgScanFact(r) })
+}
+
+// pgNullTime is NULL for the zero time.
+func pgNullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (x *pgAnTx) ReplaceTurns(teamID, threadID string, turns []projections.ConversationTurn) error {
+	b := &pgx.Batch{}
+	b.Queue(pgAN.get("an-delete-turns"), teamID, threadID)
+	b.Queue(pgAN.get("an-delete-replies"), teamID, threadID)
+	for _, t := range turns {
+		b.Queue(pgAN.get("an-put-turn"), teamID, threadID, t.Turn, t.ProspectID, t.AccountLinkID, t.Platform, t.StartedAt,
+			pgNullTime(t.FirstResponseAt), t.FirstResponderMemberID, string(t.FirstResponderKind), pgNullTime(t.ResolvedAt),
+			t.ResolvedByMemberID, t.Inbound, t.Outbound, t.Automated)
+		for i, r := range t.Replies {
+			b.Queue(pgAN.get("an-put-reply"), teamID, threadID, t.Turn, i+1, r.InboundAt, r.RepliedAt, r.MemberID, string(r.Kind))
+		}
+	}
+	return x.tx.SendBatch(x.ctx, b).Close()
+}
+
+// ConversationTurns lists a page of turns.
+func (s *ReadModel) ConversationTurns(ctx context.Context, q projections.TurnQuery) ([]projections.ConversationTurn, error) {
+	after := projections.TurnKey{StartedAt: q.From.Add(-time.Microsecond)}
+	if q.After != nil {
+		after = *q.After
+	}
+	var limit *int
+	if q.Limit > 0 {
+		limit = &q.Limit
+	}
+	rows, _ := s.pool.Query(ctx, pgAN.get("an-turns"), q.TeamID, q.From, q.To, after.StartedAt, after.ThreadID, after.Turn, limit)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (projections.ConversationTurn, error) {
+		var t projections.ConversationTurn
+		var first, resolved *time.Time
+		var kind string
+		var inbound, replied []time.Time
+		err := r.Scan(&t.TeamID, &t.ThreadID, &t.Turn, &t.ProspectID, &t.AccountLinkID, &t.Platform, &t.StartedAt, &first,
+			&t.FirstResponderMemberID, &kind, &resolved, &t.ResolvedByMemberID, &t.Inbound, &t.Outbound, &t.Automated, &inbound, &replied)
+		t.StartedAt, t.FirstResponderKind = t.StartedAt.UTC(), projections.ActorKind(kind)
+		if first != nil {
+			t.FirstResponseAt = first.UTC()
+		}
+		if resolved != nil {
+			t.ResolvedAt = resolved.UTC()
+		}
+		for i := range min(len(inbound), len(replied)) {
+			t.Replies = append(t.Replies, projections.Reply{InboundAt: inbound[i].UTC(), RepliedAt: replied[i].UTC()})
+		}
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("analytics: turns: %w", pgRedact(err))
+	}
+	return out, nil
+}
+
+// ResponseTimes computes medians and 90th percentiles in SQL (percentile_cont), one query per
+// figure, merged by group key.
+func (s *ReadModel) ResponseTimes(ctx context.Context, q projections.ResponseTimesQuery) ([]projections.ResponseTimeGroup, error) {
+	groups := map[string]*projections.ResponseTimeGroup{}
+	var keys []string
+	get := func(k string) *projections.ResponseTimeGroup {
+		g := groups[k]
+		if g == nil {
+			g = &projections.ResponseTimeGroup{Key: k}
+			groups[k] = g
+			keys = append(keys, k)
+		}
+		return g
+	}
+	type figure struct {
+		query, at, member string
+		apply             func(g *projections.ResponseTimeGroup, st projections.Stats, counts [3]int64)
+	}
+	figures := []figure{
+		{"an-first-responses", "t.started_at", "t.first_responder_member_id", func(g *projections.ResponseTimeGroup, st projections.Stats, c [3]int64) {
+			g.FirstResponse = st
+			g.Inbound, g.Outbound, g.AutomatedMessages = c[0], c[1], c[2]
+		}},
+		{"an-resolutions", "t.started_at", "t.resolved_by_member_id", func(g *projections.ResponseTimeGroup, st projections.Stats, _ [3]int64) { g.Resolution = st }},
+		{"an-replies", "r.inbound_at", "r.member_id", func(g *projections.ResponseTimeGroup, st projections.Stats, _ [3]int64) { g.Reply = st }},
+	}
+	for _, f := range figures {
+		key := "''"
+		switch q.GroupBy {
+		case projections.GroupDay:
+			key = "to_char(" + f.at + " AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+		case projections.GroupMember:
+			key = f.member
+		case projections.GroupAccountLink:
+			key = "t.account_link_id"
+		case projections.GroupPlatform:
+			key = "t.platform"
+		}
+		args := []any{q.TeamID, q.From, q.To}
+		var filters strings.Builder
+		for _, in := range []struct {
+			col  string
+			vals []string
+		}{{"t.account_link_id", q.AccountLinkIDs}, {"t.platform", q.Platforms}, {f.member, q.MemberIDs}} {
+			if len(in.vals) > 0 {
+				args = append(args, in.vals)
+				filters.WriteString(" AND " + in.col + " = ANY($" + strconv.Itoa(len(args)) + ")")
+			}
+		}
+		query := strings.NewReplacer("{{key}}", key, "{{filters}}", filters.String()).Replace(pgAN.get(f.query))
+		rows, _ := s.pool.Query(ctx, query, args...)
+		var err error
+		for rows.Next() {
+			var k string
+			var n int64
+			var med, p90 *float64
+			var counts [3]int64
+			dest := []any{&k, &n, &med, &p90}
+			if f.query == "an-first-responses" {
+				dest = append(dest, &counts[0], &counts[1], &counts[2])
+			}
+			if err = rows.Scan(dest...); err != nil {
+				break
+			}
+			st := projections.Stats{Count: n}
+			if med != nil && p90 != nil && n > 0 {
+				st.Median, st.P90 = projections.Seconds(*med), projections.Seconds(*p90)
+			}
+			f.apply(get(k), st, counts)
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("analytics: response times: %w", pgRedact(err))
+		}
+	}
+	out := make([]projections.ResponseTimeGroup, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, *groups[k])
+	}
+	slices.SortFunc(out, func(a, b projections.ResponseTimeGroup) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}

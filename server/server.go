@@ -51,6 +51,10 @@ type Config struct {
 	Kafka           KafkaConfig
 	Elasticsearch   ElasticsearchConfig
 	ShutdownTimeout time.Duration
+	// AnalyticsDefinition overrides the name and version of the conversation-metrics
+	// definition (default projections.AnalyticsProjection). Tests set another to force a
+	// rebuild of every figure from the log, as a release that changes the definition does.
+	AnalyticsDefinition string
 	// CatchUpTimeout bounds how long an API process without a projector waits at start for
 	// the shared read model to reach the log's head (default 30s).
 	CatchUpTimeout time.Duration
@@ -146,6 +150,7 @@ type Server struct {
 	engines   *engines
 	projector *projections.Projector
 	searcher  *search.Projector
+	analytics *projections.AnalyticsProjector
 	httpSrv   *http.Server
 	lis       net.Listener // until the HTTP server serves it
 	lock      *dataDirLock
@@ -223,6 +228,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	// WaitFor polls the shared store's checkpoint.
 	s.projector = projections.NewProjector(e.log, watchedStore{e.rm, &s.readModelHealth}, logger)
 	s.searcher = search.NewProjector(e.log, e.idx, logger)
+	an, ok := e.rm.(projections.AnalyticsStore)
+	if !ok {
+		return nil, errors.New("read model: this engine keeps no conversation metrics")
+	}
+	s.analytics = projections.NewAnalyticsProjector(e.log, an, logger, cfg.AnalyticsDefinition)
 	searchGroup := search.Projection
 	if cfg.Kafka.Brokers != "" && cfg.Elasticsearch.URL == "" {
 		// An embedded index belongs to this process alone: it needs every event, not the
@@ -237,12 +247,21 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	lag.Add(telemetry.Group{Name: projections.ReadModelProjection, Checkpoint: func(ctx context.Context) (eventlog.Cursor, error) {
 		return e.rm.Checkpoint(ctx, projections.ReadModelProjection)
 	}})
+	lag.Add(telemetry.Group{Name: s.analytics.Definition(), Checkpoint: func(ctx context.Context) (eventlog.Cursor, error) {
+		return e.rm.Checkpoint(ctx, s.analytics.Definition())
+	}})
 	if _, none := e.idx.(noSharedIndex); !none {
 		lag.Add(telemetry.Group{Name: searchGroup, Checkpoint: e.idx.Checkpoint})
 	}
 	if cfg.has(RoleProjector) {
 		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.projector.Run))
 		s.run(runCtx, "search projector", s.searcher.Run)
+		// A corrupt read model replaced by an empty one takes the metrics with it: both start
+		// again from the beginning of the log.
+		var restartAnalytics func()
+		s.run(runCtx, "analytics projector", s.restartable(&restartAnalytics, s.analytics.Run))
+		restartReadModel := e.restartReadModel
+		e.restartReadModel = func() { restartReadModel(); restartAnalytics() }
 		// The read model must hold the whole log before anyone reads it or before we decide
 		// that no key exists: after a rebuild it starts empty.
 		if err := waitCaughtUp(ctx, e.log, "read model", logger, s.projector.WaitFor); err != nil {
@@ -330,7 +349,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Progress: s.projector, Logger: logger, Keys: e.keys,
-		Positions: e.positions, Stopping: s.stopping, Connector: connector}, opts)
+		Positions: e.positions, Stopping: s.stopping, Connector: connector,
+		Analytics: &connectrpc.Analytics{Reader: an, Definition: s.analytics.Definition(), CaughtUp: s.analyticsCaughtUp}}, opts)
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -544,4 +564,16 @@ func nodeID(dataDir string) (string, error) {
 		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
 	return id, nil
+}
+
+// analyticsCaughtUp waits (a while) until the conversation metrics hold everything the read
+// model shows, so figures never miss a reply the inbox already lists.
+func (s *Server) analyticsCaughtUp(ctx context.Context) error {
+	c, err := s.projector.Applied(ctx)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return s.analytics.WaitFor(wctx, c)
 }

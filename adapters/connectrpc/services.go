@@ -40,6 +40,8 @@ type Deps struct {
 	// Connector runs the connect flows and registers webhooks on link and unlink (nil:
 	// StartConnect and its kin answer Unimplemented, and links register nothing).
 	Connector *linking.Service
+	// Analytics serves AnalyticsService (nil: it answers Unimplemented).
+	Analytics *Analytics
 }
 
 // position is the caller's token for the raw position a command answered ("" stays "").

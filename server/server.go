@@ -55,6 +55,9 @@ type Config struct {
 	// definition (default projections.AnalyticsProjection). Tests set another to force a
 	// rebuild of every figure from the log, as a release that changes the definition does.
 	AnalyticsDefinition string
+	// Now is the clock of the commands (nil: the system's). Tests set one to give events
+	// exact times.
+	Now func() time.Time
 	// CatchUpTimeout bounds how long an API process without a projector waits at start for
 	// the shared read model to reach the log's head (default 30s).
 	CatchUpTimeout time.Duration
@@ -288,7 +291,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 
 	deps := commands.Deps{Log: e.log, State: e.rm, Credentials: e.creds, Idempotency: e.idem,
 		Consistency: s.projector, Logger: logger, Keys: e.keys,
-		Assigned: commands.ThreadsAssignedTo{Threads: e.rm.Threads}}
+		Assigned: commands.ThreadsAssignedTo{Threads: e.rm.Threads}, Now: cfg.Now}
 	app := commands.NewApp(deps)
 	if cfg.has(RoleAPI) {
 		if err := s.bootstrap(ctx, app, e.rm); err != nil {

@@ -1,13 +1,17 @@
 package server_test
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/switchboard-oss/switchboard/internal/testenv"
@@ -74,8 +78,10 @@ func TestAnalyticsResponseTimes(t *testing.T) {
 			checkAnalytics(t, a, f, "analytics.v1")
 
 			// Change nothing but the definition's version: every figure is dropped and
-			// recomputed from the log, and they come out the same.
+			// recomputed from the log, and they come out the same. The stored figures are
+			// spoiled first, so only a recomputation gets them right.
 			stopServer(t, s)
+			spoilAnalytics(t, cfg)
 			cfg.AnalyticsDefinition = "analytics.v1-rebuilt"
 			s = startServerWith(t, cfg)
 			a = api{t, newConnectClient(s.Addr), adminKey}
@@ -248,4 +254,33 @@ func byKey(lines ...string) string {
 		lines[0], lines[1] = lines[1], lines[0]
 	}
 	return strings.Join(lines, "")
+}
+
+// spoilAnalytics overwrites the stored figures of a stopped server.
+func spoilAnalytics(t *testing.T, cfg server.Config) {
+	t.Helper()
+	const spoil = "UPDATE analytics_turns SET inbound = 99, outbound = 0; DELETE FROM analytics_replies"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if cfg.PostgresURL != "" {
+		conn, err := pgx.Connect(ctx, cfg.PostgresURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		for _, q := range strings.Split(spoil, "; ") {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	db, err := sql.Open("sqlite", filepath.Join(cfg.DataDir, "readmodel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, spoil); err != nil {
+		t.Fatal(err)
+	}
 }

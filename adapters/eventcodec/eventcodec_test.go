@@ -54,7 +54,7 @@ func samplePayloads() []domain.Payload {
 			Text: "héllo 👋", Attachments: attachments(), SentAt: t2,
 			ReplyToPlatformMessageID: "wamid.0", ReplyToMessageID: "msg_0",
 			Raw: []byte(`{"entry":[]}`), RawContentType: "application/json",
-			Decision: fullDecision, ClientMessageID: "msg_9",
+			Decision: fullDecision, ClientMessageID: "msg_9", Automated: true,
 		},
 		domain.MessageSendRequested{MessageID: "msg_2", ThreadID: "thr_1", ProspectID: "prs_1", AccountLinkID: "acc_1", Platform: domain.PlatformTelegram,
 			Text: "hi", Attachments: attachments(), Decision: fullDecision, RecipientPlatformID: "42", PlatformConversationID: "-100",

@@ -33,7 +33,9 @@ func TestOutboundActorKinds(t *testing.T) {
 }
 
 func TestTurns(t *testing.T) {
-	at := func(s int) time.Time { return time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).Add(time.Duration(s) * time.Second) }
+	at := func(s int) time.Time {
+		return time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC).Add(time.Duration(s) * time.Second)
+	}
 	f := func(id string, kind FactKind, actor ActorKind, s int) ConversationFact {
 		return ConversationFact{ID: id, ThreadID: "thr_1", Kind: kind, Actor: actor, At: at(s), Counted: true, MemberID: "mem_" + id}
 	}

@@ -83,6 +83,18 @@ type engines struct {
 	// restartReadModel restarts the read-model projector (set by the server), after a corrupt
 	// read model was replaced by an empty one: it starts again from the beginning of the log.
 	restartReadModel func()
+	// rmSwap serves the read model (e.rm) and lets a blue/green rebuild swap in a new one;
+	// rmFile is the SQLite file it serves now (empty with PostgreSQL).
+	rmSwap *projections.Swappable
+	rmFile string
+}
+
+// readModelRebuilt restarts the read-model projector after the serving SQLite file was found
+// corrupt and replaced by an empty one.
+func (e *engines) readModelRebuilt() {
+	if restart := e.restartReadModel; restart != nil {
+		restart()
+	}
 }
 
 func (e *engines) close(logger *slog.Logger) {
@@ -135,8 +147,9 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		if err != nil {
 			return nil, fmt.Errorf("--postgres-url: read model: %w", err)
 		}
-		e.rm = rm
-		e.closers = append(e.closers, rm.Close)
+		e.rmSwap = projections.NewSwappable(rm)
+		e.rm = e.rmSwap
+		e.closers = append(e.closers, e.rmSwap.Close)
 		creds, err := postgres.OpenCredentialStore(ctx, cfg.PostgresURL, box, pgopts...)
 		if err != nil {
 			return nil, fmt.Errorf("--postgres-url: credential store: %w", err)
@@ -158,17 +171,19 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 			e.closers = append(e.closers, pc.Close)
 		}
 	} else {
-		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"), sqlite.WithReadModelLogger(logger),
-			sqlite.WithOnRebuilt(func() {
-				if restart := e.restartReadModel; restart != nil {
-					restart()
-				}
-			}))
+		name, err := activeReadModel(cfg.DataDir, logger)
 		if err != nil {
 			return nil, fmt.Errorf("read model: %w", err)
 		}
-		e.rm = rm
-		e.closers = append(e.closers, rm.Close)
+		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, name), sqlite.WithReadModelLogger(logger),
+			sqlite.WithOnRebuilt(e.readModelRebuilt))
+		if err != nil {
+			return nil, fmt.Errorf("read model: %w", err)
+		}
+		e.rmFile = name
+		e.rmSwap = projections.NewSwappable(rm)
+		e.rm = e.rmSwap
+		e.closers = append(e.closers, e.rmSwap.Close)
 		creds, err := sqlite.OpenCredentialStore(filepath.Join(cfg.DataDir, "credentials.db"), box)
 		if err != nil {
 			return nil, fmt.Errorf("credential store: %w", err)

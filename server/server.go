@@ -153,6 +153,11 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	readModelHealth health.Part
+	// rmGate pauses the read-model projector while a rebuilt read model is swapped in; rmMu
+	// allows one swap at a time; rebuilds serves AdminService.
+	rmGate   gate
+	rmMu     sync.Mutex
+	rebuilds *rebuilds
 	// stopping is closed when Shutdown begins: open streams end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
@@ -241,7 +246,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		lag.Add(telemetry.Group{Name: searchGroup, Checkpoint: e.idx.Checkpoint})
 	}
 	if cfg.has(RoleProjector) {
-		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.projector.Run))
+		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.rmGate.wrap(s.projector.Run)))
 		s.run(runCtx, "search projector", s.searcher.Run)
 		// The read model must hold the whole log before anyone reads it or before we decide
 		// that no key exists: after a rebuild it starts empty.
@@ -328,9 +333,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg}, cfg.Send, senders(cfg.PlatformBaseURLs)...)
 		s.run(runCtx, "sender", send.Run)
 	}
+	var rebuilder connectrpc.Rebuilder
+	if cfg.has(RoleProjector) {
+		s.rebuilds = &rebuilds{s: s, ctx: runCtx, running: map[string]*rebuildRun{}}
+		rebuilder = s.rebuilds
+	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Progress: s.projector, Logger: logger, Keys: e.keys,
-		Positions: e.positions, Stopping: s.stopping, Connector: connector}, opts)
+		Positions: e.positions, Stopping: s.stopping, Connector: connector, Rebuilds: rebuilder}, opts)
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)

@@ -179,12 +179,13 @@ func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, limits Limits, bo
 	handle(switchboardv1connect.NewIngestServiceHandler(NewIngestService(d), opts))
 	handle(switchboardv1connect.NewSearchServiceHandler(NewSearchService(d), opts))
 	handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d), opts))
+	handle(switchboardv1connect.NewAdminServiceHandler(NewAdminService(d), opts))
 
 	services := []string{
 		switchboardv1connect.AccountServiceName, switchboardv1connect.ThreadServiceName,
 		switchboardv1connect.ProspectServiceName, switchboardv1connect.TeamServiceName,
 		switchboardv1connect.IngestServiceName, switchboardv1connect.SearchServiceName,
-		switchboardv1connect.EventServiceName,
+		switchboardv1connect.EventServiceName, switchboardv1connect.AdminServiceName,
 	}
 	return services
 }

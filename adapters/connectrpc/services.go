@@ -40,6 +40,9 @@ type Deps struct {
 	// Connector runs the connect flows and registers webhooks on link and unlink (nil:
 	// StartConnect and its kin answer Unimplemented, and links register nothing).
 	Connector *linking.Service
+	// Rebuilds runs blue/green projection rebuilds for AdminService (nil: it answers
+	// Unimplemented, e.g. in a process without the projector role).
+	Rebuilds Rebuilder
 }
 
 // position is the caller's token for the raw position a command answered ("" stays "").

@@ -1,0 +1,426 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
+	"github.com/switchboard-oss/switchboard/adapters/sqlite"
+	"github.com/switchboard-oss/switchboard/domain"
+	"github.com/switchboard-oss/switchboard/eventlog"
+	"github.com/switchboard-oss/switchboard/projections"
+)
+
+// Rebuild phases, as AdminService reports them.
+const (
+	PhaseBuilding   = "building"    // the new version applies the log from its start
+	PhaseCatchingUp = "catching_up" // it follows the log until it reaches the serving version
+	PhaseSwapping   = "swapping"    // the serving projector paused: the tail applied, then the swap
+	PhaseDone       = "done"
+	PhaseFailed     = "failed"
+)
+
+// readModelCurrent names the file (in the data folder) that records which SQLite read model
+// file serves; without it, readmodel.db.
+const readModelCurrent = "readmodel.current"
+
+var readModelName = regexp.MustCompile(`^readmodel(?:-([0-9]+))?\.db$`)
+
+// activeReadModel returns the SQLite read model file that serves, and removes the files an
+// interrupted rebuild left behind (a new version never swapped in, or an old one not yet
+// dropped). Corrupt files set aside (…corrupt-…) are kept.
+func activeReadModel(dataDir string, logger *slog.Logger) (string, error) {
+	name := "readmodel.db"
+	b, err := os.ReadFile(filepath.Join(dataDir, readModelCurrent))
+	switch {
+	case err == nil:
+		name = strings.TrimSpace(string(b))
+		if !readModelName.MatchString(name) {
+			return "", fmt.Errorf("%s names %q, not a read model file (readmodel-<n>.db)", readModelCurrent, name)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return "", err
+	}
+	entries, err := os.ReadDir(dataDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	for _, en := range entries {
+		base := strings.TrimSuffix(strings.TrimSuffix(en.Name(), "-wal"), "-shm")
+		if base == name || !readModelName.MatchString(base) {
+			continue
+		}
+		logger.Info("removing a read model file an interrupted rebuild left behind", "file", en.Name(), "serving", name)
+		if err := os.Remove(filepath.Join(dataDir, en.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+	}
+	return name, nil
+}
+
+// readModelGeneration is n of readmodel-<n>.db (0 for readmodel.db).
+func readModelGeneration(name string) int {
+	m := readModelName.FindStringSubmatch(name)
+	if m == nil || m[1] == "" {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// setActiveReadModel records durably which file serves: written beside, synced, then renamed
+// over the old record, so a crash leaves the old name or the new one.
+func setActiveReadModel(dataDir, name string) error {
+	tmp := filepath.Join(dataDir, readModelCurrent+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(name + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dataDir, readModelCurrent)); err != nil {
+		return err
+	}
+	if d, err := os.Open(dataDir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+func removeSQLiteFiles(path string) {
+	for _, ext := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(path + ext)
+	}
+}
+
+// gate runs a projector that can be paused: while paused it is stopped, and it resumes from
+// its checkpoint afterwards.
+type gate struct {
+	run    sync.Mutex // held while the projector runs, and while paused
+	mu     sync.Mutex
+	cancel context.CancelFunc
+}
+
+// wrap returns fn run under the gate.
+func (g *gate) wrap(fn func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for {
+			g.run.Lock()
+			if ctx.Err() != nil {
+				g.run.Unlock()
+				return ctx.Err()
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			g.mu.Lock()
+			g.cancel = cancel
+			g.mu.Unlock()
+			err := fn(rctx)
+			g.mu.Lock()
+			g.cancel = nil
+			g.mu.Unlock()
+			paused := rctx.Err() != nil && ctx.Err() == nil
+			cancel()
+			g.run.Unlock()
+			if !paused {
+				return err
+			}
+		}
+	}
+}
+
+// pause stops the projector and returns once it has; resume lets it run again.
+func (g *gate) pause(ctx context.Context) error {
+	for !g.run.TryLock() {
+		g.mu.Lock()
+		if g.cancel != nil {
+			g.cancel()
+		}
+		g.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (g *gate) resume() { g.run.Unlock() }
+
+// rebuilds runs the blue/green rebuilds of one process (connectrpc.Rebuilder).
+type rebuilds struct {
+	s   *Server
+	ctx context.Context // the server's run context
+
+	mu      sync.Mutex
+	all     []*rebuildRun
+	running map[string]*rebuildRun
+}
+
+type rebuildRun struct {
+	mu sync.Mutex
+	r  connectrpc.Rebuild
+}
+
+func (r *rebuildRun) get() connectrpc.Rebuild {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.r
+}
+
+func (r *rebuildRun) set(f func(*connectrpc.Rebuild)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(&r.r)
+}
+
+// Start begins a rebuild in the background.
+func (b *rebuilds) Start(_ context.Context, projection string) (connectrpc.Rebuild, error) {
+	var run func(context.Context, *rebuildRun) error
+	switch projection {
+	case "readmodel":
+		if b.s.cfg.PostgresURL != "" {
+			return connectrpc.Rebuild{}, domain.Precondition("rebuilding the read model without downtime is not available with --postgres-url yet")
+		}
+		run = b.s.rebuildReadModel
+	case "search":
+		run = b.s.rebuildSearch
+	default:
+		return connectrpc.Rebuild{}, domain.Invalid("projection", "must be readmodel or search, got %q", projection)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r, ok := b.running[projection]; ok {
+		return connectrpc.Rebuild{}, domain.Precondition("a rebuild of %s is running: %s", projection, r.get().ID)
+	}
+	r := &rebuildRun{r: connectrpc.Rebuild{ID: domain.NewID("rb"), Projection: projection, Phase: PhaseBuilding,
+		StartedAt: time.Now().UTC()}}
+	b.all = append(b.all, r)
+	b.running[projection] = r
+	b.s.wg.Add(1)
+	go func() {
+		defer b.s.wg.Done()
+		logger := b.s.logger.With("rebuild", r.r.ID, "projection", projection)
+		logger.Info("rebuild started: the serving version answers until the new one has caught up")
+		err := runContained(b.ctx, func(ctx context.Context) error { return run(ctx, r) })
+		r.set(func(x *connectrpc.Rebuild) {
+			x.FinishedAt = time.Now().UTC()
+			if err != nil {
+				x.Phase, x.Error = PhaseFailed, err.Error()
+			} else {
+				x.Phase = PhaseDone
+			}
+		})
+		if err != nil {
+			logger.Error("rebuild failed; the serving version is untouched", "err", err)
+		} else {
+			logger.Info("rebuild done: the new version serves", "target", r.get().Target,
+				"took", time.Since(r.get().StartedAt).Round(time.Millisecond))
+		}
+		b.mu.Lock()
+		delete(b.running, projection)
+		b.mu.Unlock()
+	}()
+	return r.get(), nil
+}
+
+// Get returns a rebuild by id.
+func (b *rebuilds) Get(id string) (connectrpc.Rebuild, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.all {
+		if r.get().ID == id {
+			return r.get(), nil
+		}
+	}
+	return connectrpc.Rebuild{}, domain.NotFound("rebuild", id)
+}
+
+// List returns this process's rebuilds, newest first.
+func (b *rebuilds) List() []connectrpc.Rebuild {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]connectrpc.Rebuild, 0, len(b.all))
+	for _, r := range slices.Backward(b.all) {
+		out = append(out, r.get())
+	}
+	return out
+}
+
+// cursorSize measures a cursor in log positions (the sum of its partitions' offsets), for
+// progress.
+func cursorSize(c eventlog.Cursor) int64 {
+	var n int64
+	for _, o := range c {
+		n += o
+	}
+	return n
+}
+
+// follow waits until applied() covers target(), reporting progress, or builder fails.
+func follow(ctx context.Context, r *rebuildRun, log eventlog.Log, builder <-chan error, failed func() error,
+	applied, target func(context.Context) (eventlog.Cursor, error)) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		a, err := applied(ctx)
+		if err != nil {
+			return err
+		}
+		want, err := target(ctx)
+		if err != nil {
+			return err
+		}
+		head, err := log.Head(ctx)
+		if err != nil {
+			return err
+		}
+		r.set(func(x *connectrpc.Rebuild) { x.Applied, x.Total = cursorSize(a), cursorSize(head) })
+		if err := failed(); err != nil {
+			return err
+		}
+		if a.Covers(want) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-builder:
+			return fmt.Errorf("the new version's projector stopped: %w", err)
+		case <-tick.C:
+		}
+	}
+}
+
+// rebuildReadModel builds readmodel-<n>.db beside the serving file from the whole log, then
+// swaps it in: see docs/operations.md "Rebuilding projections without downtime".
+func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error) {
+	e := s.engines
+	dir := s.cfg.DataDir
+	s.rmMu.Lock() // one swap of the read model at a time (a rebuild, or a version change at start)
+	defer s.rmMu.Unlock()
+	name := fmt.Sprintf("readmodel-%d.db", readModelGeneration(e.rmFile)+1)
+	path := filepath.Join(dir, name)
+	r.set(func(x *connectrpc.Rebuild) { x.Target = path })
+	removeSQLiteFiles(path)
+	var swapped, corrupt atomic.Bool
+	next, err := sqlite.OpenReadModel(path, sqlite.WithReadModelLogger(s.logger), sqlite.WithOnRebuilt(func() {
+		if swapped.Load() {
+			e.readModelRebuilt()
+		} else {
+			corrupt.Store(true)
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("open the new read model: %w", err)
+	}
+	defer func() {
+		if !swapped.Load() {
+			_ = next.Close()
+			removeSQLiteFiles(path)
+		}
+	}()
+	failed := func() error {
+		if corrupt.Load() {
+			return errors.New("the new read model's file turned corrupt while it was built")
+		}
+		return nil
+	}
+
+	// The new version's projector, as a consumer group of its own: the serving projector's
+	// position is untouched.
+	p := projections.NewProjector(e.log, next, s.logger).WithGroup(fmt.Sprintf("readmodel.rebuild.%d", time.Now().UnixNano()))
+	bctx, stop := context.WithCancel(ctx)
+	builder := make(chan error, 1)
+	go func() { builder <- runContained(bctx, p.Run) }()
+	stopped := false
+	stopBuilder := func() {
+		if !stopped {
+			stopped = true
+			stop()
+			<-builder
+		}
+	}
+	defer stopBuilder()
+	applied := func(ctx context.Context) (eventlog.Cursor, error) {
+		return next.Checkpoint(ctx, projections.ReadModelProjection)
+	}
+	serving := func(ctx context.Context) (eventlog.Cursor, error) {
+		return e.rm.Checkpoint(ctx, projections.ReadModelProjection)
+	}
+
+	head, err := e.log.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if err := follow(ctx, r, e.log, builder, failed, applied, func(context.Context) (eventlog.Cursor, error) { return head, nil }); err != nil {
+		return err
+	}
+	r.set(func(x *connectrpc.Rebuild) { x.Phase = PhaseCatchingUp })
+	if err := follow(ctx, r, e.log, builder, failed, applied, serving); err != nil {
+		return err
+	}
+
+	// Swap: the serving projector pauses (reads go on from the serving file), the new version
+	// applies the tail up to where the serving one stopped, and every call after the swap
+	// reads the new file, which holds at least what the old one held: a consistency token
+	// answered before the swap is covered after it.
+	r.set(func(x *connectrpc.Rebuild) { x.Phase = PhaseSwapping })
+	if err := s.rmGate.pause(ctx); err != nil {
+		return err
+	}
+	defer s.rmGate.resume()
+	if err := follow(ctx, r, e.log, builder, failed, applied, serving); err != nil {
+		return err
+	}
+	stopBuilder()
+	if err := failed(); err != nil {
+		return err
+	}
+	if err := setActiveReadModel(dir, name); err != nil {
+		return fmt.Errorf("record the new read model as serving: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	old, err := e.rmSwap.Swap(wctx, next)
+	swapped.Store(true)
+	oldFile := e.rmFile
+	e.rmFile = name
+	if err != nil {
+		s.logger.Warn("read model swapped while calls still read the old file; closing it anyway", "err", err)
+	}
+	if a, err := applied(ctx); err == nil {
+		r.set(func(x *connectrpc.Rebuild) { x.Applied = cursorSize(a) })
+	}
+	if err := old.Close(); err != nil {
+		s.logger.Warn("closing the old read model", "err", err)
+	}
+	removeSQLiteFiles(filepath.Join(dir, oldFile))
+	return nil
+}
+
+// rebuildSearch rebuilds the search index beside the serving one.
+func (s *Server) rebuildSearch(ctx context.Context, r *rebuildRun) error {
+	return domain.Precondition("search rebuild: not available yet")
+}

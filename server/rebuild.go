@@ -117,31 +117,38 @@ func removeSQLiteFiles(path string) {
 // gate runs a projector that can be paused: while paused it is stopped, and it resumes from
 // its checkpoint afterwards.
 type gate struct {
-	run    sync.Mutex // held while the projector runs, and while paused
-	mu     sync.Mutex
-	cancel context.CancelFunc
+	mu      sync.Mutex
+	paused  chan struct{} // non-nil while paused; closed by resume
+	running bool
+	stopped chan struct{} // closed when the running projector returns
+	cancel  context.CancelFunc
 }
 
 // wrap returns fn run under the gate.
 func (g *gate) wrap(fn func(context.Context) error) func(context.Context) error {
 	return func(ctx context.Context) error {
 		for {
-			g.run.Lock()
-			if ctx.Err() != nil {
-				g.run.Unlock()
-				return ctx.Err()
+			g.mu.Lock()
+			if p := g.paused; p != nil {
+				g.mu.Unlock()
+				select {
+				case <-p:
+					continue
+				case <-ctx.Done():
+					return ctx.Err()
+				}
 			}
 			rctx, cancel := context.WithCancel(ctx)
-			g.mu.Lock()
-			g.cancel = cancel
+			stopped := make(chan struct{})
+			g.running, g.cancel, g.stopped = true, cancel, stopped
 			g.mu.Unlock()
 			err := fn(rctx)
-			g.mu.Lock()
-			g.cancel = nil
-			g.mu.Unlock()
 			paused := rctx.Err() != nil && ctx.Err() == nil
 			cancel()
-			g.run.Unlock()
+			g.mu.Lock()
+			g.running, g.cancel = false, nil
+			close(stopped)
+			g.mu.Unlock()
 			if !paused {
 				return err
 			}
@@ -151,22 +158,33 @@ func (g *gate) wrap(fn func(context.Context) error) func(context.Context) error 
 
 // pause stops the projector and returns once it has; resume lets it run again.
 func (g *gate) pause(ctx context.Context) error {
-	for !g.run.TryLock() {
-		g.mu.Lock()
-		if g.cancel != nil {
-			g.cancel()
-		}
-		g.mu.Unlock()
+	g.mu.Lock()
+	g.paused = make(chan struct{})
+	var wait chan struct{}
+	if g.running {
+		g.cancel()
+		wait = g.stopped
+	}
+	g.mu.Unlock()
+	if wait != nil {
 		select {
+		case <-wait:
 		case <-ctx.Done():
+			g.resume()
 			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
 		}
 	}
 	return nil
 }
 
-func (g *gate) resume() { g.run.Unlock() }
+func (g *gate) resume() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.paused != nil {
+		close(g.paused)
+		g.paused = nil
+	}
+}
 
 // rebuilds runs the blue/green rebuilds of one process (connectrpc.Rebuilder).
 type rebuilds struct {

@@ -87,6 +87,10 @@ type engines struct {
 	// rmFile is the SQLite file it serves now (empty with PostgreSQL).
 	rmSwap *projections.Swappable
 	rmFile string
+	// idxSwap serves the embedded search index (e.idx) and lets a rebuild swap in a new one;
+	// idxFile is the file it serves now (nil and empty with Elasticsearch).
+	idxSwap *search.Swappable
+	idxFile string
 }
 
 // readModelRebuilt restarts the read-model projector after the serving SQLite file was found
@@ -171,7 +175,7 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 			e.closers = append(e.closers, pc.Close)
 		}
 	} else {
-		name, err := activeReadModel(cfg.DataDir, logger)
+		name, err := readModelFiles.active(cfg.DataDir, logger)
 		if err != nil {
 			return nil, fmt.Errorf("read model: %w", err)
 		}
@@ -265,12 +269,18 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		e.idx = idx
 		e.closers = append(e.closers, idx.Close)
 	default:
-		idx, err := openEmbeddedSearch(cfg, logger)
+		name, err := searchFiles.active(cfg.DataDir, logger)
 		if err != nil {
 			return nil, fmt.Errorf("search index: %w", err)
 		}
-		e.idx = idx
-		e.closers = append(e.closers, idx.Close)
+		idx, err := openEmbeddedSearch(cfg, name, logger)
+		if err != nil {
+			return nil, fmt.Errorf("search index: %w", err)
+		}
+		e.idxFile = name
+		e.idxSwap = search.NewSwappable(idx)
+		e.idx = e.idxSwap
+		e.closers = append(e.closers, e.idxSwap.Close)
 	}
 	return e, nil
 }
@@ -323,11 +333,12 @@ func (noSharedIndex) SetCheckpoint(context.Context, eventlog.Cursor) error { ret
 func (noSharedIndex) Ping(context.Context) error                           { return nil }
 func (noSharedIndex) Close() error                                         { return nil }
 
-// openEmbeddedSearch opens the SQLite FTS5 search index (search.db). A data folder of an older
+// openEmbeddedSearch opens the SQLite FTS5 search index (name: search.db, or the file a
+// rebuild swapped in). A data folder of an older
 // version holds a Bleve index instead (search.bleve): it is dropped, and the new index, empty,
 // is built from the event log by the search projector (progress in the log).
-func openEmbeddedSearch(cfg Config, logger *slog.Logger) (*sqlitefts.Index, error) {
-	idx, err := sqlitefts.Open(filepath.Join(cfg.DataDir, "search.db"),
+func openEmbeddedSearch(cfg Config, name string, logger *slog.Logger) (*sqlitefts.Index, error) {
+	idx, err := sqlitefts.Open(filepath.Join(cfg.DataDir, name),
 		sqlitefts.Options{Logger: logger, Candidates: cfg.SearchCandidates})
 	if err != nil {
 		return nil, err

@@ -17,9 +17,11 @@ import (
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
 	"github.com/switchboard-oss/switchboard/adapters/sqlite"
+	"github.com/switchboard-oss/switchboard/adapters/sqlitefts"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 	"github.com/switchboard-oss/switchboard/projections"
+	"github.com/switchboard-oss/switchboard/search"
 )
 
 // Rebuild phases, as AdminService reports them.
@@ -31,23 +33,31 @@ const (
 	PhaseFailed     = "failed"
 )
 
-// readModelCurrent names the file (in the data folder) that records which SQLite read model
-// file serves; without it, readmodel.db.
-const readModelCurrent = "readmodel.current"
+// versioned is a projection kept in a SQLite file of the data folder whose serving file is
+// recorded in <base>.current (without it, <base>.db); a rebuild writes <base>-<n>.db beside it.
+type versioned struct {
+	base string
+	name *regexp.Regexp
+}
 
-var readModelName = regexp.MustCompile(`^readmodel(?:-([0-9]+))?\.db$`)
+var (
+	readModelFiles = versioned{"readmodel", regexp.MustCompile(`^readmodel(?:-([0-9]+))?\.db$`)}
+	searchFiles    = versioned{"search", regexp.MustCompile(`^search(?:-([0-9]+))?\.db$`)}
+)
 
-// activeReadModel returns the SQLite read model file that serves, and removes the files an
-// interrupted rebuild left behind (a new version never swapped in, or an old one not yet
-// dropped). Corrupt files set aside (…corrupt-…) are kept.
-func activeReadModel(dataDir string, logger *slog.Logger) (string, error) {
-	name := "readmodel.db"
-	b, err := os.ReadFile(filepath.Join(dataDir, readModelCurrent))
+func (v versioned) current() string { return v.base + ".current" }
+
+// active returns the file that serves, and removes the files an interrupted rebuild left
+// behind (a new version never swapped in, or an old one not yet dropped). Corrupt files set
+// aside (…corrupt-…) are kept.
+func (v versioned) active(dataDir string, logger *slog.Logger) (string, error) {
+	name := v.base + ".db"
+	b, err := os.ReadFile(filepath.Join(dataDir, v.current()))
 	switch {
 	case err == nil:
 		name = strings.TrimSpace(string(b))
-		if !readModelName.MatchString(name) {
-			return "", fmt.Errorf("%s names %q, not a read model file (readmodel-<n>.db)", readModelCurrent, name)
+		if !v.name.MatchString(name) {
+			return "", fmt.Errorf("%s names %q, not a file of its own (%s-<n>.db)", v.current(), name, v.base)
 		}
 	case !errors.Is(err, os.ErrNotExist):
 		return "", err
@@ -58,10 +68,10 @@ func activeReadModel(dataDir string, logger *slog.Logger) (string, error) {
 	}
 	for _, en := range entries {
 		base := strings.TrimSuffix(strings.TrimSuffix(en.Name(), "-wal"), "-shm")
-		if base == name || !readModelName.MatchString(base) {
+		if base == name || !v.name.MatchString(base) {
 			continue
 		}
-		logger.Info("removing a read model file an interrupted rebuild left behind", "file", en.Name(), "serving", name)
+		logger.Info("removing a file an interrupted rebuild left behind", "file", en.Name(), "serving", name)
 		if err := os.Remove(filepath.Join(dataDir, en.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return "", err
 		}
@@ -69,20 +79,19 @@ func activeReadModel(dataDir string, logger *slog.Logger) (string, error) {
 	return name, nil
 }
 
-// readModelGeneration is n of readmodel-<n>.db (0 for readmodel.db).
-func readModelGeneration(name string) int {
-	m := readModelName.FindStringSubmatch(name)
-	if m == nil || m[1] == "" {
-		return 0
+// next is the file a rebuild of the serving file builds.
+func (v versioned) next(serving string) string {
+	n := 0
+	if m := v.name.FindStringSubmatch(serving); m != nil && m[1] != "" {
+		n, _ = strconv.Atoi(m[1])
 	}
-	n, _ := strconv.Atoi(m[1])
-	return n
+	return fmt.Sprintf("%s-%d.db", v.base, n+1)
 }
 
-// setActiveReadModel records durably which file serves: written beside, synced, then renamed
-// over the old record, so a crash leaves the old name or the new one.
-func setActiveReadModel(dataDir, name string) error {
-	tmp := filepath.Join(dataDir, readModelCurrent+".tmp")
+// setActive records durably which file serves: written beside, synced, then renamed over the
+// old record, so a crash leaves the old name or the new one.
+func (v versioned) setActive(dataDir, name string) error {
+	tmp := filepath.Join(dataDir, v.current()+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -98,7 +107,7 @@ func setActiveReadModel(dataDir, name string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dataDir, readModelCurrent)); err != nil {
+	if err := os.Rename(tmp, filepath.Join(dataDir, v.current())); err != nil {
 		return err
 	}
 	if d, err := os.Open(dataDir); err == nil {
@@ -331,14 +340,65 @@ func follow(ctx context.Context, r *rebuildRun, log eventlog.Log, builder <-chan
 	}
 }
 
+// catchUp runs the new version's projector (run) until it covers the serving version, through
+// building, catching_up and swapping: the serving projector (g) is paused, the new version
+// applies the tail up to where the serving one stopped, and its projector is stopped. On nil
+// the serving projector stays paused: the caller swaps, then resumes it.
+func (s *Server) catchUp(ctx context.Context, r *rebuildRun, g *gate, run func(context.Context) error, failed func() error,
+	applied, serving func(context.Context) (eventlog.Cursor, error)) error {
+	e := s.engines
+	bctx, stop := context.WithCancel(ctx)
+	builder := make(chan error, 1)
+	go func() { builder <- runContained(bctx, run) }()
+	stopped := false
+	stopBuilder := func() {
+		if !stopped {
+			stopped = true
+			stop()
+			<-builder
+		}
+	}
+	defer stopBuilder()
+	head, err := e.log.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if err := follow(ctx, r, e.log, builder, failed, applied, func(context.Context) (eventlog.Cursor, error) { return head, nil }); err != nil {
+		return err
+	}
+	r.set(func(x *connectrpc.Rebuild) { x.Phase = PhaseCatchingUp })
+	if err := follow(ctx, r, e.log, builder, failed, applied, serving); err != nil {
+		return err
+	}
+	r.set(func(x *connectrpc.Rebuild) { x.Phase = PhaseSwapping })
+	if err := g.pause(ctx); err != nil {
+		return err
+	}
+	if err := follow(ctx, r, e.log, builder, failed, applied, serving); err != nil {
+		g.resume()
+		return err
+	}
+	stopBuilder()
+	if err := failed(); err != nil {
+		g.resume()
+		return err
+	}
+	if a, err := applied(ctx); err == nil {
+		r.set(func(x *connectrpc.Rebuild) { x.Applied = cursorSize(a) })
+	}
+	return nil
+}
+
 // rebuildReadModel builds readmodel-<n>.db beside the serving file from the whole log, then
-// swaps it in: see docs/operations.md "Rebuilding projections without downtime".
+// swaps it in: every call after the swap reads the new file, which holds at least what the old
+// one held, so a consistency token answered before the swap is covered after it. See
+// docs/operations.md "Rebuilding projections without downtime".
 func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error) {
 	e := s.engines
 	dir := s.cfg.DataDir
-	s.rmMu.Lock() // one swap of the read model at a time (a rebuild, or a version change at start)
+	s.rmMu.Lock() // one swap of the read model at a time
 	defer s.rmMu.Unlock()
-	name := fmt.Sprintf("readmodel-%d.db", readModelGeneration(e.rmFile)+1)
+	name := readModelFiles.next(e.rmFile)
 	path := filepath.Join(dir, name)
 	r.set(func(x *connectrpc.Rebuild) { x.Target = path })
 	removeSQLiteFiles(path)
@@ -365,58 +425,20 @@ func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error
 		}
 		return nil
 	}
-
-	// The new version's projector, as a consumer group of its own: the serving projector's
+	// The new version's projector consumes as a group of its own: the serving projector's
 	// position is untouched.
 	p := projections.NewProjector(e.log, next, s.logger).WithGroup(fmt.Sprintf("readmodel.rebuild.%d", time.Now().UnixNano()))
-	bctx, stop := context.WithCancel(ctx)
-	builder := make(chan error, 1)
-	go func() { builder <- runContained(bctx, p.Run) }()
-	stopped := false
-	stopBuilder := func() {
-		if !stopped {
-			stopped = true
-			stop()
-			<-builder
-		}
-	}
-	defer stopBuilder()
 	applied := func(ctx context.Context) (eventlog.Cursor, error) {
 		return next.Checkpoint(ctx, projections.ReadModelProjection)
 	}
 	serving := func(ctx context.Context) (eventlog.Cursor, error) {
 		return e.rm.Checkpoint(ctx, projections.ReadModelProjection)
 	}
-
-	head, err := e.log.Head(ctx)
-	if err != nil {
-		return err
-	}
-	if err := follow(ctx, r, e.log, builder, failed, applied, func(context.Context) (eventlog.Cursor, error) { return head, nil }); err != nil {
-		return err
-	}
-	r.set(func(x *connectrpc.Rebuild) { x.Phase = PhaseCatchingUp })
-	if err := follow(ctx, r, e.log, builder, failed, applied, serving); err != nil {
-		return err
-	}
-
-	// Swap: the serving projector pauses (reads go on from the serving file), the new version
-	// applies the tail up to where the serving one stopped, and every call after the swap
-	// reads the new file, which holds at least what the old one held: a consistency token
-	// answered before the swap is covered after it.
-	r.set(func(x *connectrpc.Rebuild) { x.Phase = PhaseSwapping })
-	if err := s.rmGate.pause(ctx); err != nil {
+	if err := s.catchUp(ctx, r, &s.rmGate, p.Run, failed, applied, serving); err != nil {
 		return err
 	}
 	defer s.rmGate.resume()
-	if err := follow(ctx, r, e.log, builder, failed, applied, serving); err != nil {
-		return err
-	}
-	stopBuilder()
-	if err := failed(); err != nil {
-		return err
-	}
-	if err := setActiveReadModel(dir, name); err != nil {
+	if err := readModelFiles.setActive(dir, name); err != nil {
 		return fmt.Errorf("record the new read model as serving: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -428,9 +450,6 @@ func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error
 	if err != nil {
 		s.logger.Warn("read model swapped while calls still read the old file; closing it anyway", "err", err)
 	}
-	if a, err := applied(ctx); err == nil {
-		r.set(func(x *connectrpc.Rebuild) { x.Applied = cursorSize(a) })
-	}
 	if err := old.Close(); err != nil {
 		s.logger.Warn("closing the old read model", "err", err)
 	}
@@ -438,7 +457,66 @@ func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error
 	return nil
 }
 
-// rebuildSearch rebuilds the search index beside the serving one.
+// rebuildSearch builds a new search index beside the serving one and swaps it in: a new
+// search-<n>.db for the embedded index, a new Elasticsearch index behind the alias.
 func (s *Server) rebuildSearch(ctx context.Context, r *rebuildRun) error {
-	return domain.Precondition("search rebuild: not available yet")
+	e := s.engines
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	group := fmt.Sprintf("search.rebuild.%d", time.Now().UnixNano())
+	noFailure := func() error { return nil }
+	if e.idxSwap == nil {
+		rx, ok := e.idx.(reindexer)
+		if !ok {
+			return domain.Precondition("this search engine cannot rebuild into a new index")
+		}
+		// Elasticsearch: fill a new index, then the alias moves to it in one request.
+		err := rx.Reindex(ctx, func(ctx context.Context, target search.Index) error {
+			r.set(func(x *connectrpc.Rebuild) { x.Target = "a new index behind alias " + s.cfg.Elasticsearch.Alias })
+			p := search.NewProjector(e.log, target, s.logger).WithGroup(group)
+			return s.catchUp(ctx, r, &s.idxGate, p.Run, noFailure, target.Checkpoint, e.idx.Checkpoint)
+		})
+		if r.get().Phase == PhaseSwapping {
+			s.idxGate.resume()
+		}
+		return err
+	}
+	dir := s.cfg.DataDir
+	name := searchFiles.next(e.idxFile)
+	path := filepath.Join(dir, name)
+	r.set(func(x *connectrpc.Rebuild) { x.Target = path })
+	removeSQLiteFiles(path)
+	next, err := sqlitefts.Open(path, sqlitefts.Options{Logger: s.logger, Candidates: s.cfg.SearchCandidates})
+	if err != nil {
+		return fmt.Errorf("open the new search index: %w", err)
+	}
+	swapped := false
+	defer func() {
+		if !swapped {
+			_ = next.Close()
+			removeSQLiteFiles(path)
+		}
+	}()
+	p := search.NewProjector(e.log, next, s.logger).WithGroup(group)
+	if err := s.catchUp(ctx, r, &s.idxGate, p.Run, noFailure, next.Checkpoint, e.idx.Checkpoint); err != nil {
+		return err
+	}
+	defer s.idxGate.resume()
+	if err := searchFiles.setActive(dir, name); err != nil {
+		return fmt.Errorf("record the new search index as serving: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	old, err := e.idxSwap.Swap(wctx, next)
+	swapped = true
+	oldFile := e.idxFile
+	e.idxFile = name
+	if err != nil {
+		s.logger.Warn("search index swapped while calls still read the old file; closing it anyway", "err", err)
+	}
+	if err := old.Close(); err != nil {
+		s.logger.Warn("closing the old search index", "err", err)
+	}
+	removeSQLiteFiles(filepath.Join(dir, oldFile))
+	return nil
 }

@@ -157,6 +157,8 @@ type Server struct {
 	// allows one swap at a time; rebuilds serves AdminService.
 	rmGate   gate
 	rmMu     sync.Mutex
+	idxGate  gate
+	idxMu    sync.Mutex
 	rebuilds *rebuilds
 	// stopping is closed when Shutdown begins: open streams end at once.
 	stopping     chan struct{}
@@ -247,7 +249,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	}
 	if cfg.has(RoleProjector) {
 		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.rmGate.wrap(s.projector.Run)))
-		s.run(runCtx, "search projector", s.searcher.Run)
+		s.run(runCtx, "search projector", s.idxGate.wrap(s.searcher.Run))
 		// The read model must hold the whole log before anyone reads it or before we decide
 		// that no key exists: after a rebuild it starts empty.
 		if err := waitCaughtUp(ctx, e.log, "read model", logger, s.projector.WaitFor); err != nil {

@@ -22,13 +22,24 @@ type Projector struct {
 	store  Store
 	log    eventlog.Log
 	logger *slog.Logger
+	// group is the log's consumer group (ReadModelProjection unless a rebuild sets another);
+	// the store's checkpoint is always ReadModelProjection's.
+	group string
 
 	progress *eventlog.Progress
 }
 
 // NewProjector returns a projector of log into store.
 func NewProjector(log eventlog.Log, store Store, logger *slog.Logger) *Projector {
-	return &Projector{store: store, log: log, logger: logger, progress: eventlog.NewProgress()}
+	return &Projector{store: store, log: log, logger: logger, progress: eventlog.NewProgress(), group: ReadModelProjection}
+}
+
+// WithGroup makes the projector consume the log as another consumer group, so a new version
+// of the read model can be built beside the serving one without moving the serving
+// projector's position. It returns p.
+func (p *Projector) WithGroup(group string) *Projector {
+	p.group = group
+	return p
 }
 
 // Run consumes the log until ctx is done. It resumes from the read model's own checkpoint,
@@ -38,13 +49,13 @@ func (p *Projector) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := p.log.SetCheckpoint(ctx, ReadModelProjection, cp); err != nil {
+	if err := p.log.SetCheckpoint(ctx, p.group, cp); err != nil {
 		// Kafka refuses while other members of the group consume: they are applying the log
 		// to this same store, so the group's own offsets are right. Handle still skips what
 		// the store already holds.
 		p.logger.Warn("read model projector: group checkpoint not moved; resuming from the group's", "err", err)
 	}
-	return p.log.Consume(ctx, ReadModelProjection, p.Handle)
+	return p.log.Consume(ctx, p.group, p.Handle)
 }
 
 // Handle applies a batch of records; it is the consumer group's handler.

@@ -83,6 +83,22 @@ type engines struct {
 	// restartReadModel restarts the read-model projector (set by the server), after a corrupt
 	// read model was replaced by an empty one: it starts again from the beginning of the log.
 	restartReadModel func()
+	// rmSwap serves the read model (e.rm) and lets a blue/green rebuild swap in a new one;
+	// rmFile is the SQLite file it serves now (empty with PostgreSQL).
+	rmSwap *projections.Swappable
+	rmFile string
+	// idxSwap serves the embedded search index (e.idx) and lets a rebuild swap in a new one;
+	// idxFile is the file it serves now (nil and empty with Elasticsearch).
+	idxSwap *search.Swappable
+	idxFile string
+}
+
+// readModelRebuilt restarts the read-model projector after the serving SQLite file was found
+// corrupt and replaced by an empty one.
+func (e *engines) readModelRebuilt() {
+	if restart := e.restartReadModel; restart != nil {
+		restart()
+	}
 }
 
 func (e *engines) close(logger *slog.Logger) {
@@ -135,8 +151,9 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		if err != nil {
 			return nil, fmt.Errorf("--postgres-url: read model: %w", err)
 		}
-		e.rm = rm
-		e.closers = append(e.closers, rm.Close)
+		e.rmSwap = projections.NewSwappable(rm)
+		e.rm = e.rmSwap
+		e.closers = append(e.closers, e.rmSwap.Close)
 		creds, err := postgres.OpenCredentialStore(ctx, cfg.PostgresURL, box, pgopts...)
 		if err != nil {
 			return nil, fmt.Errorf("--postgres-url: credential store: %w", err)
@@ -158,17 +175,19 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 			e.closers = append(e.closers, pc.Close)
 		}
 	} else {
-		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, "readmodel.db"), sqlite.WithReadModelLogger(logger),
-			sqlite.WithOnRebuilt(func() {
-				if restart := e.restartReadModel; restart != nil {
-					restart()
-				}
-			}))
+		name, err := readModelFiles.active(cfg.DataDir, logger)
 		if err != nil {
 			return nil, fmt.Errorf("read model: %w", err)
 		}
-		e.rm = rm
-		e.closers = append(e.closers, rm.Close)
+		rm, err := sqlite.OpenReadModel(filepath.Join(cfg.DataDir, name), sqlite.WithReadModelLogger(logger),
+			sqlite.WithOnRebuilt(e.readModelRebuilt))
+		if err != nil {
+			return nil, fmt.Errorf("read model: %w", err)
+		}
+		e.rmFile = name
+		e.rmSwap = projections.NewSwappable(rm)
+		e.rm = e.rmSwap
+		e.closers = append(e.closers, e.rmSwap.Close)
 		creds, err := sqlite.OpenCredentialStore(filepath.Join(cfg.DataDir, "credentials.db"), box)
 		if err != nil {
 			return nil, fmt.Errorf("credential store: %w", err)
@@ -250,12 +269,18 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		e.idx = idx
 		e.closers = append(e.closers, idx.Close)
 	default:
-		idx, err := openEmbeddedSearch(cfg, logger)
+		name, err := searchFiles.active(cfg.DataDir, logger)
 		if err != nil {
 			return nil, fmt.Errorf("search index: %w", err)
 		}
-		e.idx = idx
-		e.closers = append(e.closers, idx.Close)
+		idx, err := openEmbeddedSearch(cfg, name, logger)
+		if err != nil {
+			return nil, fmt.Errorf("search index: %w", err)
+		}
+		e.idxFile = name
+		e.idxSwap = search.NewSwappable(idx)
+		e.idx = e.idxSwap
+		e.closers = append(e.closers, e.idxSwap.Close)
 	}
 	return e, nil
 }
@@ -308,11 +333,12 @@ func (noSharedIndex) SetCheckpoint(context.Context, eventlog.Cursor) error { ret
 func (noSharedIndex) Ping(context.Context) error                           { return nil }
 func (noSharedIndex) Close() error                                         { return nil }
 
-// openEmbeddedSearch opens the SQLite FTS5 search index (search.db). A data folder of an older
+// openEmbeddedSearch opens the SQLite FTS5 search index (name: search.db, or the file a
+// rebuild swapped in). A data folder of an older
 // version holds a Bleve index instead (search.bleve): it is dropped, and the new index, empty,
 // is built from the event log by the search projector (progress in the log).
-func openEmbeddedSearch(cfg Config, logger *slog.Logger) (*sqlitefts.Index, error) {
-	idx, err := sqlitefts.Open(filepath.Join(cfg.DataDir, "search.db"),
+func openEmbeddedSearch(cfg Config, name string, logger *slog.Logger) (*sqlitefts.Index, error) {
+	idx, err := sqlitefts.Open(filepath.Join(cfg.DataDir, name),
 		sqlitefts.Options{Logger: logger, Candidates: cfg.SearchCandidates})
 	if err != nil {
 		return nil, err

@@ -161,6 +161,15 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	readModelHealth health.Part
+	// rmGate pauses the read-model projector while a rebuilt read model is swapped in; rmMu
+	// allows one swap at a time; rebuilds serves AdminService.
+	rmGate  gate
+	rmMu    sync.Mutex
+	idxGate gate
+	// anGate pauses the analytics projector across a read model swap (its tables are in it).
+	anGate   gate
+	idxMu    sync.Mutex
+	rebuilds *rebuilds
 	// stopping is closed when Shutdown begins: open streams end at once.
 	stopping     chan struct{}
 	stoppingOnce sync.Once
@@ -257,12 +266,13 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		lag.Add(telemetry.Group{Name: searchGroup, Checkpoint: e.idx.Checkpoint})
 	}
 	if cfg.has(RoleProjector) {
-		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.projector.Run))
-		s.run(runCtx, "search projector", s.searcher.Run)
+		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.rmGate.wrap(s.projector.Run)))
+		s.run(runCtx, "search projector", s.idxGate.wrap(s.searcher.Run))
 		// A corrupt read model replaced by an empty one takes the metrics with it: both start
-		// again from the beginning of the log.
+		// again from the beginning of the log. A blue/green rebuild pauses the analytics
+		// projector across the swap (anGate): it starts again on the new store's tables.
 		var restartAnalytics func()
-		s.run(runCtx, "analytics projector", s.restartable(&restartAnalytics, s.analytics.Run))
+		s.run(runCtx, "analytics projector", s.restartable(&restartAnalytics, s.anGate.wrap(s.analytics.Run)))
 		restartReadModel := e.restartReadModel
 		e.restartReadModel = func() { restartReadModel(); restartAnalytics() }
 		// The read model must hold the whole log before anyone reads it or before we decide
@@ -350,10 +360,15 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg}, cfg.Send, senders(cfg.PlatformBaseURLs)...)
 		s.run(runCtx, "sender", send.Run)
 	}
+	var rebuilder connectrpc.Rebuilder
+	if cfg.has(RoleProjector) {
+		s.rebuilds = &rebuilds{s: s, ctx: runCtx, running: map[string]*rebuildRun{}}
+		rebuilder = s.rebuilds
+	}
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Progress: s.projector, Logger: logger, Keys: e.keys,
 		Positions: e.positions, Stopping: s.stopping, Connector: connector,
-		Analytics: &connectrpc.Analytics{Reader: an, Definition: s.analytics.Definition(), CaughtUp: s.analyticsCaughtUp}}, opts)
+		Analytics: &connectrpc.Analytics{Reader: an, Definition: s.analytics.Definition(), CaughtUp: s.analyticsCaughtUp}, Rebuilds: rebuilder}, opts)
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)

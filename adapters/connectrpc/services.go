@@ -42,6 +42,9 @@ type Deps struct {
 	Connector *linking.Service
 	// Analytics serves AnalyticsService (nil: it answers Unimplemented).
 	Analytics *Analytics
+	// Rebuilds runs blue/green projection rebuilds for AdminService (nil: it answers
+	// Unimplemented, e.g. in a process without the projector role).
+	Rebuilds Rebuilder
 }
 
 // position is the caller's token for the raw position a command answered ("" stays "").

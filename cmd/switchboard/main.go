@@ -44,6 +44,7 @@ func commands() []command {
 		{"serve", "run the API, webhooks, pollers and projectors (the default command)", serve},
 		{"migrate", "apply the PostgreSQL migrations and exit (serve applies them too)", migrate},
 		{"search reindex", "rebuild the Elasticsearch index from the log and switch the alias to it", reindex},
+		{"projections rebuild", "rebuild readmodel or search beside the serving one on a running server, then swap", rebuildProjection},
 		{"version", "print the version, the commit and the Go version it was built with", printVersion},
 		{"help", "show this help; 'switchboard <command> --help' shows a command's flags", nil},
 	}
@@ -61,7 +62,7 @@ func summary(name string) string {
 func usage(w io.Writer) {
 	fmt.Fprint(w, "usage: switchboard <command> [flags]\n\ncommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-19s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nWith no command, switchboard serves: every engine embedded under ./data, the API on\n"+
 		"127.0.0.1:8080. Every flag --x-y can also be set by the env variable SWITCHBOARD_X_Y.\n")
@@ -111,6 +112,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 			return errors.New("usage: switchboard search reindex [flags]")
 		}
 		name, args = "search reindex", args[1:]
+	}
+	if name == "projections" {
+		if len(args) == 0 || args[0] != "rebuild" {
+			if wantsHelp(args) {
+				fmt.Fprintf(stdout, "usage: switchboard projections rebuild readmodel|search [flags]\n\n%s\n", summary("projections rebuild"))
+				return nil
+			}
+			usage(stderr)
+			return errors.New("usage: switchboard projections rebuild readmodel|search [flags]")
+		}
+		name, args = "projections rebuild", args[1:]
 	}
 	for _, c := range commands() {
 		if c.name == name && c.run != nil {

@@ -526,14 +526,17 @@ func (s *Server) bootstrap(ctx context.Context, app commands.App, keys interface
 	return nil
 }
 
-// WaitCaughtUp waits until the read model and the search index have applied every event now in
-// the log: after a webhook (acknowledged once durable, before projection), a reader sees
-// everything it brought, in the inbox and in search.
+// WaitCaughtUp waits until the read model, the search index and the conversation metrics have
+// applied every event now in the log: after a webhook (acknowledged once durable, before
+// projection), a reader sees everything it brought, in the inbox, in search and in analytics.
 func (s *Server) WaitCaughtUp(ctx context.Context) error {
 	if err := waitCaughtUp(ctx, s.engines.log, "read model", s.logger, s.projector.WaitFor); err != nil {
 		return err
 	}
-	return waitCaughtUp(ctx, s.engines.log, "search index", s.logger, s.searcher.WaitFor)
+	if err := waitCaughtUp(ctx, s.engines.log, "search index", s.logger, s.searcher.WaitFor); err != nil {
+		return err
+	}
+	return waitCaughtUp(ctx, s.engines.log, "analytics", s.logger, s.analytics.WaitFor)
 }
 
 // EventLog is the process's event log, for tools and tests that inspect what was appended.

@@ -247,6 +247,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	if _, none := e.idx.(noSharedIndex); !none {
 		lag.Add(telemetry.Group{Name: searchGroup, Checkpoint: e.idx.Checkpoint})
 	}
+	if cfg.PostgresURL != "" {
+		s.run(runCtx, "read model schema follower", s.followReadModelSchema)
+	}
 	if cfg.has(RoleProjector) {
 		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.rmGate.wrap(s.projector.Run)))
 		s.run(runCtx, "search projector", s.idxGate.wrap(s.searcher.Run))

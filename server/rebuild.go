@@ -444,9 +444,7 @@ func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error
 	applied := func(ctx context.Context) (eventlog.Cursor, error) {
 		return next.Checkpoint(ctx, projections.ReadModelProjection)
 	}
-	serving := func(ctx context.Context) (eventlog.Cursor, error) {
-		return e.rm.Checkpoint(ctx, projections.ReadModelProjection)
-	}
+	serving := s.projector.Applied // the serving version's checkpoint
 	if err := s.catchUp(ctx, r, &s.rmGate, p.Run, failed, applied, serving); err != nil {
 		return err
 	}
@@ -459,6 +457,7 @@ func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error
 	old, err := e.rmSwap.Swap(wctx, next)
 	swapped.Store(true)
 	t.swapped()
+	s.projector.ServeVersion(projections.ReadModelProjection) // from its next run, on resume
 	if err != nil {
 		s.logger.Warn("read model swapped while calls still read the old version; closing it anyway", "err", err)
 	}
@@ -532,7 +531,10 @@ func (s *Server) pgReadModelTarget() readModelTarget {
 			go func() {
 				defer s.wg.Done()
 				// Time for the other processes to follow readmodel_active.
-				time.Sleep(3 * followInterval)
+				select {
+				case <-time.After(3 * followInterval):
+				case <-s.rebuilds.ctx.Done():
+				}
 				drop(oldSchema)
 			}()
 		},
@@ -567,6 +569,9 @@ func (s *Server) followReadModelSchema(ctx context.Context) error {
 			if err == nil {
 				old, _ := e.rmSwap.Swap(ctx, next)
 				_ = old.Close()
+				if v, err := projections.ServedVersion(ctx, next); err == nil {
+					s.projector.ServeVersion(v)
+				}
 				s.logger.Info("read model: following a rebuild into another schema", "schema", active, "from", e.pgRMSchema)
 				e.pgRMSchema = active
 				e.readModelRebuilt()

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/postgres"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/internal/testenv"
+	"github.com/switchboard-oss/switchboard/projections"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
 	"github.com/switchboard-oss/switchboard/server"
@@ -388,5 +390,76 @@ func TestRebuildProjectionOwnerOnly(t *testing.T) {
 	list, err := c.ListRebuilds(context.Background(), connect.NewRequest(&v1.ListRebuildsRequest{}))
 	if err != nil || len(list.Msg.Rebuilds) != 0 {
 		t.Errorf("ListRebuilds = %v, %v; want none", list, err)
+	}
+}
+
+// TestRebuildOnVersionChange: a read model built by another projection version (here its
+// checkpoint renamed to readmodel.v0) serves at start, kept up to date, while the current
+// version is built beside it and swapped in; reads never fail nor lose a thread meanwhile.
+func TestRebuildOnVersionChange(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, dir)
+	owner, teamID := newSearchTeam(api{t, newConnectClient(s.Addr), adminKey}, "version")
+	link := owner.link(v1.Platform_PLATFORM_API, "version-account")
+	seedMessages(t, s, teamID, link.Id, 2000)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := s.WaitCaughtUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotThreads(t, owner)
+	stopServer(t, s)
+
+	db, err := sql.Open("sqlite", filepath.Join(dir, "readmodel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE checkpoints SET projection = 'readmodel.v0' WHERE projection = ?`, projections.ReadModelProjection); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = startServer(t, dir)
+	owner = api{t, newConnectClient(s.Addr), owner.key}
+	var r *v1.Rebuild
+	for r == nil || (r.Phase != "done" && r.Phase != "failed") {
+		got := snapshotThreads(t, owner)
+		if len(got) != len(before) {
+			t.Fatalf("%d threads while the new version is built, want %d", len(got), len(before))
+		}
+		list := call[v1.ListRebuildsResponse](owner, "/switchboard.v1.AdminService/ListRebuilds", &v1.ListRebuildsRequest{})
+		if len(list.Rebuilds) != 1 || list.Rebuilds[0].Projection != "readmodel" {
+			t.Fatalf("rebuilds after a start on another version: %v, want one of readmodel", list.Rebuilds)
+		}
+		r = list.Rebuilds[0]
+	}
+	if r.Phase != "done" {
+		t.Fatalf("the rebuild at start failed: %s", r.Error)
+	}
+	if cur, err := os.ReadFile(filepath.Join(dir, "readmodel.current")); err != nil || strings.TrimSpace(string(cur)) != "readmodel-1.db" {
+		t.Errorf("readmodel.current = %q (%v), want readmodel-1.db", cur, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "readmodel.db")); !os.IsNotExist(err) {
+		t.Errorf("the old version's file is still there: %v", err)
+	}
+	after := snapshotThreads(t, owner)
+	for id, count := range before {
+		if after[id] != count {
+			t.Errorf("thread %s: %d messages after the rebuild, %d before", id, after[id], count)
+		}
+	}
+	// A write is read back (the serving projector follows the current version now).
+	res := call[v1.IngestMessageResponse](owner, "/switchboard.v1.IngestService/IngestMessage", &v1.IngestMessageRequest{
+		AccountLinkId: link.Id, PlatformMessageId: "after-version", Direction: v1.Direction_DIRECTION_INBOUND,
+		Participant: &v1.Participant{PlatformId: "after-user", Username: "after-user"}, Text: "after", SentAt: timestamppb.Now()})
+	if th := owner.thread(res.ThreadId); th.MessageCount != 1 {
+		t.Errorf("a new thread has %d messages, want 1", th.MessageCount)
+	}
+	stopServer(t, s)
+	s = startServer(t, dir) // and a restart rebuilds nothing more
+	owner = api{t, newConnectClient(s.Addr), owner.key}
+	if list := call[v1.ListRebuildsResponse](owner, "/switchboard.v1.AdminService/ListRebuilds", &v1.ListRebuildsRequest{}); len(list.Rebuilds) != 0 {
+		t.Errorf("a restart on the current version rebuilt again: %v", list.Rebuilds)
 	}
 }

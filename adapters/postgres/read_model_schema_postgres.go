@@ -109,3 +109,23 @@ func DropReadModelSchema(ctx context.Context, url, schema string, opts ...Option
 	}
 	return nil
 }
+
+// Versions lists the projection versions the read model holds a checkpoint of
+// (projections.VersionLister): a read model built by another version of the code keeps
+// serving while the current version is built beside it.
+func (s *ReadModel) Versions(ctx context.Context) ([]string, error) {
+	var out []string
+	err := pgRetryConn(ctx, s.pool, func() error {
+		out = nil
+		rows, err := s.pool.Query(ctx, `SELECT projection FROM checkpoints ORDER BY projection`)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read model: versions: %w", err)
+	}
+	return out, nil
+}

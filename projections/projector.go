@@ -5,14 +5,17 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
 )
 
-// ReadModelProjection is the read model's consumer group. Frozen: renaming it rebuilds the read
-// model from the whole log.
+// ReadModelProjection is the read model's projection version: its consumer group and the name
+// of its checkpoint. Change it when a change of Apply needs the whole log applied again: at
+// start, a read model of the previous version keeps serving while the new version is built
+// beside it from the whole log, then swapped in (server/rebuild.go).
 const ReadModelProjection = "readmodel.v1"
 
 // Projector applies the log to the read model. Each batch of events and the checkpoint that
@@ -23,15 +26,71 @@ type Projector struct {
 	log    eventlog.Log
 	logger *slog.Logger
 	// group is the log's consumer group (ReadModelProjection unless a rebuild sets another);
-	// the store's checkpoint is always ReadModelProjection's.
-	group string
+	// version names the store's checkpoint: ReadModelProjection, unless the store was built
+	// by another version of the code and serves until the new version is built beside it.
+	group   string
+	version atomic.Pointer[string]
 
 	progress *eventlog.Progress
 }
 
 // NewProjector returns a projector of log into store.
 func NewProjector(log eventlog.Log, store Store, logger *slog.Logger) *Projector {
-	return &Projector{store: store, log: log, logger: logger, progress: eventlog.NewProgress(), group: ReadModelProjection}
+	p := &Projector{store: store, log: log, logger: logger, progress: eventlog.NewProgress(), group: ReadModelProjection}
+	v := ReadModelProjection
+	p.version.Store(&v)
+	return p
+}
+
+// ServeVersion makes the projector follow a store built by projection version v (its
+// checkpoint and its consumer group): the read model of an older version serves, kept up to
+// date, while the current version is built beside it. It applies from the projector's next
+// Run.
+func (p *Projector) ServeVersion(v string) {
+	p.version.Store(&v)
+}
+
+// consumerGroup is the group of WithGroup, or else the version's.
+func (p *Projector) consumerGroup() string {
+	if p.group != ReadModelProjection {
+		return p.group
+	}
+	return p.Version()
+}
+
+// Version is the projection version whose checkpoint the projector follows.
+func (p *Projector) Version() string { return *p.version.Load() }
+
+// VersionLister is a store that lists the projection versions it holds a checkpoint of.
+type VersionLister interface {
+	Versions(ctx context.Context) ([]string, error)
+}
+
+// ServedVersion returns the read model version a store was built by: ReadModelProjection
+// when it holds that checkpoint or no checkpoint at all (a new store), else the other
+// readmodel.* version it holds.
+func ServedVersion(ctx context.Context, s Store) (string, error) {
+	l, ok := s.(VersionLister)
+	if !ok {
+		return ReadModelProjection, nil
+	}
+	vs, err := l.Versions(ctx)
+	if err != nil {
+		return "", err
+	}
+	other := ""
+	for _, v := range vs {
+		if v == ReadModelProjection {
+			return v, nil
+		}
+		if strings.HasPrefix(v, "readmodel.") {
+			other = v
+		}
+	}
+	if other == "" {
+		return ReadModelProjection, nil
+	}
+	return other, nil
 }
 
 // WithGroup makes the projector consume the log as another consumer group, so a new version
@@ -45,25 +104,27 @@ func (p *Projector) WithGroup(group string) *Projector {
 // Run consumes the log until ctx is done. It resumes from the read model's own checkpoint,
 // not the log's: a deleted or reset read model is rebuilt from the beginning of the log.
 func (p *Projector) Run(ctx context.Context) error {
-	cp, err := p.store.Checkpoint(ctx, ReadModelProjection)
+	cp, err := p.store.Checkpoint(ctx, p.Version())
 	if err != nil {
 		return err
 	}
-	if err := p.log.SetCheckpoint(ctx, p.group, cp); err != nil {
+	group := p.consumerGroup()
+	if err := p.log.SetCheckpoint(ctx, group, cp); err != nil {
 		// Kafka refuses while other members of the group consume: they are applying the log
 		// to this same store, so the group's own offsets are right. Handle still skips what
 		// the store already holds.
 		p.logger.Warn("read model projector: group checkpoint not moved; resuming from the group's", "err", err)
 	}
-	return p.log.Consume(ctx, p.group, p.Handle)
+	return p.log.Consume(ctx, group, p.Handle)
 }
 
 // Handle applies a batch of records; it is the consumer group's handler.
 func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error {
 	var cp eventlog.Cursor
+	version := p.Version()
 	err := p.store.Update(ctx, func(tx Tx) error {
 		var err error
-		cp, err = tx.Checkpoint(ReadModelProjection)
+		cp, err = tx.Checkpoint(version)
 		if err != nil {
 			return err
 		}
@@ -92,7 +153,7 @@ func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error
 		if !applied {
 			return nil
 		}
-		return tx.SetCheckpoint(ReadModelProjection, cp)
+		return tx.SetCheckpoint(version, cp)
 	})
 	if err != nil {
 		return err
@@ -105,13 +166,13 @@ func (p *Projector) Handle(ctx context.Context, records []eventlog.Record) error
 // wrote reads its own write. It polls the store as well, for projectors in other processes.
 func (p *Projector) WaitFor(ctx context.Context, c eventlog.Cursor) error {
 	return p.progress.WaitFor(ctx, c, func(ctx context.Context) (eventlog.Cursor, error) {
-		return p.store.Checkpoint(ctx, ReadModelProjection)
+		return p.store.Checkpoint(ctx, p.Version())
 	})
 }
 
 // Applied returns the cursor the read model has applied, by whichever process.
 func (p *Projector) Applied(ctx context.Context) (eventlog.Cursor, error) {
-	return p.store.Checkpoint(ctx, ReadModelProjection)
+	return p.store.Checkpoint(ctx, p.Version())
 }
 
 // Changed returns a channel closed when this process's projector commits its next batch.

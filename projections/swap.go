@@ -71,6 +71,16 @@ func (w *Swappable) State() error {
 	return nil
 }
 
+// Versions lists the current store's projection versions (VersionLister).
+func (w *Swappable) Versions(ctx context.Context) ([]string, error) {
+	g := w.acquire()
+	defer g.release()
+	if l, ok := g.Store.(VersionLister); ok {
+		return l.Versions(ctx)
+	}
+	return nil, nil
+}
+
 func (w *Swappable) Update(ctx context.Context, fn func(tx Tx) error) error {
 	g := w.acquire()
 	defer g.release()

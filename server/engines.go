@@ -91,6 +91,17 @@ type engines struct {
 	// idxFile is the file it serves now (nil and empty with Elasticsearch).
 	idxSwap *search.Swappable
 	idxFile string
+	// pgOwnSchema is the PostgreSQL URL's own schema; pgRMSchema the schema of the serving read
+	// model when a rebuild moved it elsewhere ("": the own schema).
+	pgOwnSchema, pgRMSchema string
+}
+
+// schemaOption is WithSchema(schema) unless schema is "" (the URL's own).
+func schemaOption(schema string) []postgres.Option {
+	if schema == "" {
+		return nil
+	}
+	return []postgres.Option{postgres.WithSchema(schema)}
 }
 
 // readModelRebuilt restarts the read-model projector after the serving SQLite file was found
@@ -147,10 +158,16 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 	// Read model, credentials, idempotency: PostgreSQL, or SQLite files in the data dir.
 	if cfg.PostgresURL != "" {
 		pgopts := []postgres.Option{postgres.WithLogger(logger)}
-		rm, err := postgres.OpenReadModel(ctx, cfg.PostgresURL, pgopts...)
+		// The read model serves from the schema readmodel_active names, when a rebuild moved it.
+		own, active, err := postgres.ReadModelSchemas(ctx, cfg.PostgresURL, pgopts...)
 		if err != nil {
 			return nil, fmt.Errorf("--postgres-url: read model: %w", err)
 		}
+		rm, err := postgres.OpenReadModel(ctx, cfg.PostgresURL, append(pgopts, schemaOption(active)...)...)
+		if err != nil {
+			return nil, fmt.Errorf("--postgres-url: read model: %w", err)
+		}
+		e.pgOwnSchema, e.pgRMSchema = own, active
 		e.rmSwap = projections.NewSwappable(rm)
 		e.rm = e.rmSwap
 		e.closers = append(e.closers, e.rmSwap.Close)

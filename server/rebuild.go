@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/adapters/connectrpc"
+	"github.com/switchboard-oss/switchboard/adapters/postgres"
 	"github.com/switchboard-oss/switchboard/adapters/sqlite"
 	"github.com/switchboard-oss/switchboard/adapters/sqlitefts"
 	"github.com/switchboard-oss/switchboard/domain"
@@ -227,9 +228,6 @@ func (b *rebuilds) Start(_ context.Context, projection string) (connectrpc.Rebui
 	var run func(context.Context, *rebuildRun) error
 	switch projection {
 	case "readmodel":
-		if b.s.cfg.PostgresURL != "" {
-			return connectrpc.Rebuild{}, domain.Precondition("rebuilding the read model without downtime is not available with --postgres-url yet")
-		}
 		run = b.s.rebuildReadModel
 	case "search":
 		run = b.s.rebuildSearch
@@ -389,34 +387,49 @@ func (s *Server) catchUp(ctx context.Context, r *rebuildRun, g *gate, run func(c
 	return nil
 }
 
-// rebuildReadModel builds readmodel-<n>.db beside the serving file from the whole log, then
-// swaps it in: every call after the swap reads the new file, which holds at least what the old
-// one held, so a consistency token answered before the swap is covered after it. See
+// readModelTarget is where a rebuild builds the new read model: a SQLite file beside the
+// serving one, or a PostgreSQL schema.
+type readModelTarget struct {
+	where   string // a path or a schema, for progress
+	open    func(ctx context.Context) (projections.Store, error)
+	record  func(ctx context.Context) error // makes it the serving one, durably
+	dropNew func()                          // after a failure
+	dropOld func()                          // after the swap
+	swapped func()                          // after the swap, under rmMu
+}
+
+// rebuildReadModel builds a new read model beside the serving one from the whole log, then
+// swaps it in: every call after the swap reads the new version, which holds at least what the
+// old one held, so a consistency token answered before the swap is covered after it. See
 // docs/operations.md "Rebuilding projections without downtime".
 func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error) {
 	e := s.engines
-	dir := s.cfg.DataDir
 	s.rmMu.Lock() // one swap of the read model at a time
 	defer s.rmMu.Unlock()
-	name := readModelFiles.next(e.rmFile)
-	path := filepath.Join(dir, name)
-	r.set(func(x *connectrpc.Rebuild) { x.Target = path })
-	removeSQLiteFiles(path)
 	var swapped, corrupt atomic.Bool
-	next, err := sqlite.OpenReadModel(path, sqlite.WithReadModelLogger(s.logger), sqlite.WithOnRebuilt(func() {
-		if swapped.Load() {
-			e.readModelRebuilt()
-		} else {
-			corrupt.Store(true)
-		}
-	}))
+	var t readModelTarget
+	if s.cfg.PostgresURL != "" {
+		t = s.pgReadModelTarget()
+	} else {
+		t = s.sqliteReadModelTarget(func() {
+			if swapped.Load() {
+				e.readModelRebuilt()
+			} else {
+				corrupt.Store(true)
+			}
+		})
+	}
+	r.set(func(x *connectrpc.Rebuild) { x.Target = t.where })
+	t.dropNew()
+	next, err := t.open(ctx)
 	if err != nil {
+		t.dropNew()
 		return fmt.Errorf("open the new read model: %w", err)
 	}
 	defer func() {
 		if !swapped.Load() {
 			_ = next.Close()
-			removeSQLiteFiles(path)
+			t.dropNew()
 		}
 	}()
 	failed := func() error {
@@ -431,9 +444,7 @@ func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error
 	applied := func(ctx context.Context) (eventlog.Cursor, error) {
 		return next.Checkpoint(ctx, projections.ReadModelProjection)
 	}
-	serving := func(ctx context.Context) (eventlog.Cursor, error) {
-		return e.rm.Checkpoint(ctx, projections.ReadModelProjection)
-	}
+	serving := s.projector.Applied // the serving version's checkpoint
 	if err := s.catchUp(ctx, r, &s.rmGate, p.Run, failed, applied, serving); err != nil {
 		return err
 	}
@@ -444,23 +455,138 @@ func (s *Server) rebuildReadModel(ctx context.Context, r *rebuildRun) (err error
 		return err
 	}
 	defer s.anGate.resume()
-	if err := readModelFiles.setActive(dir, name); err != nil {
+	if err := t.record(ctx); err != nil {
 		return fmt.Errorf("record the new read model as serving: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	old, err := e.rmSwap.Swap(wctx, next)
 	swapped.Store(true)
-	oldFile := e.rmFile
-	e.rmFile = name
+	t.swapped()
+	s.projector.ServeVersion(projections.ReadModelProjection) // from its next run, on resume
 	if err != nil {
-		s.logger.Warn("read model swapped while calls still read the old file; closing it anyway", "err", err)
+		s.logger.Warn("read model swapped while calls still read the old version; closing it anyway", "err", err)
 	}
 	if err := old.Close(); err != nil {
 		s.logger.Warn("closing the old read model", "err", err)
 	}
-	removeSQLiteFiles(filepath.Join(dir, oldFile))
+	t.dropOld()
 	return nil
+}
+
+// sqliteReadModelTarget is readmodel-<n>.db beside the serving file.
+func (s *Server) sqliteReadModelTarget(onRebuilt func()) readModelTarget {
+	e, dir := s.engines, s.cfg.DataDir
+	name := readModelFiles.next(e.rmFile)
+	path := filepath.Join(dir, name)
+	oldFile := e.rmFile
+	return readModelTarget{
+		where: path,
+		open: func(context.Context) (projections.Store, error) {
+			return sqlite.OpenReadModel(path, sqlite.WithReadModelLogger(s.logger), sqlite.WithOnRebuilt(onRebuilt))
+		},
+		record:  func(context.Context) error { return readModelFiles.setActive(dir, name) },
+		dropNew: func() { removeSQLiteFiles(path) },
+		dropOld: func() { removeSQLiteFiles(filepath.Join(dir, oldFile)) },
+		swapped: func() { e.rmFile = name },
+	}
+}
+
+var pgRMSchema = regexp.MustCompile(`_?rm_([0-9]+)$`)
+
+// pgSchemaName is the schema of the n-th rebuilt read model of a deployment whose own schema
+// is own: rm_<n> beside public, <own>_rm_<n> otherwise (several deployments share a database).
+func pgSchemaName(own string, next int) string {
+	if own == "public" {
+		return fmt.Sprintf("rm_%d", next)
+	}
+	return fmt.Sprintf("%s_rm_%d", own, next)
+}
+
+// pgReadModelTarget is the schema rm_<n>; readmodel_active records it, and every process
+// follows (followReadModelSchema). The old schema is dropped a while after the swap, once the
+// other processes followed; the URL's own schema is never dropped.
+func (s *Server) pgReadModelTarget() readModelTarget {
+	e, url := s.engines, s.cfg.PostgresURL
+	n := 0
+	if m := pgRMSchema.FindStringSubmatch(e.pgRMSchema); m != nil {
+		n, _ = strconv.Atoi(m[1])
+	}
+	schema := pgSchemaName(e.pgOwnSchema, n+1)
+	oldSchema := e.pgRMSchema
+	opts := []postgres.Option{postgres.WithLogger(s.logger)}
+	drop := func(schema string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := postgres.DropReadModelSchema(ctx, url, schema, opts...); err != nil {
+			s.logger.Warn("read model rebuild: could not drop a schema", "schema", schema, "err", err)
+		}
+	}
+	return readModelTarget{
+		where: "schema " + schema,
+		open: func(ctx context.Context) (projections.Store, error) {
+			return postgres.OpenReadModel(ctx, url, append(opts, postgres.WithSchema(schema))...)
+		},
+		record:  func(ctx context.Context) error { return postgres.SetActiveReadModelSchema(ctx, url, schema, opts...) },
+		dropNew: func() { drop(schema) },
+		dropOld: func() {
+			if oldSchema == "" {
+				return
+			}
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				// Time for the other processes to follow readmodel_active.
+				select {
+				case <-time.After(3 * followInterval):
+				case <-s.rebuilds.ctx.Done():
+				}
+				drop(oldSchema)
+			}()
+		},
+		swapped: func() { e.pgRMSchema = schema },
+	}
+}
+
+// followInterval is how often a process with a PostgreSQL read model checks which schema
+// serves.
+const followInterval = 2 * time.Second
+
+// followReadModelSchema swaps this process's read model when another process rebuilt it into
+// a new schema.
+func (s *Server) followReadModelSchema(ctx context.Context) error {
+	e, url := s.engines, s.cfg.PostgresURL
+	opts := []postgres.Option{postgres.WithLogger(s.logger)}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(followInterval):
+		}
+		// Read under the lock: a rebuild of this process swaps and records under it too.
+		s.rmMu.Lock()
+		_, active, err := postgres.ReadModelSchemas(ctx, url, opts...)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.Warn("read model: cannot read which schema serves", "err", err)
+			}
+		} else if active != e.pgRMSchema {
+			next, err := postgres.OpenReadModel(ctx, url, append(opts, schemaOption(active)...)...)
+			if err == nil {
+				old, _ := e.rmSwap.Swap(ctx, next)
+				_ = old.Close()
+				if v, err := projections.ServedVersion(ctx, next); err == nil {
+					s.projector.ServeVersion(v)
+				}
+				s.logger.Info("read model: following a rebuild into another schema", "schema", active, "from", e.pgRMSchema)
+				e.pgRMSchema = active
+				e.readModelRebuilt()
+			} else {
+				s.logger.Warn("read model: cannot open the schema that serves now", "schema", active, "err", err)
+			}
+		}
+		s.rmMu.Unlock()
+	}
 }
 
 // rebuildSearch builds a new search index beside the serving one and swaps it in: a new

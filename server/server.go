@@ -256,14 +256,26 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		searchGroup = search.Projection + ".node." + id
 		s.searcher.WithGroup(searchGroup)
 	}
-	lag.Add(telemetry.Group{Name: projections.ReadModelProjection, Checkpoint: func(ctx context.Context) (eventlog.Cursor, error) {
-		return e.rm.Checkpoint(ctx, projections.ReadModelProjection)
-	}})
+	// A read model built by another projection version serves (kept up to date) while the
+	// current version is built beside it: see the rebuild started below.
+	servedVersion, err := projections.ServedVersion(ctx, e.rm)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	if servedVersion != projections.ReadModelProjection {
+		s.projector.ServeVersion(servedVersion)
+		logger.Warn("the read model was built by another projection version: it serves while this version is built beside it",
+			"serving", servedVersion, "building", projections.ReadModelProjection)
+	}
+	lag.Add(telemetry.Group{Name: projections.ReadModelProjection, Checkpoint: s.projector.Applied})
 	lag.Add(telemetry.Group{Name: s.analytics.Definition(), Checkpoint: func(ctx context.Context) (eventlog.Cursor, error) {
 		return e.rm.Checkpoint(ctx, s.analytics.Definition())
 	}})
 	if _, none := e.idx.(noSharedIndex); !none {
 		lag.Add(telemetry.Group{Name: searchGroup, Checkpoint: e.idx.Checkpoint})
+	}
+	if cfg.PostgresURL != "" {
+		s.run(runCtx, "read model schema follower", s.followReadModelSchema)
 	}
 	if cfg.has(RoleProjector) {
 		s.run(runCtx, "read model projector", s.restartable(&e.restartReadModel, s.rmGate.wrap(s.projector.Run)))
@@ -389,6 +401,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			logger.Error("http server stopped", "err", err)
 		}
 	}()
+	if servedVersion != projections.ReadModelProjection && s.rebuilds != nil {
+		if _, err := s.rebuilds.Start(ctx, "readmodel"); err != nil {
+			logger.Error("could not start building the read model of this projection version", "err", err)
+		}
+	}
 	logger.Info("switchboard listening", "addr", s.Addr, "data_dir", cfg.DataDir, "roles", strings.Join(cfg.Roles, ","),
 		"event_log", engineName(cfg.Kafka.Brokers != "", "kafka", "sqlite"),
 		"read_model", engineName(cfg.PostgresURL != "", "postgres", "sqlite"),

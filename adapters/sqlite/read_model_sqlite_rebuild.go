@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -151,3 +152,23 @@ func (s *ReadModel) State() error {
 
 // Rebuilds counts the corrupt files replaced since Open (tests, metrics).
 func (s *ReadModel) Rebuilds() int { return int(s.rebuilds.Load()) }
+
+// Versions lists the projection versions the file holds a checkpoint of
+// (projections.VersionLister): a file built by another version of the code keeps serving
+// while the current version is built beside it.
+func (s *ReadModel) Versions(ctx context.Context) ([]string, error) {
+	rows, err := s.c().q.QueryContext(ctx, "SELECT projection FROM checkpoints ORDER BY projection")
+	if err != nil {
+		return nil, fmt.Errorf("read model: versions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("read model: versions: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -40,6 +40,11 @@ type Dialect struct {
 	Placeholder func(n int) string
 	// Time converts a time to the engine's stored form.
 	Time func(t time.Time) any
+	// Unindexed, if set, renders a column so the engine checks it per row rather than search
+	// an index by it: a view's columns when a more selective filter (the status) has its own
+	// index, which an engine without statistics (SQLite) would otherwise pass over for the
+	// view's index with more equalities.
+	Unindexed func(col string) string
 }
 
 // sqlBuilder accumulates a WHERE clause and its arguments.
@@ -67,15 +72,19 @@ func (b *sqlBuilder) where(format string, vals ...any) {
 func (q ThreadQuery) Where(d Dialect) (string, []any) {
 	b := &sqlBuilder{d: d}
 	b.where("t.team_id = %s", q.TeamID)
+	col := func(c string) string { return c }
+	if q.StatusID != "" && d.Unindexed != nil {
+		col = d.Unindexed
+	}
 	switch q.View {
 	case ViewInbox:
-		b.where("t.done = %s AND t.request = %s", false, false)
+		b.where(col("t.done")+" = %s AND "+col("t.request")+" = %s", false, false)
 	case ViewNoReply:
-		b.where("t.done = %s AND t.last_message_direction = %s", false, "outbound")
+		b.where(col("t.done")+" = %s AND "+col("t.last_message_direction")+" = %s", false, "outbound")
 	case ViewRequests:
-		b.where("t.done = %s AND t.request = %s", false, true)
+		b.where(col("t.done")+" = %s AND "+col("t.request")+" = %s", false, true)
 	case ViewArchived:
-		b.where("t.done = %s", true)
+		b.where(col("t.done")+" = %s", true)
 	case ViewAll:
 	}
 	if q.AccountLinkID != "" {
@@ -104,7 +113,10 @@ func (q ThreadQuery) Where(d Dialect) (string, []any) {
 			" WHERE pt.team_id = t.team_id AND pt.prospect_id = t.prospect_id AND pt.tag_id = %s)", q.TagID)
 	}
 	if q.StatusID != "" {
-		b.where("EXISTS (SELECT 1 FROM prospects p WHERE p.team_id = t.team_id AND p.id = t.prospect_id AND p.status_id = %s)", q.StatusID)
+		// The prospect's status, kept on each of its threads by the store (prospect_status_id:
+		// '' when the prospect has none or does not exist), so the filter reads an index of
+		// threads in page order instead of joining prospects row by row.
+		b.where("t.prospect_status_id = %s", q.StatusID)
 	}
 	if q.After != nil {
 		at := d.Time(q.After.At)

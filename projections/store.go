@@ -94,9 +94,15 @@ type Reader interface {
 	Threads(ctx context.Context, q ThreadQuery) ([]Thread, error)
 
 	Message(ctx context.Context, teamID, id string) (Message, error)
+	// MessagesByID returns the team's messages of these ids (at most MaxMessagesByID), in one
+	// query, by id; an id without a message has no entry.
+	MessagesByID(ctx context.Context, teamID string, ids []string) (map[string]Message, error)
 	// Messages lists a thread's messages by sent_at desc, id desc, after the cursor.
 	Messages(ctx context.Context, q MessageQuery) ([]Message, error)
 }
+
+// MaxMessagesByID is how many ids one MessagesByID call takes: a page of search hits.
+const MaxMessagesByID = 500
 
 // SortKey is a keyset-paging position: rows strictly after (At, ID) in descending order.
 type SortKey struct {

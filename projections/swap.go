@@ -234,6 +234,12 @@ func (w *Swappable) Message(ctx context.Context, teamID, id string) (Message, er
 	return g.Message(ctx, teamID, id)
 }
 
+func (w *Swappable) MessagesByID(ctx context.Context, teamID string, ids []string) (map[string]Message, error) {
+	g := w.acquire()
+	defer g.release()
+	return g.MessagesByID(ctx, teamID, ids)
+}
+
 func (w *Swappable) Messages(ctx context.Context, q MessageQuery) ([]Message, error) {
 	g := w.acquire()
 	defer g.release()

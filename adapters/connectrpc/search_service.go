@@ -8,7 +8,6 @@ import (
 
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
-	"github.com/switchboard-oss/switchboard/projections"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1/switchboardv1connect"
 	"github.com/switchboard-oss/switchboard/search"
@@ -51,13 +50,19 @@ func (s searchService) SearchMessages(ctx context.Context, req *connect.Request[
 			return nil, err
 		}
 		out := &v1.SearchMessagesResponse{NextPageToken: next, Total: res.Total, Hits: make([]*v1.SearchHit, 0, len(res.Hits))}
+		// The page's messages in one query, not one per hit.
+		ids := make([]string, len(res.Hits))
+		for i, h := range res.Hits {
+			ids[i] = h.MessageID
+		}
+		msgs, err := s.d.Reader.MessagesByID(ctx, a.TeamID, ids)
+		if err != nil {
+			return nil, domain.Unavailable("the read model", err)
+		}
 		for _, h := range res.Hits {
-			msg, err := s.d.Reader.Message(ctx, a.TeamID, h.MessageID)
-			if errors.Is(err, projections.ErrNotFound) {
+			msg, ok := msgs[h.MessageID]
+			if !ok {
 				continue // indexed before the read model has it: it shows up on the next search
-			}
-			if err != nil {
-				return nil, domain.Unavailable("the read model", err)
 			}
 			if msg.Deleted {
 				continue

@@ -47,6 +47,9 @@ type ReadModel struct {
 	pool    *pgxpool.Pool
 	logger  *slog.Logger
 	flushAt int
+	// upsertNew sends the messages an Update inserted with the upsert of changed ones instead
+	// of COPY (how earlier releases wrote them; the benchmark compares the two).
+	upsertNew bool
 }
 
 var _ projections.Store = (*ReadModel)(nil)
@@ -103,7 +106,7 @@ func (s *ReadModel) Update(ctx context.Context, fn func(tx projections.Tx) error
 			s.logger.Debug("read model: rollback failed", "error", err)
 		}
 	}()
-	x := &pgTx{ctx: ctx, tx: tx, flushAt: s.flushAt}
+	x := &pgTx{ctx: ctx, tx: tx, flushAt: s.flushAt, upsertNew: s.upsertNew}
 	if err := fn(x); err != nil {
 		return err
 	}
@@ -239,6 +242,13 @@ type pgTx struct {
 	prospectThreads map[pgKey]bool
 	checkpoints     map[string]eventlog.Cursor
 	dirtyCPs        map[string]bool
+	// statusChanged holds the prospects whose status changed since the last flush: their
+	// threads follow (rm-thread-statuses).
+	statusChanged map[pgKey]bool
+	// inserted holds the messages InsertMessage added since the last flush: no row has their
+	// id, so they go by COPY, unless upsertNew.
+	inserted  map[pgKey]bool
+	upsertNew bool
 }
 
 // read runs a query in the transaction, taking the writers' lock first (in the same round
@@ -433,26 +443,48 @@ func (x *pgTx) flush() error {
 		return []any{p.TeamID, p.ID, p.Platform, p.PlatformID, p.Username, p.DisplayName, p.AvatarURL,
 			p.StatusID, p.Notes, p.Valuation, pgFieldsJSON(p.CustomFields), p.FirstSeenAt, p.LastSeenAt}
 	})
+	if len(x.statusChanged) > 0 {
+		var teams, ids, statuses []string
+		for _, k := range slices.SortedFunc(maps.Keys(x.statusChanged), pgCompareKeys) {
+			teams, ids, statuses = append(teams, k.team), append(ids, k.id), append(statuses, x.prospects.rows[k].StatusID)
+		}
+		b.Queue(pgRM.get("rm-thread-statuses"), teams, ids, statuses)
+	}
 	pgQueueUpsert(b, "rm-upsert-threads", x.threads.written(), func(t projections.Thread) []any {
 		return []any{t.TeamID, t.ID, t.Platform, t.PlatformID, t.AccountLinkID, t.ProspectID,
 			t.AssigneeMemberID, t.Done, t.Request, t.LastMessageID, t.LastMessageText,
 			t.LastMessageDirection, t.LastMessageAt, t.UnreadCount, t.MessageCount, t.CreatedAt}
 	})
-	pgQueueUpsert(b, "rm-upsert-messages", x.messages.written(), func(m projections.Message) []any {
-		return []any{m.TeamID, m.ID, m.ThreadID, m.ProspectID, m.AccountLinkID, m.Platform, m.PlatformID,
+	var changed, copied [][]any
+	for _, m := range x.messages.written() {
+		v := []any{m.TeamID, m.ID, m.ThreadID, m.ProspectID, m.AccountLinkID, m.Platform, m.PlatformID,
 			m.Direction, m.SenderPlatformID, m.SenderUsername, m.SenderDisplayName, m.SenderAvatarURL,
 			m.Text, pgAttachmentsJSON(m.Attachments), m.SentAt, m.Edited, m.Deleted, m.ReplyToMessageID, m.Status}
-	})
+		if x.inserted[pgKey{m.TeamID, m.ID}] && !x.upsertNew {
+			copied = append(copied, v)
+		} else {
+			changed = append(changed, v)
+		}
+	}
+	pgQueueUpsert(b, "rm-upsert-messages", changed, func(v []any) []any { return v })
 	for _, name := range slices.Sorted(maps.Keys(x.dirtyCPs)) {
 		b.Queue(pgRM.get("rm-set-checkpoint"), name, x.checkpoints[name].String())
 	}
-	if b.Len() == 0 || (b.Len() == 1 && !x.locked) {
+	if len(copied) == 0 && (b.Len() == 0 || (b.Len() == 1 && !x.locked)) {
 		return nil // nothing written
 	}
 	if err := x.tx.SendBatch(x.ctx, b).Close(); err != nil {
 		return fmt.Errorf("read model: write %d statements: %w", b.Len(), err)
 	}
 	x.locked = true
+	if len(copied) > 0 {
+		// The writers' lock is held (taken above at the latest) since the transaction found
+		// that no row has these ids.
+		if _, err := x.tx.CopyFrom(x.ctx, pgx.Identifier{"messages"}, pgMessageCols, pgx.CopyFromRows(copied)); err != nil {
+			return fmt.Errorf("read model: copy %d messages: %w", len(copied), err)
+		}
+	}
+	x.statusChanged, x.inserted = nil, nil
 	x.pending = 0
 	x.ops = nil
 	for _, r := range []interface{ flushed() }{&x.teams, &x.members, &x.apiKeys, &x.statuses, &x.links,
@@ -462,6 +494,11 @@ func (x *pgTx) flush() error {
 	x.checkpoints, x.dirtyCPs = nil, nil
 	return nil
 }
+
+// pgMessageCols are the columns of messages, in the order of rm-upsert-messages.
+var pgMessageCols = []string{"team_id", "id", "thread_id", "prospect_id", "account_link_id", "platform",
+	"platform_id", "direction", "sender_platform_id", "sender_username", "sender_display_name",
+	"sender_avatar_url", "text", "attachments", "sent_at", "edited", "deleted", "reply_to_message_id", "status"}
 
 // pgQueueUpsert queues one upsert of rows, its parameters being one array per column.
 func pgQueueUpsert[T any](b *pgx.Batch, query string, rows []T, values func(T) []any) {
@@ -608,7 +645,14 @@ func (x *pgTx) GetProspect(teamID, id string) (projections.Prospect, error) {
 
 func (x *pgTx) PutProspect(p projections.Prospect) error {
 	p.CustomFields = maps.Clone(p.CustomFields) // the cached row must not change with the caller's map
-	x.prospects.write(pgKey{p.TeamID, p.ID}, p)
+	k := pgKey{p.TeamID, p.ID}
+	if prev, known := x.prospects.lookup(k); known && prev != nil && prev.StatusID != p.StatusID || (!known || prev == nil) && p.StatusID != "" {
+		if x.statusChanged == nil {
+			x.statusChanged = map[pgKey]bool{}
+		}
+		x.statusChanged[k] = true
+	}
+	x.prospects.write(k, p)
 	return x.wrote()
 }
 
@@ -677,6 +721,10 @@ func (x *pgTx) InsertMessage(m projections.Message) (bool, error) {
 	case !errors.Is(err, projections.ErrNotFound):
 		return false, err
 	}
+	if x.inserted == nil {
+		x.inserted = map[pgKey]bool{}
+	}
+	x.inserted[pgKey{m.TeamID, m.ID}] = true
 	return true, x.PutMessage(m)
 }
 
@@ -1052,6 +1100,22 @@ func (s *ReadModel) Threads(ctx context.Context, q projections.ThreadQuery) ([]p
 
 func (s *ReadModel) Message(ctx context.Context, teamID, id string) (projections.Message, error) {
 	return pgQueryOne(ctx, s.pool, pgScanMessage, "message", pgMessageSQL, teamID, id, nil)
+}
+
+// MessagesByID returns the team's messages of ids, in one statement.
+func (s *ReadModel) MessagesByID(ctx context.Context, teamID string, ids []string) (map[string]projections.Message, error) {
+	if len(ids) > projections.MaxMessagesByID {
+		return nil, fmt.Errorf("read model: messages by id: %d ids, at most %d", len(ids), projections.MaxMessagesByID)
+	}
+	out := make(map[string]projections.Message, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ms, err := pgQueryAll(ctx, s.pool, pgScanMessage, "messages by id", pgRM.get("rm-messages-by-id"), teamID, ids)
+	for _, m := range ms {
+		out[m.ID] = m
+	}
+	return out, err
 }
 
 func (s *ReadModel) Messages(ctx context.Context, q projections.MessageQuery) ([]projections.Message, error) {

@@ -118,14 +118,29 @@ ON CONFLICT (team_id, id) DO UPDATE SET platform = excluded.platform, platform_i
     valuation = excluded.valuation, custom_fields = excluded.custom_fields,
     first_seen_at = excluded.first_seen_at, last_seen_at = excluded.last_seen_at;
 
+-- name: rm-thread-statuses
+-- The prospects whose status an Update changed (written just before): their threads follow,
+-- for the status filter (migrations/018_thread_status.up.sql).
+UPDATE threads t SET prospect_status_id = u.status_id
+FROM unnest($1::text[], $2::text[], $3::text[]) AS u(team_id, prospect_id, status_id)
+WHERE t.team_id = u.team_id AND t.prospect_id = u.prospect_id AND t.prospect_status_id <> u.status_id;
+
 -- name: rm-upsert-threads
+-- Each thread with its prospect's status (the prospects are written before it).
 INSERT INTO threads (team_id, id, platform, platform_id, account_link_id, prospect_id,
     assignee_member_id, done, request, last_message_id, last_message_text,
-    last_message_direction, last_message_at, unread_count, message_count, created_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+    last_message_direction, last_message_at, unread_count, message_count, created_at,
+    prospect_status_id)
+SELECT u.*, coalesce(p.status_id, '')
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
     $7::text[], $8::boolean[], $9::boolean[], $10::text[], $11::text[],
     $12::text[], $13::timestamptz[], $14::integer[], $15::integer[], $16::timestamptz[])
-ON CONFLICT (team_id, id) DO UPDATE SET platform = excluded.platform, platform_id = excluded.platform_id,
+    AS u(team_id, id, platform, platform_id, account_link_id, prospect_id, assignee_member_id,
+         done, request, last_message_id, last_message_text, last_message_direction,
+         last_message_at, unread_count, message_count, created_at)
+LEFT JOIN prospects p ON p.team_id = u.team_id AND p.id = u.prospect_id
+ON CONFLICT (team_id, id) DO UPDATE SET prospect_status_id = excluded.prospect_status_id,
+    platform = excluded.platform, platform_id = excluded.platform_id,
     account_link_id = excluded.account_link_id, prospect_id = excluded.prospect_id,
     assignee_member_id = excluded.assignee_member_id, done = excluded.done,
     request = excluded.request, last_message_id = excluded.last_message_id,
@@ -133,6 +148,16 @@ ON CONFLICT (team_id, id) DO UPDATE SET platform = excluded.platform, platform_i
     last_message_direction = excluded.last_message_direction,
     last_message_at = excluded.last_message_at, unread_count = excluded.unread_count,
     message_count = excluded.message_count, created_at = excluded.created_at;
+
+-- name: rm-messages-by-id
+-- The messages of a page of search hits, in one statement.
+SELECT team_id, id, thread_id, prospect_id, account_link_id, platform, platform_id, direction,
+       sender_platform_id, sender_username, sender_display_name, sender_avatar_url, text,
+       attachments, sent_at, edited, deleted, reply_to_message_id, status
+FROM messages WHERE team_id = $1 AND id = ANY($2::text[]);
+
+-- rm-upsert-messages writes the messages an Update changed; the ones it inserted (none had
+-- that id: the writers' lock is held since the transaction looked) are sent by COPY.
 
 -- name: rm-upsert-messages
 INSERT INTO messages (team_id, id, thread_id, prospect_id, account_link_id, platform, platform_id,

@@ -325,13 +325,14 @@ func TestReadModelListsUseIndexes(t *testing.T) {
 		cond string // "": an EXISTS on other tables, checked per thread in index order
 	}{
 		"no filter":    {func(*projections.ThreadQuery) {}, ""},
-		"account link": {func(q *projections.ThreadQuery) { q.AccountLinkID = "acc_1" }, "account_link_id = "},
-		"platform":     {func(q *projections.ThreadQuery) { q.Platform = "messenger" }, "platform = "},
+		// A team has a handful of links and platforms: the view's index, the filter per row.
+		"account link": {func(q *projections.ThreadQuery) { q.AccountLinkID = "acc_1" }, ""},
+		"platform":     {func(q *projections.ThreadQuery) { q.Platform = "messenger" }, ""},
 		"assignee":     {func(q *projections.ThreadQuery) { q.AssigneeMemberID = "mem_1" }, "assignee_member_id = "},
 		"unassigned":   {func(q *projections.ThreadQuery) { q.Unassigned = true }, "assignee_member_id = "},
 		"prospect":     {func(q *projections.ThreadQuery) { q.ProspectID = "prs_1" }, "prospect_id = "},
 		"tag":          {func(q *projections.ThreadQuery) { q.TagID = "tag_1" }, ""},
-		"status":       {func(q *projections.ThreadQuery) { q.StatusID = "sts_1" }, ""},
+		"status":       {func(q *projections.ThreadQuery) { q.StatusID = "sts_1" }, "prospect_status_id = "},
 	}
 	for vn, v := range views {
 		for fn, f := range filters {

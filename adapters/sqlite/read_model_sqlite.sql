@@ -108,13 +108,19 @@ CREATE TABLE IF NOT EXISTS threads (
     unread_count           INTEGER NOT NULL,
     message_count          INTEGER NOT NULL,
     created_at             INTEGER NOT NULL,
+    -- The status of the thread's prospect ('' for none), kept by the store when either
+    -- changes: the status filter reads threads_status (created by the code, after adding
+    -- the column to a file of an earlier release).
+    prospect_status_id     TEXT    NOT NULL DEFAULT '',
     PRIMARY KEY (team_id, id)
 );
 -- ListThreads sorts by last_message_at DESC, id DESC and walks one of these indexes in that
 -- order, filtering as it goes until the page is full: threads_view for the inbox and requests
 -- views, threads_prospect for a prospect's threads (and the projection's), threads_assignee for
 -- "my threads" (a member may have few threads among a million: without it a page would walk
--- them all), threads_recent for the rest. The link and platform filters (a team has a handful of
+-- them all), threads_status for a status (a status holds a few percent of the threads: walking
+-- threads_recent and joining prospects read thousands of rows for a page), threads_recent for
+-- the rest. The link and platform filters (a team has a handful of
 -- each) walk threads_recent or threads_view: their own indexes made every thread write two more
 -- B-trees. read_model_sqlite_plan_test.go checks that every view and filter searches an index.
 CREATE INDEX IF NOT EXISTS threads_recent   ON threads (team_id, last_message_at, id);

@@ -322,9 +322,9 @@ func TestReadModelListsUseIndexes(t *testing.T) {
 	}
 	filters := map[string]struct {
 		set  func(*projections.ThreadQuery)
-		cond string // "": an EXISTS on other tables, checked per thread in index order
+		cond string // "": checked per thread in the order of the view's index (tag, link, platform)
 	}{
-		"no filter":    {func(*projections.ThreadQuery) {}, ""},
+		"no filter": {func(*projections.ThreadQuery) {}, ""},
 		// A team has a handful of links and platforms: the view's index, the filter per row.
 		"account link": {func(q *projections.ThreadQuery) { q.AccountLinkID = "acc_1" }, ""},
 		"platform":     {func(q *projections.ThreadQuery) { q.Platform = "messenger" }, ""},
@@ -431,4 +431,9 @@ func TestReadModelUnreachable(t *testing.T) {
 	if _, err := s.Thread(ctx, team, "thr_2"); err != nil {
 		t.Errorf("thread written after PostgreSQL came back: %v", err)
 	}
+}
+
+func TestReadModelMessagesByID(t *testing.T) {
+	s, _ := pgOpenTest(t, "")
+	readmodeltest.MessagesByID(t, s)
 }

@@ -193,3 +193,5 @@ func TestCorruptReadModelIsReplacedWhileRunning(t *testing.T) {
 		t.Fatal("the corrupt file was not kept aside")
 	}
 }
+
+func TestReadModelMessagesByID(t *testing.T) { readmodeltest.MessagesByID(t, rmOpenTemp(t)) }

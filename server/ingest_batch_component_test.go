@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchboard-oss/switchboard/internal/testenv"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
+	"github.com/switchboard-oss/switchboard/server"
 )
 
 const ingestSvc = "/switchboard.v1.IngestService/"
@@ -142,5 +145,53 @@ func TestIngestMessagesOverLimit(t *testing.T) {
 	}
 	if got := messageEvents(a); len(got) != 500 {
 		t.Errorf("%d messages recorded, want 500", len(got))
+	}
+}
+
+// With a key cache that would trust a key for an hour, a key revoked or a member removed
+// through the API is refused by the very next call: the cache learns it from the revoking
+// append, not from its TTL.
+func TestKeyCacheRevocationAtOnce(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			var s *server.Server
+			if b.name == "embedded" {
+				s = startServerWith(t, server.Config{DataDir: t.TempDir(), KeyCacheTTL: time.Hour})
+			} else {
+				pg := testenv.PostgresSchema(t)
+				_, brokers := testenv.Kafka(t)
+				s = startServerWith(t, server.Config{DataDir: t.TempDir(), PostgresURL: pg, Kafka: scaleKafka(brokers), KeyCacheTTL: time.Hour})
+			}
+			tm := newTeam(t, api{t, newConnectClient(s.Addr), adminKey})
+			shop := tm.owner.link(v1.Platform_PLATFORM_API, "cache-shop")
+			ingest := func(a api, id string) error {
+				return a.try(ingestSvc+"IngestMessages", &v1.IngestMessagesRequest{Messages: []*v1.IngestMessageRequest{
+					batchMsg(shop.Id, "ana", id, "hi")}}, &v1.IngestMessagesResponse{})
+			}
+			// Both keys work, and are now cached.
+			for i, a := range []api{tm.agent, tm.agent2} {
+				for j := range 3 {
+					if err := ingest(a, fmt.Sprintf("warm-%d-%d", i, j)); err != nil {
+						t.Fatalf("a valid key: %v", err)
+					}
+				}
+			}
+			call[v1.RevokeApiKeyResponse](tm.owner, teamSvc+"RevokeApiKey", &v1.RevokeApiKeyRequest{KeyId: tm.keyIDs["agent"]})
+			wantCode(t, "the next call with a revoked key", ingest(tm.agent, "after-revoke"), connect.CodeUnauthenticated)
+			wantCode(t, "a read with a revoked key", tm.agent.try(teamSvc+"ListTags", &v1.ListTagsRequest{}, &v1.ListTagsResponse{}), connect.CodeUnauthenticated)
+
+			call[v1.RemoveMemberResponse](tm.admin, teamSvc+"RemoveMember", &v1.RemoveMemberRequest{MemberId: tm.ids["agent2"]})
+			wantCode(t, "the next call of a removed member", ingest(tm.agent2, "after-remove"), connect.CodeUnauthenticated)
+
+			// The others' keys still work, and nothing was recorded for the refused calls.
+			if err := ingest(tm.admin, "still-ok"); err != nil {
+				t.Errorf("the admin's key after the revocations: %v", err)
+			}
+			got := messageEvents(tm.owner)
+			if got["after-revoke"] != 0 || got["after-remove"] != 0 || got["still-ok"] != 1 {
+				t.Errorf("messages recorded: %v", got)
+			}
+		})
 	}
 }

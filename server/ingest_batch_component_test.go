@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"bytes"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/switchboard-oss/switchboard/adapters/platforms/meta"
 	"github.com/switchboard-oss/switchboard/internal/testenv"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/server"
@@ -193,5 +196,51 @@ func TestKeyCacheRevocationAtOnce(t *testing.T) {
 				t.Errorf("messages recorded: %v", got)
 			}
 		})
+	}
+}
+
+// One Messenger delivery with many messages (several senders) goes through the same batched
+// receive path: every message recorded once, and a redelivery records nothing more.
+func TestWebhookManyMessages(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	a := api{t, newConnectClient(s.Addr), adminKey}
+	link := call[v1.LinkAccountResponse](a, "/switchboard.v1.AccountService/LinkAccount", &v1.LinkAccountRequest{
+		Platform: v1.Platform_PLATFORM_MESSENGER, PlatformId: "page-77", DisplayName: "Page",
+		Credentials: map[string]string{meta.CredAppSecret: "app-secret", meta.CredVerifyToken: "vt", meta.CredAccessToken: "EAA-token"},
+	}).AccountLink
+	var messaging []string
+	for i := range 60 {
+		messaging = append(messaging, fmt.Sprintf(`{"sender":{"id":"psid-%d"},"recipient":{"id":"page-77"},"timestamp":%d,"message":{"mid":"mid.many-%d","text":"hello %d"}}`,
+			i%12, at(i).UnixMilli(), i, i))
+	}
+	body := []byte(`{"object":"page","entry":[{"id":"page-77","time":` + fmt.Sprint(at(60).UnixMilli()) + `,"messaging":[` + strings.Join(messaging, ",") + `]}]}`)
+	deliver := func() {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.Addr+link.WebhookPath, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(meta.SignatureHeader, meta.Sign(body, "app-secret"))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("webhook: %d", res.StatusCode)
+		}
+	}
+	deliver()
+	deliver() // redelivered: duplicates
+	got := messageEvents(a)
+	if len(got) != 60 {
+		t.Errorf("%d messages recorded, want 60", len(got))
+	}
+	for id, n := range got {
+		if n != 1 || !strings.HasPrefix(id, "mid.many-") {
+			t.Errorf("message %s recorded %d times", id, n)
+		}
+	}
+	th := a.threads(&v1.ListThreadsRequest{View: v1.View_VIEW_ALL})
+	if len(th) != 12 {
+		t.Errorf("%d threads, want one per sender (12)", len(th))
 	}
 }

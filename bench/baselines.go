@@ -66,6 +66,13 @@ func (r *run) rawInserts(ctx context.Context) error {
 	ingest := r.figure("ingest", "IngestMessage at saturation")
 	noop := r.figure("baseline", "Connect handler that does nothing")
 	r.ratio("IngestMessage at saturation / do-nothing Connect handler", ingest.Value, noop.Value)
+	batched := r.figure("ingest", "IngestMessages at saturation, 100")
+	r.ratio("IngestMessages at saturation / IngestMessage at saturation", batched.Value, ingest.Value)
+	r.ratio("IngestMessages at saturation / do-nothing Connect handler (msg/s over calls/s)", batched.Value, noop.Value)
+	r.ratio("IngestMessages at saturation / raw SQLite inserts", batched.Value, sqliteRate)
+	sustained := r.figure("ingest", "IngestMessages at saturation, until")
+	sustainedOne := r.figure("ingest", "IngestMessage at saturation, until")
+	r.ratio("IngestMessages sustained / IngestMessage sustained", sustained.Value, sustainedOne.Value)
 	r.ratio("IngestMessage at saturation / raw SQLite inserts", ingest.Value, sqliteRate)
 	projected := r.figure("projection", "read model catch-up")
 	if r.e.mode == modeEmbedded {

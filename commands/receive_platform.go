@@ -47,33 +47,25 @@ func (h ReceivePlatformHandler) Handle(ctx context.Context, c ReceivePlatform) (
 }
 
 // receive derives the items' events, lets each prospect's aggregate decide what its messages do
-// to its threads, and appends them durably, one expected-version append per prospect stream
-// (those of different prospects at once, so they share the log's group commits). It returns the
-// events as appended, with their results.
+// to its threads, and appends them durably (see receiveBatch). It returns the events as
+// appended, with their results.
 func (b base) receive(ctx context.Context, c ReceivePlatform) (ReceiveResult, []domain.Event, error) {
 	l := c.Link
-	platform, err := domain.ParsePlatform(l.Platform)
-	if err != nil {
+	if _, err := domain.ParsePlatform(l.Platform); err != nil {
 		return ReceiveResult{}, nil, err
 	}
 	if _, err := b.activeLink(ctx, l.TeamID, l.ID); err != nil {
 		return ReceiveResult{}, nil, err
 	}
-	bld := receiveBuilder{team: l.TeamID, link: l.ID, platform: platform, origin: c.Origin, now: b.now(),
-		contentType: c.RawContentType, unhandled: map[string]int{}, actor: c.Actor, about: map[string]string{}}
-	if bld.actor == "" {
-		bld.actor = domain.ActorPlatform(platform)
-	}
-	for _, it := range c.Items {
-		bld.add(it)
-	}
-	out := ReceiveResult{Unhandled: bld.unhandled}
-	if len(bld.events) == 0 {
-		return out, nil, nil
-	}
-	events, res, err := b.appendReceived(ctx, l.TeamID, bld.events, bld.about)
+	events, res, _, err := b.receiveBatch(ctx, l.TeamID, []ReceivePlatform{c})
+	out := ReceiveResult{Unhandled: map[string]int{}}
 	if err != nil {
 		return out, nil, err
+	}
+	for _, e := range events {
+		if u, ok := e.Payload.(domain.PlatformUnhandled); ok {
+			out.Unhandled[u.Kind]++
+		}
 	}
 	for _, r := range res {
 		if r.Duplicate {
@@ -88,12 +80,68 @@ func (b base) receive(ctx context.Context, c ReceivePlatform) (ReceiveResult, []
 	return out, events, nil
 }
 
+// itemEvent is where one item of a batch went: the index of its (first) event, -1 when it made
+// none; repeat when the batch already had that event (the same platform message twice).
+type itemEvent struct {
+	event  int
+	repeat bool
+}
+
+// receiveBatch turns the items of several links of one team (already checked active) into
+// events and appends them all at once (appendReceived): one webhook delivery, poll page or
+// IngestMessages call is one append, whatever its size. An event the batch already holds is
+// not added twice. It returns the events and their results in the same order, and for every
+// item over the batches in order, where it went.
+func (b base) receiveBatch(ctx context.Context, team string, batches []ReceivePlatform) ([]domain.Event, []eventlog.AppendResult, []itemEvent, error) {
+	var events []domain.Event
+	var items []itemEvent
+	about := map[string]string{}
+	seen := map[string]int{}
+	now := b.now()
+	for _, c := range batches {
+		platform, err := domain.ParsePlatform(c.Link.Platform)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		bld := receiveBuilder{team: team, link: c.Link.ID, platform: platform, origin: c.Origin, now: now,
+			contentType: c.RawContentType, unhandled: map[string]int{}, actor: c.Actor, about: about}
+		if bld.actor == "" {
+			bld.actor = domain.ActorPlatform(platform)
+		}
+		for _, it := range c.Items {
+			bld.events = bld.events[:0]
+			bld.add(it)
+			ie := itemEvent{event: -1}
+			for n, e := range bld.events {
+				j, dup := seen[e.ID]
+				if !dup {
+					j = len(events)
+					seen[e.ID] = j
+					events = append(events, e)
+				}
+				if n == 0 {
+					ie = itemEvent{event: j, repeat: dup}
+				}
+			}
+			items = append(items, ie)
+		}
+	}
+	if len(events) == 0 {
+		return nil, nil, items, nil
+	}
+	res, err := b.appendReceived(ctx, team, events, about)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return events, res, items, nil
+}
+
 // appendReceived appends what a platform told us: the events of each prospect through its
 // aggregate, the team's (unhandled payloads, which no rule governs) as they are. The results
 // come back in the events' order; an event the aggregate found to say nothing new (the echo of
 // our own reply, a receipt of a message that is not ours) is not appended and its result is
 // a bare duplicate. about maps the id of a receipt's event to the platform id of its message.
-func (b base) appendReceived(ctx context.Context, team string, events []domain.Event, about map[string]string) ([]domain.Event, []eventlog.AppendResult, error) {
+func (b base) appendReceived(ctx context.Context, team string, events []domain.Event, about map[string]string) ([]eventlog.AppendResult, error) {
 	results := make([]eventlog.AppendResult, len(events))
 	byKey := map[string][]int{}
 	var keys, teamIdx []int
@@ -165,10 +213,10 @@ func (b base) appendReceived(ctx context.Context, team string, events []domain.E
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	b.learnThreads(events)
-	return events, results, nil
+	return results, nil
 }
 
 // onlyOurs marks a message event that stands only for one of our replies (a status saying the

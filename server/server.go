@@ -72,6 +72,10 @@ type Config struct {
 	// Limits bound every request: body size (before and after decompression), the time to
 	// send a body, and the streams one key holds open. Zero values take the defaults.
 	Limits connectrpc.Limits
+	// KeyCacheTTL is how long the process trusts what it read of an API key and its member
+	// (0: connectrpc.DefaultKeyCacheTTL; negative: no cache). Revoking a key or removing a
+	// member through this process refuses it at once whatever the TTL.
+	KeyCacheTTL time.Duration
 	// ReadHeaderTimeout is how long a client has to send a request's headers (default 10s);
 	// IdleTimeout how long a connection with no request in flight stays open (default 2m).
 	ReadHeaderTimeout, IdleTimeout time.Duration
@@ -311,7 +315,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		}
 	}
 
-	deps := commands.Deps{Log: e.log, State: e.rm, Credentials: e.creds, Idempotency: e.idem,
+	ttl := cfg.KeyCacheTTL
+	if ttl == 0 {
+		ttl = connectrpc.DefaultKeyCacheTTL
+	}
+	keyCache := connectrpc.NewKeyCache(ttl)
+	deps := commands.Deps{Log: observedLog{e.log, keyCache.Observe}, State: e.rm, Credentials: e.creds, Idempotency: e.idem,
 		Consistency: s.projector, Logger: logger, Keys: e.keys,
 		Assigned: commands.ThreadsAssignedTo{Threads: e.rm.Threads}, Now: cfg.Now}
 	app := commands.NewApp(deps)
@@ -377,7 +386,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		s.rebuilds = &rebuilds{s: s, ctx: runCtx, running: map[string]*rebuildRun{}}
 		rebuilder = s.rebuilds
 	}
-	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, Reader: e.rm, Log: e.log, Search: e.idx,
+	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, KeyCache: keyCache, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Progress: s.projector, Logger: logger, Keys: e.keys,
 		Positions: e.positions, Stopping: s.stopping, Connector: connector,
 		Analytics: &connectrpc.Analytics{Reader: an, Definition: s.analytics.Definition(), CaughtUp: s.analyticsCaughtUp}, Rebuilds: rebuilder}, opts)
@@ -614,4 +623,27 @@ func (s *Server) analyticsCaughtUp(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return s.analytics.WaitFor(wctx, c)
+}
+
+// observedLog is the commands' log, telling observe what each append wrote once it is durable:
+// the key cache learns of a revocation before the revoking command answers.
+type observedLog struct {
+	eventlog.Log
+	observe func([]domain.Event)
+}
+
+func (l observedLog) Append(ctx context.Context, events []domain.Event) ([]eventlog.AppendResult, error) {
+	res, err := l.Log.Append(ctx, events)
+	if err == nil {
+		l.observe(events)
+	}
+	return res, err
+}
+
+func (l observedLog) AppendStream(ctx context.Context, teamID, key string, expected int64, events []domain.Event) ([]eventlog.AppendResult, error) {
+	res, err := l.Log.AppendStream(ctx, teamID, key, expected, events)
+	if err == nil {
+		l.observe(events)
+	}
+	return res, err
 }

@@ -42,6 +42,7 @@ type authInterceptor struct {
 	hasher  commands.APIKeyHasher
 	usage   *keyUsage
 	streams *streamSlots
+	cache   *KeyCache // nil: every call reads the read model
 }
 
 func (i authInterceptor) authenticate(ctx context.Context, header string) (context.Context, error) {
@@ -54,26 +55,38 @@ func (i authInterceptor) authenticate(ctx context.Context, header string) (conte
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("missing API key: send Authorization: Bearer <key>"))
 	}
 	var k projections.APIKey
-	err := projections.ErrNotFound
-	for _, h := range i.hasher.Candidates(token) { // this instance's hash, then a first-release key's
-		if k, err = i.keys.APIKeyByHash(ctx, h); !errors.Is(err, projections.ErrNotFound) {
-			break
+	var m projections.Member
+	cands := i.hasher.Candidates(token)
+	entry, hit, gen := i.cache.get(cands[0])
+	if hit {
+		k, m = entry.key, entry.member
+	} else {
+		err := projections.ErrNotFound
+		for _, h := range cands { // this instance's hash, then a first-release key's
+			if k, err = i.keys.APIKeyByHash(ctx, h); !errors.Is(err, projections.ErrNotFound) {
+				break
+			}
 		}
+		if errors.Is(err, projections.ErrNotFound) {
+			return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid API key"))
+		}
+		if err != nil {
+			return ctx, connect.NewError(connect.CodeUnavailable, errors.New("the read model is unavailable, retry later"))
+		}
+		m, err = i.keys.Member(ctx, k.TeamID, k.MemberID)
+		if errors.Is(err, projections.ErrNotFound) {
+			return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid API key"))
+		}
+		if err != nil {
+			return ctx, connect.NewError(connect.CodeUnavailable, errors.New("the read model is unavailable, retry later"))
+		}
+		i.cache.put(cands[0], authEntry{key: k, member: m}, gen)
 	}
-	if errors.Is(err, projections.ErrNotFound) {
+	// Revoked or removed as this process saw it, whatever the read model still shows.
+	if !i.cache.allowed(authEntry{key: k}) {
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid API key"))
-	}
-	if err != nil {
-		return ctx, connect.NewError(connect.CodeUnavailable, errors.New("the read model is unavailable, retry later"))
 	}
 	i.usage.used(k)
-	m, err := i.keys.Member(ctx, k.TeamID, k.MemberID)
-	if errors.Is(err, projections.ErrNotFound) {
-		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("invalid API key"))
-	}
-	if err != nil {
-		return ctx, connect.NewError(connect.CodeUnavailable, errors.New("the read model is unavailable, retry later"))
-	}
 	return context.WithValue(ctx, actorKey{}, caller{keyID: k.ID, actor: commands.Actor{
 		TeamID: k.TeamID, MemberID: k.MemberID, Role: m.Role, InstanceAdmin: k.InstanceAdmin,
 	}}), nil

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 )
 
@@ -41,6 +42,9 @@ var fieldLimits = map[protoreflect.Name]fieldLimit{
 	"after_position": {chars: maxPositionTokenChars},
 }
 
+// ingestBatchField is the list of an IngestMessages request.
+const ingestBatchField protoreflect.FullName = "switchboard.v1.IngestMessagesRequest.messages"
+
 // limitsInterceptor refuses a request with a string or list over its limit, naming the field,
 // before any handler sees it.
 type limitsInterceptor struct{ logger *slog.Logger }
@@ -56,6 +60,12 @@ func checkMessageLimits(m protoreflect.Message, path string) error {
 		chars, items := orInt(lim.chars, defaultMaxChars), orInt(lim.items, defaultMaxItems)
 		p := join(path, string(fd.Name()))
 		switch {
+		case fd.FullName() == ingestBatchField:
+			// Only counted here: IngestMessages checks each message's limits, so that a bad
+			// message fails alone.
+			if n := v.List().Len(); n > commands.MaxIngestBatch {
+				err = domain.Invalid(p, "must have at most %d messages, got %d", commands.MaxIngestBatch, n)
+			}
 		case fd.IsList():
 			l := v.List()
 			if l.Len() > items {

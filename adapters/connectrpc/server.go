@@ -165,7 +165,7 @@ func (h healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) 
 // mountAPI mounts every service and returns their names.
 func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, limits Limits, bounded []connect.HandlerOption, outer []connect.Interceptor) []string {
 	auth := authInterceptor{keys: d.Reader, hasher: d.Keys, usage: &keyUsage{touch: d.Reader.TouchAPIKeys},
-		streams: newStreamSlots(limits.MaxStreamsPerKey)}
+		streams: newStreamSlots(limits.MaxStreamsPerKey), cache: d.KeyCache}
 	interceptors := append(slices.Clone(outer), metrics, auth, limitsInterceptor{d.Logger},
 		consistencyInterceptor{readModel: d.ReadModel, search: d.SearchIndex, positions: d.Positions, logger: d.Logger})
 	// Responses under 1 KiB go uncompressed: gzip's setup costs more than it saves there.

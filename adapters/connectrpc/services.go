@@ -17,9 +17,11 @@ import (
 
 // Deps are what the API serves from.
 type Deps struct {
-	App    commands.App
-	Reader projections.Reader
-	Log    eventlog.Log
+	App commands.App
+	// KeyCache keeps API keys and members per process (nil: every call reads the read model).
+	KeyCache *KeyCache
+	Reader   projections.Reader
+	Log      eventlog.Log
 	// Search is the message search index (nil: SearchService answers Unimplemented).
 	Search search.Index
 	// ReadModel and SearchIndex serve ConsistencyHeader: calls carrying it wait until these

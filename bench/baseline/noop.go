@@ -23,6 +23,10 @@ func (noopIngest) IngestMessage(context.Context, *connect.Request[switchboardv1.
 	return connect.NewResponse(&switchboardv1.IngestMessageResponse{}), nil
 }
 
+func (noopIngest) IngestMessages(_ context.Context, req *connect.Request[switchboardv1.IngestMessagesRequest]) (*connect.Response[switchboardv1.IngestMessagesResponse], error) {
+	return connect.NewResponse(&switchboardv1.IngestMessagesResponse{Results: make([]*switchboardv1.IngestMessagesResult, len(req.Msg.Messages))}), nil
+}
+
 // NoopConnect serves, on 127.0.0.1:0 with the same h2c http.Server settings as Switchboard, a
 // Connect handler for switchboard.v1.IngestService whose IngestMessage answers an empty
 // IngestMessageResponse at once: the RPC stack's own ceiling. It returns the address and a stop func.

@@ -247,6 +247,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	f.duration(&cfg.Connect.RefreshInterval, "token-refresh-interval", time.Minute, "how often tokens due for renewal are looked for")
 	var maxStreams int64
 	f.int64(&cfg.Limits.MaxRequestBytes, "max-request-bytes", connectrpc.DefaultMaxRequestBytes, "largest request message accepted, as sent and once decompressed")
+	f.duration(&cfg.KeyCacheTTL, "key-cache-ttl", connectrpc.DefaultKeyCacheTTL, "how long a process trusts what it read of an API key and its member (revocations through it apply at once; 0 or less: no cache)")
 	f.duration(&cfg.Limits.ReadTimeout, "read-timeout", connectrpc.DefaultReadTimeout, "how long a client has to send a request body")
 	f.duration(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client has to send a request's headers")
 	f.duration(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
@@ -258,6 +259,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 		return cfg, nil, err
 	}
 	cfg.Roles = splitList(roles)
+	if cfg.KeyCacheTTL == 0 {
+		cfg.KeyCacheTTL = -1 // --key-cache-ttl 0: no cache
+	}
 	if candidates < 1 || candidates > 1_000_000 {
 		return cfg, nil, fmt.Errorf("--search-relevance-candidates: %d is not between 1 and 1000000", candidates)
 	}

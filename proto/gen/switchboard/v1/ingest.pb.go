@@ -235,6 +235,277 @@ func (x *IngestMessageResponse) GetPosition() string {
 	return ""
 }
 
+// IngestMessagesRequest is a batch of messages of custom sources, of any of the team's links.
+type IngestMessagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required: 1 to 500 messages, each checked as IngestMessage checks its request (field limits
+	// included: an over-long field fails that message only).
+	Messages      []*IngestMessageRequest `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestMessagesRequest) Reset() {
+	*x = IngestMessagesRequest{}
+	mi := &file_switchboard_v1_ingest_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestMessagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestMessagesRequest) ProtoMessage() {}
+
+func (x *IngestMessagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_ingest_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestMessagesRequest.ProtoReflect.Descriptor instead.
+func (*IngestMessagesRequest) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_ingest_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *IngestMessagesRequest) GetMessages() []*IngestMessageRequest {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+// IngestMessagesResponse has one result per message, in request order.
+type IngestMessagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// results[i] is what messages[i] became.
+	Results []*IngestMessagesResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// The log position after every message of the batch: the consistency token that reads them
+	// all back. Empty when no message was recorded or already there.
+	Position      string `protobuf:"bytes,2,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestMessagesResponse) Reset() {
+	*x = IngestMessagesResponse{}
+	mi := &file_switchboard_v1_ingest_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestMessagesResponse) ProtoMessage() {}
+
+func (x *IngestMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_ingest_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestMessagesResponse.ProtoReflect.Descriptor instead.
+func (*IngestMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_ingest_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IngestMessagesResponse) GetResults() []*IngestMessagesResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *IngestMessagesResponse) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+// IngestMessagesResult is the outcome of one message of a batch: either what it became
+// (message_id set) or why it was refused (error set).
+type IngestMessagesResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message's index in the request.
+	Index int32 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The message (msg_…), the same for every repeat; empty when refused.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The thread (thr_…).
+	ThreadId string `protobuf:"bytes,3,opt,name=thread_id,json=threadId,proto3" json:"thread_id,omitempty"`
+	// The prospect (prs_…).
+	ProspectId string `protobuf:"bytes,4,opt,name=prospect_id,json=prospectId,proto3" json:"prospect_id,omitempty"`
+	// True when the message was already recorded (before, or earlier in this batch): nothing
+	// was appended for it.
+	Duplicate bool `protobuf:"varint,5,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	// The log position of the message's event.
+	Position string `protobuf:"bytes,6,opt,name=position,proto3" json:"position,omitempty"`
+	// Why this message was refused; nothing was recorded for it.
+	Error         *IngestMessagesError `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestMessagesResult) Reset() {
+	*x = IngestMessagesResult{}
+	mi := &file_switchboard_v1_ingest_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestMessagesResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestMessagesResult) ProtoMessage() {}
+
+func (x *IngestMessagesResult) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_ingest_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestMessagesResult.ProtoReflect.Descriptor instead.
+func (*IngestMessagesResult) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_ingest_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *IngestMessagesResult) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *IngestMessagesResult) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *IngestMessagesResult) GetThreadId() string {
+	if x != nil {
+		return x.ThreadId
+	}
+	return ""
+}
+
+func (x *IngestMessagesResult) GetProspectId() string {
+	if x != nil {
+		return x.ProspectId
+	}
+	return ""
+}
+
+func (x *IngestMessagesResult) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+func (x *IngestMessagesResult) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+func (x *IngestMessagesResult) GetError() *IngestMessagesError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// IngestMessagesError is the refusal of one message of a batch.
+type IngestMessagesError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Connect code the same message would get from IngestMessage, in its string form:
+	// invalid_argument, not_found, failed_precondition, ...
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The field at fault, with the message's index: messages[3].participant.platform_id.
+	// Empty when the message as a whole is refused (e.g. its account link is unknown).
+	Field string `protobuf:"bytes,2,opt,name=field,proto3" json:"field,omitempty"`
+	// What is wrong, naming the index and field: "messages[3].participant.platform_id: is required".
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestMessagesError) Reset() {
+	*x = IngestMessagesError{}
+	mi := &file_switchboard_v1_ingest_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestMessagesError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestMessagesError) ProtoMessage() {}
+
+func (x *IngestMessagesError) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_ingest_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestMessagesError.ProtoReflect.Descriptor instead.
+func (*IngestMessagesError) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_ingest_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *IngestMessagesError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *IngestMessagesError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *IngestMessagesError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_switchboard_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_ingest_proto_rawDesc = "" +
@@ -258,9 +529,29 @@ const file_switchboard_v1_ingest_proto_rawDesc = "" +
 	"\vprospect_id\x18\x03 \x01(\tR\n" +
 	"prospectId\x12\x1c\n" +
 	"\tduplicate\x18\x04 \x01(\bR\tduplicate\x12\x1a\n" +
-	"\bposition\x18\x05 \x01(\tR\bposition2o\n" +
+	"\bposition\x18\x05 \x01(\tR\bposition\"Y\n" +
+	"\x15IngestMessagesRequest\x12@\n" +
+	"\bmessages\x18\x01 \x03(\v2$.switchboard.v1.IngestMessageRequestR\bmessages\"t\n" +
+	"\x16IngestMessagesResponse\x12>\n" +
+	"\aresults\x18\x01 \x03(\v2$.switchboard.v1.IngestMessagesResultR\aresults\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\tR\bposition\"\xfe\x01\n" +
+	"\x14IngestMessagesResult\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x1b\n" +
+	"\tthread_id\x18\x03 \x01(\tR\bthreadId\x12\x1f\n" +
+	"\vprospect_id\x18\x04 \x01(\tR\n" +
+	"prospectId\x12\x1c\n" +
+	"\tduplicate\x18\x05 \x01(\bR\tduplicate\x12\x1a\n" +
+	"\bposition\x18\x06 \x01(\tR\bposition\x129\n" +
+	"\x05error\x18\a \x01(\v2#.switchboard.v1.IngestMessagesErrorR\x05error\"Y\n" +
+	"\x13IngestMessagesError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x14\n" +
+	"\x05field\x18\x02 \x01(\tR\x05field\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage2\xd2\x01\n" +
 	"\rIngestService\x12^\n" +
-	"\rIngestMessage\x12$.switchboard.v1.IngestMessageRequest\x1a%.switchboard.v1.IngestMessageResponse\"\x00B\xc9\x01\n" +
+	"\rIngestMessage\x12$.switchboard.v1.IngestMessageRequest\x1a%.switchboard.v1.IngestMessageResponse\"\x00\x12a\n" +
+	"\x0eIngestMessages\x12%.switchboard.v1.IngestMessagesRequest\x1a&.switchboard.v1.IngestMessagesResponse\"\x00B\xc9\x01\n" +
 	"\x12com.switchboard.v1B\vIngestProtoP\x01ZMgithub.com/switchboard-oss/switchboard/proto/gen/switchboard/v1;switchboardv1\xa2\x02\x03SXX\xaa\x02\x0eSwitchboard.V1\xca\x02\x0eSwitchboard\\V1\xe2\x02\x1aSwitchboard\\V1\\GPBMetadata\xea\x02\x0fSwitchboard::V1b\x06proto3"
 
 var (
@@ -275,27 +566,36 @@ func file_switchboard_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_ingest_proto_rawDescData
 }
 
-var file_switchboard_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_switchboard_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_switchboard_v1_ingest_proto_goTypes = []any{
-	(*IngestMessageRequest)(nil),  // 0: switchboard.v1.IngestMessageRequest
-	(*IngestMessageResponse)(nil), // 1: switchboard.v1.IngestMessageResponse
-	(Direction)(0),                // 2: switchboard.v1.Direction
-	(*Participant)(nil),           // 3: switchboard.v1.Participant
-	(*Attachment)(nil),            // 4: switchboard.v1.Attachment
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*IngestMessageRequest)(nil),   // 0: switchboard.v1.IngestMessageRequest
+	(*IngestMessageResponse)(nil),  // 1: switchboard.v1.IngestMessageResponse
+	(*IngestMessagesRequest)(nil),  // 2: switchboard.v1.IngestMessagesRequest
+	(*IngestMessagesResponse)(nil), // 3: switchboard.v1.IngestMessagesResponse
+	(*IngestMessagesResult)(nil),   // 4: switchboard.v1.IngestMessagesResult
+	(*IngestMessagesError)(nil),    // 5: switchboard.v1.IngestMessagesError
+	(Direction)(0),                 // 6: switchboard.v1.Direction
+	(*Participant)(nil),            // 7: switchboard.v1.Participant
+	(*Attachment)(nil),             // 8: switchboard.v1.Attachment
+	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
 }
 var file_switchboard_v1_ingest_proto_depIdxs = []int32{
-	2, // 0: switchboard.v1.IngestMessageRequest.direction:type_name -> switchboard.v1.Direction
-	3, // 1: switchboard.v1.IngestMessageRequest.participant:type_name -> switchboard.v1.Participant
-	4, // 2: switchboard.v1.IngestMessageRequest.attachments:type_name -> switchboard.v1.Attachment
-	5, // 3: switchboard.v1.IngestMessageRequest.sent_at:type_name -> google.protobuf.Timestamp
-	0, // 4: switchboard.v1.IngestService.IngestMessage:input_type -> switchboard.v1.IngestMessageRequest
-	1, // 5: switchboard.v1.IngestService.IngestMessage:output_type -> switchboard.v1.IngestMessageResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	6, // 0: switchboard.v1.IngestMessageRequest.direction:type_name -> switchboard.v1.Direction
+	7, // 1: switchboard.v1.IngestMessageRequest.participant:type_name -> switchboard.v1.Participant
+	8, // 2: switchboard.v1.IngestMessageRequest.attachments:type_name -> switchboard.v1.Attachment
+	9, // 3: switchboard.v1.IngestMessageRequest.sent_at:type_name -> google.protobuf.Timestamp
+	0, // 4: switchboard.v1.IngestMessagesRequest.messages:type_name -> switchboard.v1.IngestMessageRequest
+	4, // 5: switchboard.v1.IngestMessagesResponse.results:type_name -> switchboard.v1.IngestMessagesResult
+	5, // 6: switchboard.v1.IngestMessagesResult.error:type_name -> switchboard.v1.IngestMessagesError
+	0, // 7: switchboard.v1.IngestService.IngestMessage:input_type -> switchboard.v1.IngestMessageRequest
+	2, // 8: switchboard.v1.IngestService.IngestMessages:input_type -> switchboard.v1.IngestMessagesRequest
+	1, // 9: switchboard.v1.IngestService.IngestMessage:output_type -> switchboard.v1.IngestMessageResponse
+	3, // 10: switchboard.v1.IngestService.IngestMessages:output_type -> switchboard.v1.IngestMessagesResponse
+	9, // [9:11] is the sub-list for method output_type
+	7, // [7:9] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_ingest_proto_init() }
@@ -310,7 +610,7 @@ func file_switchboard_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_ingest_proto_rawDesc), len(file_switchboard_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

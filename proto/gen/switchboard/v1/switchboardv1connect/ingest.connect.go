@@ -36,6 +36,9 @@ const (
 	// IngestServiceIngestMessageProcedure is the fully-qualified name of the IngestService's
 	// IngestMessage RPC.
 	IngestServiceIngestMessageProcedure = "/switchboard.v1.IngestService/IngestMessage"
+	// IngestServiceIngestMessagesProcedure is the fully-qualified name of the IngestService's
+	// IngestMessages RPC.
+	IngestServiceIngestMessagesProcedure = "/switchboard.v1.IngestService/IngestMessages"
 )
 
 // IngestServiceClient is a client for the switchboard.v1.IngestService service.
@@ -44,6 +47,13 @@ type IngestServiceClient interface {
 	// It answers once the message is durable in the log, before the read model applies it: send
 	// the answered position as the Switchboard-Consistency-Token header to read it back.
 	IngestMessage(context.Context, *connect.Request[v1.IngestMessageRequest]) (*connect.Response[v1.IngestMessageResponse], error)
+	// IngestMessages records up to 500 messages in one call: one authentication, one append of
+	// every good message's event, answered once they are all durable in the log. Each message is
+	// judged on its own, by the rules of IngestMessage: the results come in request order, each
+	// a message (or a duplicate) or the error of that message alone, naming its index and field;
+	// a bad message does not stop the good ones. More than 500 messages is InvalidArgument and
+	// records nothing.
+	IngestMessages(context.Context, *connect.Request[v1.IngestMessagesRequest]) (*connect.Response[v1.IngestMessagesResponse], error)
 }
 
 // NewIngestServiceClient constructs a client for the switchboard.v1.IngestService service. By
@@ -63,17 +73,29 @@ func NewIngestServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(ingestServiceMethods.ByName("IngestMessage")),
 			connect.WithClientOptions(opts...),
 		),
+		ingestMessages: connect.NewClient[v1.IngestMessagesRequest, v1.IngestMessagesResponse](
+			httpClient,
+			baseURL+IngestServiceIngestMessagesProcedure,
+			connect.WithSchema(ingestServiceMethods.ByName("IngestMessages")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // ingestServiceClient implements IngestServiceClient.
 type ingestServiceClient struct {
-	ingestMessage *connect.Client[v1.IngestMessageRequest, v1.IngestMessageResponse]
+	ingestMessage  *connect.Client[v1.IngestMessageRequest, v1.IngestMessageResponse]
+	ingestMessages *connect.Client[v1.IngestMessagesRequest, v1.IngestMessagesResponse]
 }
 
 // IngestMessage calls switchboard.v1.IngestService.IngestMessage.
 func (c *ingestServiceClient) IngestMessage(ctx context.Context, req *connect.Request[v1.IngestMessageRequest]) (*connect.Response[v1.IngestMessageResponse], error) {
 	return c.ingestMessage.CallUnary(ctx, req)
+}
+
+// IngestMessages calls switchboard.v1.IngestService.IngestMessages.
+func (c *ingestServiceClient) IngestMessages(ctx context.Context, req *connect.Request[v1.IngestMessagesRequest]) (*connect.Response[v1.IngestMessagesResponse], error) {
+	return c.ingestMessages.CallUnary(ctx, req)
 }
 
 // IngestServiceHandler is an implementation of the switchboard.v1.IngestService service.
@@ -82,6 +104,13 @@ type IngestServiceHandler interface {
 	// It answers once the message is durable in the log, before the read model applies it: send
 	// the answered position as the Switchboard-Consistency-Token header to read it back.
 	IngestMessage(context.Context, *connect.Request[v1.IngestMessageRequest]) (*connect.Response[v1.IngestMessageResponse], error)
+	// IngestMessages records up to 500 messages in one call: one authentication, one append of
+	// every good message's event, answered once they are all durable in the log. Each message is
+	// judged on its own, by the rules of IngestMessage: the results come in request order, each
+	// a message (or a duplicate) or the error of that message alone, naming its index and field;
+	// a bad message does not stop the good ones. More than 500 messages is InvalidArgument and
+	// records nothing.
+	IngestMessages(context.Context, *connect.Request[v1.IngestMessagesRequest]) (*connect.Response[v1.IngestMessagesResponse], error)
 }
 
 // NewIngestServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -97,10 +126,18 @@ func NewIngestServiceHandler(svc IngestServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(ingestServiceMethods.ByName("IngestMessage")),
 		connect.WithHandlerOptions(opts...),
 	)
+	ingestServiceIngestMessagesHandler := connect.NewUnaryHandler(
+		IngestServiceIngestMessagesProcedure,
+		svc.IngestMessages,
+		connect.WithSchema(ingestServiceMethods.ByName("IngestMessages")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/switchboard.v1.IngestService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IngestServiceIngestMessageProcedure:
 			ingestServiceIngestMessageHandler.ServeHTTP(w, r)
+		case IngestServiceIngestMessagesProcedure:
+			ingestServiceIngestMessagesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -112,4 +149,8 @@ type UnimplementedIngestServiceHandler struct{}
 
 func (UnimplementedIngestServiceHandler) IngestMessage(context.Context, *connect.Request[v1.IngestMessageRequest]) (*connect.Response[v1.IngestMessageResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.IngestService.IngestMessage is not implemented"))
+}
+
+func (UnimplementedIngestServiceHandler) IngestMessages(context.Context, *connect.Request[v1.IngestMessagesRequest]) (*connect.Response[v1.IngestMessagesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("switchboard.v1.IngestService.IngestMessages is not implemented"))
 }

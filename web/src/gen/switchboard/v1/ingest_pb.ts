@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/ingest.proto.
  */
 export const file_switchboard_v1_ingest: GenFile = /*@__PURE__*/
-  fileDesc("Chtzd2l0Y2hib2FyZC92MS9pbmdlc3QucHJvdG8SDnN3aXRjaGJvYXJkLnYxIvQCChRJbmdlc3RNZXNzYWdlUmVxdWVzdBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkSIAoYcGxhdGZvcm1fY29udmVyc2F0aW9uX2lkGAIgASgJEhsKE3BsYXRmb3JtX21lc3NhZ2VfaWQYAyABKAkSLAoJZGlyZWN0aW9uGAQgASgOMhkuc3dpdGNoYm9hcmQudjEuRGlyZWN0aW9uEjAKC3BhcnRpY2lwYW50GAUgASgLMhsuc3dpdGNoYm9hcmQudjEuUGFydGljaXBhbnQSDAoEdGV4dBgGIAEoCRIvCgthdHRhY2htZW50cxgHIAMoCzIaLnN3aXRjaGJvYXJkLnYxLkF0dGFjaG1lbnQSKwoHc2VudF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoccmVwbHlfdG9fcGxhdGZvcm1fbWVzc2FnZV9pZBgJIAEoCRISCglhdXRvbWF0ZWQYjgIgASgIIngKFUluZ2VzdE1lc3NhZ2VSZXNwb25zZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIRCglkdXBsaWNhdGUYBCABKAgSEAoIcG9zaXRpb24YBSABKAkybwoNSW5nZXN0U2VydmljZRJeCg1Jbmdlc3RNZXNzYWdlEiQuc3dpdGNoYm9hcmQudjEuSW5nZXN0TWVzc2FnZVJlcXVlc3QaJS5zd2l0Y2hib2FyZC52MS5Jbmdlc3RNZXNzYWdlUmVzcG9uc2UiAELJAQoSY29tLnN3aXRjaGJvYXJkLnYxQgtJbmdlc3RQcm90b1ABWk1naXRodWIuY29tL3N3aXRjaGJvYXJkLW9zcy9zd2l0Y2hib2FyZC9wcm90by9nZW4vc3dpdGNoYm9hcmQvdjE7c3dpdGNoYm9hcmR2MaICA1NYWKoCDlN3aXRjaGJvYXJkLlYxygIOU3dpdGNoYm9hcmRcVjHiAhpTd2l0Y2hib2FyZFxWMVxHUEJNZXRhZGF0YeoCD1N3aXRjaGJvYXJkOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp, file_switchboard_v1_types]);
+  fileDesc("Chtzd2l0Y2hib2FyZC92MS9pbmdlc3QucHJvdG8SDnN3aXRjaGJvYXJkLnYxIvQCChRJbmdlc3RNZXNzYWdlUmVxdWVzdBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkSIAoYcGxhdGZvcm1fY29udmVyc2F0aW9uX2lkGAIgASgJEhsKE3BsYXRmb3JtX21lc3NhZ2VfaWQYAyABKAkSLAoJZGlyZWN0aW9uGAQgASgOMhkuc3dpdGNoYm9hcmQudjEuRGlyZWN0aW9uEjAKC3BhcnRpY2lwYW50GAUgASgLMhsuc3dpdGNoYm9hcmQudjEuUGFydGljaXBhbnQSDAoEdGV4dBgGIAEoCRIvCgthdHRhY2htZW50cxgHIAMoCzIaLnN3aXRjaGJvYXJkLnYxLkF0dGFjaG1lbnQSKwoHc2VudF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoccmVwbHlfdG9fcGxhdGZvcm1fbWVzc2FnZV9pZBgJIAEoCRISCglhdXRvbWF0ZWQYjgIgASgIIngKFUluZ2VzdE1lc3NhZ2VSZXNwb25zZRISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIRCglkdXBsaWNhdGUYBCABKAgSEAoIcG9zaXRpb24YBSABKAkiTwoVSW5nZXN0TWVzc2FnZXNSZXF1ZXN0EjYKCG1lc3NhZ2VzGAEgAygLMiQuc3dpdGNoYm9hcmQudjEuSW5nZXN0TWVzc2FnZVJlcXVlc3QiYQoWSW5nZXN0TWVzc2FnZXNSZXNwb25zZRI1CgdyZXN1bHRzGAEgAygLMiQuc3dpdGNoYm9hcmQudjEuSW5nZXN0TWVzc2FnZXNSZXN1bHQSEAoIcG9zaXRpb24YAiABKAkiugEKFEluZ2VzdE1lc3NhZ2VzUmVzdWx0Eg0KBWluZGV4GAEgASgFEhIKCm1lc3NhZ2VfaWQYAiABKAkSEQoJdGhyZWFkX2lkGAMgASgJEhMKC3Byb3NwZWN0X2lkGAQgASgJEhEKCWR1cGxpY2F0ZRgFIAEoCBIQCghwb3NpdGlvbhgGIAEoCRIyCgVlcnJvchgHIAEoCzIjLnN3aXRjaGJvYXJkLnYxLkluZ2VzdE1lc3NhZ2VzRXJyb3IiQwoTSW5nZXN0TWVzc2FnZXNFcnJvchIMCgRjb2RlGAEgASgJEg0KBWZpZWxkGAIgASgJEg8KB21lc3NhZ2UYAyABKAky0gEKDUluZ2VzdFNlcnZpY2USXgoNSW5nZXN0TWVzc2FnZRIkLnN3aXRjaGJvYXJkLnYxLkluZ2VzdE1lc3NhZ2VSZXF1ZXN0GiUuc3dpdGNoYm9hcmQudjEuSW5nZXN0TWVzc2FnZVJlc3BvbnNlIgASYQoOSW5nZXN0TWVzc2FnZXMSJS5zd2l0Y2hib2FyZC52MS5Jbmdlc3RNZXNzYWdlc1JlcXVlc3QaJi5zd2l0Y2hib2FyZC52MS5Jbmdlc3RNZXNzYWdlc1Jlc3BvbnNlIgBCyQEKEmNvbS5zd2l0Y2hib2FyZC52MUILSW5nZXN0UHJvdG9QAVpNZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1vc3Mvc3dpdGNoYm9hcmQvcHJvdG8vZ2VuL3N3aXRjaGJvYXJkL3YxO3N3aXRjaGJvYXJkdjGiAgNTWFiqAg5Td2l0Y2hib2FyZC5WMcoCDlN3aXRjaGJvYXJkXFYx4gIaU3dpdGNoYm9hcmRcVjFcR1BCTWV0YWRhdGHqAg9Td2l0Y2hib2FyZDo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_switchboard_v1_types]);
 
 /**
  * IngestMessageRequest is one message of a custom source.
@@ -154,6 +154,159 @@ export const IngestMessageResponseSchema: GenMessage<IngestMessageResponse> = /*
   messageDesc(file_switchboard_v1_ingest, 1);
 
 /**
+ * IngestMessagesRequest is a batch of messages of custom sources, of any of the team's links.
+ *
+ * @generated from message switchboard.v1.IngestMessagesRequest
+ */
+export type IngestMessagesRequest = Message<"switchboard.v1.IngestMessagesRequest"> & {
+  /**
+   * Required: 1 to 500 messages, each checked as IngestMessage checks its request (field limits
+   * included: an over-long field fails that message only).
+   *
+   * @generated from field: repeated switchboard.v1.IngestMessageRequest messages = 1;
+   */
+  messages: IngestMessageRequest[];
+};
+
+/**
+ * Describes the message switchboard.v1.IngestMessagesRequest.
+ * Use `create(IngestMessagesRequestSchema)` to create a new message.
+ */
+export const IngestMessagesRequestSchema: GenMessage<IngestMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_ingest, 2);
+
+/**
+ * IngestMessagesResponse has one result per message, in request order.
+ *
+ * @generated from message switchboard.v1.IngestMessagesResponse
+ */
+export type IngestMessagesResponse = Message<"switchboard.v1.IngestMessagesResponse"> & {
+  /**
+   * results[i] is what messages[i] became.
+   *
+   * @generated from field: repeated switchboard.v1.IngestMessagesResult results = 1;
+   */
+  results: IngestMessagesResult[];
+
+  /**
+   * The log position after every message of the batch: the consistency token that reads them
+   * all back. Empty when no message was recorded or already there.
+   *
+   * @generated from field: string position = 2;
+   */
+  position: string;
+};
+
+/**
+ * Describes the message switchboard.v1.IngestMessagesResponse.
+ * Use `create(IngestMessagesResponseSchema)` to create a new message.
+ */
+export const IngestMessagesResponseSchema: GenMessage<IngestMessagesResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_ingest, 3);
+
+/**
+ * IngestMessagesResult is the outcome of one message of a batch: either what it became
+ * (message_id set) or why it was refused (error set).
+ *
+ * @generated from message switchboard.v1.IngestMessagesResult
+ */
+export type IngestMessagesResult = Message<"switchboard.v1.IngestMessagesResult"> & {
+  /**
+   * The message's index in the request.
+   *
+   * @generated from field: int32 index = 1;
+   */
+  index: number;
+
+  /**
+   * The message (msg_…), the same for every repeat; empty when refused.
+   *
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * The thread (thr_…).
+   *
+   * @generated from field: string thread_id = 3;
+   */
+  threadId: string;
+
+  /**
+   * The prospect (prs_…).
+   *
+   * @generated from field: string prospect_id = 4;
+   */
+  prospectId: string;
+
+  /**
+   * True when the message was already recorded (before, or earlier in this batch): nothing
+   * was appended for it.
+   *
+   * @generated from field: bool duplicate = 5;
+   */
+  duplicate: boolean;
+
+  /**
+   * The log position of the message's event.
+   *
+   * @generated from field: string position = 6;
+   */
+  position: string;
+
+  /**
+   * Why this message was refused; nothing was recorded for it.
+   *
+   * @generated from field: switchboard.v1.IngestMessagesError error = 7;
+   */
+  error?: IngestMessagesError | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.IngestMessagesResult.
+ * Use `create(IngestMessagesResultSchema)` to create a new message.
+ */
+export const IngestMessagesResultSchema: GenMessage<IngestMessagesResult> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_ingest, 4);
+
+/**
+ * IngestMessagesError is the refusal of one message of a batch.
+ *
+ * @generated from message switchboard.v1.IngestMessagesError
+ */
+export type IngestMessagesError = Message<"switchboard.v1.IngestMessagesError"> & {
+  /**
+   * The Connect code the same message would get from IngestMessage, in its string form:
+   * invalid_argument, not_found, failed_precondition, ...
+   *
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * The field at fault, with the message's index: messages[3].participant.platform_id.
+   * Empty when the message as a whole is refused (e.g. its account link is unknown).
+   *
+   * @generated from field: string field = 2;
+   */
+  field: string;
+
+  /**
+   * What is wrong, naming the index and field: "messages[3].participant.platform_id: is required".
+   *
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message switchboard.v1.IngestMessagesError.
+ * Use `create(IngestMessagesErrorSchema)` to create a new message.
+ */
+export const IngestMessagesErrorSchema: GenMessage<IngestMessagesError> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_ingest, 5);
+
+/**
  * IngestService is the API channel: any custom source brings its messages through it.
  *
  * @generated from service switchboard.v1.IngestService
@@ -170,6 +323,21 @@ export const IngestService: GenService<{
     methodKind: "unary";
     input: typeof IngestMessageRequestSchema;
     output: typeof IngestMessageResponseSchema;
+  },
+  /**
+   * IngestMessages records up to 500 messages in one call: one authentication, one append of
+   * every good message's event, answered once they are all durable in the log. Each message is
+   * judged on its own, by the rules of IngestMessage: the results come in request order, each
+   * a message (or a duplicate) or the error of that message alone, naming its index and field;
+   * a bad message does not stop the good ones. More than 500 messages is InvalidArgument and
+   * records nothing.
+   *
+   * @generated from rpc switchboard.v1.IngestService.IngestMessages
+   */
+  ingestMessages: {
+    methodKind: "unary";
+    input: typeof IngestMessagesRequestSchema;
+    output: typeof IngestMessagesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_switchboard_v1_ingest, 0);

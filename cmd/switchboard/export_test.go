@@ -449,3 +449,39 @@ func mustCursor(t *testing.T, p *connectrpc.Positions, team, token string) int64
 	}
 	return c[0]
 }
+
+// A JSONL export killed mid-line is continued from its last whole line: the torn line is not
+// counted (it is cut off when the export continues), and a file without a whole line has none.
+func TestLastJSONLPosition(t *testing.T) {
+	dir := t.TempDir()
+	line := func(pos string) string {
+		b, _ := protojson.Marshal(&v1.Event{Position: pos, EventId: "evt_" + pos, Type: "thread.read.v1"})
+		return string(b) + "\n"
+	}
+	big := strings.Repeat("x", 200<<10) // lines longer than one read chunk
+	cases := []struct {
+		content, want string
+		whole         int
+	}{
+		{line("p1") + line("p2"), "p2", len(line("p1") + line("p2"))},
+		{line("p1") + line("p2") + `{"position":"p3","ev`, "p2", len(line("p1") + line("p2"))},
+		{line("p1"), "p1", len(line("p1"))},
+		{`{"position":"p1"`, "", 0},
+		{line(big+"a") + line(big+"b") + big, big + "b", len(line(big+"a") + line(big+"b"))},
+	}
+	for i, c := range cases {
+		path := filepath.Join(dir, fmt.Sprintf("%d.jsonl", i))
+		if err := os.WriteFile(path, []byte(c.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pos, whole, err := lastJSONLPosition(path)
+		if err != nil || pos != c.want || whole != int64(c.whole) {
+			t.Errorf("case %d: %.20q, %d, %v; want %.20q, %d", i, pos, whole, err, c.want, c.whole)
+		}
+	}
+	path := filepath.Join(dir, "garbage.jsonl")
+	_ = os.WriteFile(path, []byte("not json\n"), 0o644)
+	if _, _, err := lastJSONLPosition(path); err == nil || !strings.Contains(err.Error(), "not an exported event") {
+		t.Errorf("a file of something else: %v", err)
+	}
+}

@@ -39,6 +39,13 @@ func eventToProto(r eventlog.Record, a commands.Actor, position string) (*v1.Eve
 		Data: data, CausationId: e.CausationID, CorrelationId: e.CorrelationID}, nil
 }
 
+// ExportEvent renders a record as ListEvents renders it to a team's owner, with position as
+// given: what switchboard events export --data-dir writes, so that a file exported from a
+// stopped server's folder has the shape of one exported through the API.
+func ExportEvent(r eventlog.Record, position string) (*v1.Event, error) {
+	return eventToProto(r, commands.Actor{TeamID: r.Event.TeamID, Role: string(domain.RoleOwner)}, position)
+}
+
 // securityEvents are shown to owners only; other members see which key or member they concern.
 var securityEvents = map[string]bool{domain.TypeAPIKeyCreated: true, domain.TypeAPIKeyRevoked: true}
 

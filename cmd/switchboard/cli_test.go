@@ -16,7 +16,7 @@ func TestHelpListsTheCommands(t *testing.T) {
 		if err := run(args, env(nil), &stdout, &stderr); err != nil {
 			t.Fatalf("%v: %v", args, err)
 		}
-		for _, want := range []string{"serve ", "migrate ", "search reindex ", "projections rebuild ", "version ", "help "} {
+		for _, want := range []string{"serve ", "migrate ", "search reindex ", "projections rebuild ", "events export ", "version ", "help "} {
 			if !strings.Contains(stdout.String(), "\n  "+want) {
 				t.Errorf("%v: no line for %q in:\n%s", args, want, stdout.String())
 			}
@@ -41,6 +41,8 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{[]string{"search", "--help"}, []string{"search reindex"}},
 		{[]string{"projections", "rebuild", "--help"}, []string{"-api-key", "SWITCHBOARD_API_KEY"}},
 		{[]string{"projections", "--help"}, []string{"projections rebuild"}},
+		{[]string{"events", "export", "--help"}, []string{"-after-position", "-format", "-data-dir", "SWITCHBOARD_API_KEY"}},
+		{[]string{"events", "--help"}, []string{"events export"}},
 		{[]string{"version", "--help"}, []string{"usage: switchboard version"}},
 	}
 	for _, c := range cases {

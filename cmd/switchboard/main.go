@@ -45,6 +45,7 @@ func commands() []command {
 		{"migrate", "apply the PostgreSQL migrations and exit (serve applies them too)", migrate},
 		{"search reindex", "rebuild the Elasticsearch index from the log and switch the alias to it", reindex},
 		{"projections rebuild", "rebuild readmodel or search beside the serving one on a running server, then swap", rebuildProjection},
+		{"events export", "export the event log, or part of it, to JSONL or Parquet (a running server's API, or a stopped one's folder)", exportEventsCommand},
 		{"version", "print the version, the commit and the Go version it was built with", printVersion},
 		{"help", "show this help; 'switchboard <command> --help' shows a command's flags", nil},
 	}
@@ -123,6 +124,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 			return errors.New("usage: switchboard projections rebuild readmodel|search [flags]")
 		}
 		name, args = "projections rebuild", args[1:]
+	}
+	if name == "events" {
+		if len(args) == 0 || args[0] != "export" {
+			if wantsHelp(args) {
+				fmt.Fprintf(stdout, "usage: switchboard events export [flags]\n\n%s\n", summary("events export"))
+				return nil
+			}
+			usage(stderr)
+			return errors.New("usage: switchboard events export [flags]")
+		}
+		name, args = "events export", args[1:]
 	}
 	for _, c := range commands() {
 		if c.name == name && c.run != nil {

@@ -18,6 +18,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/switchboard-oss/switchboard/adapters/webhooks"
+	"github.com/switchboard-oss/switchboard/internal/testenv"
 	v1 "github.com/switchboard-oss/switchboard/proto/gen/switchboard/v1"
 	"github.com/switchboard-oss/switchboard/server"
 )
@@ -101,10 +102,15 @@ func (r *receiver) snapshot() ([]delivered, []string, int) {
 }
 
 func startWebhookServer(t *testing.T, dir string, retryFor time.Duration) *server.Server {
-	return startServerWith(t, server.Config{DataDir: dir, Roles: []string{"api", "ingest", "projector", "webhooks"},
-		Webhooks: server.WebhooksConfig{RetryFor: retryFor, AllowPrivate: true, Tune: func(o *webhooks.Options) {
-			o.InitialInterval, o.MaxInterval, o.Poll = 20*time.Millisecond, 150*time.Millisecond, 30*time.Millisecond
-		}}})
+	return startServerWith(t, webhookConfig(server.Config{DataDir: dir}, retryFor))
+}
+
+func webhookConfig(cfg server.Config, retryFor time.Duration) server.Config {
+	cfg.Roles = []string{"api", "ingest", "projector", "webhooks"}
+	cfg.Webhooks = server.WebhooksConfig{RetryFor: retryFor, AllowPrivate: true, Tune: func(o *webhooks.Options) {
+		o.InitialInterval, o.MaxInterval, o.Poll = 20*time.Millisecond, 150*time.Millisecond, 30*time.Millisecond
+	}}
+	return cfg
 }
 
 func waitUntil(t *testing.T, what string, d time.Duration, ok func() bool) {
@@ -122,7 +128,18 @@ func waitUntil(t *testing.T, what string, d time.Duration, ok func() bool) {
 // for a while, then comes back gets every event of its team (and none of another team), in
 // order per key, each signed; a repeat carries the same event id.
 func TestWebhooksDeliverThroughAFlakyReceiver(t *testing.T) {
-	s := startWebhookServer(t, t.TempDir(), time.Hour)
+	t.Run("embedded", func(t *testing.T) {
+		testWebhooksFlakyReceiver(t, startWebhookServer(t, t.TempDir(), time.Hour))
+	})
+	t.Run("kafka+postgres", func(t *testing.T) {
+		pg := testenv.PostgresSchema(t)
+		_, brokers := testenv.Kafka(t)
+		testWebhooksFlakyReceiver(t, startServerWith(t, webhookConfig(server.Config{DataDir: t.TempDir(), PostgresURL: pg,
+			Kafka: scaleKafka(brokers)}, time.Hour)))
+	})
+}
+
+func testWebhooksFlakyReceiver(t *testing.T, s *server.Server) {
 	a := api{t, newConnectClient(s.Addr), adminKey}
 	var downUntil time.Time
 	var mu sync.Mutex

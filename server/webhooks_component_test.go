@@ -356,3 +356,44 @@ func TestWebhooksDisableAfterTheRetryWindow(t *testing.T) {
 	}
 	_ = m
 }
+
+// TestWebhooksPauseResumeDelete: nothing is delivered while paused; resuming delivers what was
+// appended meanwhile; after a delete nothing more is delivered.
+func TestWebhooksPauseResumeDelete(t *testing.T) {
+	s := startWebhookServer(t, t.TempDir(), time.Hour)
+	a := api{t, newConnectClient(s.Addr), adminKey}
+	rcv := newReceiver(t, func(int) int { return http.StatusOK })
+	created := call[v1.CreateSubscriptionResponse](a, webhookSvc+"CreateSubscription", &v1.CreateSubscriptionRequest{
+		Url: rcv.srv.URL, EventTypes: []string{"message.received.v1"}})
+	rcv.mu.Lock()
+	rcv.secret = created.Secret
+	rcv.mu.Unlock()
+	id := created.Subscription.Id
+	paused := true
+	if st := call[v1.UpdateSubscriptionResponse](a, webhookSvc+"UpdateSubscription", &v1.UpdateSubscriptionRequest{
+		SubscriptionId: id, Paused: &paused}).Subscription.State; st != "paused" {
+		t.Fatalf("paused subscription is %s", st)
+	}
+	acc := a.link(v1.Platform_PLATFORM_API, "shop")
+	for i := 0; i < 3; i++ {
+		a.ingest(msg{acc.Id, pid(i), fmt.Sprintf("m%d", i), v1.Direction_DIRECTION_INBOUND, "hello", at(i)})
+	}
+	time.Sleep(700 * time.Millisecond) // several polls of a running dispatcher
+	if _, _, calls := rcv.snapshot(); calls != 0 {
+		t.Fatalf("a paused subscription made %d calls", calls)
+	}
+	paused = false
+	call[v1.UpdateSubscriptionResponse](a, webhookSvc+"UpdateSubscription", &v1.UpdateSubscriptionRequest{SubscriptionId: id, Paused: &paused})
+	waitUntil(t, "the events appended while paused are delivered", 30*time.Second, func() bool {
+		got, _, _ := rcv.snapshot()
+		return len(got) == 3
+	})
+	call[v1.DeleteSubscriptionResponse](a, webhookSvc+"DeleteSubscription", &v1.DeleteSubscriptionRequest{SubscriptionId: id})
+	a.ingest(msg{acc.Id, pid(9), "m9", v1.Direction_DIRECTION_INBOUND, "after the delete", at(9)})
+	time.Sleep(700 * time.Millisecond)
+	if got, _, _ := rcv.snapshot(); len(got) != 3 {
+		t.Fatalf("after the delete the receiver got %d events, want the 3 of before", len(got))
+	}
+	wantCode(t, "ListDeliveries of a deleted subscription", a.try(webhookSvc+"ListDeliveries",
+		&v1.ListDeliveriesRequest{SubscriptionId: id}, &v1.ListDeliveriesResponse{}), connect.CodeNotFound)
+}

@@ -369,12 +369,18 @@ func (w *worker) deliverAll(ctx context.Context, sub Subscription, cp Checkpoint
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if context.Cause(bctx) == errInactive {
+			return errStop // the checkpoint stays: a resume delivers the rest
+		}
 		return errors.New("delivery interrupted")
 	}
 	return nil
 }
 
-var errDisabled = errors.New("subscription disabled")
+var (
+	errDisabled = errors.New("subscription disabled")
+	errInactive = errors.New("subscription paused or deleted")
+)
 
 func (w *worker) deadLetter(ctx context.Context, r eventlog.Record, before eventlog.Cursor, why string) {
 	w.record(ctx, Delivery{SubscriptionID: w.id, EventID: r.Event.ID, EventType: r.Event.Type(), Key: r.Event.Key,
@@ -454,6 +460,15 @@ func (w *worker) deliver(ctx context.Context, sub Subscription, r eventlog.Recor
 			t.Stop()
 			return aborted
 		case <-t.C:
+		}
+		// The team may have paused, deleted or re-pointed the subscription meanwhile.
+		cur, err := w.x.d.Manager.Store.Subscription(ctx, sub.TeamID, sub.ID)
+		if errors.Is(err, ErrNotFound) || (err == nil && !cur.Active()) {
+			stopBatch(errInactive)
+			return aborted
+		}
+		if err == nil {
+			sub.URL = cur.URL
 		}
 	}
 }

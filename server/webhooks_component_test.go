@@ -397,3 +397,67 @@ func TestWebhooksPauseResumeDelete(t *testing.T) {
 	wantCode(t, "ListDeliveries of a deleted subscription", a.try(webhookSvc+"ListDeliveries",
 		&v1.ListDeliveriesRequest{SubscriptionId: id}, &v1.ListDeliveriesResponse{}), connect.CodeNotFound)
 }
+
+// TestWebhooksTwoProcessesOnKafkaAndPostgres: two processes of the webhooks role share the
+// subscriptions (each delivered by one of them at a time); when one stops, the other takes
+// its subscriptions over and nothing is lost.
+func TestWebhooksTwoProcessesOnKafkaAndPostgres(t *testing.T) {
+	pg := testenv.PostgresSchema(t)
+	_, brokers := testenv.Kafka(t)
+	cfg := func(roles ...string) server.Config {
+		c := webhookConfig(server.Config{DataDir: t.TempDir(), PostgresURL: pg, Kafka: scaleKafka(brokers)}, time.Hour)
+		c.Roles = roles
+		tune := c.Webhooks.Tune
+		c.Webhooks.Tune = func(o *webhooks.Options) { tune(o); o.LeaseTTL = 2 * time.Second }
+		return c
+	}
+	s1 := startServerWith(t, cfg("api", "ingest", "projector", "webhooks"))
+	s2 := startServerWith(t, cfg("api", "ingest", "projector", "webhooks"))
+	a1 := api{t, newConnectClient(s1.Addr), adminKey}
+	a2 := api{t, newConnectClient(s2.Addr), adminKey}
+	var rcvs []*receiver
+	for i := 0; i < 4; i++ {
+		r := newReceiver(t, func(int) int { return http.StatusOK })
+		c := call[v1.CreateSubscriptionResponse](a1, webhookSvc+"CreateSubscription", &v1.CreateSubscriptionRequest{
+			Url: r.srv.URL, EventTypes: []string{"message.received.v1"}})
+		r.mu.Lock()
+		r.secret = c.Secret // the same secret whichever process signs
+		r.mu.Unlock()
+		rcvs = append(rcvs, r)
+	}
+	if l := call[v1.ListSubscriptionsResponse](a2, webhookSvc+"ListSubscriptions", &v1.ListSubscriptionsRequest{}); len(l.Subscriptions) != 4 {
+		t.Fatalf("the second process lists %d subscriptions, want 4", len(l.Subscriptions))
+	}
+	acc := a1.link(v1.Platform_PLATFORM_API, "shop")
+	const n = 10
+	for i := 0; i < n; i++ {
+		a1.ingest(msg{acc.Id, pid(i % 3), fmt.Sprintf("m%d", i), v1.Direction_DIRECTION_INBOUND, "hello", at(i)})
+	}
+	distinct := func(r *receiver) int {
+		got, _, _ := r.snapshot()
+		seen := map[string]bool{}
+		for _, d := range got {
+			seen[d.id] = true
+		}
+		return len(seen)
+	}
+	for i, r := range rcvs {
+		waitUntil(t, fmt.Sprintf("receiver %d has the first events", i), 60*time.Second, func() bool { return distinct(r) == n })
+	}
+	// One process per subscription: a receiver that always accepts got each event once.
+	for i, r := range rcvs {
+		if got, _, _ := r.snapshot(); len(got) != n {
+			t.Errorf("receiver %d accepted %d deliveries of %d events: two processes delivered one subscription", i, len(got), n)
+		}
+	}
+	stopServer(t, s1)
+	for i := n; i < 2*n; i++ {
+		a2.ingest(msg{acc.Id, pid(i % 3), fmt.Sprintf("m%d", i), v1.Direction_DIRECTION_INBOUND, "hello", at(i)})
+	}
+	for i, r := range rcvs {
+		waitUntil(t, fmt.Sprintf("receiver %d has every event after the takeover", i), 60*time.Second, func() bool { return distinct(r) == 2*n })
+		if _, bad, _ := r.snapshot(); len(bad) > 0 {
+			t.Errorf("receiver %d: %d deliveries with an invalid signature", i, len(bad))
+		}
+	}
+}

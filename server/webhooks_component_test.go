@@ -450,6 +450,12 @@ func TestWebhooksTwoProcessesOnKafkaAndPostgres(t *testing.T) {
 			t.Errorf("receiver %d accepted %d deliveries of %d events: two processes delivered one subscription", i, len(got), n)
 		}
 	}
+	// The subscriptions were spread over both processes: each delivered some.
+	for _, s := range []*server.Server{s1, s2} {
+		if ok := okDeliveries(t, s.Addr); ok == 0 {
+			t.Errorf("process %s delivered nothing: the subscriptions were not spread", s.Addr)
+		}
+	}
 	stopServer(t, s1)
 	for i := n; i < 2*n; i++ {
 		a2.ingest(msg{acc.Id, pid(i % 3), fmt.Sprintf("m%d", i), v1.Direction_DIRECTION_INBOUND, "hello", at(i)})
@@ -460,4 +466,22 @@ func TestWebhooksTwoProcessesOnKafkaAndPostgres(t *testing.T) {
 			t.Errorf("receiver %d: %d deliveries with an invalid signature", i, len(bad))
 		}
 	}
+}
+
+// okDeliveries reads switchboard_webhook_deliveries_total{status="ok"} from a process's /metrics.
+func okDeliveries(t *testing.T, addr string) float64 {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, `switchboard_webhook_deliveries_total{status="ok"} `); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
 }

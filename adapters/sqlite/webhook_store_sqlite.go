@@ -261,6 +261,24 @@ func (s *WebhookStore) ClaimLease(ctx context.Context, id, holder string, until,
 	return n == 1, err
 }
 
+// Leases lists the unexpired leases and their holders.
+func (s *WebhookStore) Leases(ctx context.Context, now time.Time) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT subscription_id, holder FROM webhook_leases WHERE until >= ?`, nanos(now))
+	if err != nil {
+		return nil, fmt.Errorf("list webhook leases: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, holder string
+		if err := rows.Scan(&id, &holder); err != nil {
+			return nil, fmt.Errorf("list webhook leases: %w", err)
+		}
+		out[id] = holder
+	}
+	return out, rows.Err()
+}
+
 // ReleaseLease frees holder's lease.
 func (s *WebhookStore) ReleaseLease(ctx context.Context, id, holder string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM webhook_leases WHERE subscription_id = ? AND holder = ?`, id, holder)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,11 +137,25 @@ func (x *Dispatcher) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			x.d.Logger.Warn("webhooks: listing subscriptions failed", "err", err)
 		}
+		share := x.share(ctx, subs)
+		mu.Lock()
+		held := len(running)
+		// Over its share (another process joined): hand the surplus back; the others claim it.
+		for id, stop := range running {
+			if held <= share {
+				break
+			}
+			stop()
+			delete(running, id)
+			held--
+		}
+		mu.Unlock()
 		for _, s := range subs {
 			mu.Lock()
 			_, busy := running[s.ID]
+			held := len(running)
 			mu.Unlock()
-			if busy || !s.Active() {
+			if busy || !s.Active() || held >= share {
 				continue
 			}
 			now := time.Now()
@@ -157,7 +172,9 @@ func (x *Dispatcher) Run(ctx context.Context) error {
 				defer wg.Done()
 				defer func() {
 					mu.Lock()
-					delete(running, s.ID)
+					if running[s.ID] != nil && wctx.Err() == nil {
+						delete(running, s.ID)
+					}
 					mu.Unlock()
 					cancel()
 					rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -180,6 +197,34 @@ func (x *Dispatcher) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// share is how many subscriptions this process takes: the active ones divided among the live
+// processes of the role, each announcing itself with a lease of its own ("~node:<holder>").
+// A process that dies stops announcing itself: after the lease TTL the others' share grows and
+// they claim its subscriptions.
+func (x *Dispatcher) share(ctx context.Context, subs []Subscription) int {
+	now := time.Now()
+	if _, err := x.d.Manager.Store.ClaimLease(ctx, "~node:"+x.o.Holder, x.o.Holder, now.Add(x.o.LeaseTTL), now); err != nil {
+		return len(subs)
+	}
+	leases, err := x.d.Manager.Store.Leases(ctx, now)
+	if err != nil {
+		return len(subs)
+	}
+	nodes := 0
+	for id := range leases {
+		if strings.HasPrefix(id, "~node:") {
+			nodes++
+		}
+	}
+	active := 0
+	for _, s := range subs {
+		if s.Active() {
+			active++
+		}
+	}
+	return (active + max(nodes, 1) - 1) / max(nodes, 1)
 }
 
 // errStop ends a worker: its subscription is no longer active, or the lease was lost.

@@ -100,6 +100,9 @@ type Store interface {
 	// ClaimLease gives the subscription to holder until until, if it is free, expired at now,
 	// or already holder's.
 	ClaimLease(ctx context.Context, id, holder string, until, now time.Time) (bool, error)
+	// Leases lists the leases not expired at now, by subscription id (or "~node:<holder>",
+	// a process's presence), with their holder.
+	Leases(ctx context.Context, now time.Time) (map[string]string, error)
 	// ReleaseLease frees holder's lease.
 	ReleaseLease(ctx context.Context, id, holder string) error
 	Ping(ctx context.Context) error

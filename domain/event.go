@@ -210,6 +210,27 @@ type PlatformUnhandled struct {
 	RawContentType string
 }
 
+// WebhookSubscriptionCreated: the team subscribed a URL to its events. The signing secret is
+// derived from the instance's secret and the subscription id: it is never in an event.
+type WebhookSubscriptionCreated struct {
+	SubscriptionID, URL, Description, MemberID string
+	EventTypes                                 []string
+}
+
+// WebhookSubscriptionUpdated: the subscription's settings after a change (all of them).
+type WebhookSubscriptionUpdated struct {
+	SubscriptionID, URL, Description string
+	EventTypes                       []string
+	Paused                           bool
+}
+
+// WebhookSubscriptionDeleted: nothing more is delivered to the subscription.
+type WebhookSubscriptionDeleted struct{ SubscriptionID string }
+
+// WebhookSubscriptionDisabled: Switchboard stopped delivering to a URL that failed for the
+// whole retry window.
+type WebhookSubscriptionDisabled struct{ SubscriptionID, Reason string }
+
 // Frozen event type names. Never derived from Go names; never edited once released.
 const (
 	TypeTeamCreated            = "team.created.v1"
@@ -246,6 +267,11 @@ const (
 	TypeProspectStatusChanged  = "prospect.status_changed.v1"
 	TypeProspectContextUpdated = "prospect.context_updated.v1"
 	TypePlatformUnhandled      = "platform.unhandled.v1"
+
+	TypeWebhookSubscriptionCreated  = "webhook_subscription.created.v1"
+	TypeWebhookSubscriptionUpdated  = "webhook_subscription.updated.v1"
+	TypeWebhookSubscriptionDeleted  = "webhook_subscription.deleted.v1"
+	TypeWebhookSubscriptionDisabled = "webhook_subscription.disabled.v1"
 )
 
 func (TeamCreated) EventType() string            { return TypeTeamCreated }
@@ -282,3 +308,52 @@ func (ProspectUntagged) EventType() string       { return TypeProspectUntagged }
 func (ProspectStatusChanged) EventType() string  { return TypeProspectStatusChanged }
 func (ProspectContextUpdated) EventType() string { return TypeProspectContextUpdated }
 func (PlatformUnhandled) EventType() string      { return TypePlatformUnhandled }
+
+func (WebhookSubscriptionCreated) EventType() string  { return TypeWebhookSubscriptionCreated }
+func (WebhookSubscriptionUpdated) EventType() string  { return TypeWebhookSubscriptionUpdated }
+func (WebhookSubscriptionDeleted) EventType() string  { return TypeWebhookSubscriptionDeleted }
+func (WebhookSubscriptionDisabled) EventType() string { return TypeWebhookSubscriptionDisabled }
+
+// EventTypes lists every frozen event type name.
+func EventTypes() []string {
+	return []string{
+		TypeTeamCreated,
+		TypeMemberAdded,
+		TypeAPIKeyCreated,
+		TypeAPIKeyRevoked,
+		TypeMemberRemoved,
+		TypeTagCreated,
+		TypeTagDeleted,
+		TypeStatusCreated,
+		TypeAccountLinked,
+		TypeAccountUnlinked,
+		TypeAccountHealthChanged,
+		TypeAccountTokenRefreshed,
+		TypeMessageReceived,
+		TypeMessageSendRequested,
+		TypeMessageSent,
+		TypeMessageSendFailed,
+		TypeMessageSendAttempted,
+		TypeMessageSendRetried,
+		TypeMessageSendCancelled,
+		TypeMessageDeliveryUpdated,
+		TypeMessageEdited,
+		TypeMessageDeleted,
+		TypeThreadRead,
+		TypeThreadSeen,
+		TypeThreadAssigned,
+		TypeThreadUnassigned,
+		TypeThreadDone,
+		TypeThreadReopened,
+		TypeProspectProfileUpdated,
+		TypeProspectTagged,
+		TypeProspectUntagged,
+		TypeProspectStatusChanged,
+		TypeProspectContextUpdated,
+		TypePlatformUnhandled,
+		TypeWebhookSubscriptionCreated,
+		TypeWebhookSubscriptionUpdated,
+		TypeWebhookSubscriptionDeleted,
+		TypeWebhookSubscriptionDisabled,
+	}
+}

@@ -19,6 +19,7 @@ const (
 	PrefixTag      = "tag_"
 	PrefixStatus   = "sts_"
 	PrefixEvent    = "evt_"
+	PrefixWebhook  = "whs_"
 )
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

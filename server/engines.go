@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/secretbox"
 	"github.com/switchboard-oss/switchboard/adapters/sqlite"
 	"github.com/switchboard-oss/switchboard/adapters/sqlitefts"
+	outbound "github.com/switchboard-oss/switchboard/adapters/webhooks"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -78,7 +79,11 @@ type engines struct {
 	// positions seals log positions into per-team tokens, under a key all processes share
 	// (from the same secrets as keys; with PostgreSQL, a secret of its own there).
 	positions *connectrpc.Positions
-	closers   []func() error
+	// hooks keeps outbound webhook subscriptions; hookSecrets derives their signing secrets
+	// (from the instance's secret; with PostgreSQL and no SWITCHBOARD_SECRET_KEY, one there).
+	hooks       outbound.Store
+	hookSecrets outbound.Secrets
+	closers     []func() error
 
 	// restartReadModel restarts the read-model projector (set by the server), after a corrupt
 	// read model was replaced by an empty one: it starts again from the beginning of the log.
@@ -154,6 +159,13 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 	if e.positions, err = connectrpc.NewPositions(positionSecret); err != nil {
 		return nil, err
 	}
+	hookSecret := key
+	if cfg.PostgresURL != "" && cfg.SecretKey == "" {
+		if hookSecret, err = postgres.InstanceSecret(ctx, cfg.PostgresURL, "webhook_signing", postgres.WithLogger(logger)); err != nil {
+			return nil, fmt.Errorf("--postgres-url: %w", err)
+		}
+	}
+	e.hookSecrets = outbound.NewSecrets(hookSecret)
 
 	// Read model, credentials, idempotency: PostgreSQL, or SQLite files in the data dir.
 	if cfg.PostgresURL != "" {
@@ -183,6 +195,12 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		}
 		e.idem = idem
 		e.closers = append(e.closers, idem.Close)
+		hooks, err := postgres.OpenWebhookStore(ctx, cfg.PostgresURL, pgopts...)
+		if err != nil {
+			return nil, fmt.Errorf("--postgres-url: webhook store: %w", err)
+		}
+		e.hooks = hooks
+		e.closers = append(e.closers, hooks.Close)
 		if cfg.has(RoleIngest) {
 			pc, err := postgres.OpenPollCursorStore(ctx, cfg.PostgresURL, pgopts...)
 			if err != nil {
@@ -217,6 +235,12 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		}
 		e.idem = idem
 		e.closers = append(e.closers, idem.Close)
+		hooks, err := sqlite.OpenWebhookStore(filepath.Join(cfg.DataDir, "webhooks.db"))
+		if err != nil {
+			return nil, fmt.Errorf("webhook store: %w", err)
+		}
+		e.hooks = hooks
+		e.closers = append(e.closers, hooks.Close)
 		if cfg.has(RoleIngest) {
 			pc, err := sqlite.OpenPollCursorStore(filepath.Join(cfg.DataDir, "pollcursors.db"))
 			if err != nil {

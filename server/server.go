@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-oss/switchboard/adapters/platforms/profiles"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/scheduler"
 	"github.com/switchboard-oss/switchboard/adapters/platforms/sender"
+	outbound "github.com/switchboard-oss/switchboard/adapters/webhooks"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -86,6 +87,19 @@ type Config struct {
 	// SearchCandidates is how many of the newest matches a relevance search of the embedded
 	// index ranks when more match (0: sqlitefts.DefaultCandidates).
 	SearchCandidates int
+	// Webhooks tunes outbound webhooks (the webhooks role delivers them).
+	Webhooks WebhooksConfig
+}
+
+// WebhooksConfig is the operator's configuration of outbound webhooks.
+type WebhooksConfig struct {
+	// RetryFor is how long an event is retried before it is dead-lettered, and how long a
+	// subscription fails before it is disabled (default 72h).
+	RetryFor time.Duration
+	// AllowPrivate allows receivers on loopback, private, link-local and unspecified addresses.
+	AllowPrivate bool
+	// Tune adjusts delivery further (tests shorten backoff and leases).
+	Tune func(*outbound.Options)
 }
 
 // ConnectConfig is the operator's configuration of the connect flows: the platform apps made
@@ -108,6 +122,9 @@ const (
 	RoleProjector = "projector"
 	// RoleSender sends the replies the team asks for (one consumer group on the log).
 	RoleSender = "sender"
+	// RoleWebhooks delivers outbound webhooks: each subscription by one process of the role at
+	// a time (a lease per subscription in the shared store).
+	RoleWebhooks = "webhooks"
 )
 
 func (c Config) has(role string) bool {
@@ -125,11 +142,11 @@ func (c Config) Validate() error {
 		return errors.New("--data-dir: must not be empty")
 	}
 	if len(c.Roles) == 0 {
-		return errors.New("--roles: at least one of api, ingest, projector, sender")
+		return errors.New("--roles: at least one of api, ingest, projector, sender, webhooks")
 	}
 	for _, r := range c.Roles {
-		if r != RoleAPI && r != RoleIngest && r != RoleProjector && r != RoleSender {
-			return fmt.Errorf("--roles: unknown role %q (want api, ingest, projector, sender)", r)
+		if r != RoleAPI && r != RoleIngest && r != RoleProjector && r != RoleSender && r != RoleWebhooks {
+			return fmt.Errorf("--roles: unknown role %q (want api, ingest, projector, sender, webhooks)", r)
 		}
 	}
 	if err := c.Connect.validate(); err != nil {
@@ -381,6 +398,27 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 			Health: commands.NewReportAccountHealthHandler(deps), Logger: logger, Registry: reg}, cfg.Send, senders(cfg.PlatformBaseURLs)...)
 		s.run(runCtx, "sender", send.Run)
 	}
+	hooks := &outbound.Manager{Log: e.log, Store: e.hooks, Guard: outbound.Guard{AllowPrivate: cfg.Webhooks.AllowPrivate},
+		Secrets: e.hookSecrets, Now: cfg.Now}
+	if cfg.has(RoleWebhooks) {
+		// The subscriptions' projection repairs what a crash between an append and its apply
+		// left behind; the dispatcher delivers.
+		s.run(runCtx, "webhook subscriptions projector", func(ctx context.Context) error {
+			return e.log.Consume(ctx, "webhooks.subscriptions", hooks.Project)
+		})
+		holder, err := nodeID(cfg.DataDir)
+		if err != nil {
+			beginShutdown()
+			return nil, err
+		}
+		o := outbound.Options{RetryFor: cfg.Webhooks.RetryFor, Holder: holder}
+		if cfg.Webhooks.Tune != nil {
+			cfg.Webhooks.Tune(&o)
+		}
+		dispatch := outbound.NewDispatcher(outbound.Deps{Log: e.log, Manager: hooks, Render: connectrpc.WebhookRender(e.positions),
+			Logger: logger, Registry: reg}, o)
+		s.run(runCtx, "webhook dispatcher", dispatch.Run)
+	}
 	var rebuilder connectrpc.Rebuilder
 	if cfg.has(RoleProjector) {
 		s.rebuilds = &rebuilds{s: s, ctx: runCtx, running: map[string]*rebuildRun{}}
@@ -389,7 +427,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 	handler := connectrpc.NewHandler(connectrpc.Deps{App: app, KeyCache: keyCache, Reader: e.rm, Log: e.log, Search: e.idx,
 		ReadModel: s.projector, SearchIndex: s.searcher, Progress: s.projector, Logger: logger, Keys: e.keys,
 		Positions: e.positions, Stopping: s.stopping, Connector: connector,
-		Analytics: &connectrpc.Analytics{Reader: an, Definition: s.analytics.Definition(), CaughtUp: s.analyticsCaughtUp}, Rebuilds: rebuilder}, opts)
+		Analytics: &connectrpc.Analytics{Reader: an, Definition: s.analytics.Definition(), CaughtUp: s.analyticsCaughtUp}, Rebuilds: rebuilder, Webhooks: hooks}, opts)
 	s.Addr = lis.Addr().String()
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)

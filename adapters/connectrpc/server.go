@@ -181,13 +181,14 @@ func mountAPI(mux *http.ServeMux, d Deps, metrics *rpcMetrics, limits Limits, bo
 	handle(switchboardv1connect.NewEventServiceHandler(NewEventService(d), opts))
 	handle(switchboardv1connect.NewAnalyticsServiceHandler(NewAnalyticsService(d), opts))
 	handle(switchboardv1connect.NewAdminServiceHandler(NewAdminService(d), opts))
+	handle(switchboardv1connect.NewWebhookServiceHandler(NewWebhookService(d), opts))
 
 	services := []string{
 		switchboardv1connect.AccountServiceName, switchboardv1connect.ThreadServiceName,
 		switchboardv1connect.ProspectServiceName, switchboardv1connect.TeamServiceName,
 		switchboardv1connect.IngestServiceName, switchboardv1connect.SearchServiceName,
 		switchboardv1connect.EventServiceName, switchboardv1connect.AnalyticsServiceName,
-		switchboardv1connect.AdminServiceName,
+		switchboardv1connect.AdminServiceName, switchboardv1connect.WebhookServiceName,
 	}
 	return services
 }

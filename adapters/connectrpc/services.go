@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect"
 
 	linking "github.com/switchboard-oss/switchboard/adapters/platforms/connect"
+	"github.com/switchboard-oss/switchboard/adapters/webhooks"
 	"github.com/switchboard-oss/switchboard/commands"
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/eventlog"
@@ -47,6 +48,9 @@ type Deps struct {
 	// Rebuilds runs blue/green projection rebuilds for AdminService (nil: it answers
 	// Unimplemented, e.g. in a process without the projector role).
 	Rebuilds Rebuilder
+	// Webhooks manages outbound webhook subscriptions (nil: WebhookService answers
+	// Unimplemented).
+	Webhooks *webhooks.Manager
 }
 
 // position is the caller's token for the raw position a command answered ("" stays "").

@@ -47,6 +47,12 @@ func samplePayloads() []domain.Payload {
 		domain.AccountUnlinked{AccountLinkID: "acc_1"},
 		domain.AccountHealthChanged{AccountLinkID: "acc_1", Healthy: true, Reason: "token refreshed"},
 		domain.AccountTokenRefreshed{AccountLinkID: "acc_1", ExpiresAt: t2},
+		domain.WebhookSubscriptionCreated{SubscriptionID: "whs_1", URL: "https://hooks.example/in", Description: "crm",
+			MemberID: "mem_1", EventTypes: []string{"message.received.v1", "thread.done.v1"}},
+		domain.WebhookSubscriptionUpdated{SubscriptionID: "whs_1", URL: "https://hooks.example/v2", Description: "crm 2",
+			EventTypes: []string{"message.received.v1"}, Paused: true},
+		domain.WebhookSubscriptionDeleted{SubscriptionID: "whs_1"},
+		domain.WebhookSubscriptionDisabled{SubscriptionID: "whs_1", Reason: "HTTP 503 for 72h0m0s"},
 		domain.MessageReceived{
 			MessageID: "msg_1", ThreadID: "thr_1", ProspectID: "prs_1", AccountLinkID: "acc_1",
 			Platform: domain.PlatformWhatsApp, PlatformMessageID: "wamid.1", PlatformConversationID: "conv1",

@@ -36,6 +36,18 @@ func setPayload(env *eventsv1.Envelope, p domain.Payload) error {
 		env.Payload = &eventsv1.Envelope_AccountUnlinked{AccountUnlinked: &eventsv1.AccountUnlinked{AccountLinkId: p.AccountLinkID}}
 	case domain.AccountHealthChanged:
 		env.Payload = &eventsv1.Envelope_AccountHealthChanged{AccountHealthChanged: &eventsv1.AccountHealthChanged{AccountLinkId: p.AccountLinkID, Healthy: p.Healthy, Reason: p.Reason}}
+	case domain.WebhookSubscriptionCreated:
+		env.Payload = &eventsv1.Envelope_WebhookSubscriptionCreated{WebhookSubscriptionCreated: &eventsv1.WebhookSubscriptionCreated{
+			SubscriptionId: p.SubscriptionID, Url: p.URL, EventTypes: p.EventTypes, Description: p.Description, MemberId: p.MemberID}}
+	case domain.WebhookSubscriptionUpdated:
+		env.Payload = &eventsv1.Envelope_WebhookSubscriptionUpdated{WebhookSubscriptionUpdated: &eventsv1.WebhookSubscriptionUpdated{
+			SubscriptionId: p.SubscriptionID, Url: p.URL, EventTypes: p.EventTypes, Description: p.Description, Paused: p.Paused}}
+	case domain.WebhookSubscriptionDeleted:
+		env.Payload = &eventsv1.Envelope_WebhookSubscriptionDeleted{WebhookSubscriptionDeleted: &eventsv1.WebhookSubscriptionDeleted{
+			SubscriptionId: p.SubscriptionID}}
+	case domain.WebhookSubscriptionDisabled:
+		env.Payload = &eventsv1.Envelope_WebhookSubscriptionDisabled{WebhookSubscriptionDisabled: &eventsv1.WebhookSubscriptionDisabled{
+			SubscriptionId: p.SubscriptionID, Reason: p.Reason}}
 	case domain.AccountTokenRefreshed:
 		env.Payload = &eventsv1.Envelope_AccountTokenRefreshed{AccountTokenRefreshed: &eventsv1.AccountTokenRefreshed{
 			AccountLinkId: p.AccountLinkID, ExpiresAt: timestampOf(p.ExpiresAt)}}
@@ -169,6 +181,19 @@ func payloadOf(env *eventsv1.Envelope) (domain.Payload, error) {
 	case *eventsv1.Envelope_AccountHealthChanged:
 		p := c.AccountHealthChanged
 		return domain.AccountHealthChanged{AccountLinkID: p.GetAccountLinkId(), Healthy: p.GetHealthy(), Reason: p.GetReason()}, nil
+	case *eventsv1.Envelope_WebhookSubscriptionCreated:
+		p := c.WebhookSubscriptionCreated
+		return domain.WebhookSubscriptionCreated{SubscriptionID: p.GetSubscriptionId(), URL: p.GetUrl(),
+			EventTypes: emptyNilStrings(p.GetEventTypes()), Description: p.GetDescription(), MemberID: p.GetMemberId()}, nil
+	case *eventsv1.Envelope_WebhookSubscriptionUpdated:
+		p := c.WebhookSubscriptionUpdated
+		return domain.WebhookSubscriptionUpdated{SubscriptionID: p.GetSubscriptionId(), URL: p.GetUrl(),
+			EventTypes: emptyNilStrings(p.GetEventTypes()), Description: p.GetDescription(), Paused: p.GetPaused()}, nil
+	case *eventsv1.Envelope_WebhookSubscriptionDeleted:
+		return domain.WebhookSubscriptionDeleted{SubscriptionID: c.WebhookSubscriptionDeleted.GetSubscriptionId()}, nil
+	case *eventsv1.Envelope_WebhookSubscriptionDisabled:
+		p := c.WebhookSubscriptionDisabled
+		return domain.WebhookSubscriptionDisabled{SubscriptionID: p.GetSubscriptionId(), Reason: p.GetReason()}, nil
 	case *eventsv1.Envelope_AccountTokenRefreshed:
 		p := c.AccountTokenRefreshed
 		until, err := timeOf("expires_at", p.GetExpiresAt())

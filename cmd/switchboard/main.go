@@ -223,7 +223,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	var roles, cors, logLevel, logFormat, shutdown, baseURLs string
 	f.string(&cfg.DataDir, "data-dir", "./data", "folder of the embedded engines' files")
 	f.string(&cfg.Listen, "listen", "127.0.0.1:8080", "address of the API, webhooks, health and metrics")
-	f.string(&roles, "roles", "api,ingest,projector,sender", "what this process does, comma-separated")
+	f.string(&roles, "roles", "api,ingest,projector,sender,webhooks", "what this process does, comma-separated")
 	f.string(&cors, "cors-origins", "*", "browser origins allowed to call the API, comma-separated; empty disables CORS")
 	f.string(&cfg.PostgresURL, "postgres-url", "", "PostgreSQL URL: the read model, credentials and idempotency keys move there")
 	f.string(&cfg.Kafka.Brokers, "kafka-brokers", "", "Kafka brokers (host:port, comma-separated): the event log moves there")
@@ -246,6 +246,8 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	var candidates int64
 	f.int64(&candidates, "search-relevance-candidates", sqlitefts.DefaultCandidates, "embedded search: how many of the newest matches a relevance search ranks when more match")
 	f.string(&baseURLs, "platform-base-urls", "", "platform APIs elsewhere (proxies, tests): name=url, comma-separated, e.g. bluesky=http://127.0.0.1:9000,reddit=http://127.0.0.1:9001")
+	f.duration(&cfg.Webhooks.RetryFor, "webhooks-retry-for", 72*time.Hour, "outbound webhooks: how long an event is retried before it is dead-lettered (and a subscription failing that long disabled)")
+	f.bool(&cfg.Webhooks.AllowPrivate, "webhooks-allow-private", false, "outbound webhooks: allow receivers on loopback, private and link-local addresses (off: refused at subscription and at connection)")
 	f.duration(&cfg.PollInterval, "poll-interval", 10*time.Second, "wait between two polls of an account link on platforms without webhooks (Bluesky, Reddit)")
 	f.string(&cfg.Connect.PublicURL, "public-url", "", "address platforms reach this server at (OAuth callbacks, webhooks), e.g. https://inbox.example.com")
 	f.string(&cfg.Connect.Meta.ClientID, "meta-app-id", "", "Meta app id (Facebook Login: Messenger, WhatsApp, Instagram)")

@@ -87,6 +87,10 @@ type Envelope struct {
 	//	*Envelope_MessageSendCancelled
 	//	*Envelope_MessageDeliveryUpdated
 	//	*Envelope_AccountTokenRefreshed
+	//	*Envelope_WebhookSubscriptionCreated
+	//	*Envelope_WebhookSubscriptionUpdated
+	//	*Envelope_WebhookSubscriptionDeleted
+	//	*Envelope_WebhookSubscriptionDisabled
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -505,6 +509,42 @@ func (x *Envelope) GetAccountTokenRefreshed() *AccountTokenRefreshed {
 	return nil
 }
 
+func (x *Envelope) GetWebhookSubscriptionCreated() *WebhookSubscriptionCreated {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WebhookSubscriptionCreated); ok {
+			return x.WebhookSubscriptionCreated
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetWebhookSubscriptionUpdated() *WebhookSubscriptionUpdated {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WebhookSubscriptionUpdated); ok {
+			return x.WebhookSubscriptionUpdated
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetWebhookSubscriptionDeleted() *WebhookSubscriptionDeleted {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WebhookSubscriptionDeleted); ok {
+			return x.WebhookSubscriptionDeleted
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetWebhookSubscriptionDisabled() *WebhookSubscriptionDisabled {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WebhookSubscriptionDisabled); ok {
+			return x.WebhookSubscriptionDisabled
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -679,6 +719,26 @@ type Envelope_AccountTokenRefreshed struct {
 	AccountTokenRefreshed *AccountTokenRefreshed `protobuf:"bytes,65,opt,name=account_token_refreshed,json=accountTokenRefreshed,proto3,oneof"`
 }
 
+type Envelope_WebhookSubscriptionCreated struct {
+	// webhook_subscription.created.v1
+	WebhookSubscriptionCreated *WebhookSubscriptionCreated `protobuf:"bytes,80,opt,name=webhook_subscription_created,json=webhookSubscriptionCreated,proto3,oneof"`
+}
+
+type Envelope_WebhookSubscriptionUpdated struct {
+	// webhook_subscription.updated.v1
+	WebhookSubscriptionUpdated *WebhookSubscriptionUpdated `protobuf:"bytes,81,opt,name=webhook_subscription_updated,json=webhookSubscriptionUpdated,proto3,oneof"`
+}
+
+type Envelope_WebhookSubscriptionDeleted struct {
+	// webhook_subscription.deleted.v1
+	WebhookSubscriptionDeleted *WebhookSubscriptionDeleted `protobuf:"bytes,82,opt,name=webhook_subscription_deleted,json=webhookSubscriptionDeleted,proto3,oneof"`
+}
+
+type Envelope_WebhookSubscriptionDisabled struct {
+	// webhook_subscription.disabled.v1
+	WebhookSubscriptionDisabled *WebhookSubscriptionDisabled `protobuf:"bytes,83,opt,name=webhook_subscription_disabled,json=webhookSubscriptionDisabled,proto3,oneof"`
+}
+
 func (*Envelope_TeamCreated) isEnvelope_Payload() {}
 
 func (*Envelope_MemberAdded) isEnvelope_Payload() {}
@@ -746,6 +806,14 @@ func (*Envelope_MessageSendCancelled) isEnvelope_Payload() {}
 func (*Envelope_MessageDeliveryUpdated) isEnvelope_Payload() {}
 
 func (*Envelope_AccountTokenRefreshed) isEnvelope_Payload() {}
+
+func (*Envelope_WebhookSubscriptionCreated) isEnvelope_Payload() {}
+
+func (*Envelope_WebhookSubscriptionUpdated) isEnvelope_Payload() {}
+
+func (*Envelope_WebhookSubscriptionDeleted) isEnvelope_Payload() {}
+
+func (*Envelope_WebhookSubscriptionDisabled) isEnvelope_Payload() {}
 
 // Participant is a person as a platform shows them.
 type Participant struct {
@@ -1654,6 +1722,272 @@ func (x *AccountTokenRefreshed) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// WebhookSubscriptionCreated: the team subscribed a URL to its events (never the signing secret).
+type WebhookSubscriptionCreated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subscription.
+	SubscriptionId string `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	// Where events are POSTed.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// The event types delivered (empty: all).
+	EventTypes []string `protobuf:"bytes,3,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// The team's note.
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// The member who created it.
+	MemberId      string `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookSubscriptionCreated) Reset() {
+	*x = WebhookSubscriptionCreated{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookSubscriptionCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookSubscriptionCreated) ProtoMessage() {}
+
+func (x *WebhookSubscriptionCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookSubscriptionCreated.ProtoReflect.Descriptor instead.
+func (*WebhookSubscriptionCreated) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *WebhookSubscriptionCreated) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *WebhookSubscriptionCreated) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *WebhookSubscriptionCreated) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+func (x *WebhookSubscriptionCreated) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *WebhookSubscriptionCreated) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+// WebhookSubscriptionUpdated: the subscription's settings after a change (all of them).
+type WebhookSubscriptionUpdated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subscription.
+	SubscriptionId string `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	// Where events are POSTed.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// The event types delivered (empty: all).
+	EventTypes []string `protobuf:"bytes,3,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// The team's note.
+	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	// Paused: nothing is delivered until it is resumed.
+	Paused        bool `protobuf:"varint,5,opt,name=paused,proto3" json:"paused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookSubscriptionUpdated) Reset() {
+	*x = WebhookSubscriptionUpdated{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookSubscriptionUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookSubscriptionUpdated) ProtoMessage() {}
+
+func (x *WebhookSubscriptionUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookSubscriptionUpdated.ProtoReflect.Descriptor instead.
+func (*WebhookSubscriptionUpdated) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *WebhookSubscriptionUpdated) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *WebhookSubscriptionUpdated) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *WebhookSubscriptionUpdated) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+func (x *WebhookSubscriptionUpdated) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *WebhookSubscriptionUpdated) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+// WebhookSubscriptionDeleted: the subscription is gone; nothing more is delivered.
+type WebhookSubscriptionDeleted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subscription.
+	SubscriptionId string `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *WebhookSubscriptionDeleted) Reset() {
+	*x = WebhookSubscriptionDeleted{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookSubscriptionDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookSubscriptionDeleted) ProtoMessage() {}
+
+func (x *WebhookSubscriptionDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookSubscriptionDeleted.ProtoReflect.Descriptor instead.
+func (*WebhookSubscriptionDeleted) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *WebhookSubscriptionDeleted) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+// WebhookSubscriptionDisabled: Switchboard stopped delivering to a URL that failed for the
+// whole retry window; an update that resumes it starts delivering again.
+type WebhookSubscriptionDisabled struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subscription.
+	SubscriptionId string `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	// Why, e.g. the last error (never a secret).
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookSubscriptionDisabled) Reset() {
+	*x = WebhookSubscriptionDisabled{}
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookSubscriptionDisabled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookSubscriptionDisabled) ProtoMessage() {}
+
+func (x *WebhookSubscriptionDisabled) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookSubscriptionDisabled.ProtoReflect.Descriptor instead.
+func (*WebhookSubscriptionDisabled) Descriptor() ([]byte, []int) {
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WebhookSubscriptionDisabled) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *WebhookSubscriptionDisabled) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // MessageReceived: a message exists on the platform (inbound, or outbound seen there).
 type MessageReceived struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1705,7 +2039,7 @@ type MessageReceived struct {
 
 func (x *MessageReceived) Reset() {
 	*x = MessageReceived{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +2051,7 @@ func (x *MessageReceived) String() string {
 func (*MessageReceived) ProtoMessage() {}
 
 func (x *MessageReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[15]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +2064,7 @@ func (x *MessageReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageReceived.ProtoReflect.Descriptor instead.
 func (*MessageReceived) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MessageReceived) GetMessageId() string {
@@ -1911,7 +2245,7 @@ type MessageSendRequested struct {
 
 func (x *MessageSendRequested) Reset() {
 	*x = MessageSendRequested{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1923,7 +2257,7 @@ func (x *MessageSendRequested) String() string {
 func (*MessageSendRequested) ProtoMessage() {}
 
 func (x *MessageSendRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[16]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1936,7 +2270,7 @@ func (x *MessageSendRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendRequested.ProtoReflect.Descriptor instead.
 func (*MessageSendRequested) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MessageSendRequested) GetMessageId() string {
@@ -2052,7 +2386,7 @@ type MessageTemplate struct {
 
 func (x *MessageTemplate) Reset() {
 	*x = MessageTemplate{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2064,7 +2398,7 @@ func (x *MessageTemplate) String() string {
 func (*MessageTemplate) ProtoMessage() {}
 
 func (x *MessageTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[17]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2077,7 +2411,7 @@ func (x *MessageTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageTemplate.ProtoReflect.Descriptor instead.
 func (*MessageTemplate) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MessageTemplate) GetName() string {
@@ -2120,7 +2454,7 @@ type MessageSent struct {
 
 func (x *MessageSent) Reset() {
 	*x = MessageSent{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2466,7 @@ func (x *MessageSent) String() string {
 func (*MessageSent) ProtoMessage() {}
 
 func (x *MessageSent) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[18]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2479,7 @@ func (x *MessageSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSent.ProtoReflect.Descriptor instead.
 func (*MessageSent) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MessageSent) GetMessageId() string {
@@ -2204,7 +2538,7 @@ type MessageSendFailed struct {
 
 func (x *MessageSendFailed) Reset() {
 	*x = MessageSendFailed{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2550,7 @@ func (x *MessageSendFailed) String() string {
 func (*MessageSendFailed) ProtoMessage() {}
 
 func (x *MessageSendFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[19]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2563,7 @@ func (x *MessageSendFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendFailed.ProtoReflect.Descriptor instead.
 func (*MessageSendFailed) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *MessageSendFailed) GetMessageId() string {
@@ -2291,7 +2625,7 @@ type MessageSendAttempted struct {
 
 func (x *MessageSendAttempted) Reset() {
 	*x = MessageSendAttempted{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2637,7 @@ func (x *MessageSendAttempted) String() string {
 func (*MessageSendAttempted) ProtoMessage() {}
 
 func (x *MessageSendAttempted) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[20]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2650,7 @@ func (x *MessageSendAttempted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendAttempted.ProtoReflect.Descriptor instead.
 func (*MessageSendAttempted) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MessageSendAttempted) GetMessageId() string {
@@ -2362,7 +2696,7 @@ type MessageSendRetried struct {
 
 func (x *MessageSendRetried) Reset() {
 	*x = MessageSendRetried{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2374,7 +2708,7 @@ func (x *MessageSendRetried) String() string {
 func (*MessageSendRetried) ProtoMessage() {}
 
 func (x *MessageSendRetried) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[21]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2387,7 +2721,7 @@ func (x *MessageSendRetried) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendRetried.ProtoReflect.Descriptor instead.
 func (*MessageSendRetried) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MessageSendRetried) GetMessageId() string {
@@ -2426,7 +2760,7 @@ type MessageSendCancelled struct {
 
 func (x *MessageSendCancelled) Reset() {
 	*x = MessageSendCancelled{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2438,7 +2772,7 @@ func (x *MessageSendCancelled) String() string {
 func (*MessageSendCancelled) ProtoMessage() {}
 
 func (x *MessageSendCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[22]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2451,7 +2785,7 @@ func (x *MessageSendCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageSendCancelled.ProtoReflect.Descriptor instead.
 func (*MessageSendCancelled) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MessageSendCancelled) GetMessageId() string {
@@ -2494,7 +2828,7 @@ type MessageDeliveryUpdated struct {
 
 func (x *MessageDeliveryUpdated) Reset() {
 	*x = MessageDeliveryUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2506,7 +2840,7 @@ func (x *MessageDeliveryUpdated) String() string {
 func (*MessageDeliveryUpdated) ProtoMessage() {}
 
 func (x *MessageDeliveryUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[23]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2519,7 +2853,7 @@ func (x *MessageDeliveryUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageDeliveryUpdated.ProtoReflect.Descriptor instead.
 func (*MessageDeliveryUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MessageDeliveryUpdated) GetMessageId() string {
@@ -2576,7 +2910,7 @@ type MessageEdited struct {
 
 func (x *MessageEdited) Reset() {
 	*x = MessageEdited{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2588,7 +2922,7 @@ func (x *MessageEdited) String() string {
 func (*MessageEdited) ProtoMessage() {}
 
 func (x *MessageEdited) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[24]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2601,7 +2935,7 @@ func (x *MessageEdited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageEdited.ProtoReflect.Descriptor instead.
 func (*MessageEdited) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MessageEdited) GetMessageId() string {
@@ -2656,7 +2990,7 @@ type MessageDeleted struct {
 
 func (x *MessageDeleted) Reset() {
 	*x = MessageDeleted{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2668,7 +3002,7 @@ func (x *MessageDeleted) String() string {
 func (*MessageDeleted) ProtoMessage() {}
 
 func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[25]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2681,7 +3015,7 @@ func (x *MessageDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageDeleted.ProtoReflect.Descriptor instead.
 func (*MessageDeleted) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MessageDeleted) GetMessageId() string {
@@ -2725,7 +3059,7 @@ type ThreadRead struct {
 
 func (x *ThreadRead) Reset() {
 	*x = ThreadRead{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2737,7 +3071,7 @@ func (x *ThreadRead) String() string {
 func (*ThreadRead) ProtoMessage() {}
 
 func (x *ThreadRead) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[26]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2750,7 +3084,7 @@ func (x *ThreadRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadRead.ProtoReflect.Descriptor instead.
 func (*ThreadRead) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ThreadRead) GetThreadId() string {
@@ -2782,7 +3116,7 @@ type ThreadSeen struct {
 
 func (x *ThreadSeen) Reset() {
 	*x = ThreadSeen{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2794,7 +3128,7 @@ func (x *ThreadSeen) String() string {
 func (*ThreadSeen) ProtoMessage() {}
 
 func (x *ThreadSeen) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[27]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2807,7 +3141,7 @@ func (x *ThreadSeen) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadSeen.ProtoReflect.Descriptor instead.
 func (*ThreadSeen) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ThreadSeen) GetThreadId() string {
@@ -2849,7 +3183,7 @@ type ThreadAssigned struct {
 
 func (x *ThreadAssigned) Reset() {
 	*x = ThreadAssigned{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2861,7 +3195,7 @@ func (x *ThreadAssigned) String() string {
 func (*ThreadAssigned) ProtoMessage() {}
 
 func (x *ThreadAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[28]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2874,7 +3208,7 @@ func (x *ThreadAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadAssigned.ProtoReflect.Descriptor instead.
 func (*ThreadAssigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ThreadAssigned) GetThreadId() string {
@@ -2918,7 +3252,7 @@ type ThreadUnassigned struct {
 
 func (x *ThreadUnassigned) Reset() {
 	*x = ThreadUnassigned{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3264,7 @@ func (x *ThreadUnassigned) String() string {
 func (*ThreadUnassigned) ProtoMessage() {}
 
 func (x *ThreadUnassigned) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[29]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3277,7 @@ func (x *ThreadUnassigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadUnassigned.ProtoReflect.Descriptor instead.
 func (*ThreadUnassigned) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ThreadUnassigned) GetThreadId() string {
@@ -2976,7 +3310,7 @@ type ThreadDone struct {
 
 func (x *ThreadDone) Reset() {
 	*x = ThreadDone{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2988,7 +3322,7 @@ func (x *ThreadDone) String() string {
 func (*ThreadDone) ProtoMessage() {}
 
 func (x *ThreadDone) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[30]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3001,7 +3335,7 @@ func (x *ThreadDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadDone.ProtoReflect.Descriptor instead.
 func (*ThreadDone) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ThreadDone) GetThreadId() string {
@@ -3038,7 +3372,7 @@ type ThreadReopened struct {
 
 func (x *ThreadReopened) Reset() {
 	*x = ThreadReopened{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3050,7 +3384,7 @@ func (x *ThreadReopened) String() string {
 func (*ThreadReopened) ProtoMessage() {}
 
 func (x *ThreadReopened) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[31]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3063,7 +3397,7 @@ func (x *ThreadReopened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThreadReopened.ProtoReflect.Descriptor instead.
 func (*ThreadReopened) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{31}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ThreadReopened) GetThreadId() string {
@@ -3101,7 +3435,7 @@ type ProspectProfileUpdated struct {
 
 func (x *ProspectProfileUpdated) Reset() {
 	*x = ProspectProfileUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3113,7 +3447,7 @@ func (x *ProspectProfileUpdated) String() string {
 func (*ProspectProfileUpdated) ProtoMessage() {}
 
 func (x *ProspectProfileUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[32]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3126,7 +3460,7 @@ func (x *ProspectProfileUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectProfileUpdated.ProtoReflect.Descriptor instead.
 func (*ProspectProfileUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{32}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ProspectProfileUpdated) GetProspectId() string {
@@ -3187,7 +3521,7 @@ type ProspectTagged struct {
 
 func (x *ProspectTagged) Reset() {
 	*x = ProspectTagged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3199,7 +3533,7 @@ func (x *ProspectTagged) String() string {
 func (*ProspectTagged) ProtoMessage() {}
 
 func (x *ProspectTagged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[33]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3212,7 +3546,7 @@ func (x *ProspectTagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectTagged.ProtoReflect.Descriptor instead.
 func (*ProspectTagged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{33}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ProspectTagged) GetProspectId() string {
@@ -3249,7 +3583,7 @@ type ProspectUntagged struct {
 
 func (x *ProspectUntagged) Reset() {
 	*x = ProspectUntagged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3261,7 +3595,7 @@ func (x *ProspectUntagged) String() string {
 func (*ProspectUntagged) ProtoMessage() {}
 
 func (x *ProspectUntagged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[34]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3274,7 +3608,7 @@ func (x *ProspectUntagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectUntagged.ProtoReflect.Descriptor instead.
 func (*ProspectUntagged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{34}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ProspectUntagged) GetProspectId() string {
@@ -3307,7 +3641,7 @@ type ProspectStatusChanged struct {
 
 func (x *ProspectStatusChanged) Reset() {
 	*x = ProspectStatusChanged{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3319,7 +3653,7 @@ func (x *ProspectStatusChanged) String() string {
 func (*ProspectStatusChanged) ProtoMessage() {}
 
 func (x *ProspectStatusChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[35]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3332,7 +3666,7 @@ func (x *ProspectStatusChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectStatusChanged.ProtoReflect.Descriptor instead.
 func (*ProspectStatusChanged) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{35}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ProspectStatusChanged) GetProspectId() string {
@@ -3373,7 +3707,7 @@ type ProspectContextUpdated struct {
 
 func (x *ProspectContextUpdated) Reset() {
 	*x = ProspectContextUpdated{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3385,7 +3719,7 @@ func (x *ProspectContextUpdated) String() string {
 func (*ProspectContextUpdated) ProtoMessage() {}
 
 func (x *ProspectContextUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[36]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3398,7 +3732,7 @@ func (x *ProspectContextUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProspectContextUpdated.ProtoReflect.Descriptor instead.
 func (*ProspectContextUpdated) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{36}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ProspectContextUpdated) GetProspectId() string {
@@ -3449,7 +3783,7 @@ type PlatformUnhandled struct {
 
 func (x *PlatformUnhandled) Reset() {
 	*x = PlatformUnhandled{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[37]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3461,7 +3795,7 @@ func (x *PlatformUnhandled) String() string {
 func (*PlatformUnhandled) ProtoMessage() {}
 
 func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[37]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3474,7 +3808,7 @@ func (x *PlatformUnhandled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlatformUnhandled.ProtoReflect.Descriptor instead.
 func (*PlatformUnhandled) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{37}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PlatformUnhandled) GetAccountLinkId() string {
@@ -3528,7 +3862,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[38]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3540,7 +3874,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_events_v1_events_proto_msgTypes[38]
+	mi := &file_switchboard_events_v1_events_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3553,7 +3887,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{38}
+	return file_switchboard_events_v1_events_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Decision) GetOpensRequest() bool {
@@ -3581,7 +3915,7 @@ var File_switchboard_events_v1_events_proto protoreflect.FileDescriptor
 
 const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x19\n" +
+	"\"switchboard/events/v1/events.proto\x12\x15switchboard.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x1d\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -3634,7 +3968,11 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x14message_send_retried\x180 \x01(\v2).switchboard.events.v1.MessageSendRetriedH\x00R\x12messageSendRetried\x12c\n" +
 	"\x16message_send_cancelled\x181 \x01(\v2+.switchboard.events.v1.MessageSendCancelledH\x00R\x14messageSendCancelled\x12i\n" +
 	"\x18message_delivery_updated\x182 \x01(\v2-.switchboard.events.v1.MessageDeliveryUpdatedH\x00R\x16messageDeliveryUpdated\x12f\n" +
-	"\x17account_token_refreshed\x18A \x01(\v2,.switchboard.events.v1.AccountTokenRefreshedH\x00R\x15accountTokenRefreshedB\t\n" +
+	"\x17account_token_refreshed\x18A \x01(\v2,.switchboard.events.v1.AccountTokenRefreshedH\x00R\x15accountTokenRefreshed\x12u\n" +
+	"\x1cwebhook_subscription_created\x18P \x01(\v21.switchboard.events.v1.WebhookSubscriptionCreatedH\x00R\x1awebhookSubscriptionCreated\x12u\n" +
+	"\x1cwebhook_subscription_updated\x18Q \x01(\v21.switchboard.events.v1.WebhookSubscriptionUpdatedH\x00R\x1awebhookSubscriptionUpdated\x12u\n" +
+	"\x1cwebhook_subscription_deleted\x18R \x01(\v21.switchboard.events.v1.WebhookSubscriptionDeletedH\x00R\x1awebhookSubscriptionDeleted\x12x\n" +
+	"\x1dwebhook_subscription_disabled\x18S \x01(\v22.switchboard.events.v1.WebhookSubscriptionDisabledH\x00R\x1bwebhookSubscriptionDisabledB\t\n" +
 	"\apayload\"\x8c\x01\n" +
 	"\vParticipant\x12\x1f\n" +
 	"\vplatform_id\x18\x01 \x01(\tR\n" +
@@ -3700,7 +4038,26 @@ const file_switchboard_events_v1_events_proto_rawDesc = "" +
 	"\x15AccountTokenRefreshed\x12&\n" +
 	"\x0faccount_link_id\x18\x01 \x01(\tR\raccountLinkId\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xf7\x06\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb7\x01\n" +
+	"\x1aWebhookSubscriptionCreated\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1f\n" +
+	"\vevent_types\x18\x03 \x03(\tR\n" +
+	"eventTypes\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x1b\n" +
+	"\tmember_id\x18\x05 \x01(\tR\bmemberId\"\xb2\x01\n" +
+	"\x1aWebhookSubscriptionUpdated\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x1f\n" +
+	"\vevent_types\x18\x03 \x03(\tR\n" +
+	"eventTypes\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x16\n" +
+	"\x06paused\x18\x05 \x01(\bR\x06paused\"E\n" +
+	"\x1aWebhookSubscriptionDeleted\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\"^\n" +
+	"\x1bWebhookSubscriptionDisabled\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xf7\x06\n" +
 	"\x0fMessageReceived\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x1b\n" +
@@ -3897,53 +4254,57 @@ func file_switchboard_events_v1_events_proto_rawDescGZIP() []byte {
 	return file_switchboard_events_v1_events_proto_rawDescData
 }
 
-var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_switchboard_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_switchboard_events_v1_events_proto_goTypes = []any{
-	(*Envelope)(nil),               // 0: switchboard.events.v1.Envelope
-	(*Participant)(nil),            // 1: switchboard.events.v1.Participant
-	(*Attachment)(nil),             // 2: switchboard.events.v1.Attachment
-	(*TeamCreated)(nil),            // 3: switchboard.events.v1.TeamCreated
-	(*MemberAdded)(nil),            // 4: switchboard.events.v1.MemberAdded
-	(*ApiKeyCreated)(nil),          // 5: switchboard.events.v1.ApiKeyCreated
-	(*ApiKeyRevoked)(nil),          // 6: switchboard.events.v1.ApiKeyRevoked
-	(*MemberRemoved)(nil),          // 7: switchboard.events.v1.MemberRemoved
-	(*TagCreated)(nil),             // 8: switchboard.events.v1.TagCreated
-	(*TagDeleted)(nil),             // 9: switchboard.events.v1.TagDeleted
-	(*StatusCreated)(nil),          // 10: switchboard.events.v1.StatusCreated
-	(*AccountLinked)(nil),          // 11: switchboard.events.v1.AccountLinked
-	(*AccountUnlinked)(nil),        // 12: switchboard.events.v1.AccountUnlinked
-	(*AccountHealthChanged)(nil),   // 13: switchboard.events.v1.AccountHealthChanged
-	(*AccountTokenRefreshed)(nil),  // 14: switchboard.events.v1.AccountTokenRefreshed
-	(*MessageReceived)(nil),        // 15: switchboard.events.v1.MessageReceived
-	(*MessageSendRequested)(nil),   // 16: switchboard.events.v1.MessageSendRequested
-	(*MessageTemplate)(nil),        // 17: switchboard.events.v1.MessageTemplate
-	(*MessageSent)(nil),            // 18: switchboard.events.v1.MessageSent
-	(*MessageSendFailed)(nil),      // 19: switchboard.events.v1.MessageSendFailed
-	(*MessageSendAttempted)(nil),   // 20: switchboard.events.v1.MessageSendAttempted
-	(*MessageSendRetried)(nil),     // 21: switchboard.events.v1.MessageSendRetried
-	(*MessageSendCancelled)(nil),   // 22: switchboard.events.v1.MessageSendCancelled
-	(*MessageDeliveryUpdated)(nil), // 23: switchboard.events.v1.MessageDeliveryUpdated
-	(*MessageEdited)(nil),          // 24: switchboard.events.v1.MessageEdited
-	(*MessageDeleted)(nil),         // 25: switchboard.events.v1.MessageDeleted
-	(*ThreadRead)(nil),             // 26: switchboard.events.v1.ThreadRead
-	(*ThreadSeen)(nil),             // 27: switchboard.events.v1.ThreadSeen
-	(*ThreadAssigned)(nil),         // 28: switchboard.events.v1.ThreadAssigned
-	(*ThreadUnassigned)(nil),       // 29: switchboard.events.v1.ThreadUnassigned
-	(*ThreadDone)(nil),             // 30: switchboard.events.v1.ThreadDone
-	(*ThreadReopened)(nil),         // 31: switchboard.events.v1.ThreadReopened
-	(*ProspectProfileUpdated)(nil), // 32: switchboard.events.v1.ProspectProfileUpdated
-	(*ProspectTagged)(nil),         // 33: switchboard.events.v1.ProspectTagged
-	(*ProspectUntagged)(nil),       // 34: switchboard.events.v1.ProspectUntagged
-	(*ProspectStatusChanged)(nil),  // 35: switchboard.events.v1.ProspectStatusChanged
-	(*ProspectContextUpdated)(nil), // 36: switchboard.events.v1.ProspectContextUpdated
-	(*PlatformUnhandled)(nil),      // 37: switchboard.events.v1.PlatformUnhandled
-	(*Decision)(nil),               // 38: switchboard.events.v1.Decision
-	nil,                            // 39: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),  // 40: google.protobuf.Timestamp
+	(*Envelope)(nil),                    // 0: switchboard.events.v1.Envelope
+	(*Participant)(nil),                 // 1: switchboard.events.v1.Participant
+	(*Attachment)(nil),                  // 2: switchboard.events.v1.Attachment
+	(*TeamCreated)(nil),                 // 3: switchboard.events.v1.TeamCreated
+	(*MemberAdded)(nil),                 // 4: switchboard.events.v1.MemberAdded
+	(*ApiKeyCreated)(nil),               // 5: switchboard.events.v1.ApiKeyCreated
+	(*ApiKeyRevoked)(nil),               // 6: switchboard.events.v1.ApiKeyRevoked
+	(*MemberRemoved)(nil),               // 7: switchboard.events.v1.MemberRemoved
+	(*TagCreated)(nil),                  // 8: switchboard.events.v1.TagCreated
+	(*TagDeleted)(nil),                  // 9: switchboard.events.v1.TagDeleted
+	(*StatusCreated)(nil),               // 10: switchboard.events.v1.StatusCreated
+	(*AccountLinked)(nil),               // 11: switchboard.events.v1.AccountLinked
+	(*AccountUnlinked)(nil),             // 12: switchboard.events.v1.AccountUnlinked
+	(*AccountHealthChanged)(nil),        // 13: switchboard.events.v1.AccountHealthChanged
+	(*AccountTokenRefreshed)(nil),       // 14: switchboard.events.v1.AccountTokenRefreshed
+	(*WebhookSubscriptionCreated)(nil),  // 15: switchboard.events.v1.WebhookSubscriptionCreated
+	(*WebhookSubscriptionUpdated)(nil),  // 16: switchboard.events.v1.WebhookSubscriptionUpdated
+	(*WebhookSubscriptionDeleted)(nil),  // 17: switchboard.events.v1.WebhookSubscriptionDeleted
+	(*WebhookSubscriptionDisabled)(nil), // 18: switchboard.events.v1.WebhookSubscriptionDisabled
+	(*MessageReceived)(nil),             // 19: switchboard.events.v1.MessageReceived
+	(*MessageSendRequested)(nil),        // 20: switchboard.events.v1.MessageSendRequested
+	(*MessageTemplate)(nil),             // 21: switchboard.events.v1.MessageTemplate
+	(*MessageSent)(nil),                 // 22: switchboard.events.v1.MessageSent
+	(*MessageSendFailed)(nil),           // 23: switchboard.events.v1.MessageSendFailed
+	(*MessageSendAttempted)(nil),        // 24: switchboard.events.v1.MessageSendAttempted
+	(*MessageSendRetried)(nil),          // 25: switchboard.events.v1.MessageSendRetried
+	(*MessageSendCancelled)(nil),        // 26: switchboard.events.v1.MessageSendCancelled
+	(*MessageDeliveryUpdated)(nil),      // 27: switchboard.events.v1.MessageDeliveryUpdated
+	(*MessageEdited)(nil),               // 28: switchboard.events.v1.MessageEdited
+	(*MessageDeleted)(nil),              // 29: switchboard.events.v1.MessageDeleted
+	(*ThreadRead)(nil),                  // 30: switchboard.events.v1.ThreadRead
+	(*ThreadSeen)(nil),                  // 31: switchboard.events.v1.ThreadSeen
+	(*ThreadAssigned)(nil),              // 32: switchboard.events.v1.ThreadAssigned
+	(*ThreadUnassigned)(nil),            // 33: switchboard.events.v1.ThreadUnassigned
+	(*ThreadDone)(nil),                  // 34: switchboard.events.v1.ThreadDone
+	(*ThreadReopened)(nil),              // 35: switchboard.events.v1.ThreadReopened
+	(*ProspectProfileUpdated)(nil),      // 36: switchboard.events.v1.ProspectProfileUpdated
+	(*ProspectTagged)(nil),              // 37: switchboard.events.v1.ProspectTagged
+	(*ProspectUntagged)(nil),            // 38: switchboard.events.v1.ProspectUntagged
+	(*ProspectStatusChanged)(nil),       // 39: switchboard.events.v1.ProspectStatusChanged
+	(*ProspectContextUpdated)(nil),      // 40: switchboard.events.v1.ProspectContextUpdated
+	(*PlatformUnhandled)(nil),           // 41: switchboard.events.v1.PlatformUnhandled
+	(*Decision)(nil),                    // 42: switchboard.events.v1.Decision
+	nil,                                 // 43: switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
 }
 var file_switchboard_events_v1_events_proto_depIdxs = []int32{
-	40, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	40, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
+	44, // 0: switchboard.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	44, // 1: switchboard.events.v1.Envelope.recorded_at:type_name -> google.protobuf.Timestamp
 	3,  // 2: switchboard.events.v1.Envelope.team_created:type_name -> switchboard.events.v1.TeamCreated
 	4,  // 3: switchboard.events.v1.Envelope.member_added:type_name -> switchboard.events.v1.MemberAdded
 	5,  // 4: switchboard.events.v1.Envelope.api_key_created:type_name -> switchboard.events.v1.ApiKeyCreated
@@ -3953,53 +4314,57 @@ var file_switchboard_events_v1_events_proto_depIdxs = []int32{
 	11, // 8: switchboard.events.v1.Envelope.account_linked:type_name -> switchboard.events.v1.AccountLinked
 	12, // 9: switchboard.events.v1.Envelope.account_unlinked:type_name -> switchboard.events.v1.AccountUnlinked
 	13, // 10: switchboard.events.v1.Envelope.account_health_changed:type_name -> switchboard.events.v1.AccountHealthChanged
-	15, // 11: switchboard.events.v1.Envelope.message_received:type_name -> switchboard.events.v1.MessageReceived
-	16, // 12: switchboard.events.v1.Envelope.message_send_requested:type_name -> switchboard.events.v1.MessageSendRequested
-	18, // 13: switchboard.events.v1.Envelope.message_sent:type_name -> switchboard.events.v1.MessageSent
-	19, // 14: switchboard.events.v1.Envelope.message_send_failed:type_name -> switchboard.events.v1.MessageSendFailed
-	24, // 15: switchboard.events.v1.Envelope.message_edited:type_name -> switchboard.events.v1.MessageEdited
-	25, // 16: switchboard.events.v1.Envelope.message_deleted:type_name -> switchboard.events.v1.MessageDeleted
-	26, // 17: switchboard.events.v1.Envelope.thread_read:type_name -> switchboard.events.v1.ThreadRead
-	27, // 18: switchboard.events.v1.Envelope.thread_seen:type_name -> switchboard.events.v1.ThreadSeen
-	28, // 19: switchboard.events.v1.Envelope.thread_assigned:type_name -> switchboard.events.v1.ThreadAssigned
-	29, // 20: switchboard.events.v1.Envelope.thread_unassigned:type_name -> switchboard.events.v1.ThreadUnassigned
-	30, // 21: switchboard.events.v1.Envelope.thread_done:type_name -> switchboard.events.v1.ThreadDone
-	31, // 22: switchboard.events.v1.Envelope.thread_reopened:type_name -> switchboard.events.v1.ThreadReopened
-	32, // 23: switchboard.events.v1.Envelope.prospect_profile_updated:type_name -> switchboard.events.v1.ProspectProfileUpdated
-	33, // 24: switchboard.events.v1.Envelope.prospect_tagged:type_name -> switchboard.events.v1.ProspectTagged
-	34, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
-	35, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
-	36, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
-	37, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
+	19, // 11: switchboard.events.v1.Envelope.message_received:type_name -> switchboard.events.v1.MessageReceived
+	20, // 12: switchboard.events.v1.Envelope.message_send_requested:type_name -> switchboard.events.v1.MessageSendRequested
+	22, // 13: switchboard.events.v1.Envelope.message_sent:type_name -> switchboard.events.v1.MessageSent
+	23, // 14: switchboard.events.v1.Envelope.message_send_failed:type_name -> switchboard.events.v1.MessageSendFailed
+	28, // 15: switchboard.events.v1.Envelope.message_edited:type_name -> switchboard.events.v1.MessageEdited
+	29, // 16: switchboard.events.v1.Envelope.message_deleted:type_name -> switchboard.events.v1.MessageDeleted
+	30, // 17: switchboard.events.v1.Envelope.thread_read:type_name -> switchboard.events.v1.ThreadRead
+	31, // 18: switchboard.events.v1.Envelope.thread_seen:type_name -> switchboard.events.v1.ThreadSeen
+	32, // 19: switchboard.events.v1.Envelope.thread_assigned:type_name -> switchboard.events.v1.ThreadAssigned
+	33, // 20: switchboard.events.v1.Envelope.thread_unassigned:type_name -> switchboard.events.v1.ThreadUnassigned
+	34, // 21: switchboard.events.v1.Envelope.thread_done:type_name -> switchboard.events.v1.ThreadDone
+	35, // 22: switchboard.events.v1.Envelope.thread_reopened:type_name -> switchboard.events.v1.ThreadReopened
+	36, // 23: switchboard.events.v1.Envelope.prospect_profile_updated:type_name -> switchboard.events.v1.ProspectProfileUpdated
+	37, // 24: switchboard.events.v1.Envelope.prospect_tagged:type_name -> switchboard.events.v1.ProspectTagged
+	38, // 25: switchboard.events.v1.Envelope.prospect_untagged:type_name -> switchboard.events.v1.ProspectUntagged
+	39, // 26: switchboard.events.v1.Envelope.prospect_status_changed:type_name -> switchboard.events.v1.ProspectStatusChanged
+	40, // 27: switchboard.events.v1.Envelope.prospect_context_updated:type_name -> switchboard.events.v1.ProspectContextUpdated
+	41, // 28: switchboard.events.v1.Envelope.platform_unhandled:type_name -> switchboard.events.v1.PlatformUnhandled
 	6,  // 29: switchboard.events.v1.Envelope.api_key_revoked:type_name -> switchboard.events.v1.ApiKeyRevoked
 	7,  // 30: switchboard.events.v1.Envelope.member_removed:type_name -> switchboard.events.v1.MemberRemoved
-	20, // 31: switchboard.events.v1.Envelope.message_send_attempted:type_name -> switchboard.events.v1.MessageSendAttempted
-	21, // 32: switchboard.events.v1.Envelope.message_send_retried:type_name -> switchboard.events.v1.MessageSendRetried
-	22, // 33: switchboard.events.v1.Envelope.message_send_cancelled:type_name -> switchboard.events.v1.MessageSendCancelled
-	23, // 34: switchboard.events.v1.Envelope.message_delivery_updated:type_name -> switchboard.events.v1.MessageDeliveryUpdated
+	24, // 31: switchboard.events.v1.Envelope.message_send_attempted:type_name -> switchboard.events.v1.MessageSendAttempted
+	25, // 32: switchboard.events.v1.Envelope.message_send_retried:type_name -> switchboard.events.v1.MessageSendRetried
+	26, // 33: switchboard.events.v1.Envelope.message_send_cancelled:type_name -> switchboard.events.v1.MessageSendCancelled
+	27, // 34: switchboard.events.v1.Envelope.message_delivery_updated:type_name -> switchboard.events.v1.MessageDeliveryUpdated
 	14, // 35: switchboard.events.v1.Envelope.account_token_refreshed:type_name -> switchboard.events.v1.AccountTokenRefreshed
-	40, // 36: switchboard.events.v1.AccountTokenRefreshed.expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 37: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
-	1,  // 38: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
-	2,  // 39: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
-	40, // 40: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
-	38, // 41: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
-	2,  // 42: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
-	38, // 43: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
-	17, // 44: switchboard.events.v1.MessageSendRequested.template:type_name -> switchboard.events.v1.MessageTemplate
-	40, // 45: switchboard.events.v1.MessageSent.sent_at:type_name -> google.protobuf.Timestamp
-	40, // 46: switchboard.events.v1.MessageDeliveryUpdated.at:type_name -> google.protobuf.Timestamp
-	40, // 47: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
-	38, // 48: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
-	38, // 49: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
-	38, // 50: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
-	38, // 51: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
-	39, // 52: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	15, // 36: switchboard.events.v1.Envelope.webhook_subscription_created:type_name -> switchboard.events.v1.WebhookSubscriptionCreated
+	16, // 37: switchboard.events.v1.Envelope.webhook_subscription_updated:type_name -> switchboard.events.v1.WebhookSubscriptionUpdated
+	17, // 38: switchboard.events.v1.Envelope.webhook_subscription_deleted:type_name -> switchboard.events.v1.WebhookSubscriptionDeleted
+	18, // 39: switchboard.events.v1.Envelope.webhook_subscription_disabled:type_name -> switchboard.events.v1.WebhookSubscriptionDisabled
+	44, // 40: switchboard.events.v1.AccountTokenRefreshed.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 41: switchboard.events.v1.MessageReceived.prospect:type_name -> switchboard.events.v1.Participant
+	1,  // 42: switchboard.events.v1.MessageReceived.sender:type_name -> switchboard.events.v1.Participant
+	2,  // 43: switchboard.events.v1.MessageReceived.attachments:type_name -> switchboard.events.v1.Attachment
+	44, // 44: switchboard.events.v1.MessageReceived.sent_at:type_name -> google.protobuf.Timestamp
+	42, // 45: switchboard.events.v1.MessageReceived.decision:type_name -> switchboard.events.v1.Decision
+	2,  // 46: switchboard.events.v1.MessageSendRequested.attachments:type_name -> switchboard.events.v1.Attachment
+	42, // 47: switchboard.events.v1.MessageSendRequested.decision:type_name -> switchboard.events.v1.Decision
+	21, // 48: switchboard.events.v1.MessageSendRequested.template:type_name -> switchboard.events.v1.MessageTemplate
+	44, // 49: switchboard.events.v1.MessageSent.sent_at:type_name -> google.protobuf.Timestamp
+	44, // 50: switchboard.events.v1.MessageDeliveryUpdated.at:type_name -> google.protobuf.Timestamp
+	44, // 51: switchboard.events.v1.ThreadSeen.seen_at:type_name -> google.protobuf.Timestamp
+	42, // 52: switchboard.events.v1.ThreadAssigned.decision:type_name -> switchboard.events.v1.Decision
+	42, // 53: switchboard.events.v1.ThreadDone.decision:type_name -> switchboard.events.v1.Decision
+	42, // 54: switchboard.events.v1.ProspectTagged.decision:type_name -> switchboard.events.v1.Decision
+	42, // 55: switchboard.events.v1.ProspectStatusChanged.decision:type_name -> switchboard.events.v1.Decision
+	43, // 56: switchboard.events.v1.ProspectContextUpdated.custom_fields:type_name -> switchboard.events.v1.ProspectContextUpdated.CustomFieldsEntry
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_events_v1_events_proto_init() }
@@ -4042,6 +4407,10 @@ func file_switchboard_events_v1_events_proto_init() {
 		(*Envelope_MessageSendCancelled)(nil),
 		(*Envelope_MessageDeliveryUpdated)(nil),
 		(*Envelope_AccountTokenRefreshed)(nil),
+		(*Envelope_WebhookSubscriptionCreated)(nil),
+		(*Envelope_WebhookSubscriptionUpdated)(nil),
+		(*Envelope_WebhookSubscriptionDeleted)(nil),
+		(*Envelope_WebhookSubscriptionDisabled)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -4049,7 +4418,7 @@ func file_switchboard_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_events_v1_events_proto_rawDesc), len(file_switchboard_events_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/events/v1/events.proto.
  */
 export const file_switchboard_events_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiJzd2l0Y2hib2FyZC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhVzd2l0Y2hib2FyZC5ldmVudHMudjEiqRQKCEVudmVsb3BlEhAKCGV2ZW50X2lkGAEgASgJEgwKBHR5cGUYAiABKAkSDwoHdGVhbV9pZBgDIAEoCRILCgNrZXkYBCABKAkSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JlY29yZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgHIAEoCRIOCgZvcmlnaW4YCCABKAkSFAoMY2F1c2F0aW9uX2lkGAkgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAogASgJEjoKDHRlYW1fY3JlYXRlZBgUIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UZWFtQ3JlYXRlZEgAEjoKDG1lbWJlcl9hZGRlZBgVIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZW1iZXJBZGRlZEgAEj8KD2FwaV9rZXlfY3JlYXRlZBgWIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BcGlLZXlDcmVhdGVkSAASOAoLdGFnX2NyZWF0ZWQYFyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGFnQ3JlYXRlZEgAEjgKC3RhZ19kZWxldGVkGBggASgLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlRhZ0RlbGV0ZWRIABI+Cg5zdGF0dXNfY3JlYXRlZBgZIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5TdGF0dXNDcmVhdGVkSAASPgoOYWNjb3VudF9saW5rZWQYGiABKAsyJC5zd2l0Y2hib2FyZC5ldmVudHMudjEuQWNjb3VudExpbmtlZEgAEkIKEGFjY291bnRfdW5saW5rZWQYGyABKAsyJi5zd2l0Y2hib2FyZC5ldmVudHMudjEuQWNjb3VudFVubGlua2VkSAASTQoWYWNjb3VudF9oZWFsdGhfY2hhbmdlZBgcIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BY2NvdW50SGVhbHRoQ2hhbmdlZEgAEkIKEG1lc3NhZ2VfcmVjZWl2ZWQYHSABKAsyJi5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVJlY2VpdmVkSAASTQoWbWVzc2FnZV9zZW5kX3JlcXVlc3RlZBgeIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VuZFJlcXVlc3RlZEgAEjoKDG1lc3NhZ2Vfc2VudBgfIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VudEgAEkcKE21lc3NhZ2Vfc2VuZF9mYWlsZWQYICABKAsyKC5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVNlbmRGYWlsZWRIABI+Cg5tZXNzYWdlX2VkaXRlZBghIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlRWRpdGVkSAASQAoPbWVzc2FnZV9kZWxldGVkGCIgASgLMiUuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VEZWxldGVkSAASOAoLdGhyZWFkX3JlYWQYIyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkUmVhZEgAEjgKC3RocmVhZF9zZWVuGCQgASgLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlRocmVhZFNlZW5IABJACg90aHJlYWRfYXNzaWduZWQYJSABKAsyJS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkQXNzaWduZWRIABJEChF0aHJlYWRfdW5hc3NpZ25lZBgmIAEoCzInLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UaHJlYWRVbmFzc2lnbmVkSAASOAoLdGhyZWFkX2RvbmUYJyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkRG9uZUgAEkAKD3RocmVhZF9yZW9wZW5lZBgoIAEoCzIlLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UaHJlYWRSZW9wZW5lZEgAElEKGHByb3NwZWN0X3Byb2ZpbGVfdXBkYXRlZBgpIAEoCzItLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdFByb2ZpbGVVcGRhdGVkSAASQAoPcHJvc3BlY3RfdGFnZ2VkGCogASgLMiUuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlByb3NwZWN0VGFnZ2VkSAASRAoRcHJvc3BlY3RfdW50YWdnZWQYKyABKAsyJy5zd2l0Y2hib2FyZC5ldmVudHMudjEuUHJvc3BlY3RVbnRhZ2dlZEgAEk8KF3Byb3NwZWN0X3N0YXR1c19jaGFuZ2VkGCwgASgLMiwuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlByb3NwZWN0U3RhdHVzQ2hhbmdlZEgAElEKGHByb3NwZWN0X2NvbnRleHRfdXBkYXRlZBgtIAEoCzItLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdENvbnRleHRVcGRhdGVkSAASRgoScGxhdGZvcm1fdW5oYW5kbGVkGC4gASgLMiguc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlBsYXRmb3JtVW5oYW5kbGVkSAASPwoPYXBpX2tleV9yZXZva2VkGDwgASgLMiQuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkFwaUtleVJldm9rZWRIABI+Cg5tZW1iZXJfcmVtb3ZlZBg9IAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZW1iZXJSZW1vdmVkSAASTQoWbWVzc2FnZV9zZW5kX2F0dGVtcHRlZBgvIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VuZEF0dGVtcHRlZEgAEkkKFG1lc3NhZ2Vfc2VuZF9yZXRyaWVkGDAgASgLMikuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VTZW5kUmV0cmllZEgAEk0KFm1lc3NhZ2Vfc2VuZF9jYW5jZWxsZWQYMSABKAsyKy5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVNlbmRDYW5jZWxsZWRIABJRChhtZXNzYWdlX2RlbGl2ZXJ5X3VwZGF0ZWQYMiABKAsyLS5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZURlbGl2ZXJ5VXBkYXRlZEgAEk8KF2FjY291bnRfdG9rZW5fcmVmcmVzaGVkGEEgASgLMiwuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkFjY291bnRUb2tlblJlZnJlc2hlZEgAQgkKB3BheWxvYWQiXgoLUGFydGljaXBhbnQSEwoLcGxhdGZvcm1faWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhIKCmF2YXRhcl91cmwYBCABKAkiXQoKQXR0YWNobWVudBIMCgR0eXBlGAEgASgJEgsKA3VybBgCIAEoCRIRCgltaW1lX3R5cGUYAyABKAkSEwoLcGxhdGZvcm1faWQYBCABKAkSDAoEbmFtZRgFIAEoCSIsCgtUZWFtQ3JlYXRlZBIPCgd0ZWFtX2lkGAEgASgJEgwKBG5hbWUYAiABKAkiSwoLTWVtYmVyQWRkZWQSEQoJbWVtYmVyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSDAoEcm9sZRgEIAEoCSJsCg1BcGlLZXlDcmVhdGVkEg4KBmtleV9pZBgBIAEoCRIRCgltZW1iZXJfaWQYAiABKAkSEAoIa2V5X2hhc2gYAyABKAkSFgoOaW5zdGFuY2VfYWRtaW4YBCABKAgSDgoGcHJlZml4GAUgASgJIkIKDUFwaUtleVJldm9rZWQSDgoGa2V5X2lkGAEgASgJEhEKCW1lbWJlcl9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiIgoNTWVtYmVyUmVtb3ZlZBIRCgltZW1iZXJfaWQYASABKAkiOQoKVGFnQ3JlYXRlZBIOCgZ0YWdfaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVjb2xvchgDIAEoCSIcCgpUYWdEZWxldGVkEg4KBnRhZ19pZBgBIAEoCSJCCg1TdGF0dXNDcmVhdGVkEhEKCXN0YXR1c19pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHBvc2l0aW9uGAMgASgFIo0BCg1BY2NvdW50TGlua2VkEhcKD2FjY291bnRfbGlua19pZBgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRITCgtwbGF0Zm9ybV9pZBgDIAEoCRIQCgh1c2VybmFtZRgEIAEoCRIUCgxkaXNwbGF5X25hbWUYBSABKAkSFAoMd2ViaG9va19wYXRoGAYgASgJIioKD0FjY291bnRVbmxpbmtlZBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkiUAoUQWNjb3VudEhlYWx0aENoYW5nZWQSFwoPYWNjb3VudF9saW5rX2lkGAEgASgJEg8KB2hlYWx0aHkYAiABKAgSDgoGcmVhc29uGAMgASgJImAKFUFjY291bnRUb2tlblJlZnJlc2hlZBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8wQKD01lc3NhZ2VSZWNlaXZlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIXCg9hY2NvdW50X2xpbmtfaWQYBCABKAkSEAoIcGxhdGZvcm0YBSABKAkSGwoTcGxhdGZvcm1fbWVzc2FnZV9pZBgGIAEoCRIgChhwbGF0Zm9ybV9jb252ZXJzYXRpb25faWQYByABKAkSEQoJZGlyZWN0aW9uGAggASgJEjQKCHByb3NwZWN0GAkgASgLMiIuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlBhcnRpY2lwYW50EjIKBnNlbmRlchgKIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5QYXJ0aWNpcGFudBIMCgR0ZXh0GAsgASgJEjYKC2F0dGFjaG1lbnRzGAwgAygLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkF0dGFjaG1lbnQSKwoHc2VudF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJAoccmVwbHlfdG9fcGxhdGZvcm1fbWVzc2FnZV9pZBgOIAEoCRIbChNyZXBseV90b19tZXNzYWdlX2lkGA8gASgJEgsKA3JhdxgQIAEoDBIYChByYXdfY29udGVudF90eXBlGBEgASgJEjEKCGRlY2lzaW9uGBIgASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uEhkKEWNsaWVudF9tZXNzYWdlX2lkGBMgASgJEhIKCWF1dG9tYXRlZBiOAiABKAgiygMKFE1lc3NhZ2VTZW5kUmVxdWVzdGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEhcKD2FjY291bnRfbGlua19pZBgEIAEoCRIQCghwbGF0Zm9ybRgFIAEoCRIMCgR0ZXh0GAYgASgJEjYKC2F0dGFjaG1lbnRzGAcgAygLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkF0dGFjaG1lbnQSMQoIZGVjaXNpb24YCCABKAsyHy5zd2l0Y2hib2FyZC5ldmVudHMudjEuRGVjaXNpb24SHQoVcmVjaXBpZW50X3BsYXRmb3JtX2lkGAkgASgJEiAKGHBsYXRmb3JtX2NvbnZlcnNhdGlvbl9pZBgKIAEoCRIbChNyZXBseV90b19tZXNzYWdlX2lkGAsgASgJEiQKHHJlcGx5X3RvX3BsYXRmb3JtX21lc3NhZ2VfaWQYDCABKAkSEwoLbWVzc2FnZV90YWcYDSABKAkSOQoIdGVtcGxhdGUY1AEgASgLMiYuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VUZW1wbGF0ZSJFCg9NZXNzYWdlVGVtcGxhdGUSDAoEbmFtZRgBIAEoCRIQCghsYW5ndWFnZRgCIAEoCRISCgpwYXJhbWV0ZXJzGAMgAygJIpMBCgtNZXNzYWdlU2VudBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIbChNwbGF0Zm9ybV9tZXNzYWdlX2lkGAQgASgJEisKB3NlbnRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIo8BChFNZXNzYWdlU2VuZEZhaWxlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIOCgZyZWFzb24YBCABKAkSEQoJcGVybWFuZW50GAUgASgIEhsKE3BsYXRmb3JtX2Vycm9yX2NvZGUYBiABKAkiYwoUTWVzc2FnZVNlbmRBdHRlbXB0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSDwoHYXR0ZW1wdBgEIAEoBSJQChJNZXNzYWdlU2VuZFJldHJpZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkiUgoUTWVzc2FnZVNlbmRDYW5jZWxsZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkijAEKFk1lc3NhZ2VEZWxpdmVyeVVwZGF0ZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSDgoGc3RhdHVzGAQgASgJEiYKAmF0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJmCg1NZXNzYWdlRWRpdGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEgwKBHRleHQYBCABKAkSCwoDcmF3GAUgASgMIlkKDk1lc3NhZ2VEZWxldGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEgsKA3JhdxgEIAEoDCI0CgpUaHJlYWRSZWFkEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCSJhCgpUaHJlYWRTZWVuEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCRIrCgdzZWVuX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ+Cg5UaHJlYWRBc3NpZ25lZBIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkSEQoJbWVtYmVyX2lkGAMgASgJEjEKCGRlY2lzaW9uGAQgASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uIjoKEFRocmVhZFVuYXNzaWduZWQSEQoJdGhyZWFkX2lkGAEgASgJEhMKC3Byb3NwZWN0X2lkGAIgASgJImcKClRocmVhZERvbmUSEQoJdGhyZWFkX2lkGAEgASgJEhMKC3Byb3NwZWN0X2lkGAIgASgJEjEKCGRlY2lzaW9uGAMgASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uIjgKDlRocmVhZFJlb3BlbmVkEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCSKQAQoWUHJvc3BlY3RQcm9maWxlVXBkYXRlZBITCgtwcm9zcGVjdF9pZBgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRITCgtwbGF0Zm9ybV9pZBgDIAEoCRIQCgh1c2VybmFtZRgEIAEoCRIUCgxkaXNwbGF5X25hbWUYBSABKAkSEgoKYXZhdGFyX3VybBgGIAEoCSJoCg5Qcm9zcGVjdFRhZ2dlZBITCgtwcm9zcGVjdF9pZBgBIAEoCRIOCgZ0YWdfaWQYAiABKAkSMQoIZGVjaXNpb24YAyABKAsyHy5zd2l0Y2hib2FyZC5ldmVudHMudjEuRGVjaXNpb24iNwoQUHJvc3BlY3RVbnRhZ2dlZBITCgtwcm9zcGVjdF9pZBgBIAEoCRIOCgZ0YWdfaWQYAiABKAkicgoVUHJvc3BlY3RTdGF0dXNDaGFuZ2VkEhMKC3Byb3NwZWN0X2lkGAEgASgJEhEKCXN0YXR1c19pZBgCIAEoCRIxCghkZWNpc2lvbhgDIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbiLcAQoWUHJvc3BlY3RDb250ZXh0VXBkYXRlZBITCgtwcm9zcGVjdF9pZBgBIAEoCRINCgVub3RlcxgCIAEoCRIRCgl2YWx1YXRpb24YAyABKAESVgoNY3VzdG9tX2ZpZWxkcxgEIAMoCzI/LnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdENvbnRleHRVcGRhdGVkLkN1c3RvbUZpZWxkc0VudHJ5GjMKEUN1c3RvbUZpZWxkc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicwoRUGxhdGZvcm1VbmhhbmRsZWQSFwoPYWNjb3VudF9saW5rX2lkGAEgASgJEhAKCHBsYXRmb3JtGAIgASgJEgwKBGtpbmQYAyABKAkSCwoDcmF3GAQgASgMEhgKEHJhd19jb250ZW50X3R5cGUYBSABKAkiTQoIRGVjaXNpb24SFQoNb3BlbnNfcmVxdWVzdBgBIAEoCBIPCgdyZW9wZW5zGAIgASgIEhkKEWFuc3dlcmVkX3JlcXVlc3RzGAMgAygJQu8BChljb20uc3dpdGNoYm9hcmQuZXZlbnRzLnYxQgtFdmVudHNQcm90b1ABWk9naXRodWIuY29tL3N3aXRjaGJvYXJkLW9zcy9zd2l0Y2hib2FyZC9wcm90by9nZW4vc3dpdGNoYm9hcmQvZXZlbnRzL3YxO2V2ZW50c3YxogIDU0VYqgIVU3dpdGNoYm9hcmQuRXZlbnRzLlYxygIVU3dpdGNoYm9hcmRcRXZlbnRzXFYx4gIhU3dpdGNoYm9hcmRcRXZlbnRzXFYxXEdQQk1ldGFkYXRh6gIXU3dpdGNoYm9hcmQ6OkV2ZW50czo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("CiJzd2l0Y2hib2FyZC9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhVzd2l0Y2hib2FyZC5ldmVudHMudjEilxcKCEVudmVsb3BlEhAKCGV2ZW50X2lkGAEgASgJEgwKBHR5cGUYAiABKAkSDwoHdGVhbV9pZBgDIAEoCRILCgNrZXkYBCABKAkSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JlY29yZGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgHIAEoCRIOCgZvcmlnaW4YCCABKAkSFAoMY2F1c2F0aW9uX2lkGAkgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAogASgJEjoKDHRlYW1fY3JlYXRlZBgUIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UZWFtQ3JlYXRlZEgAEjoKDG1lbWJlcl9hZGRlZBgVIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZW1iZXJBZGRlZEgAEj8KD2FwaV9rZXlfY3JlYXRlZBgWIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BcGlLZXlDcmVhdGVkSAASOAoLdGFnX2NyZWF0ZWQYFyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGFnQ3JlYXRlZEgAEjgKC3RhZ19kZWxldGVkGBggASgLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlRhZ0RlbGV0ZWRIABI+Cg5zdGF0dXNfY3JlYXRlZBgZIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5TdGF0dXNDcmVhdGVkSAASPgoOYWNjb3VudF9saW5rZWQYGiABKAsyJC5zd2l0Y2hib2FyZC5ldmVudHMudjEuQWNjb3VudExpbmtlZEgAEkIKEGFjY291bnRfdW5saW5rZWQYGyABKAsyJi5zd2l0Y2hib2FyZC5ldmVudHMudjEuQWNjb3VudFVubGlua2VkSAASTQoWYWNjb3VudF9oZWFsdGhfY2hhbmdlZBgcIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BY2NvdW50SGVhbHRoQ2hhbmdlZEgAEkIKEG1lc3NhZ2VfcmVjZWl2ZWQYHSABKAsyJi5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVJlY2VpdmVkSAASTQoWbWVzc2FnZV9zZW5kX3JlcXVlc3RlZBgeIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VuZFJlcXVlc3RlZEgAEjoKDG1lc3NhZ2Vfc2VudBgfIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VudEgAEkcKE21lc3NhZ2Vfc2VuZF9mYWlsZWQYICABKAsyKC5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVNlbmRGYWlsZWRIABI+Cg5tZXNzYWdlX2VkaXRlZBghIAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlRWRpdGVkSAASQAoPbWVzc2FnZV9kZWxldGVkGCIgASgLMiUuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VEZWxldGVkSAASOAoLdGhyZWFkX3JlYWQYIyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkUmVhZEgAEjgKC3RocmVhZF9zZWVuGCQgASgLMiEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlRocmVhZFNlZW5IABJACg90aHJlYWRfYXNzaWduZWQYJSABKAsyJS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkQXNzaWduZWRIABJEChF0aHJlYWRfdW5hc3NpZ25lZBgmIAEoCzInLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UaHJlYWRVbmFzc2lnbmVkSAASOAoLdGhyZWFkX2RvbmUYJyABKAsyIS5zd2l0Y2hib2FyZC5ldmVudHMudjEuVGhyZWFkRG9uZUgAEkAKD3RocmVhZF9yZW9wZW5lZBgoIAEoCzIlLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5UaHJlYWRSZW9wZW5lZEgAElEKGHByb3NwZWN0X3Byb2ZpbGVfdXBkYXRlZBgpIAEoCzItLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdFByb2ZpbGVVcGRhdGVkSAASQAoPcHJvc3BlY3RfdGFnZ2VkGCogASgLMiUuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlByb3NwZWN0VGFnZ2VkSAASRAoRcHJvc3BlY3RfdW50YWdnZWQYKyABKAsyJy5zd2l0Y2hib2FyZC5ldmVudHMudjEuUHJvc3BlY3RVbnRhZ2dlZEgAEk8KF3Byb3NwZWN0X3N0YXR1c19jaGFuZ2VkGCwgASgLMiwuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlByb3NwZWN0U3RhdHVzQ2hhbmdlZEgAElEKGHByb3NwZWN0X2NvbnRleHRfdXBkYXRlZBgtIAEoCzItLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5Qcm9zcGVjdENvbnRleHRVcGRhdGVkSAASRgoScGxhdGZvcm1fdW5oYW5kbGVkGC4gASgLMiguc3dpdGNoYm9hcmQuZXZlbnRzLnYxLlBsYXRmb3JtVW5oYW5kbGVkSAASPwoPYXBpX2tleV9yZXZva2VkGDwgASgLMiQuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkFwaUtleVJldm9rZWRIABI+Cg5tZW1iZXJfcmVtb3ZlZBg9IAEoCzIkLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZW1iZXJSZW1vdmVkSAASTQoWbWVzc2FnZV9zZW5kX2F0dGVtcHRlZBgvIAEoCzIrLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlU2VuZEF0dGVtcHRlZEgAEkkKFG1lc3NhZ2Vfc2VuZF9yZXRyaWVkGDAgASgLMikuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLk1lc3NhZ2VTZW5kUmV0cmllZEgAEk0KFm1lc3NhZ2Vfc2VuZF9jYW5jZWxsZWQYMSABKAsyKy5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZVNlbmRDYW5jZWxsZWRIABJRChhtZXNzYWdlX2RlbGl2ZXJ5X3VwZGF0ZWQYMiABKAsyLS5zd2l0Y2hib2FyZC5ldmVudHMudjEuTWVzc2FnZURlbGl2ZXJ5VXBkYXRlZEgAEk8KF2FjY291bnRfdG9rZW5fcmVmcmVzaGVkGEEgASgLMiwuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkFjY291bnRUb2tlblJlZnJlc2hlZEgAElkKHHdlYmhvb2tfc3Vic2NyaXB0aW9uX2NyZWF0ZWQYUCABKAsyMS5zd2l0Y2hib2FyZC5ldmVudHMudjEuV2ViaG9va1N1YnNjcmlwdGlvbkNyZWF0ZWRIABJZChx3ZWJob29rX3N1YnNjcmlwdGlvbl91cGRhdGVkGFEgASgLMjEuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLldlYmhvb2tTdWJzY3JpcHRpb25VcGRhdGVkSAASWQocd2ViaG9va19zdWJzY3JpcHRpb25fZGVsZXRlZBhSIAEoCzIxLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5XZWJob29rU3Vic2NyaXB0aW9uRGVsZXRlZEgAElsKHXdlYmhvb2tfc3Vic2NyaXB0aW9uX2Rpc2FibGVkGFMgASgLMjIuc3dpdGNoYm9hcmQuZXZlbnRzLnYxLldlYmhvb2tTdWJzY3JpcHRpb25EaXNhYmxlZEgAQgkKB3BheWxvYWQiXgoLUGFydGljaXBhbnQSEwoLcGxhdGZvcm1faWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSFAoMZGlzcGxheV9uYW1lGAMgASgJEhIKCmF2YXRhcl91cmwYBCABKAkiXQoKQXR0YWNobWVudBIMCgR0eXBlGAEgASgJEgsKA3VybBgCIAEoCRIRCgltaW1lX3R5cGUYAyABKAkSEwoLcGxhdGZvcm1faWQYBCABKAkSDAoEbmFtZRgFIAEoCSIsCgtUZWFtQ3JlYXRlZBIPCgd0ZWFtX2lkGAEgASgJEgwKBG5hbWUYAiABKAkiSwoLTWVtYmVyQWRkZWQSEQoJbWVtYmVyX2lkGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBG5hbWUYAyABKAkSDAoEcm9sZRgEIAEoCSJsCg1BcGlLZXlDcmVhdGVkEg4KBmtleV9pZBgBIAEoCRIRCgltZW1iZXJfaWQYAiABKAkSEAoIa2V5X2hhc2gYAyABKAkSFgoOaW5zdGFuY2VfYWRtaW4YBCABKAgSDgoGcHJlZml4GAUgASgJIkIKDUFwaUtleVJldm9rZWQSDgoGa2V5X2lkGAEgASgJEhEKCW1lbWJlcl9pZBgCIAEoCRIOCgZyZWFzb24YAyABKAkiIgoNTWVtYmVyUmVtb3ZlZBIRCgltZW1iZXJfaWQYASABKAkiOQoKVGFnQ3JlYXRlZBIOCgZ0YWdfaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVjb2xvchgDIAEoCSIcCgpUYWdEZWxldGVkEg4KBnRhZ19pZBgBIAEoCSJCCg1TdGF0dXNDcmVhdGVkEhEKCXN0YXR1c19pZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCHBvc2l0aW9uGAMgASgFIo0BCg1BY2NvdW50TGlua2VkEhcKD2FjY291bnRfbGlua19pZBgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRITCgtwbGF0Zm9ybV9pZBgDIAEoCRIQCgh1c2VybmFtZRgEIAEoCRIUCgxkaXNwbGF5X25hbWUYBSABKAkSFAoMd2ViaG9va19wYXRoGAYgASgJIioKD0FjY291bnRVbmxpbmtlZBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkiUAoUQWNjb3VudEhlYWx0aENoYW5nZWQSFwoPYWNjb3VudF9saW5rX2lkGAEgASgJEg8KB2hlYWx0aHkYAiABKAgSDgoGcmVhc29uGAMgASgJImAKFUFjY291bnRUb2tlblJlZnJlc2hlZBIXCg9hY2NvdW50X2xpbmtfaWQYASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAifwoaV2ViaG9va1N1YnNjcmlwdGlvbkNyZWF0ZWQSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJEgsKA3VybBgCIAEoCRITCgtldmVudF90eXBlcxgDIAMoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIRCgltZW1iZXJfaWQYBSABKAkifAoaV2ViaG9va1N1YnNjcmlwdGlvblVwZGF0ZWQSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJEgsKA3VybBgCIAEoCRITCgtldmVudF90eXBlcxgDIAMoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIOCgZwYXVzZWQYBSABKAgiNQoaV2ViaG9va1N1YnNjcmlwdGlvbkRlbGV0ZWQSFwoPc3Vic2NyaXB0aW9uX2lkGAEgASgJIkYKG1dlYmhvb2tTdWJzY3JpcHRpb25EaXNhYmxlZBIXCg9zdWJzY3JpcHRpb25faWQYASABKAkSDgoGcmVhc29uGAIgASgJIvMECg9NZXNzYWdlUmVjZWl2ZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSFwoPYWNjb3VudF9saW5rX2lkGAQgASgJEhAKCHBsYXRmb3JtGAUgASgJEhsKE3BsYXRmb3JtX21lc3NhZ2VfaWQYBiABKAkSIAoYcGxhdGZvcm1fY29udmVyc2F0aW9uX2lkGAcgASgJEhEKCWRpcmVjdGlvbhgIIAEoCRI0Cghwcm9zcGVjdBgJIAEoCzIiLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5QYXJ0aWNpcGFudBIyCgZzZW5kZXIYCiABKAsyIi5zd2l0Y2hib2FyZC5ldmVudHMudjEuUGFydGljaXBhbnQSDAoEdGV4dBgLIAEoCRI2CgthdHRhY2htZW50cxgMIAMoCzIhLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BdHRhY2htZW50EisKB3NlbnRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiQKHHJlcGx5X3RvX3BsYXRmb3JtX21lc3NhZ2VfaWQYDiABKAkSGwoTcmVwbHlfdG9fbWVzc2FnZV9pZBgPIAEoCRILCgNyYXcYECABKAwSGAoQcmF3X2NvbnRlbnRfdHlwZRgRIAEoCRIxCghkZWNpc2lvbhgSIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbhIZChFjbGllbnRfbWVzc2FnZV9pZBgTIAEoCRISCglhdXRvbWF0ZWQYjgIgASgIIsoDChRNZXNzYWdlU2VuZFJlcXVlc3RlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIXCg9hY2NvdW50X2xpbmtfaWQYBCABKAkSEAoIcGxhdGZvcm0YBSABKAkSDAoEdGV4dBgGIAEoCRI2CgthdHRhY2htZW50cxgHIAMoCzIhLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5BdHRhY2htZW50EjEKCGRlY2lzaW9uGAggASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uEh0KFXJlY2lwaWVudF9wbGF0Zm9ybV9pZBgJIAEoCRIgChhwbGF0Zm9ybV9jb252ZXJzYXRpb25faWQYCiABKAkSGwoTcmVwbHlfdG9fbWVzc2FnZV9pZBgLIAEoCRIkChxyZXBseV90b19wbGF0Zm9ybV9tZXNzYWdlX2lkGAwgASgJEhMKC21lc3NhZ2VfdGFnGA0gASgJEjkKCHRlbXBsYXRlGNQBIAEoCzImLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5NZXNzYWdlVGVtcGxhdGUiRQoPTWVzc2FnZVRlbXBsYXRlEgwKBG5hbWUYASABKAkSEAoIbGFuZ3VhZ2UYAiABKAkSEgoKcGFyYW1ldGVycxgDIAMoCSKTAQoLTWVzc2FnZVNlbnQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSGwoTcGxhdGZvcm1fbWVzc2FnZV9pZBgEIAEoCRIrCgdzZW50X2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKPAQoRTWVzc2FnZVNlbmRGYWlsZWQSEgoKbWVzc2FnZV9pZBgBIAEoCRIRCgl0aHJlYWRfaWQYAiABKAkSEwoLcHJvc3BlY3RfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJEhEKCXBlcm1hbmVudBgFIAEoCBIbChNwbGF0Zm9ybV9lcnJvcl9jb2RlGAYgASgJImMKFE1lc3NhZ2VTZW5kQXR0ZW1wdGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEg8KB2F0dGVtcHQYBCABKAUiUAoSTWVzc2FnZVNlbmRSZXRyaWVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJIlIKFE1lc3NhZ2VTZW5kQ2FuY2VsbGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJIowBChZNZXNzYWdlRGVsaXZlcnlVcGRhdGVkEhIKCm1lc3NhZ2VfaWQYASABKAkSEQoJdGhyZWFkX2lkGAIgASgJEhMKC3Byb3NwZWN0X2lkGAMgASgJEg4KBnN0YXR1cxgEIAEoCRImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiZgoNTWVzc2FnZUVkaXRlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRIMCgR0ZXh0GAQgASgJEgsKA3JhdxgFIAEoDCJZCg5NZXNzYWdlRGVsZXRlZBISCgptZXNzYWdlX2lkGAEgASgJEhEKCXRocmVhZF9pZBgCIAEoCRITCgtwcm9zcGVjdF9pZBgDIAEoCRILCgNyYXcYBCABKAwiNAoKVGhyZWFkUmVhZBIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkiYQoKVGhyZWFkU2VlbhIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkSKwoHc2Vlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAifgoOVGhyZWFkQXNzaWduZWQSEQoJdGhyZWFkX2lkGAEgASgJEhMKC3Byb3NwZWN0X2lkGAIgASgJEhEKCW1lbWJlcl9pZBgDIAEoCRIxCghkZWNpc2lvbhgEIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbiI6ChBUaHJlYWRVbmFzc2lnbmVkEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCSJnCgpUaHJlYWREb25lEhEKCXRocmVhZF9pZBgBIAEoCRITCgtwcm9zcGVjdF9pZBgCIAEoCRIxCghkZWNpc2lvbhgDIAEoCzIfLnN3aXRjaGJvYXJkLmV2ZW50cy52MS5EZWNpc2lvbiI4Cg5UaHJlYWRSZW9wZW5lZBIRCgl0aHJlYWRfaWQYASABKAkSEwoLcHJvc3BlY3RfaWQYAiABKAkikAEKFlByb3NwZWN0UHJvZmlsZVVwZGF0ZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSEAoIcGxhdGZvcm0YAiABKAkSEwoLcGxhdGZvcm1faWQYAyABKAkSEAoIdXNlcm5hbWUYBCABKAkSFAoMZGlzcGxheV9uYW1lGAUgASgJEhIKCmF2YXRhcl91cmwYBiABKAkiaAoOUHJvc3BlY3RUYWdnZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDgoGdGFnX2lkGAIgASgJEjEKCGRlY2lzaW9uGAMgASgLMh8uc3dpdGNoYm9hcmQuZXZlbnRzLnYxLkRlY2lzaW9uIjcKEFByb3NwZWN0VW50YWdnZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDgoGdGFnX2lkGAIgASgJInIKFVByb3NwZWN0U3RhdHVzQ2hhbmdlZBITCgtwcm9zcGVjdF9pZBgBIAEoCRIRCglzdGF0dXNfaWQYAiABKAkSMQoIZGVjaXNpb24YAyABKAsyHy5zd2l0Y2hib2FyZC5ldmVudHMudjEuRGVjaXNpb24i3AEKFlByb3NwZWN0Q29udGV4dFVwZGF0ZWQSEwoLcHJvc3BlY3RfaWQYASABKAkSDQoFbm90ZXMYAiABKAkSEQoJdmFsdWF0aW9uGAMgASgBElYKDWN1c3RvbV9maWVsZHMYBCADKAsyPy5zd2l0Y2hib2FyZC5ldmVudHMudjEuUHJvc3BlY3RDb250ZXh0VXBkYXRlZC5DdXN0b21GaWVsZHNFbnRyeRozChFDdXN0b21GaWVsZHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInMKEVBsYXRmb3JtVW5oYW5kbGVkEhcKD2FjY291bnRfbGlua19pZBgBIAEoCRIQCghwbGF0Zm9ybRgCIAEoCRIMCgRraW5kGAMgASgJEgsKA3JhdxgEIAEoDBIYChByYXdfY29udGVudF90eXBlGAUgASgJIk0KCERlY2lzaW9uEhUKDW9wZW5zX3JlcXVlc3QYASABKAgSDwoHcmVvcGVucxgCIAEoCBIZChFhbnN3ZXJlZF9yZXF1ZXN0cxgDIAMoCULvAQoZY29tLnN3aXRjaGJvYXJkLmV2ZW50cy52MUILRXZlbnRzUHJvdG9QAVpPZ2l0aHViLmNvbS9zd2l0Y2hib2FyZC1vc3Mvc3dpdGNoYm9hcmQvcHJvdG8vZ2VuL3N3aXRjaGJvYXJkL2V2ZW50cy92MTtldmVudHN2MaICA1NFWKoCFVN3aXRjaGJvYXJkLkV2ZW50cy5WMcoCFVN3aXRjaGJvYXJkXEV2ZW50c1xWMeICIVN3aXRjaGJvYXJkXEV2ZW50c1xWMVxHUEJNZXRhZGF0YeoCF1N3aXRjaGJvYXJkOjpFdmVudHM6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Envelope is one event as stored in the log.
@@ -371,6 +371,38 @@ export type Envelope = Message<"switchboard.events.v1.Envelope"> & {
      */
     value: AccountTokenRefreshed;
     case: "accountTokenRefreshed";
+  } | {
+    /**
+     * webhook_subscription.created.v1
+     *
+     * @generated from field: switchboard.events.v1.WebhookSubscriptionCreated webhook_subscription_created = 80;
+     */
+    value: WebhookSubscriptionCreated;
+    case: "webhookSubscriptionCreated";
+  } | {
+    /**
+     * webhook_subscription.updated.v1
+     *
+     * @generated from field: switchboard.events.v1.WebhookSubscriptionUpdated webhook_subscription_updated = 81;
+     */
+    value: WebhookSubscriptionUpdated;
+    case: "webhookSubscriptionUpdated";
+  } | {
+    /**
+     * webhook_subscription.deleted.v1
+     *
+     * @generated from field: switchboard.events.v1.WebhookSubscriptionDeleted webhook_subscription_deleted = 82;
+     */
+    value: WebhookSubscriptionDeleted;
+    case: "webhookSubscriptionDeleted";
+  } | {
+    /**
+     * webhook_subscription.disabled.v1
+     *
+     * @generated from field: switchboard.events.v1.WebhookSubscriptionDisabled webhook_subscription_disabled = 83;
+     */
+    value: WebhookSubscriptionDisabled;
+    case: "webhookSubscriptionDisabled";
   } | { case: undefined; value?: undefined };
 };
 
@@ -881,6 +913,154 @@ export const AccountTokenRefreshedSchema: GenMessage<AccountTokenRefreshed> = /*
   messageDesc(file_switchboard_events_v1_events, 14);
 
 /**
+ * WebhookSubscriptionCreated: the team subscribed a URL to its events (never the signing secret).
+ *
+ * @generated from message switchboard.events.v1.WebhookSubscriptionCreated
+ */
+export type WebhookSubscriptionCreated = Message<"switchboard.events.v1.WebhookSubscriptionCreated"> & {
+  /**
+   * The subscription.
+   *
+   * @generated from field: string subscription_id = 1;
+   */
+  subscriptionId: string;
+
+  /**
+   * Where events are POSTed.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * The event types delivered (empty: all).
+   *
+   * @generated from field: repeated string event_types = 3;
+   */
+  eventTypes: string[];
+
+  /**
+   * The team's note.
+   *
+   * @generated from field: string description = 4;
+   */
+  description: string;
+
+  /**
+   * The member who created it.
+   *
+   * @generated from field: string member_id = 5;
+   */
+  memberId: string;
+};
+
+/**
+ * Describes the message switchboard.events.v1.WebhookSubscriptionCreated.
+ * Use `create(WebhookSubscriptionCreatedSchema)` to create a new message.
+ */
+export const WebhookSubscriptionCreatedSchema: GenMessage<WebhookSubscriptionCreated> = /*@__PURE__*/
+  messageDesc(file_switchboard_events_v1_events, 15);
+
+/**
+ * WebhookSubscriptionUpdated: the subscription's settings after a change (all of them).
+ *
+ * @generated from message switchboard.events.v1.WebhookSubscriptionUpdated
+ */
+export type WebhookSubscriptionUpdated = Message<"switchboard.events.v1.WebhookSubscriptionUpdated"> & {
+  /**
+   * The subscription.
+   *
+   * @generated from field: string subscription_id = 1;
+   */
+  subscriptionId: string;
+
+  /**
+   * Where events are POSTed.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * The event types delivered (empty: all).
+   *
+   * @generated from field: repeated string event_types = 3;
+   */
+  eventTypes: string[];
+
+  /**
+   * The team's note.
+   *
+   * @generated from field: string description = 4;
+   */
+  description: string;
+
+  /**
+   * Paused: nothing is delivered until it is resumed.
+   *
+   * @generated from field: bool paused = 5;
+   */
+  paused: boolean;
+};
+
+/**
+ * Describes the message switchboard.events.v1.WebhookSubscriptionUpdated.
+ * Use `create(WebhookSubscriptionUpdatedSchema)` to create a new message.
+ */
+export const WebhookSubscriptionUpdatedSchema: GenMessage<WebhookSubscriptionUpdated> = /*@__PURE__*/
+  messageDesc(file_switchboard_events_v1_events, 16);
+
+/**
+ * WebhookSubscriptionDeleted: the subscription is gone; nothing more is delivered.
+ *
+ * @generated from message switchboard.events.v1.WebhookSubscriptionDeleted
+ */
+export type WebhookSubscriptionDeleted = Message<"switchboard.events.v1.WebhookSubscriptionDeleted"> & {
+  /**
+   * The subscription.
+   *
+   * @generated from field: string subscription_id = 1;
+   */
+  subscriptionId: string;
+};
+
+/**
+ * Describes the message switchboard.events.v1.WebhookSubscriptionDeleted.
+ * Use `create(WebhookSubscriptionDeletedSchema)` to create a new message.
+ */
+export const WebhookSubscriptionDeletedSchema: GenMessage<WebhookSubscriptionDeleted> = /*@__PURE__*/
+  messageDesc(file_switchboard_events_v1_events, 17);
+
+/**
+ * WebhookSubscriptionDisabled: Switchboard stopped delivering to a URL that failed for the
+ * whole retry window; an update that resumes it starts delivering again.
+ *
+ * @generated from message switchboard.events.v1.WebhookSubscriptionDisabled
+ */
+export type WebhookSubscriptionDisabled = Message<"switchboard.events.v1.WebhookSubscriptionDisabled"> & {
+  /**
+   * The subscription.
+   *
+   * @generated from field: string subscription_id = 1;
+   */
+  subscriptionId: string;
+
+  /**
+   * Why, e.g. the last error (never a secret).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message switchboard.events.v1.WebhookSubscriptionDisabled.
+ * Use `create(WebhookSubscriptionDisabledSchema)` to create a new message.
+ */
+export const WebhookSubscriptionDisabledSchema: GenMessage<WebhookSubscriptionDisabled> = /*@__PURE__*/
+  messageDesc(file_switchboard_events_v1_events, 18);
+
+/**
  * MessageReceived: a message exists on the platform (inbound, or outbound seen there).
  *
  * @generated from message switchboard.events.v1.MessageReceived
@@ -1034,7 +1214,7 @@ export type MessageReceived = Message<"switchboard.events.v1.MessageReceived"> &
  * Use `create(MessageReceivedSchema)` to create a new message.
  */
 export const MessageReceivedSchema: GenMessage<MessageReceived> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 15);
+  messageDesc(file_switchboard_events_v1_events, 19);
 
 /**
  * MessageSendRequested: a member asked to send a message.
@@ -1147,7 +1327,7 @@ export type MessageSendRequested = Message<"switchboard.events.v1.MessageSendReq
  * Use `create(MessageSendRequestedSchema)` to create a new message.
  */
 export const MessageSendRequestedSchema: GenMessage<MessageSendRequested> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 16);
+  messageDesc(file_switchboard_events_v1_events, 20);
 
 /**
  * MessageTemplate is an approved message template and its body parameters.
@@ -1182,7 +1362,7 @@ export type MessageTemplate = Message<"switchboard.events.v1.MessageTemplate"> &
  * Use `create(MessageTemplateSchema)` to create a new message.
  */
 export const MessageTemplateSchema: GenMessage<MessageTemplate> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 17);
+  messageDesc(file_switchboard_events_v1_events, 21);
 
 /**
  * MessageSent: the platform accepted a requested message.
@@ -1231,7 +1411,7 @@ export type MessageSent = Message<"switchboard.events.v1.MessageSent"> & {
  * Use `create(MessageSentSchema)` to create a new message.
  */
 export const MessageSentSchema: GenMessage<MessageSent> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 18);
+  messageDesc(file_switchboard_events_v1_events, 22);
 
 /**
  * MessageSendFailed: the platform refused a requested message.
@@ -1287,7 +1467,7 @@ export type MessageSendFailed = Message<"switchboard.events.v1.MessageSendFailed
  * Use `create(MessageSendFailedSchema)` to create a new message.
  */
 export const MessageSendFailedSchema: GenMessage<MessageSendFailed> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 19);
+  messageDesc(file_switchboard_events_v1_events, 23);
 
 /**
  * MessageSendAttempted: a sender is about to call the platform with a pending message.
@@ -1329,7 +1509,7 @@ export type MessageSendAttempted = Message<"switchboard.events.v1.MessageSendAtt
  * Use `create(MessageSendAttemptedSchema)` to create a new message.
  */
 export const MessageSendAttemptedSchema: GenMessage<MessageSendAttempted> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 20);
+  messageDesc(file_switchboard_events_v1_events, 24);
 
 /**
  * MessageSendRetried: the team asked to send a failed message again.
@@ -1364,7 +1544,7 @@ export type MessageSendRetried = Message<"switchboard.events.v1.MessageSendRetri
  * Use `create(MessageSendRetriedSchema)` to create a new message.
  */
 export const MessageSendRetriedSchema: GenMessage<MessageSendRetried> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 21);
+  messageDesc(file_switchboard_events_v1_events, 25);
 
 /**
  * MessageSendCancelled: the team withdrew a pending message before any attempt.
@@ -1399,7 +1579,7 @@ export type MessageSendCancelled = Message<"switchboard.events.v1.MessageSendCan
  * Use `create(MessageSendCancelledSchema)` to create a new message.
  */
 export const MessageSendCancelledSchema: GenMessage<MessageSendCancelled> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 22);
+  messageDesc(file_switchboard_events_v1_events, 26);
 
 /**
  * MessageDeliveryUpdated: the platform delivered our message, or the prospect read it.
@@ -1448,7 +1628,7 @@ export type MessageDeliveryUpdated = Message<"switchboard.events.v1.MessageDeliv
  * Use `create(MessageDeliveryUpdatedSchema)` to create a new message.
  */
 export const MessageDeliveryUpdatedSchema: GenMessage<MessageDeliveryUpdated> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 23);
+  messageDesc(file_switchboard_events_v1_events, 27);
 
 /**
  * MessageEdited: a message's text changed.
@@ -1497,7 +1677,7 @@ export type MessageEdited = Message<"switchboard.events.v1.MessageEdited"> & {
  * Use `create(MessageEditedSchema)` to create a new message.
  */
 export const MessageEditedSchema: GenMessage<MessageEdited> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 24);
+  messageDesc(file_switchboard_events_v1_events, 28);
 
 /**
  * MessageDeleted: a message was deleted.
@@ -1539,7 +1719,7 @@ export type MessageDeleted = Message<"switchboard.events.v1.MessageDeleted"> & {
  * Use `create(MessageDeletedSchema)` to create a new message.
  */
 export const MessageDeletedSchema: GenMessage<MessageDeleted> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 25);
+  messageDesc(file_switchboard_events_v1_events, 29);
 
 /**
  * ThreadRead: the team read the thread.
@@ -1567,7 +1747,7 @@ export type ThreadRead = Message<"switchboard.events.v1.ThreadRead"> & {
  * Use `create(ThreadReadSchema)` to create a new message.
  */
 export const ThreadReadSchema: GenMessage<ThreadRead> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 26);
+  messageDesc(file_switchboard_events_v1_events, 30);
 
 /**
  * ThreadSeen: the prospect read the team's messages.
@@ -1602,7 +1782,7 @@ export type ThreadSeen = Message<"switchboard.events.v1.ThreadSeen"> & {
  * Use `create(ThreadSeenSchema)` to create a new message.
  */
 export const ThreadSeenSchema: GenMessage<ThreadSeen> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 27);
+  messageDesc(file_switchboard_events_v1_events, 31);
 
 /**
  * ThreadAssigned: a member owns the thread.
@@ -1645,7 +1825,7 @@ export type ThreadAssigned = Message<"switchboard.events.v1.ThreadAssigned"> & {
  * Use `create(ThreadAssignedSchema)` to create a new message.
  */
 export const ThreadAssignedSchema: GenMessage<ThreadAssigned> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 28);
+  messageDesc(file_switchboard_events_v1_events, 32);
 
 /**
  * ThreadUnassigned: nobody owns the thread.
@@ -1673,7 +1853,7 @@ export type ThreadUnassigned = Message<"switchboard.events.v1.ThreadUnassigned">
  * Use `create(ThreadUnassignedSchema)` to create a new message.
  */
 export const ThreadUnassignedSchema: GenMessage<ThreadUnassigned> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 29);
+  messageDesc(file_switchboard_events_v1_events, 33);
 
 /**
  * ThreadDone: the thread is archived.
@@ -1709,7 +1889,7 @@ export type ThreadDone = Message<"switchboard.events.v1.ThreadDone"> & {
  * Use `create(ThreadDoneSchema)` to create a new message.
  */
 export const ThreadDoneSchema: GenMessage<ThreadDone> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 30);
+  messageDesc(file_switchboard_events_v1_events, 34);
 
 /**
  * ThreadReopened: the thread is back in the inbox.
@@ -1737,7 +1917,7 @@ export type ThreadReopened = Message<"switchboard.events.v1.ThreadReopened"> & {
  * Use `create(ThreadReopenedSchema)` to create a new message.
  */
 export const ThreadReopenedSchema: GenMessage<ThreadReopened> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 31);
+  messageDesc(file_switchboard_events_v1_events, 35);
 
 /**
  * ProspectProfileUpdated: the platform shows new profile data.
@@ -1793,7 +1973,7 @@ export type ProspectProfileUpdated = Message<"switchboard.events.v1.ProspectProf
  * Use `create(ProspectProfileUpdatedSchema)` to create a new message.
  */
 export const ProspectProfileUpdatedSchema: GenMessage<ProspectProfileUpdated> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 32);
+  messageDesc(file_switchboard_events_v1_events, 36);
 
 /**
  * ProspectTagged: a tag was added.
@@ -1829,7 +2009,7 @@ export type ProspectTagged = Message<"switchboard.events.v1.ProspectTagged"> & {
  * Use `create(ProspectTaggedSchema)` to create a new message.
  */
 export const ProspectTaggedSchema: GenMessage<ProspectTagged> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 33);
+  messageDesc(file_switchboard_events_v1_events, 37);
 
 /**
  * ProspectUntagged: a tag was removed.
@@ -1857,7 +2037,7 @@ export type ProspectUntagged = Message<"switchboard.events.v1.ProspectUntagged">
  * Use `create(ProspectUntaggedSchema)` to create a new message.
  */
 export const ProspectUntaggedSchema: GenMessage<ProspectUntagged> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 34);
+  messageDesc(file_switchboard_events_v1_events, 38);
 
 /**
  * ProspectStatusChanged: the pipeline status changed.
@@ -1893,7 +2073,7 @@ export type ProspectStatusChanged = Message<"switchboard.events.v1.ProspectStatu
  * Use `create(ProspectStatusChangedSchema)` to create a new message.
  */
 export const ProspectStatusChangedSchema: GenMessage<ProspectStatusChanged> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 35);
+  messageDesc(file_switchboard_events_v1_events, 39);
 
 /**
  * ProspectContextUpdated: the team's notes, valuation and custom fields, replaced whole.
@@ -1935,7 +2115,7 @@ export type ProspectContextUpdated = Message<"switchboard.events.v1.ProspectCont
  * Use `create(ProspectContextUpdatedSchema)` to create a new message.
  */
 export const ProspectContextUpdatedSchema: GenMessage<ProspectContextUpdated> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 36);
+  messageDesc(file_switchboard_events_v1_events, 40);
 
 /**
  * PlatformUnhandled: a platform sent a kind of payload Switchboard does not model (yet). It is
@@ -1985,7 +2165,7 @@ export type PlatformUnhandled = Message<"switchboard.events.v1.PlatformUnhandled
  * Use `create(PlatformUnhandledSchema)` to create a new message.
  */
 export const PlatformUnhandledSchema: GenMessage<PlatformUnhandled> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 37);
+  messageDesc(file_switchboard_events_v1_events, 41);
 
 /**
  * Decision: what the write model's Prospect aggregate decided an event does to the prospect's
@@ -2021,5 +2201,5 @@ export type Decision = Message<"switchboard.events.v1.Decision"> & {
  * Use `create(DecisionSchema)` to create a new message.
  */
 export const DecisionSchema: GenMessage<Decision> = /*@__PURE__*/
-  messageDesc(file_switchboard_events_v1_events, 38);
+  messageDesc(file_switchboard_events_v1_events, 42);
 

@@ -147,6 +147,11 @@ type Log interface {
 	// and delivers them within milliseconds, until ctx is done. A new group starts at the
 	// beginning of the log.
 	Consume(ctx context.Context, group string, h Handler) error
+	// ConsumeTypes is Consume for only the events whose type is one of types (every event
+	// when types is empty): the log leaves the others out before decoding them where it can,
+	// and the group's checkpoint moves past them too. A group is always consumed with the
+	// same types.
+	ConsumeTypes(ctx context.Context, group string, types []string, h Handler) error
 	// SetCheckpoint moves a group's checkpoint: the group's next Consume starts after c (from
 	// the beginning for an empty cursor). A projection whose store keeps its own checkpoint
 	// (exactly-once) uses it to resume from there, e.g. after its read model was deleted.

@@ -265,7 +265,7 @@ func TestDedupIndexSQLite(t *testing.T) {
 
 // testPostgresURL is the database of the PostgreSQL tests: they skip when it is unreachable,
 // except in CI, where that fails.
-func testPostgresURL(t *testing.T) string {
+func testPostgresURL(t testing.TB) string {
 	t.Helper()
 	url := os.Getenv("SWITCHBOARD_TEST_POSTGRES_URL")
 	if url == "" {
@@ -290,7 +290,7 @@ func TestDedupIndexPostgres(t *testing.T) {
 }
 
 // openTestPostgresIndex opens an index in a fresh schema, dropped when the test ends.
-func openTestPostgresIndex(t *testing.T, url string) *postgres.EventIndex {
+func openTestPostgresIndex(t testing.TB, url string) *postgres.EventIndex {
 	t.Helper()
 	schema := "eix_test_" + domain.NewID("")
 	ctx := context.Background()

@@ -32,6 +32,14 @@ import (
 // Consume returns ctx.Err() when ctx ends and ErrClosed when the log closes; it returns
 // another error only for a record it cannot decode. An unreachable Kafka is waited out.
 func (l *EventLog) Consume(ctx context.Context, group string, h eventlog.Handler) error {
+	return l.ConsumeTypes(ctx, group, nil, h)
+}
+
+// ConsumeTypes is Consume for only the records of types (every record when empty): a record
+// is judged by its type header, without decoding its value (a record without the header, from
+// another producer, is decoded to learn its type). The offsets of the records left out are
+// committed with the batch's, and a batch left out whole is committed without calling h.
+func (l *EventLog) ConsumeTypes(ctx context.Context, group string, types []string, h eventlog.Handler) error {
 	if group == "" {
 		return errors.New("consume events: group required")
 	}
@@ -54,6 +62,12 @@ func (l *EventLog) Consume(ctx context.Context, group string, h eventlog.Handler
 		}
 	}()
 	c := &groupConsumer{l: l, group: group, h: h, log: l.log.With("group", group), sessions: &sessionTracker{}}
+	if len(types) > 0 {
+		c.types = map[string]bool{}
+		for _, t := range types {
+			c.types[t] = true
+		}
+	}
 	err := c.run(cctx)
 	if cctx.Err() != nil {
 		if err := ctx.Err(); err != nil {
@@ -70,6 +84,7 @@ type groupConsumer struct {
 	h        eventlog.Handler
 	log      *slog.Logger
 	sessions *sessionTracker
+	types    map[string]bool // nil: every type
 }
 
 // errSubscriptionEnded is a subscriber that stopped by itself: subscribe again.
@@ -135,18 +150,26 @@ func (c *groupConsumer) deliverAll(ctx context.Context, msgs <-chan *message.Mes
 			return err
 		}
 		recs := make([]eventlog.Record, 0, len(batch))
+		next := map[int32]int64{} // every record's, delivered or left out
 		for _, m := range batch {
 			pos, err := position(m)
 			if err != nil {
 				return err
 			}
+			next[pos.Partition] = max(next[pos.Partition], pos.Offset+1)
+			if t := m.Metadata.Get(headerType); c.types != nil && t != "" && !c.types[t] {
+				continue // left out without decoding
+			}
 			e, err := eventcodec.Unmarshal(m.Payload)
 			if err != nil {
 				return fmt.Errorf("consume events: %w at %v: %w", errDecode, pos, err)
 			}
+			if c.types != nil && !c.types[e.Type()] {
+				continue
+			}
 			recs = append(recs, eventlog.Record{Position: pos, Event: e, Version: recordVersion(m.Metadata.Get(headerVersion), true)})
 		}
-		if err := c.deliver(ctx, recs); err != nil {
+		if err := c.deliver(ctx, recs, next); err != nil {
 			return err
 		}
 	}
@@ -186,12 +209,13 @@ func (c *groupConsumer) collect(ctx context.Context, msgs <-chan *message.Messag
 	return batch, nil
 }
 
-// deliver hands recs to the handler until it accepts them, then commits their offsets. The
-// log line names positions and the error, never an event's content.
-func (c *groupConsumer) deliver(ctx context.Context, recs []eventlog.Record) error {
-	first, last := recs[0].Position, recs[len(recs)-1].Position
+// deliver hands recs (if any) to the handler until it accepts them, then commits next
+// (partition → offset of the next record to read). The log line names positions and the
+// error, never an event's content.
+func (c *groupConsumer) deliver(ctx context.Context, recs []eventlog.Record, next map[int32]int64) error {
 	bo := newBackoff(c.l.cfg.RetryInitial, c.l.cfg.RetryMax)
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; len(recs) > 0; attempt++ {
+		first, last := recs[0].Position, recs[len(recs)-1].Position
 		err := c.h(ctx, recs)
 		if err == nil {
 			break
@@ -205,10 +229,6 @@ func (c *groupConsumer) deliver(ctx context.Context, recs []eventlog.Record) err
 		if !sleep(ctx, wait) {
 			return ctx.Err()
 		}
-	}
-	next := map[int32]int64{}
-	for _, r := range recs {
-		next[r.Position.Partition] = max(next[r.Position.Partition], r.Position.Offset+1)
 	}
 	// Committed even if the consumer is being stopped: the handler did its work.
 	if revoked := c.sessions.commit(c.l.topic, next); len(revoked) > 0 {
@@ -233,7 +253,7 @@ func position(m *message.Message) (eventlog.Position, error) {
 type envelopeUnmarshaler struct{}
 
 func (envelopeUnmarshaler) Unmarshal(m *sarama.ConsumerMessage) (*message.Message, error) {
-	var id, version string
+	var id, version, typ string
 	for _, h := range m.Headers {
 		switch {
 		case h == nil:
@@ -241,11 +261,16 @@ func (envelopeUnmarshaler) Unmarshal(m *sarama.ConsumerMessage) (*message.Messag
 			id = string(h.Value)
 		case string(h.Key) == headerVersion:
 			version = string(h.Value)
+		case string(h.Key) == headerType:
+			typ = string(h.Value)
 		}
 	}
 	msg := message.NewMessage(id, m.Value)
 	if version != "" {
 		msg.Metadata.Set(headerVersion, version)
+	}
+	if typ != "" {
+		msg.Metadata.Set(headerType, typ)
 	}
 	return msg, nil
 }

@@ -20,7 +20,7 @@ import (
 
 // newCluster starts an in-process Kafka (kfake speaks the real protocol) that accepts short
 // consumer group sessions, so groups of a test form and dissolve quickly.
-func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
+func newCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(append([]kfake.Opt{
 		kfake.NumBrokers(3),
@@ -34,7 +34,7 @@ func newCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
 }
 
 // testConfig is a log on brokers with short timeouts, so failures show within seconds.
-func testConfig(t *testing.T, brokers []string, topic string, index DedupIndex) Config {
+func testConfig(t testing.TB, brokers []string, topic string, index DedupIndex) Config {
 	return Config{
 		Brokers:        brokers,
 		Topic:          topic,
@@ -66,7 +66,7 @@ func openTestIndex(t *testing.T) *sqlite.EventIndex {
 	return x
 }
 
-func openTestLog(t *testing.T, cfg Config) *EventLog {
+func openTestLog(t testing.TB, cfg Config) *EventLog {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

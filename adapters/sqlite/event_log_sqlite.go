@@ -30,7 +30,35 @@ const (
 	consumeBatch = 2000
 	// maxCommitEvents caps one group commit, so a flood of appends still commits steadily.
 	maxCommitEvents = 5000
+	// eventLogCacheKiB is each connection's page cache (SQLite's default is 2 MiB): enough for
+	// the hot part of the two indexes every append inserts into, the random-ordered event_id
+	// index first (about 50 bytes an event: a million events' indexes hold ~130 MB, of which
+	// the cache keeps the most used pages). Memory is taken only as pages are read.
+	eventLogCacheKiB = 64 << 10
 )
+
+// The log's statements. Each read goes through an index or a rowid range: see
+// TestEventLogQueriesUseIndexes, which asks SQLite for every one's plan.
+const (
+	sqlInsertEvent = `INSERT INTO events (event_id, team_id, key, type, occurred_at, recorded_at, envelope, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING position`
+	// sqlEventByID uses the UNIQUE event_id's index.
+	sqlEventByID = `SELECT position, version FROM events WHERE event_id = ?`
+	// sqlStreamHead and sqlReadStream use events_team_key_version.
+	sqlStreamHead = `SELECT coalesce(max(version), 0) FROM events WHERE team_id = ? AND key = ?`
+	sqlReadStream = `SELECT position, version, envelope FROM events
+		WHERE team_id = ? AND key = ? AND version > ? ORDER BY version LIMIT ?`
+	// sqlHead and sqlConsume use the rowid.
+	sqlHead    = `SELECT max(position) FROM events`
+	sqlConsume = `SELECT position, version, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?`
+)
+
+// consumeTypesSQL is ConsumeTypes' read of n types: the rowid range between the checkpoint
+// and the head, filtered by type. Arguments: after, head, the types, limit.
+func consumeTypesSQL(n int) string {
+	return `SELECT position, version, envelope FROM events WHERE position > ? AND position <= ? AND type IN (?` +
+		strings.Repeat(", ?", n-1) + `) ORDER BY position LIMIT ?`
+}
 
 // EventLog is the embedded event log: a single partition (0) in a SQLite file, whose offsets
 // are the rows' positions, so it has a global order.
@@ -89,7 +117,7 @@ func OpenEventLog(path string, opts ...Option) (*EventLog, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	db, err := openDB(path, eventLogSchema)
+	db, err := openDB(path, eventLogSchema, fmt.Sprintf("cache_size(-%d)", eventLogCacheKiB))
 	if err != nil {
 		return nil, err
 	}
@@ -262,18 +290,17 @@ func (l *EventLog) write(reqs []*appendRequest) (_ []appendResponse, err error) 
 			_ = tx.Rollback()
 		}
 	}()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO events (event_id, team_id, key, type, occurred_at, recorded_at, envelope, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING position`)
+	ins, err := tx.PrepareContext(ctx, sqlInsertEvent)
 	if err != nil {
 		return nil, err
 	}
 	defer ins.Close()
-	existing, err := tx.PrepareContext(ctx, `SELECT position, version FROM events WHERE event_id = ?`)
+	existing, err := tx.PrepareContext(ctx, sqlEventByID)
 	if err != nil {
 		return nil, err
 	}
 	defer existing.Close()
-	headOf, err := tx.PrepareContext(ctx, `SELECT coalesce(max(version), 0) FROM events WHERE team_id = ? AND key = ?`)
+	headOf, err := tx.PrepareContext(ctx, sqlStreamHead)
 	if err != nil {
 		return nil, err
 	}
@@ -386,18 +413,33 @@ func (l *EventLog) Read(ctx context.Context, q eventlog.Query) ([]eventlog.Recor
 	}
 	defer l.active.Done()
 
+	query, args := readSQL(q)
+	return l.query(ctx, query, args...)
+}
+
+// readSQL is Read's query (see TestEventLogQueriesUseIndexes). A team's read is a rowid range
+// (position > ?) in log order, the rest filtered row by row: "+team_id" keeps SQLite from
+// reading the team's every event through events_team_key_version and sorting them. A key's
+// read walks events_team_key_version in version order, which is the stream's log order, and
+// skips the positions before the cursor on the index's rowids alone.
+func readSQL(q eventlog.Query) (string, []any) {
 	var where strings.Builder
-	where.WriteString("team_id = ? AND position > ?")
-	args := []any{q.TeamID, q.After[0]} // a missing partition reads from the start (0)
+	order := "position"
+	args := []any{q.TeamID}
+	if q.Key != "" {
+		where.WriteString("team_id = ? AND key = ?")
+		args = append(args, q.Key)
+		order = "version"
+	} else {
+		where.WriteString("+team_id = ?")
+	}
+	where.WriteString(" AND position > ?")
+	args = append(args, q.After[0]) // a missing partition reads from the start (0)
 	if len(q.Types) > 0 {
 		where.WriteString(" AND type IN (?" + strings.Repeat(", ?", len(q.Types)-1) + ")")
 		for _, t := range q.Types {
 			args = append(args, t)
 		}
-	}
-	if q.Key != "" {
-		where.WriteString(" AND key = ?")
-		args = append(args, q.Key)
 	}
 	if !q.From.IsZero() {
 		where.WriteString(" AND occurred_at >= ?")
@@ -408,7 +450,7 @@ func (l *EventLog) Read(ctx context.Context, q eventlog.Query) ([]eventlog.Recor
 		args = append(args, q.To.UnixNano())
 	}
 	args = append(args, q.Limit)
-	return l.query(ctx, "SELECT position, version, envelope FROM events WHERE "+where.String()+" ORDER BY position LIMIT ?", args...)
+	return "SELECT position, version, envelope FROM events WHERE " + where.String() + " ORDER BY " + order + " LIMIT ?", args
 }
 
 // errDecode marks a stored event that cannot be decoded: retrying cannot help.
@@ -450,8 +492,7 @@ func (l *EventLog) ReadStream(ctx context.Context, teamID, key string, after int
 		return nil, eventlog.ErrClosed
 	}
 	defer l.active.Done()
-	return l.query(ctx, `SELECT position, version, envelope FROM events
-		WHERE team_id = ? AND key = ? AND version > ? ORDER BY version LIMIT ?`, teamID, key, after, limit)
+	return l.query(ctx, sqlReadStream, teamID, key, after, limit)
 }
 
 // migrateEventLog gives a file of the previous release, whose events have no version, the
@@ -499,7 +540,7 @@ func (l *EventLog) Head(ctx context.Context) (eventlog.Cursor, error) {
 	}
 	defer l.active.Done()
 	var last sql.NullInt64
-	if err := l.db.QueryRowContext(ctx, "SELECT MAX(position) FROM events").Scan(&last); err != nil {
+	if err := l.db.QueryRowContext(ctx, sqlHead).Scan(&last); err != nil {
 		return nil, fmt.Errorf("event log head: %w", err)
 	}
 	c := eventlog.Cursor{}
@@ -570,6 +611,18 @@ func (l *EventLog) SetCheckpoint(ctx context.Context, group string, c eventlog.C
 // Consume delivers the group's events to h, in log order, from its checkpoint on. One Consume
 // per group at a time: two would each receive every event.
 func (l *EventLog) Consume(ctx context.Context, group string, h eventlog.Handler) error {
+	return l.ConsumeTypes(ctx, group, nil, h)
+}
+
+// skippedCheckpointEvery is how often a ConsumeTypes that finds nothing of its types saves the
+// checkpoint it moved past the others: losing it costs only a rescan.
+const skippedCheckpointEvery = time.Second
+
+// ConsumeTypes is Consume for only the events of types (every event when empty), filtered in
+// SQL: each read takes the head (the last position) first, then the events of types between
+// the checkpoint and the head through the rowid range, so the checkpoint moves to the head even
+// when none of them is of types, and no read scans the same rows twice.
+func (l *EventLog) ConsumeTypes(ctx context.Context, group string, types []string, h eventlog.Handler) error {
 	if group == "" {
 		return errors.New("consume events: group required")
 	}
@@ -612,13 +665,44 @@ func (l *EventLog) Consume(ctx context.Context, group string, h eventlog.Handler
 	// Reading "after offset" never skips an event: positions are assigned inside write
 	// transactions, which SQLite serializes (across processes too), so no smaller position
 	// can commit after a larger one is visible.
+	typed := ""
+	var typeArgs []any
+	if len(types) > 0 {
+		typed = consumeTypesSQL(len(types))
+		for _, t := range types {
+			typeArgs = append(typeArgs, t)
+		}
+	}
+	saved, savedAt := offset, time.Now()
 	for {
 		// Taken before reading, so a commit between the read and the wait still wakes us.
 		wake := l.changed()
 		var recs []eventlog.Record
+		through := offset // every event up to here is read or left out
 		err := c.retry("read events", func() error {
+			if typed == "" {
+				var err error
+				recs, err = l.query(cctx, sqlConsume, offset, consumeBatch)
+				if len(recs) > 0 {
+					through = recs[len(recs)-1].Position.Offset
+				}
+				return err
+			}
+			var head sql.NullInt64
+			if err := l.db.QueryRowContext(cctx, sqlHead).Scan(&head); err != nil {
+				return fmt.Errorf("read events: %w", err)
+			}
+			if !head.Valid || head.Int64 <= offset {
+				recs = nil
+				return nil
+			}
+			args := append(append([]any{offset, head.Int64}, typeArgs...), consumeBatch)
 			var err error
-			recs, err = l.query(cctx, "SELECT position, version, envelope FROM events WHERE position > ? ORDER BY position LIMIT ?", offset, consumeBatch)
+			recs, err = l.query(cctx, typed, args...)
+			through = head.Int64
+			if len(recs) == consumeBatch {
+				through = recs[len(recs)-1].Position.Offset
+			}
 			return err
 		})
 		if err != nil {
@@ -627,7 +711,31 @@ func (l *EventLog) Consume(ctx context.Context, group string, h eventlog.Handler
 			}
 			return err
 		}
+		if len(recs) == 0 && through > offset {
+			// Only events of other types: move past them, saving now and then.
+			offset = through
+			if time.Since(savedAt) >= skippedCheckpointEvery {
+				if err := c.save(offset); err != nil {
+					if cctx.Err() != nil {
+						return stopped()
+					}
+					return err
+				}
+				saved, savedAt = offset, time.Now()
+			}
+			continue
+		}
 		if len(recs) == 0 {
+			if saved < offset {
+				// Caught up after events left out: save where we are before waiting.
+				if err := c.save(offset); err != nil {
+					if cctx.Err() != nil {
+						return stopped()
+					}
+					return err
+				}
+				saved, savedAt = offset, time.Now()
+			}
 			// Appends of this process wake us at once; the timer catches other processes'.
 			timer := time.NewTimer(l.opts.pollInterval)
 			select {
@@ -640,13 +748,13 @@ func (l *EventLog) Consume(ctx context.Context, group string, h eventlog.Handler
 			timer.Stop()
 			continue
 		}
-		if err := c.deliver(recs); err != nil {
+		if err := c.deliver(recs, through); err != nil {
 			if cctx.Err() != nil {
 				return stopped()
 			}
 			return err
 		}
-		offset = recs[len(recs)-1].Position.Offset
+		offset, saved, savedAt = through, through, time.Now()
 	}
 }
 
@@ -658,9 +766,10 @@ type consumer struct {
 	log   *slog.Logger
 }
 
-// deliver hands recs to the handler until it accepts them, then saves the checkpoint. The log
-// line names positions and the error, never an event's content.
-func (c *consumer) deliver(recs []eventlog.Record) error {
+// deliver hands recs to the handler until it accepts them, then saves the checkpoint at
+// through (at or past the last record: events left out by type may follow it). The log line
+// names positions and the error, never an event's content.
+func (c *consumer) deliver(recs []eventlog.Record, through int64) error {
 	first, last := recs[0].Position, recs[len(recs)-1].Position
 	bo := c.newBackoff()
 	for attempt := 1; ; attempt++ {
@@ -680,12 +789,17 @@ func (c *consumer) deliver(recs []eventlog.Record) error {
 	}
 	// Saved even if the consumer is being stopped: the handler did its work, and redelivering
 	// it after a restart would only waste it.
+	return c.save(through)
+}
+
+// save moves the group's checkpoint forward to offset.
+func (c *consumer) save(offset int64) error {
 	saveCtx := context.WithoutCancel(c.ctx)
 	return c.retry("save checkpoint", func() error {
 		c.l.writeMu.Lock()
 		defer c.l.writeMu.Unlock()
 		_, err := c.l.ckdb.ExecContext(saveCtx, `INSERT INTO checkpoints ("group", partition, "offset") VALUES (?, 0, ?)
-			ON CONFLICT ("group", partition) DO UPDATE SET "offset" = max("offset", excluded."offset")`, c.group, last.Offset)
+			ON CONFLICT ("group", partition) DO UPDATE SET "offset" = max("offset", excluded."offset")`, c.group, offset)
 		return err
 	})
 }

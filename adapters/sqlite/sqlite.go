@@ -71,12 +71,15 @@ func WithRetryBackoff(initial, max time.Duration) Option {
 // openDB opens a SQLite file for durable, concurrent use: WAL so readers never block the
 // writer, synchronous=FULL so a commit is on disk when it returns, IMMEDIATE transactions so
 // two writers queue on busy_timeout instead of deadlocking on a lock upgrade.
-func openDB(path, schema string) (*sql.DB, error) { return openDBSync(path, schema, "FULL") }
+func openDB(path, schema string, pragmas ...string) (*sql.DB, error) {
+	return openDBSync(path, schema, "FULL", pragmas...)
+}
 
 // openDBSync is openDB with another synchronous setting, for writes whose loss in a power cut
 // only costs a redelivery (consumer checkpoints): in WAL mode, NORMAL skips the fsync at
 // commit, and the next FULL commit of the file makes them durable too.
-func openDBSync(path, schema, synchronous string) (*sql.DB, error) {
+// Extra pragmas (e.g. "cache_size(-65536)") are set on every connection.
+func openDBSync(path, schema, synchronous string, pragmas ...string) (*sql.DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path")
 	}
@@ -92,6 +95,9 @@ func openDBSync(path, schema, synchronous string) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+synchronous+")")
 	q.Add("_pragma", "foreign_keys(ON)")
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
 	q.Set("_txlock", "immediate")
 	// A file: URI with an escaped path, so a '?' or '#' in the folder name is not a parameter.
 	dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String()

@@ -57,6 +57,7 @@ func Run(t *testing.T, f Factory) {
 		{"CloseStopsEverything", testCloseStopsEverything},
 	}
 	cases = append(cases, streamCases...)
+	cases = append(cases, typeCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -96,7 +96,17 @@ func (l *Log) traced(ctx context.Context, events []domain.Event,
 // Consume wraps h: each record of a batch gets a span in its event's trace, parented on the
 // event's span, for as long as the handler works on the batch; the Lag learns what was applied.
 func (l *Log) Consume(ctx context.Context, group string, h eventlog.Handler) error {
-	return l.Log.Consume(ctx, group, func(ctx context.Context, records []eventlog.Record) error {
+	return l.Log.Consume(ctx, group, l.tracedHandler(group, h))
+}
+
+// ConsumeTypes wraps h as Consume does.
+func (l *Log) ConsumeTypes(ctx context.Context, group string, types []string, h eventlog.Handler) error {
+	return l.Log.ConsumeTypes(ctx, group, types, l.tracedHandler(group, h))
+}
+
+// tracedHandler is h with a span per record and the Lag told what was applied.
+func (l *Log) tracedHandler(group string, h eventlog.Handler) eventlog.Handler {
+	return func(ctx context.Context, records []eventlog.Record) error {
 		var spans []trace.Span
 		for _, r := range records {
 			tid, err := trace.TraceIDFromHex(r.Event.CorrelationID)
@@ -124,5 +134,5 @@ func (l *Log) Consume(ctx context.Context, group string, h eventlog.Handler) err
 			l.lag.applied(group, records[len(records)-1].Event.RecordedAt)
 		}
 		return err
-	})
+	}
 }

@@ -24,7 +24,7 @@ const Group = "profiles.v1"
 
 // Consumer is the part of the event log the reaction reads.
 type Consumer interface {
-	Consume(ctx context.Context, group string, h eventlog.Handler) error
+	ConsumeTypes(ctx context.Context, group string, types []string, h eventlog.Handler) error
 }
 
 // Reader is the part of the read model the reaction checks.
@@ -138,9 +138,13 @@ func NewFetchProfileOnMessageReceived(d Deps, o Options, fetchers ...Fetcher) *F
 // Name is the handler's frozen name: its consumer group.
 func (r *FetchProfileOnMessageReceived) Name() string { return Group }
 
-// Run consumes the log until ctx is done.
+// Types are the only events the reaction reads: the log leaves every other type out before
+// decoding it.
+var Types = []string{domain.TypeMessageReceived}
+
+// Run consumes the log's messages until ctx is done.
 func (r *FetchProfileOnMessageReceived) Run(ctx context.Context) error {
-	return r.d.Log.Consume(ctx, Group, r.HandleRecords)
+	return r.d.Log.ConsumeTypes(ctx, Group, Types, r.HandleRecords)
 }
 
 // HandleRecords is the consumer group's handler. It fails only when ctx ends, so the batch is

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -453,12 +454,13 @@ func TestReactionStopsWithItsContext(t *testing.T) {
 // fakeLog delivers one batch to the group, then waits for ctx.
 type fakeLog struct {
 	group string
+	types []string
 	batch []eventlog.Record
 	err   error
 }
 
-func (l *fakeLog) Consume(ctx context.Context, group string, h eventlog.Handler) error {
-	l.group = group
+func (l *fakeLog) ConsumeTypes(ctx context.Context, group string, types []string, h eventlog.Handler) error {
+	l.group, l.types = group, types
 	l.err = h(ctx, l.batch)
 	return l.err
 }
@@ -469,6 +471,9 @@ func TestReactionConsumesItsFrozenGroup(t *testing.T) {
 	h.r.d.Log = log
 	if err := h.r.Run(context.Background()); err != nil || log.group != "profiles.v1" || h.r.Name() != "profiles.v1" {
 		t.Errorf("group %q, err %v", log.group, err)
+	}
+	if !slices.Equal(log.types, []string{domain.TypeMessageReceived}) {
+		t.Errorf("the reaction reads types %v, want only %s", log.types, domain.TypeMessageReceived)
 	}
 	if h.graph.count("111") != 1 {
 		t.Error("batch not handled")

@@ -28,7 +28,7 @@ const Group = "sender.v1"
 
 // Consumer is the part of the event log the sender reads.
 type Consumer interface {
-	Consume(ctx context.Context, group string, h eventlog.Handler) error
+	ConsumeTypes(ctx context.Context, group string, types []string, h eventlog.Handler) error
 }
 
 // Reader is the part of the read model the sender reads: the link a reply goes out through.
@@ -121,9 +121,13 @@ func New(d Deps, o Options, senders ...platforms.Sender) *SendOnMessageSendReque
 	return s
 }
 
-// Run consumes the log until ctx is done.
+// Types are the only events the sender reads (HandleRecords ignores the others): the log
+// leaves every other type out before decoding it.
+var Types = []string{domain.TypeMessageSendRequested, domain.TypeMessageSendRetried}
+
+// Run consumes the log's send requests until ctx is done.
 func (s *SendOnMessageSendRequested) Run(ctx context.Context) error {
-	return s.d.Log.Consume(ctx, Group, s.HandleRecords)
+	return s.d.Log.ConsumeTypes(ctx, Group, Types, s.HandleRecords)
 }
 
 type job struct {

@@ -75,7 +75,8 @@ type Config struct {
 	Limits connectrpc.Limits
 	// KeyCacheTTL is how long the process trusts what it read of an API key and its member
 	// (0: connectrpc.DefaultKeyCacheTTL; negative: no cache). Revoking a key or removing a
-	// member through this process refuses it at once whatever the TTL.
+	// member refuses it at once whatever the TTL: through this process, by the revoking
+	// append; through another process sharing the log, by a follower of the log.
 	KeyCacheTTL time.Duration
 	// ReadHeaderTimeout is how long a client has to send a request's headers (default 10s);
 	// IdleTimeout how long a connection with no request in flight stays open (default 2m).

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -96,4 +97,21 @@ func TestKeyCacheAcrossProcesses(t *testing.T) {
 	if !strings.Contains(string(body), "switchboard_key_cache_follower_lag_seconds ") {
 		t.Errorf("/metrics of the second process has no switchboard_key_cache_follower_lag_seconds")
 	}
+}
+
+// degraded is what /readyz reports under "degraded" (part → why).
+func degraded(t *testing.T, addr string) map[string]string {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Degraded map[string]string `json:"degraded"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		t.Fatalf("/readyz: %v", err)
+	}
+	return body.Degraded
 }

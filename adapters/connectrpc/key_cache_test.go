@@ -98,3 +98,27 @@ func TestKeyCacheWithoutFollower(t *testing.T) {
 		t.Error("a cache without a follower reports one")
 	}
 }
+
+// The cost of a call served by the cache, with and without a follower to check.
+func BenchmarkKeyCacheHit(b *testing.B) {
+	for _, followed := range []bool{false, true} {
+		b.Run(map[bool]string{false: "alone", true: "followed"}[followed], func(b *testing.B) {
+			keys := &countingKeys{key: projections.APIKey{ID: "key_1", TeamID: "team_1", MemberID: "mem_1"}}
+			cache := NewKeyCache(time.Hour)
+			if followed {
+				cache.Follow(time.Hour)
+				cache.CaughtUp(time.Now())
+			}
+			auth := authInterceptor{keys: keys, hasher: commands.NewAPIKeyHasher([]byte("0123456789abcdef0123456789abcdef")), cache: cache}
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := auth.authenticate(ctx, "Bearer sb_live_key"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if keys.reads.Load() != 1 {
+				b.Fatalf("%d read-model reads", keys.reads.Load())
+			}
+		})
+	}
+}

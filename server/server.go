@@ -338,7 +338,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		ttl = connectrpc.DefaultKeyCacheTTL
 	}
 	keyCache := connectrpc.NewKeyCache(ttl)
-	if keyCache != nil && e.follower != nil {
+	followKeys := keyCache != nil && e.follower != nil && cfg.has(RoleAPI)
+	if followKeys {
 		// Other processes append to this log: the cache learns of their revocations from a
 		// follower reading it from its head now, before the API serves, so nothing appended
 		// from here on is missed; until the follower has caught up, and whenever it falls
@@ -359,7 +360,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), lag)
-	if keyCache != nil && e.follower != nil {
+	if followKeys {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_key_cache_follower_lag_seconds",
 			Help: "How long ago the API key cache last knew it had read every revocation other processes appended " +
 				"(beyond 2s the cache is bypassed and every call reads the read model)."},

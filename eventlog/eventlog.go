@@ -174,6 +174,19 @@ type Retention interface {
 	Oldest(ctx context.Context) (Cursor, error)
 }
 
+// Follower is a log that several processes append to, read by one process for itself: every
+// event, from a cursor, as it is appended, without a consumer group (nothing is committed and no
+// other reader is affected). A per-process cache learns through it what other processes wrote.
+type Follower interface {
+	// Follow reads the events after from (a partition missing from it: from its start) whose
+	// type is one of types (every type when empty), as they are appended, and passes them to
+	// h, in order per partition, until ctx ends or the log closes. h is called after every
+	// read, with no record too, and never concurrently; caughtUpAsOf is a time before which
+	// every event appended since from has been passed to h (zero until it is known): it stops
+	// moving while the log cannot be read. A failed read is retried with backoff, forever.
+	Follow(ctx context.Context, from Cursor, types []string, h func(recs []Record, caughtUpAsOf time.Time)) error
+}
+
 // ExpectAny appends whatever version the stream is at.
 const ExpectAny int64 = -1
 

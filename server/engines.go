@@ -84,6 +84,9 @@ type engines struct {
 	hooks       outbound.Store
 	hookSecrets outbound.Secrets
 	closers     []func() error
+	// follower reads what other processes append to a shared log (Kafka); nil for the
+	// embedded log, which only this process writes (the data folder's lock).
+	follower eventlog.Follower
 
 	// restartReadModel restarts the read-model projector (set by the server), after a corrupt
 	// read model was replaced by an empty one: it starts again from the beginning of the log.
@@ -285,7 +288,7 @@ func openEngines(ctx context.Context, cfg Config, logger *slog.Logger) (_ *engin
 		if err != nil {
 			return nil, fmt.Errorf("--kafka-brokers: %w", err)
 		}
-		e.log = log
+		e.log, e.follower = log, log
 		e.closers = append(e.closers, log.Close)
 	} else {
 		log, err := sqlite.OpenEventLog(filepath.Join(cfg.DataDir, "events.db"), sqlite.WithLogger(logger))

@@ -137,6 +137,11 @@ func TestKafkaOutage(t *testing.T) {
 	if engines["read_model"] != "ok" {
 		t.Errorf("/readyz with only Kafka down: engines %v, want read_model ok", engines)
 	}
+	// The key cache's follower of the log is reported behind, and the cache is no longer
+	// trusted: keys are read from the read model.
+	waitFor(t, "/readyz: the key cache follower reported behind", func() bool {
+		return degraded(t, s.Addr)["key_cache_follower"] != ""
+	})
 	// Queries are answered from the read model meanwhile.
 	if got := a.thread(thread1).MessageCount; got != 2 {
 		t.Errorf("GetThread with Kafka down: %d messages, want 2", got)
@@ -157,6 +162,9 @@ func TestKafkaOutage(t *testing.T) {
 	t.Logf("%v: ingest acknowledged again", time.Now().Format(time.StampMilli))
 	waitReadyz(t, s.Addr, "every engine ok again", func(code int, e map[string]string) bool {
 		return code == http.StatusOK && e["event_log"] == "ok"
+	})
+	waitFor(t, "/readyz: the key cache follower caught up again", func() bool {
+		return degraded(t, s.Addr)["key_cache_follower"] == ""
 	})
 	// The projector resumed: the message ingested after recovery is listed.
 	waitFor(t, "the message ingested after recovery listed by ListThreads", func() bool {

@@ -75,7 +75,8 @@ type Config struct {
 	Limits connectrpc.Limits
 	// KeyCacheTTL is how long the process trusts what it read of an API key and its member
 	// (0: connectrpc.DefaultKeyCacheTTL; negative: no cache). Revoking a key or removing a
-	// member through this process refuses it at once whatever the TTL.
+	// member refuses it at once whatever the TTL: through this process, by the revoking
+	// append; through another process sharing the log, by a follower of the log.
 	KeyCacheTTL time.Duration
 	// ReadHeaderTimeout is how long a client has to send a request's headers (default 10s);
 	// IdleTimeout how long a connection with no request in flight stays open (default 2m).
@@ -337,6 +338,16 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		ttl = connectrpc.DefaultKeyCacheTTL
 	}
 	keyCache := connectrpc.NewKeyCache(ttl)
+	followKeys := keyCache != nil && e.follower != nil && cfg.has(RoleAPI)
+	if followKeys {
+		// Other processes append to this log: the cache learns of their revocations from a
+		// follower reading it from its head now, before the API serves, so nothing appended
+		// from here on is missed; until the follower has caught up, and whenever it falls
+		// behind, the cache is not trusted (every call reads the read model).
+		if err := s.followForKeyCache(ctx, runCtx, keyCache); err != nil {
+			return nil, err
+		}
+	}
 	deps := commands.Deps{Log: observedLog{e.log, keyCache.Observe}, State: e.rm, Credentials: e.creds, Idempotency: e.idem,
 		Consistency: s.projector, Logger: logger, Keys: e.keys,
 		Assigned: commands.ThreadsAssignedTo{Threads: e.rm.Threads}, Now: cfg.Now}
@@ -349,11 +360,18 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), lag)
+	if followKeys {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_key_cache_follower_lag_seconds",
+			Help: "How long ago the API key cache last knew it had read every revocation other processes appended " +
+				"(beyond 2s the cache is bypassed and every call reads the read model)."},
+			func() float64 { return keyCache.FollowerLag().Seconds() }))
+	}
 	opts := connectrpc.ServerOptions{
 		Checks: []connectrpc.Check{{Name: "event_log", Ping: e.log.Ping}, {Name: "read_model", Ping: e.rm.Ping},
 			{Name: "search_index", Ping: e.idx.Ping}},
 		Degraded: []connectrpc.Condition{{Name: "read_model_projector", State: s.readModelHealth.State},
-			{Name: "search_projector", State: s.searcher.Health}, {Name: "read_model", State: stateOf(e.rm)}},
+			{Name: "search_projector", State: s.searcher.Health}, {Name: "read_model", State: stateOf(e.rm)},
+			{Name: "key_cache_follower", State: keyCache.FollowerState}},
 		CORSOrigins: cfg.CORSOrigins,
 		Registry:    reg,
 		NoAPI:       !cfg.has(RoleAPI),
@@ -661,6 +679,30 @@ func (s *Server) analyticsCaughtUp(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return s.analytics.WaitFor(wctx, c)
+}
+
+// followForKeyCache starts the follower that feeds the key cache what other processes append
+// (revocations, member removals), from the log's head read now.
+func (s *Server) followForKeyCache(ctx, runCtx context.Context, cache *connectrpc.KeyCache) error {
+	head, err := s.engines.log.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("key cache: reading the event log's head: %w", err)
+	}
+	cache.Follow(connectrpc.DefaultKeyCacheMaxLag)
+	follower := s.engines.follower
+	s.run(runCtx, "key cache follower", func(ctx context.Context) error {
+		return follower.Follow(ctx, head, connectrpc.KeyCacheEventTypes, func(recs []eventlog.Record, asOf time.Time) {
+			if len(recs) > 0 {
+				events := make([]domain.Event, len(recs))
+				for i, r := range recs {
+					events[i] = r.Event
+				}
+				cache.Observe(events)
+			}
+			cache.CaughtUp(asOf)
+		})
+	})
+	return nil
 }
 
 // observedLog is the commands' log, telling observe what each append wrote once it is durable:

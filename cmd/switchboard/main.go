@@ -261,7 +261,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 	f.duration(&cfg.Connect.RefreshInterval, "token-refresh-interval", time.Minute, "how often tokens due for renewal are looked for")
 	var maxStreams int64
 	f.int64(&cfg.Limits.MaxRequestBytes, "max-request-bytes", connectrpc.DefaultMaxRequestBytes, "largest request message accepted, as sent and once decompressed")
-	f.duration(&cfg.KeyCacheTTL, "key-cache-ttl", connectrpc.DefaultKeyCacheTTL, "how long a process trusts what it read of an API key and its member (revocations through it apply at once; 0 or less: no cache)")
+	f.duration(&cfg.KeyCacheTTL, "key-cache-ttl", connectrpc.DefaultKeyCacheTTL, "how long a process trusts what it read of an API key and its member (revocations apply at once, through any process sharing the log; 0 or less: no cache)")
 	f.duration(&cfg.Limits.ReadTimeout, "read-timeout", connectrpc.DefaultReadTimeout, "how long a client has to send a request body")
 	f.duration(&cfg.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client has to send a request's headers")
 	f.duration(&cfg.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")

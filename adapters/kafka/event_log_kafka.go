@@ -49,6 +49,12 @@ type EventLog struct {
 	calls      atomic.Uint64 // suffix of the next one
 	refreshing atomic.Bool   // a background metadata refresh is running
 
+	// groupMu guards queue, the appends waiting for the next group commit, and draining,
+	// whether a goroutine runs group commits (see enqueue).
+	groupMu  sync.Mutex
+	queue    []*appendCall
+	draining bool
+
 	// mu guards closed and the start of every call: Close waits for calls in flight, and
 	// for publishes that outlived their caller, before closing the clients.
 	mu      sync.Mutex

@@ -54,6 +54,9 @@ type EventLog struct {
 	groupMu  sync.Mutex
 	queue    []*appendCall
 	draining bool
+	// groupHook, set by tests only, is called at the stages of a group commit: "claimed"
+	// (its ids are claimed) and "publishing" (its records are about to be sent).
+	groupHook func(stage string, calls []*appendCall)
 
 	// mu guards closed and the start of every call: Close waits for calls in flight, and
 	// for publishes that outlived their caller, before closing the clients.

@@ -180,6 +180,7 @@ func (l *EventLog) commitGroup(group []*appendCall) {
 		}
 		return
 	}
+	l.hook("claimed", calls)
 	heldSet := map[string]bool{}
 	for _, id := range held {
 		heldSet[id] = true
@@ -307,6 +308,13 @@ func (l *EventLog) commitGroup(group []*appendCall) {
 	}
 
 	// The records, all at once; their claims settled in one Confirm (see publish).
+	if l.groupHook != nil {
+		sent := make([]*appendCall, len(sending))
+		for i, c := range sending {
+			sent[i] = c.a
+		}
+		l.hook("publishing", sent)
+	}
 	pos, failed := l.publish(owner, msgs)
 	for _, c := range sending {
 		if err := publishError(c.msgs, failed); err != nil {
@@ -318,6 +326,13 @@ func (l *EventLog) commitGroup(group []*appendCall) {
 			c.positions[id] = pos[id]
 		}
 		c.a.done <- c.answer()
+	}
+}
+
+// hook calls groupHook, if a test set one.
+func (l *EventLog) hook(stage string, calls []*appendCall) {
+	if l.groupHook != nil {
+		l.groupHook(stage, calls)
 	}
 }
 

@@ -324,8 +324,9 @@ func TestGroupCommitCallerGivesUp(t *testing.T) {
 				start(others + 1)
 				wg.Wait()
 				<-hit
-				if !errors.Is(victimErr, context.Canceled) {
-					t.Fatalf("the caller that gave up got %v, want context.Canceled", victimErr)
+				// Given up during the publish, the caller may still be told the truth: written.
+				if !errors.Is(victimErr, context.Canceled) && (stage != "publishing" || victimErr != nil) {
+					t.Fatalf("the caller that gave up at %s got %v, want context.Canceled", stage, victimErr)
 				}
 				// The retry waits for a publish that outlived its caller.
 				res, err := l.Append(context.Background(), victim)

@@ -12,6 +12,10 @@ import (
 	"github.com/switchboard-oss/switchboard/eventlog"
 )
 
+// maxPublishing is how many groups may be publishing at once: the next group's claims are
+// taken while the previous one's records are produced.
+const maxPublishing = 2
+
 // maxGroupEvents caps the events of one group commit: under a flood of appends the log still
 // answers steadily, and one statement's arrays stay moderate.
 const maxGroupEvents = 1000
@@ -21,7 +25,9 @@ const maxGroupEvents = 1000
 // Claim), reads their duplicates' versions, claims their streams' versions (one statement on
 // PostgreSQL, each call with its own expected version: a conflict fails that call only),
 // publishes their records (one SendMessages) and confirms them (one Confirm). Every call is
-// told exactly what it would have been told alone.
+// told exactly what it would have been told alone. The next group takes its claims while the
+// previous one's records are produced (at most maxPublishing groups publish at once); a call
+// that touches the ids or streams of a group being published waits until that one settles.
 //
 // What needs waiting or looking leaves the group and goes on alone, as Append did before
 // group commit: ids another call holds or whose claimer died (claimAll, lookFor), streams
@@ -60,6 +66,11 @@ func (l *EventLog) drain() {
 	for {
 		l.groupMu.Lock()
 		group := l.takeGroup()
+		for len(group) == 0 && len(l.queue) > 0 {
+			// Every call waiting touches a group being published: wait for it to settle.
+			l.settled.Wait()
+			group = l.takeGroup()
+		}
 		if len(group) == 0 {
 			l.draining = false
 			l.groupMu.Unlock()
@@ -72,7 +83,7 @@ func (l *EventLog) drain() {
 
 // takeGroup takes from the queue, in order, the calls of the next group: up to maxGroupEvents
 // events (at least one call), leaving for a later group every call that shares an event id or
-// a stream with a call taken. l.groupMu is held.
+// a stream with a call taken or with a group being published. l.groupMu is held.
 func (l *EventLog) takeGroup() []*appendCall {
 	var group []*appendCall
 	ids := map[string]bool{}
@@ -84,7 +95,7 @@ func (l *EventLog) takeGroup() []*appendCall {
 			rest = append(rest, l.queue[i:]...)
 			break
 		}
-		if a.overlaps(ids, streams) {
+		if a.overlaps(ids, streams) || a.inflight(l.inflight) {
 			rest = append(rest, a)
 			continue
 		}
@@ -107,6 +118,34 @@ func (a *appendCall) overlaps(ids map[string]bool, streams map[[2]string]bool) b
 		}
 	}
 	return false
+}
+
+// inflight says whether one of the call's ids or streams is being published.
+func (a *appendCall) inflight(set map[any]int) bool {
+	if len(set) == 0 {
+		return false
+	}
+	for _, id := range a.ids {
+		if set[id] > 0 || set[a.streams[id]] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// markInflight adds (delta 1) or removes (-1) the calls' ids and streams to the set of those
+// being published. l.groupMu is held.
+func (l *EventLog) markInflight(calls []*groupCall, delta int) {
+	for _, c := range calls {
+		for _, id := range c.a.ids {
+			for _, k := range []any{id, c.a.streams[id]} {
+				if l.inflight[k] += delta; l.inflight[k] == 0 {
+					delete(l.inflight, k)
+				}
+			}
+		}
+	}
+	l.publishing += delta
 }
 
 // groupCall is a call in the group's hands: what it learnt so far.
@@ -307,7 +346,9 @@ func (l *EventLog) commitGroup(group []*appendCall) {
 		return
 	}
 
-	// The records, all at once; their claims settled in one Confirm (see publish).
+	// The records, all at once; their claims settled in one Confirm (see publish). While they
+	// are produced, the next group takes its claims: its calls touch none of these ids and
+	// streams (see takeGroup).
 	if l.groupHook != nil {
 		sent := make([]*appendCall, len(sending))
 		for i, c := range sending {
@@ -315,18 +356,32 @@ func (l *EventLog) commitGroup(group []*appendCall) {
 		}
 		l.hook("publishing", sent)
 	}
-	pos, failed := l.publish(owner, msgs)
-	for _, c := range sending {
-		if err := publishError(c.msgs, failed); err != nil {
-			c.a.done <- appendAnswer{err: err}
-			continue
-		}
-		for _, m := range c.msgs {
-			id := m.Metadata.(string)
-			c.positions[id] = pos[id]
-		}
-		c.a.done <- c.answer()
+	l.groupMu.Lock()
+	for l.publishing >= maxPublishing {
+		l.settled.Wait()
 	}
+	l.markInflight(sending, 1)
+	l.groupMu.Unlock()
+	l.active.Add(1) // drain's registration keeps the count above zero
+	go func() {
+		defer l.active.Done()
+		pos, failed := l.publish(owner, msgs)
+		for _, c := range sending {
+			if err := publishError(c.msgs, failed); err != nil {
+				c.a.done <- appendAnswer{err: err}
+				continue
+			}
+			for _, m := range c.msgs {
+				id := m.Metadata.(string)
+				c.positions[id] = pos[id]
+			}
+			c.a.done <- c.answer()
+		}
+		l.groupMu.Lock()
+		l.markInflight(sending, -1)
+		l.settled.Broadcast()
+		l.groupMu.Unlock()
+	}()
 }
 
 // hook calls groupHook, if a test set one.

@@ -49,6 +49,20 @@ type EventLog struct {
 	calls      atomic.Uint64 // suffix of the next one
 	refreshing atomic.Bool   // a background metadata refresh is running
 
+	// groupMu guards queue, the appends waiting for the next group commit, and draining,
+	// whether a goroutine runs group commits (see enqueue).
+	groupMu  sync.Mutex
+	queue    []*appendCall
+	draining bool
+	// inflight has the ids and streams of the groups being published, and their number;
+	// settled signals (on groupMu) when one is done.
+	inflight   map[any]int
+	publishing int
+	settled    *sync.Cond
+	// groupHook, set by tests only, is called at the stages of a group commit: "claimed"
+	// (its ids are claimed) and "publishing" (its records are about to be sent).
+	groupHook func(stage string, calls []*appendCall)
+
 	// mu guards closed and the start of every call: Close waits for calls in flight, and
 	// for publishes that outlived their caller, before closing the clients.
 	mu      sync.Mutex
@@ -91,7 +105,9 @@ func OpenEventLog(ctx context.Context, cfg Config) (_ *EventLog, err error) {
 		partitioner: pcfg.Producer.Partitioner(cfg.Topic),
 		instance:    "kafka-" + hex.EncodeToString(suffix[:]),
 		closing:     make(chan struct{}),
+		inflight:    map[any]int{},
 	}
+	l.settled = sync.NewCond(&l.groupMu)
 	defer func() {
 		if err != nil {
 			if l.producer != nil {

@@ -63,29 +63,56 @@ func (l *EventLog) appendEvents(ctx context.Context, events []domain.Event, expe
 	defer cancel()
 
 	// The first occurrence of an id stands for the batch; repeats report its position.
-	first := map[string]int{}
-	var ids []string
+	a := &appendCall{
+		l: l, ctx: ctx, events: events, envelopes: envelopes, first: map[string]int{},
+		recovered: map[string]bool{}, expected: expected, versions: map[string]int64{}, streams: map[string][2]string{},
+		done: make(chan appendAnswer, 1),
+	}
 	for i, e := range events {
-		if _, ok := first[e.ID]; !ok {
-			first[e.ID] = i
-			ids = append(ids, e.ID)
+		if _, ok := a.first[e.ID]; !ok {
+			a.first[e.ID] = i
+			a.ids = append(a.ids, e.ID)
+			a.streams[e.ID] = [2]string{e.TeamID, e.Key}
 		}
 	}
-	a := &appendCall{l: l, owner: l.newOwner(), recovered: map[string]bool{}, expected: expected, versions: map[string]int64{}, streams: map[string][2]string{}}
-	positions, dups, err := a.run(ctx, events, envelopes, first, ids)
-	if err != nil {
-		return nil, err
+	// The call joins the next group commit (see commitGroup). If the caller gives up, the
+	// group drops the call before claiming, or releases its claims before publishing; a
+	// publish under way completes and settles its claims, so a retry learns the truth.
+	l.enqueue(a)
+	var r appendAnswer
+	select {
+	case r = <-a.done:
+	case <-ctx.Done():
+		select {
+		case r = <-a.done: // answered meanwhile: the truth beats the deadline
+		default:
+			return nil, fmt.Errorf("append: kafka did not acknowledge in time: %w", ctx.Err())
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
 	}
 	out := make([]eventlog.AppendResult, len(events))
 	for i, e := range events {
-		out[i] = eventlog.AppendResult{Position: positions[e.ID], Duplicate: dups[e.ID] || first[e.ID] != i, Version: a.versions[e.ID]}
+		out[i] = eventlog.AppendResult{Position: r.positions[e.ID], Duplicate: r.dups[e.ID] || a.first[e.ID] != i, Version: r.versions[e.ID]}
 	}
 	return out, nil
 }
 
-// appendCall is one Append: its owner token and the claims it holds.
+// appendCall is one Append: its events, its owner token and the claims it holds.
 type appendCall struct {
-	l     *EventLog
+	l *EventLog
+	// ctx is the caller's, bounded by AppendTimeout.
+	ctx       context.Context
+	events    []domain.Event
+	envelopes [][]byte
+	// first has the index of every id's first event; ids the distinct ids, in order.
+	first map[string]int
+	ids   []string
+	// done receives the call's answer (buffered: nobody waits for a caller).
+	done chan appendAnswer
+
+	// owner is the claims' owner token: the group commit's (see commitGroup).
 	owner string
 	// granted are claims taken fresh (nobody published them); recovered are claims taken
 	// over from a claimer that may have published.
@@ -100,13 +127,36 @@ type appendCall struct {
 	streams map[string][2]string
 }
 
-func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [][]byte, first map[string]int, ids []string) (map[string]eventlog.Position, map[string]bool, error) {
-	l := a.l
-	for _, id := range ids {
-		e := events[first[id]]
-		a.streams[id] = [2]string{e.TeamID, e.Key}
+// appendAnswer is what a call is told: its ids' positions, those that were duplicates, their
+// versions; or an error.
+type appendAnswer struct {
+	positions map[string]eventlog.Position
+	dups      map[string]bool
+	versions  map[string]int64
+	err       error
+}
+
+// answer is the call's appendAnswer for what run or finish returned.
+func (a *appendCall) answer(positions map[string]eventlog.Position, dups map[string]bool, err error) appendAnswer {
+	if err != nil {
+		return appendAnswer{err: err}
 	}
-	positions, since, err := a.claimAll(ctx, ids)
+	return appendAnswer{positions: positions, dups: dups, versions: a.versions}
+}
+
+// claimAnswer is an answer of DedupIndex.Claim.
+type claimAnswer struct {
+	written map[string]eventlog.Position
+	recover map[string]time.Time
+	held    []string
+}
+
+// run is a call's append on its own, as a group commit hands it over when its claims need
+// waiting or looking (see commitGroup): first is the answer of its first claim.
+func (a *appendCall) run(ctx context.Context, first *claimAnswer) (map[string]eventlog.Position, map[string]bool, error) {
+	l := a.l
+	events := a.events
+	positions, since, err := a.claimAll(ctx, a.ids, first)
 	if err != nil {
 		a.releaseClaims()
 		return nil, nil, err
@@ -118,7 +168,7 @@ func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [
 	// A recovered claim's event may be in the log already: look before publishing.
 	found := map[string]eventlog.Position{}
 	for id := range a.recovered {
-		pos, ok, err := l.lookFor(ctx, events[first[id]].Key, id, since[id])
+		pos, ok, err := l.lookFor(ctx, events[a.first[id]].Key, id, since[id])
 		if err != nil {
 			a.releaseClaims()
 			return nil, nil, fmt.Errorf("append: look for event %s: %w", id, err)
@@ -150,42 +200,53 @@ func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [
 		}
 		maps.Copy(a.versions, vs)
 	}
-	var fresh []domain.Event
-	for _, id := range ids {
-		if _, ok := positions[id]; !ok {
-			fresh = append(fresh, events[first[id]])
-		}
-	}
+	fresh := a.fresh(positions)
 	if len(fresh) == 0 {
 		return positions, dups, nil // duplicates only: answered whatever the version
 	}
+	return a.finish(ctx, positions, dups, fresh)
+}
+
+// fresh returns the first events of the ids not written yet, in batch order.
+func (a *appendCall) fresh(positions map[string]eventlog.Position) []domain.Event {
+	var fresh []domain.Event
+	for _, id := range a.ids {
+		if _, ok := positions[id]; !ok {
+			fresh = append(fresh, a.events[a.first[id]])
+		}
+	}
+	return fresh
+}
+
+// finish claims the versions of the call's fresh events on its own, and publishes them.
+func (a *appendCall) finish(ctx context.Context, positions map[string]eventlog.Position, dups map[string]bool, fresh []domain.Event) (map[string]eventlog.Position, map[string]bool, error) {
+	l := a.l
 	if err := a.claimVersions(ctx, fresh); err != nil {
 		a.releaseClaims()
 		return nil, nil, err
 	}
-	msgs := make([]*sarama.ProducerMessage, len(fresh))
-	for i, e := range fresh {
-		msgs[i] = l.message(e, envelopes[first[e.ID]], a.versions[e.ID])
-	}
+	msgs := a.messages(fresh)
 	if err := ctx.Err(); err != nil {
 		a.releaseClaims()
 		return nil, nil, fmt.Errorf("append: %w", err)
 	}
 	// The publish outlives a caller that gives up: it always ends with its claims confirmed
 	// or released, so a retry sees the truth.
-	done := make(chan publishResult, 1)
+	done := make(chan error, 1)
 	l.active.Add(1)
 	go func() {
 		defer l.active.Done()
-		done <- a.publish(msgs)
+		written, failed := l.publish(a.owner, msgs)
+		err := publishError(msgs, failed)
+		if err == nil {
+			maps.Copy(positions, written)
+		}
+		done <- err
 	}()
 	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, nil, r.err
-		}
-		for id, p := range r.written {
-			positions[id] = p
+	case err := <-done:
+		if err != nil {
+			return nil, nil, err
 		}
 		return positions, dups, nil
 	case <-ctx.Done():
@@ -193,10 +254,19 @@ func (a *appendCall) run(ctx context.Context, events []domain.Event, envelopes [
 	}
 }
 
-// claimAll claims every id, waiting (with backoff) for those another call holds: a live
+// messages returns the records of fresh, with their claimed versions.
+func (a *appendCall) messages(fresh []domain.Event) []*sarama.ProducerMessage {
+	msgs := make([]*sarama.ProducerMessage, len(fresh))
+	for i, e := range fresh {
+		msgs[i] = a.l.message(e, a.envelopes[a.first[e.ID]], a.versions[e.ID])
+	}
+	return msgs
+}
+
+// claimAll claims every id (first: the answer of the first claim, taken already), waiting (with backoff) for those another call holds: a live
 // claim is not a write. It returns the ids already written, with their positions, and for
 // each recovered claim the time since which its event may be in the log.
-func (a *appendCall) claimAll(ctx context.Context, ids []string) (map[string]eventlog.Position, map[string]time.Time, error) {
+func (a *appendCall) claimAll(ctx context.Context, ids []string, first *claimAnswer) (map[string]eventlog.Position, map[string]time.Time, error) {
 	l := a.l
 	positions := map[string]eventlog.Position{}
 	since := map[string]time.Time{}
@@ -204,7 +274,15 @@ func (a *appendCall) claimAll(ctx context.Context, ids []string) (map[string]eve
 	bo := newBackoff(5*time.Millisecond, 250*time.Millisecond)
 	var checked time.Time
 	for len(pending) > 0 {
-		written, recover, held, err := l.index.Claim(ctx, a.owner, pending, l.cfg.ClaimLease)
+		var written map[string]eventlog.Position
+		var recover map[string]time.Time
+		var held []string
+		var err error
+		if first != nil {
+			written, recover, held, first = first.written, first.recover, first.held, nil
+		} else {
+			written, recover, held, err = l.index.Claim(ctx, a.owner, pending, l.cfg.ClaimLease)
+		}
 		if err != nil {
 			// The claim may have committed before the error (a context ending at that
 			// moment): give up whatever this owner got, as maybe written, since a recovered
@@ -255,35 +333,32 @@ func (a *appendCall) claimAll(ctx context.Context, ids []string) (map[string]eve
 	return positions, since, nil
 }
 
-type publishResult struct {
-	written map[string]eventlog.Position
-	err     error
-}
-
-// publish sends msgs and settles their claims: the written ones are confirmed, the others
-// released as maybe written (a broker may have stored a record whose acknowledgement was
-// lost), so their next claimer looks for them first.
-func (a *appendCall) publish(msgs []*sarama.ProducerMessage) publishResult {
-	l := a.l
-	failed := map[*sarama.ProducerMessage]error{}
+// publish sends msgs (their Metadata is their event id) and settles their claims, taken by
+// owner: the written ones are confirmed, the others released as maybe written (a broker may
+// have stored a record whose acknowledgement was lost), so their next claimer looks for them
+// first. It returns the positions of the written ones and the errors of the others.
+func (l *EventLog) publish(owner string, msgs []*sarama.ProducerMessage) (map[string]eventlog.Position, map[string]error) {
+	failedMsg := map[*sarama.ProducerMessage]error{}
 	if err := l.producer.SendMessages(msgs); err != nil {
 		var perrs sarama.ProducerErrors
 		if !errors.As(err, &perrs) {
 			for _, m := range msgs {
-				failed[m] = err
+				failedMsg[m] = err
 			}
 		}
 		for _, pe := range perrs {
-			failed[pe.Msg] = pe.Err
+			failedMsg[pe.Msg] = pe.Err
 		}
 	}
 	written := map[string]eventlog.Position{}
+	failed := map[string]error{}
 	var lost []string
 	var firstErr error
 	for _, m := range msgs {
 		id := m.Metadata.(string)
-		if err, ok := failed[m]; ok {
+		if err, ok := failedMsg[m]; ok {
 			lost = append(lost, id)
+			failed[id] = err
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -294,41 +369,60 @@ func (a *appendCall) publish(msgs []*sarama.ProducerMessage) publishResult {
 	// Settled with a fresh context: the caller may have given up, the claims must not stay.
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.RequestTimeout)
 	defer cancel()
-	if err := a.retryIndex(ctx, func() error { return l.index.Confirm(ctx, written) }); err != nil {
+	if err := retryIndex(ctx, func() error { return l.index.Confirm(ctx, written) }); err != nil {
 		// The events are in the log: the caller is told so. Their claims expire and the next
 		// claimer finds them by looking; their streams' next appender does so at once.
 		l.log.Warn("cannot record the positions of written events", "events", len(written), "error", errorText(err))
 		ids := slices.Collect(maps.Keys(written))
-		if err := l.index.ReleaseVersions(ctx, a.owner, ids, true); err != nil {
+		if err := l.index.ReleaseVersions(ctx, owner, ids, true); err != nil {
 			l.log.Warn("cannot release version claims; their streams wait for their lease", "events", len(ids), "error", errorText(err))
 		}
 	}
 	if len(lost) > 0 {
-		if err := a.retryIndex(ctx, func() error {
-			return errors.Join(l.index.Release(ctx, a.owner, lost, true), l.index.ReleaseVersions(ctx, a.owner, lost, true))
+		if err := retryIndex(ctx, func() error {
+			return errors.Join(l.index.Release(ctx, owner, lost, true), l.index.ReleaseVersions(ctx, owner, lost, true))
 		}); err != nil {
 			l.log.Warn("cannot release claims after a failed publish; they expire with their lease", "events", len(lost), "error", errorText(err))
 		}
 		l.log.Warn("kafka refused or did not acknowledge events", "events", len(lost), "written", len(written), "error", errorText(firstErr))
-		return publishResult{err: fmt.Errorf("append: publish %d of %d events: %w", len(lost), len(msgs), firstErr)}
 	}
-	return publishResult{written: written}
+	return written, failed
+}
+
+// publishError is the error of a call whose records are msgs, after publish failed those in
+// failed; nil if none of them failed.
+func publishError(msgs []*sarama.ProducerMessage, failed map[string]error) error {
+	var n int
+	var first error
+	for _, m := range msgs {
+		if err, ok := failed[m.Metadata.(string)]; ok {
+			n++
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("append: publish %d of %d events: %w", n, len(msgs), first)
 }
 
 // releaseClaims gives up the claims of a call that publishes nothing: fresh claims are
 // forgotten, recovered ones stay in doubt for the next claimer.
 func (a *appendCall) releaseClaims() {
-	l := a.l
+	a.l.release(a.owner, a.granted, slices.Collect(maps.Keys(a.recovered)), a.versioned)
+}
+
+// release gives up owner's claims on ids that were not published: forget are forgotten, doubt
+// stay in doubt for the next claimer, and the version claims of versions are forgotten.
+func (l *EventLog) release(owner string, forget, doubt, versions []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.RequestTimeout)
 	defer cancel()
-	var recovered []string
-	for id := range a.recovered {
-		recovered = append(recovered, id)
-	}
 	err := errors.Join(
-		l.index.Release(ctx, a.owner, a.granted, false),
-		l.index.Release(ctx, a.owner, recovered, true),
-		l.index.ReleaseVersions(ctx, a.owner, a.versioned, false),
+		l.index.Release(ctx, owner, forget, false),
+		l.index.Release(ctx, owner, doubt, true),
+		l.index.ReleaseVersions(ctx, owner, versions, false),
 	)
 	if err != nil {
 		l.log.Warn("cannot release claims; they expire with their lease", "error", errorText(err))
@@ -336,7 +430,7 @@ func (a *appendCall) releaseClaims() {
 }
 
 // retryIndex runs op a few times: the index answering late must not leave claims behind.
-func (a *appendCall) retryIndex(ctx context.Context, op func() error) error {
+func retryIndex(ctx context.Context, op func() error) error {
 	bo := newBackoff(50*time.Millisecond, time.Second)
 	for attempt := 1; ; attempt++ {
 		err := op()

@@ -27,18 +27,7 @@ var _ eventlog.Streams = (*EventLog)(nil)
 // whose writer died is recovered first; one not at the expected version is a conflict.
 func (a *appendCall) claimVersions(ctx context.Context, events []domain.Event) error {
 	l := a.l
-	var claims []eventindex.StreamClaim
-	at := map[[2]string]int{}
-	for _, e := range events {
-		s := [2]string{e.TeamID, e.Key}
-		i, ok := at[s]
-		if !ok {
-			i = len(claims)
-			at[s] = i
-			claims = append(claims, eventindex.StreamClaim{TeamID: e.TeamID, Key: e.Key, Expected: a.expected})
-		}
-		claims[i].IDs = append(claims[i].IDs, e.ID)
-	}
+	claims := streamClaims(events, a.expected)
 	bo := newBackoff(2*time.Millisecond, 100*time.Millisecond)
 	checked := map[[2]string]time.Time{}
 	for {
@@ -90,6 +79,24 @@ func (a *appendCall) claimVersions(ctx context.Context, events []domain.Event) e
 			return fmt.Errorf("append: another append to the stream did not finish in time: %w", ctx.Err())
 		}
 	}
+}
+
+// streamClaims groups events (fresh ones, in batch order) by stream: one claim per stream,
+// with the call's expected version.
+func streamClaims(events []domain.Event, expected int64) []eventindex.StreamClaim {
+	var claims []eventindex.StreamClaim
+	at := map[[2]string]int{}
+	for _, e := range events {
+		s := [2]string{e.TeamID, e.Key}
+		i, ok := at[s]
+		if !ok {
+			i = len(claims)
+			at[s] = i
+			claims = append(claims, eventindex.StreamClaim{TeamID: e.TeamID, Key: e.Key, Expected: expected})
+		}
+		claims[i].IDs = append(claims[i].IDs, e.ID)
+	}
+	return claims
 }
 
 // recoverStream settles the version claims of an append that died (or whose publish failed):

@@ -97,9 +97,9 @@ func (x *EventIndex) Close() error {
 // Ping checks that the database answers.
 func (x *EventIndex) Ping(ctx context.Context) error { return x.pool.Ping(ctx) }
 
-// Claim takes, in one transaction, the claims on ids that are free or whose lease ran out.
-// Rows are inserted and locked in id order, so concurrent claims of overlapping sets do not
-// deadlock.
+// Claim takes the claims on ids that are free (one statement, one round trip) and, in one
+// transaction, those whose lease ran out. Rows are inserted and locked in id order, so
+// concurrent claims of overlapping sets do not deadlock.
 func (x *EventIndex) Claim(ctx context.Context, owner string, ids []string, lease time.Duration) (written map[string]eventlog.Position, recover map[string]time.Time, held []string, err error) {
 	if owner == "" {
 		return nil, nil, nil, errors.New("event index: claim without owner")
@@ -111,24 +111,56 @@ func (x *EventIndex) Claim(ctx context.Context, owner string, ids []string, leas
 	ids = eixSortedUnique(ids)
 	now := time.Now()
 	until := now.Add(lease)
+	insert := `INSERT INTO ` + x.table + ` (event_id, owner, since, lease_until)
+		SELECT id, $2, $3, $4 FROM unnest($1::text[]) AS u(id) ORDER BY id
+		ON CONFLICT (event_id) DO NOTHING
+		RETURNING event_id`
+	// Most ids are new: one statement outside a transaction claims them, in one round trip.
+	// Only the others, already known, need the transaction below. Should the statement's
+	// commit land but its answer be lost, the retry finds our own live claims and reports
+	// them held (see below).
+	var fresh []string
+	err = pgRetryConn(ctx, x.pool, func() error {
+		rows, err := x.pool.Query(ctx, insert, ids, owner, now, until)
+		if err != nil {
+			return err
+		}
+		fresh, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("event index: claim: %w", err)
+	}
+	if len(fresh) == len(ids) {
+		return written, recover, nil, nil
+	}
+	isFresh := make(map[string]bool, len(fresh))
+	for _, id := range fresh {
+		isFresh[id] = true
+	}
+	known := make([]string, 0, len(ids)-len(fresh))
+	for _, id := range ids {
+		if !isFresh[id] {
+			known = append(known, id)
+		}
+	}
+	ids = known
 	claim := func(tx pgx.Tx) error {
 		clear(written)
 		clear(recover)
 		held = nil
-		rows, err := tx.Query(ctx, `INSERT INTO `+x.table+` (event_id, owner, since, lease_until)
-			SELECT id, $2, $3, $4 FROM unnest($1::text[]) AS u(id) ORDER BY id
-			ON CONFLICT (event_id) DO NOTHING
-			RETURNING event_id`, ids, owner, now, until)
+		// An id released since the statement above is free again.
+		rows, err := tx.Query(ctx, insert, ids, owner, now, until)
 		if err != nil {
 			return err
 		}
-		fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		again, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return err
 		}
 		var rest []string
 		for _, id := range ids {
-			if !slices.Contains(fresh, id) {
+			if !slices.Contains(again, id) {
 				rest = append(rest, id)
 			}
 		}

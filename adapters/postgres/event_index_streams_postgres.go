@@ -34,57 +34,77 @@ func streamIndexTable(name string) string {
 	)`
 }
 
-// ClaimVersions is one statement, so one round trip and atomic: it reads every stream's head
-// (the primary key's last entry), and inserts the claims only if every head allows it. Two
-// claims of one version meet on the primary key: the later statement fails whole (unique
-// violation, or a deadlock between claims of several streams) and reports the streams busy,
-// so the caller waits and asks again.
+// ClaimVersions is one statement, so one round trip and atomic: see ClaimVersionGroups.
 func (x *EventIndex) ClaimVersions(ctx context.Context, owner string, claims []eventindex.StreamClaim, lease time.Duration) ([]eventindex.StreamHead, bool, error) {
-	if owner == "" {
-		return nil, false, errors.New("event index: claim without owner")
+	heads, ok, err := x.ClaimVersionGroups(ctx, owner, [][]eventindex.StreamClaim{claims}, lease)
+	if err != nil {
+		return nil, false, err
 	}
-	teams, keys, expected := make([]string, len(claims)), make([]string, len(claims)), make([]int64, len(claims))
-	var streamOf, ords []int64
+	return heads[0], ok[0], nil
+}
+
+// ClaimVersionGroups claims the versions of several appends (the Kafka log's group commit):
+// groups[i] is one append's claims, taken all or none, independently of the other groups'.
+// No stream may appear in two groups. It is one statement, so one round trip and atomic: it
+// reads every stream's head (the primary key's last entry), and inserts the claims of every
+// group whose heads all allow it. Two claims of one version meet on the primary key: the later
+// statement fails whole (unique violation, or a deadlock between claims of several streams)
+// and reports every stream busy, so the callers wait and ask again.
+func (x *EventIndex) ClaimVersionGroups(ctx context.Context, owner string, groups [][]eventindex.StreamClaim, lease time.Duration) ([][]eventindex.StreamHead, []bool, error) {
+	if owner == "" {
+		return nil, nil, errors.New("event index: claim without owner")
+	}
+	var teams, keys []string
+	var expected, groupOf, streamOf, ords []int64
 	var ids []string
-	for i, c := range claims {
-		teams[i], keys[i], expected[i] = c.TeamID, c.Key, c.Expected
-		for j, id := range c.IDs {
-			streamOf, ords, ids = append(streamOf, int64(i+1)), append(ords, int64(j+1)), append(ids, id)
+	want := make([]int64, len(groups)) // each group's version claims
+	for g, claims := range groups {
+		for _, c := range claims {
+			teams, keys, expected, groupOf = append(teams, c.TeamID), append(keys, c.Key), append(expected, c.Expected), append(groupOf, int64(g+1))
+			for j, id := range c.IDs {
+				streamOf, ords, ids = append(streamOf, int64(len(teams))), append(ords, int64(j+1)), append(ids, id)
+			}
+			want[g] += int64(len(c.IDs))
 		}
 	}
 	now := time.Now()
-	heads := make([]eventindex.StreamHead, len(claims))
+	heads := make([][]eventindex.StreamHead, len(groups))
+	oks := make([]bool, len(groups))
 	var inserted int64
 	err := pgRetryConn(ctx, x.pool, func() error {
+		for g, claims := range groups {
+			heads[g] = make([]eventindex.StreamHead, 0, len(claims))
+		}
 		rows, err := x.pool.Query(ctx, `WITH s AS (
-				SELECT s.i, s.team_id, s.key, s.expected, h.version, h.partition, h.lease_until
-				FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS s(team_id, key, expected, i)
+				SELECT s.i, s.g, s.team_id, s.key, s.expected, h.version, h.partition, h.lease_until
+				FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS s(team_id, key, expected, g, i)
 				LEFT JOIN LATERAL (SELECT version, partition, lease_until FROM `+x.streams+` t
 					WHERE t.team_id = s.team_id AND t.key = s.key ORDER BY version DESC LIMIT 1) h ON true
 			), ok AS (
-				SELECT coalesce(bool_and((version IS NULL OR partition IS NOT NULL)
-					AND (expected = -1 OR coalesce(version, 0) = expected)), false) AS ok FROM s
+				SELECT g, bool_and((version IS NULL OR partition IS NOT NULL)
+					AND (expected = -1 OR coalesce(version, 0) = expected)) AS ok FROM s GROUP BY g
 			), ins AS (
 				INSERT INTO `+x.streams+` (team_id, key, version, event_id, owner, since, lease_until)
-				SELECT s.team_id, s.key, coalesce(s.version, 0) + r.ord, r.id, $7, $8, $9
-				FROM unnest($4::bigint[], $5::bigint[], $6::text[]) AS r(i, ord, id) JOIN s ON s.i = r.i
-				WHERE (SELECT ok FROM ok)
+				SELECT s.team_id, s.key, coalesce(s.version, 0) + r.ord, r.id, $8, $9, $10
+				FROM unnest($5::bigint[], $6::bigint[], $7::text[]) AS r(i, ord, id)
+				JOIN s ON s.i = r.i JOIN ok ON ok.g = s.g
+				WHERE ok.ok
 				ORDER BY s.team_id, s.key, r.ord
 				RETURNING 1
 			)
-			SELECT coalesce(version, 0), version IS NOT NULL AND partition IS NULL, coalesce(lease_until > $8, false),
-				(SELECT count(*) FROM ins)
-			FROM s ORDER BY i`, teams, keys, expected, streamOf, ords, ids, owner, now, now.Add(lease))
+			SELECT s.g, coalesce(s.version, 0), s.version IS NOT NULL AND s.partition IS NULL, coalesce(s.lease_until > $9, false),
+				ok.ok, (SELECT count(*) FROM ins)
+			FROM s JOIN ok ON ok.g = s.g ORDER BY s.i`, teams, keys, expected, groupOf, streamOf, ords, ids, owner, now, now.Add(lease))
 		if err != nil {
 			return err
 		}
-		i := 0
+		var g int64
 		var h eventindex.StreamHead
-		var live bool
-		_, err = pgx.ForEachRow(rows, []any{&h.Version, &h.Pending, &live, &inserted}, func() error {
+		var live, ok bool
+		_, err = pgx.ForEachRow(rows, []any{&g, &h.Version, &h.Pending, &live, &ok, &inserted}, func() error {
 			h.Live = h.Pending && live
-			heads[i] = h
-			i++
+			heads[g-1] = append(heads[g-1], h)
+			oks[g-1] = ok
 			return nil
 		})
 		return err
@@ -92,14 +112,28 @@ func (x *EventIndex) ClaimVersions(ctx context.Context, owner string, claims []e
 	var pgErr *pgconn.PgError
 	switch {
 	case errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "40P01"):
-		for i := range heads {
-			heads[i] = eventindex.StreamHead{Pending: true, Live: true}
+		for g, claims := range groups {
+			heads[g] = make([]eventindex.StreamHead, len(claims))
+			for i := range heads[g] {
+				heads[g][i] = eventindex.StreamHead{Pending: true, Live: true}
+			}
+			oks[g] = false
 		}
-		return heads, false, nil
+		return heads, oks, nil
 	case err != nil:
-		return nil, false, fmt.Errorf("event index: claim versions: %w", err)
+		return nil, nil, fmt.Errorf("event index: claim versions: %w", err)
 	}
-	return heads, inserted == int64(len(ids)) && len(ids) > 0, nil
+	var total int64
+	for g := range groups {
+		oks[g] = oks[g] && want[g] > 0
+		if oks[g] {
+			total += want[g]
+		}
+	}
+	if inserted != total {
+		return nil, nil, fmt.Errorf("event index: claim versions: %d of %d claims inserted", inserted, total)
+	}
+	return heads, oks, nil
 }
 
 // queueConfirmVersions is Confirm's part for the versions, in Confirm's batch: only an

@@ -327,12 +327,24 @@ func (r *run) freshness(ctx context.Context, stop <-chan struct{}) error {
 		var wg sync.WaitGroup
 		var errs [2]error
 		wg.Go(func() {
+			var seen string
 			errs[0] = poll(ctx, func() (bool, error) {
 				out, err := api.threads.ListThreads(ctx, connect.NewRequest(&v1.ListThreadsRequest{View: v1.View_VIEW_ALL,
 					AccountLinkId: lk.id, PageSize: 1}))
-				return err == nil && len(out.Msg.Threads) == 1 && out.Msg.Threads[0].Id == res.Msg.ThreadId &&
-					out.Msg.Threads[0].LastMessageText == m.Text, err
+				if err != nil {
+					return false, err
+				}
+				if len(out.Msg.Threads) == 0 {
+					seen = "no thread"
+					return false, nil
+				}
+				t := out.Msg.Threads[0]
+				seen = fmt.Sprintf("thread %s, last message %q at %s", t.Id, t.LastMessageText, t.LastMessageAt.AsTime().Format(time.RFC3339Nano))
+				return t.Id == res.Msg.ThreadId && t.LastMessageText == m.Text, nil
 			})
+			if errs[0] != nil {
+				errs[0] = fmt.Errorf("probe %q (thread %s) not at the top of ListThreads: %w; the top: %s", m.Text, res.Msg.ThreadId, errs[0], seen)
+			}
 			inbox.Add(time.Since(acked))
 		})
 		wg.Go(func() {
@@ -340,6 +352,9 @@ func (r *run) freshness(ctx context.Context, stop <-chan struct{}) error {
 				out, err := api.search.SearchMessages(ctx, connect.NewRequest(&v1.SearchMessagesRequest{Query: word, PageSize: 1}))
 				return err == nil && out.Msg.Total == 1, err
 			})
+			if errs[1] != nil {
+				errs[1] = fmt.Errorf("probe %q not found by SearchMessages: %w", m.Text, errs[1])
+			}
 			found.Add(time.Since(acked))
 		})
 		wg.Wait()

@@ -7,11 +7,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -31,6 +34,7 @@ type options struct {
 	Keep        bool
 	Verbose     bool
 	CPUProfile  string
+	ProfileDir  string
 	StopAfter   string
 }
 
@@ -81,8 +85,12 @@ func mainErr() error {
 	flag.BoolVar(&o.Keep, "keep", false, "keep the run's data folders")
 	flag.BoolVar(&o.Verbose, "v", false, "show the server's warnings")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&o.ProfileDir, "profile-dir", "", "write a CPU profile of each phase to this folder (<mode>-<nn>-<phase>.pprof)")
 	flag.StringVar(&o.StopAfter, "stop-after", "", "stop after this phase (ingest), to profile it alone")
 	flag.Parse()
+	if o.CPUProfile != "" && o.ProfileDir != "" {
+		return errors.New("-cpuprofile and -profile-dir: choose one (a process has one CPU profile at a time)")
+	}
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
 		if err != nil {
@@ -166,6 +174,10 @@ type run struct {
 
 	rowsMu sync.Mutex
 	rows   []baseline.Row
+
+	// profile is the phase's CPU profile being written (-profile-dir), and phases counts them.
+	profile *os.File
+	phases  int
 }
 
 func (r *run) add(f Figure) { r.res.Figures = append(r.res.Figures, f) }
@@ -178,7 +190,42 @@ func (r *run) ratio(name string, ours, theirs float64) {
 }
 
 func (r *run) step(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "== %s [%5.1fs] %s\n", r.e.mode, time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+	phase := fmt.Sprintf(format, args...)
+	fmt.Fprintf(os.Stderr, "== %s [%5.1fs] %s\n", r.e.mode, time.Since(r.start).Seconds(), phase)
+	if r.opts.ProfileDir != "" {
+		r.profilePhase(phase)
+	}
+}
+
+// profilePhase ends the previous phase's CPU profile and starts this one's (-profile-dir), so
+// that each figure's cost can be read apart from the rest ("done" only ends the last).
+func (r *run) profilePhase(phase string) {
+	if r.profile != nil {
+		pprof.StopCPUProfile()
+		_ = r.profile.Close()
+		r.profile = nil
+	}
+	if phase == "done" {
+		return
+	}
+	r.phases++
+	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(strings.SplitN(phase, ":", 2)[0]), "-"), "-")
+	path := filepath.Join(r.opts.ProfileDir, fmt.Sprintf("%s-%02d-%s.pprof", modeFile(r.e.mode), r.phases, slug))
+	if err := os.MkdirAll(r.opts.ProfileDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: profile:", err)
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: profile:", err)
+		return
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: profile:", err)
+		_ = f.Close()
+		return
+	}
+	r.profile = f
 }
 
 func runMode(ctx context.Context, o options, sc scale, mode string) (_ *Result, err error) {
@@ -207,6 +254,7 @@ func runMode(ctx context.Context, o options, sc scale, mode string) (_ *Result, 
 	r := &run{opts: o, sc: sc, e: e, gen: gen, pool: newPool(sc.Conns), start: time.Now(),
 		threads: threads{refs: map[int]threadRef{}}, tally: newTally()}
 	defer r.pool.close()
+	defer r.profilePhase("done") // a run that fails mid-phase still closes its profile
 	r.res = newResult(o, sc, mode, gen.Config())
 
 	// The traffic, generated before anything is timed: the API links' share goes through

@@ -12,7 +12,7 @@ import (
 // AnalyticsProjection is the conversation-metrics projection's name and the version of its
 // definition (docs/analytics.md). Changing the definition means changing this name: the
 // projector then drops every figure and recomputes all history from the beginning of the log.
-const AnalyticsProjection = "analytics.v1"
+const AnalyticsProjection = "analytics.v2"
 
 // AnalyticsPrefix starts the name of every version of the projection.
 const AnalyticsPrefix = "analytics."
@@ -125,8 +125,22 @@ type AnalyticsChange struct {
 	Update    func(*ConversationFact)
 }
 
-// AnalyticsChangeOf maps an event to the conversation fact it adds or changes.
+// FactPrecision is what a fact keeps of a time: every store keeps it exactly, so that facts
+// sort alike on every store and in the projector (TurnFold).
+const FactPrecision = time.Microsecond
+
+// AnalyticsChangeOf maps an event to the conversation fact it adds or changes; times are kept
+// to FactPrecision.
 func AnalyticsChangeOf(e domain.Event) (AnalyticsChange, bool) {
+	ch, ok := analyticsChangeOf(e)
+	ch.Put.At = ch.Put.At.Truncate(FactPrecision)
+	if u := ch.Update; u != nil {
+		ch.Update = func(f *ConversationFact) { u(f); f.At = f.At.Truncate(FactPrecision) }
+	}
+	return ch, ok
+}
+
+func analyticsChangeOf(e domain.Event) (AnalyticsChange, bool) {
 	team := e.TeamID
 	switch p := e.Payload.(type) {
 	case domain.MessageReceived:
@@ -186,59 +200,133 @@ var factRank = map[FactKind]int{FactInbound: 0, FactOutbound: 1, FactDone: 2}
 //     response;
 //   - messages outside any turn (outreach before the first inbound, after a done) count nowhere.
 func Turns(facts []ConversationFact) []ConversationTurn {
+	var f TurnFold
+	f.Add(facts...)
+	return f.Turns
+}
+
+// FactKey is a fact's place in the platform-time order of its thread.
+type FactKey struct {
+	At   time.Time
+	Kind FactKind
+	ID   string
+}
+
+// Key is the fact's place in its thread's order.
+func (f ConversationFact) Key() FactKey { return FactKey{At: f.At, Kind: f.Kind, ID: f.ID} }
+
+// Compare orders keys as Turns takes facts: by time, then inbound, outbound, done, then id.
+func (k FactKey) Compare(o FactKey) int {
+	return cmp.Or(k.At.Compare(o.At), cmp.Compare(factRank[k.Kind], factRank[o.Kind]), strings.Compare(k.ID, o.ID))
+}
+
+// TurnFold computes a thread's turns fact by fact, in the order Turns takes them: Turns is
+// a fold over all of a thread's facts, and the projector resumes one from a ThreadTail when
+// new facts all come after the thread's last (the common case: live messages), instead of
+// reading every fact of the thread again.
+type TurnFold struct {
+	// Turns are the turns so far; when resumed, the thread's last turn and the new ones (the
+	// last turn's Replies then hold only the replies added since).
+	Turns []ConversationTurn
+	// Open is whether the last turn is open (a turn started and was not marked done since).
+	Open bool
+	// RunStart is when the run of inbound messages awaiting a reply began (zero: none).
+	RunStart time.Time
+	meta     ConversationFact
+	hasMeta  bool
+}
+
+// Add folds facts into the turns, sorting them first: they must all come after the facts
+// already folded.
+func (t *TurnFold) Add(facts ...ConversationFact) {
 	facts = slices.Clone(facts)
-	slices.SortFunc(facts, func(a, b ConversationFact) int {
-		return cmp.Or(a.At.Compare(b.At), cmp.Compare(factRank[a.Kind], factRank[b.Kind]), strings.Compare(a.ID, b.ID))
-	})
-	var meta ConversationFact
-	for _, f := range facts {
-		if f.Kind != FactDone {
-			meta = f
-			break
+	slices.SortFunc(facts, func(a, b ConversationFact) int { return a.Key().Compare(b.Key()) })
+	if !t.hasMeta {
+		for _, f := range facts {
+			if f.Kind != FactDone {
+				t.meta, t.hasMeta = f, true
+				break
+			}
 		}
 	}
-	var turns []ConversationTurn
+	for _, f := range facts {
+		t.add(f)
+	}
+}
+
+func (t *TurnFold) add(f ConversationFact) {
+	if !f.Counted {
+		return
+	}
 	var cur *ConversationTurn
-	var runStart time.Time // zero: no inbound awaits a reply
-	for _, f := range facts {
-		if !f.Counted {
-			continue
-		}
-		switch f.Kind {
-		case FactInbound:
-			if cur == nil {
-				turns = append(turns, ConversationTurn{TeamID: meta.TeamID, ThreadID: f.ThreadID, Turn: len(turns) + 1,
-					ProspectID: meta.ProspectID, AccountLinkID: meta.AccountLinkID, Platform: meta.Platform, StartedAt: f.At})
-				cur = &turns[len(turns)-1]
-			}
-			cur.Inbound++
-			if runStart.IsZero() {
-				runStart = f.At
-			}
-		case FactOutbound:
-			if cur == nil {
-				continue
-			}
-			if f.Actor == ActorAutomation {
-				cur.Automated++
-				continue
-			}
-			cur.Outbound++
-			if runStart.IsZero() {
-				continue
-			}
-			cur.Replies = append(cur.Replies, Reply{InboundAt: runStart, RepliedAt: f.At, MemberID: f.MemberID, Kind: f.Actor})
-			if cur.FirstResponseAt.IsZero() {
-				cur.FirstResponseAt, cur.FirstResponderMemberID, cur.FirstResponderKind = f.At, f.MemberID, f.Actor
-			}
-			runStart = time.Time{}
-		case FactDone:
-			if cur == nil {
-				continue
-			}
-			cur.ResolvedAt, cur.ResolvedByMemberID = f.At, f.MemberID
-			cur, runStart = nil, time.Time{}
-		}
+	if t.Open {
+		cur = &t.Turns[len(t.Turns)-1]
 	}
-	return turns
+	switch f.Kind {
+	case FactInbound:
+		if cur == nil {
+			n := 1
+			if len(t.Turns) > 0 {
+				n = t.Turns[len(t.Turns)-1].Turn + 1
+			}
+			t.Turns = append(t.Turns, ConversationTurn{TeamID: t.meta.TeamID, ThreadID: f.ThreadID, Turn: n,
+				ProspectID: t.meta.ProspectID, AccountLinkID: t.meta.AccountLinkID, Platform: t.meta.Platform, StartedAt: f.At})
+			t.Open = true
+			cur = &t.Turns[len(t.Turns)-1]
+		}
+		cur.Inbound++
+		if t.RunStart.IsZero() {
+			t.RunStart = f.At
+		}
+	case FactOutbound:
+		if cur == nil {
+			return
+		}
+		if f.Actor == ActorAutomation {
+			cur.Automated++
+			return
+		}
+		cur.Outbound++
+		if t.RunStart.IsZero() {
+			return
+		}
+		cur.Replies = append(cur.Replies, Reply{InboundAt: t.RunStart, RepliedAt: f.At, MemberID: f.MemberID, Kind: f.Actor})
+		if cur.FirstResponseAt.IsZero() {
+			cur.FirstResponseAt, cur.FirstResponderMemberID, cur.FirstResponderKind = f.At, f.MemberID, f.Actor
+		}
+		t.RunStart = time.Time{}
+	case FactDone:
+		if cur == nil {
+			return
+		}
+		cur.ResolvedAt, cur.ResolvedByMemberID = f.At, f.MemberID
+		t.Open, t.RunStart = false, time.Time{}
+	}
+}
+
+// ThreadTail is where a thread's turns stand after all of its facts so far: what a TurnFold
+// needs to go on without reading them again.
+type ThreadTail struct {
+	// Last is the key of the thread's last fact (counted or not).
+	Last FactKey
+	// RunStart is when the run of inbound messages awaiting a reply began (zero: none).
+	RunStart time.Time
+	// Turn is the thread's last turn, without its replies (zero Turn: none yet); Replies is how
+	// many replies it has.
+	Turn    ConversationTurn
+	Replies int
+}
+
+// Resume returns a fold that goes on from the tail.
+func (tl ThreadTail) Resume() TurnFold {
+	var f TurnFold
+	if tl.Turn.Turn > 0 {
+		f.Turns = []ConversationTurn{tl.Turn}
+		f.Open = tl.Turn.ResolvedAt.IsZero()
+		f.meta = ConversationFact{TeamID: tl.Turn.TeamID, ProspectID: tl.Turn.ProspectID,
+			AccountLinkID: tl.Turn.AccountLinkID, Platform: tl.Turn.Platform}
+		f.hasMeta = true
+	}
+	f.RunStart = tl.RunStart
+	return f
 }

@@ -57,8 +57,11 @@ func (p *AnalyticsProjector) Run(ctx context.Context) error {
 }
 
 // Handle applies a batch: the facts its events add or change, then the turns of every thread
-// they touched, recomputed from all of that thread's facts, and the checkpoint, in one
-// transaction.
+// they touched, and the checkpoint, in one transaction. A thread whose new facts all come after
+// its last known fact (live traffic) has its turns folded on from its tail: its last turn and
+// the new ones are written, its earlier facts are not read. Any other change (a backfilled
+// message landing between others, a reply that failed, a thread without a tail) recomputes the
+// thread's turns from all of its facts.
 func (p *AnalyticsProjector) Handle(ctx context.Context, records []eventlog.Record) error {
 	var cp eventlog.Cursor
 	err := p.store.UpdateAnalytics(ctx, func(tx AnalyticsTx) error {
@@ -66,9 +69,30 @@ func (p *AnalyticsProjector) Handle(ctx context.Context, records []eventlog.Reco
 		if cp, err = tx.Checkpoint(p.name); err != nil {
 			return err
 		}
-		type thread struct{ team, id string }
-		var touched []thread
-		seen := map[thread]bool{}
+		type threadKey struct{ team, id string }
+		type thread struct {
+			threadKey
+			tail ThreadTail
+			full bool // recompute from all facts
+			add  []ConversationFact
+		}
+		var touched []*thread
+		byKey := map[threadKey]*thread{}
+		touch := func(team, id string) (*thread, error) {
+			k := threadKey{team, id}
+			if t := byKey[k]; t != nil {
+				return t, nil
+			}
+			t := &thread{threadKey: k}
+			tail, ok, err := tx.Tail(team, id)
+			if err != nil {
+				return nil, err
+			}
+			t.tail, t.full = tail, !ok
+			byKey[k] = t
+			touched = append(touched, t)
+			return t, nil
+		}
 		applied := false
 		for _, r := range records {
 			if !cp.After(r.Position) {
@@ -93,23 +117,47 @@ func (p *AnalyticsProjector) Handle(ctx context.Context, records []eventlog.Reco
 			} else if !errors.Is(err, ErrNotFound) {
 				return err
 			}
-			if err := tx.PutFact(f); err != nil {
+			t, err := touch(f.TeamID, f.ThreadID)
+			if err != nil {
 				return err
 			}
-			if t := (thread{f.TeamID, f.ThreadID}); !seen[t] {
-				seen[t] = true
-				touched = append(touched, t)
+			if ch.Update != nil || f.Key().Compare(t.tail.Last) <= 0 {
+				t.full = true
+			}
+			t.add = append(t.add, f)
+			if err := tx.PutFact(f); err != nil {
+				return err
 			}
 		}
 		if !applied {
 			return nil
 		}
 		for _, t := range touched {
-			facts, err := tx.Facts(t.team, t.id)
-			if err != nil {
+			fold, from := t.tail.Resume(), t.tail.Replies
+			facts := t.add
+			if t.full {
+				if facts, err = tx.Facts(t.team, t.id); err != nil {
+					return err
+				}
+				fold, from = TurnFold{}, 0
+				if err := tx.DeleteTurns(t.team, t.id); err != nil {
+					return err
+				}
+			}
+			fold.Add(facts...)
+			tail := ThreadTail{Last: t.tail.Last, RunStart: fold.RunStart}
+			if t.full {
+				tail.Last = FactKey{}
+			}
+			for _, f := range facts {
+				if k := f.Key(); tail.Last.At.IsZero() || k.Compare(tail.Last) > 0 {
+					tail.Last = k
+				}
+			}
+			if err := tx.PutTurns(t.team, t.id, fold.Turns, from); err != nil {
 				return err
 			}
-			if err := tx.ReplaceTurns(t.team, t.id, Turns(facts)); err != nil {
+			if err := tx.PutTail(t.team, t.id, tail); err != nil {
 				return err
 			}
 		}

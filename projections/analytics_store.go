@@ -34,8 +34,18 @@ type AnalyticsTx interface {
 	PutFact(f ConversationFact) error
 	// Facts returns every fact of a thread, in any order.
 	Facts(teamID, threadID string) ([]ConversationFact, error)
-	// ReplaceTurns replaces a thread's turns and their replies.
-	ReplaceTurns(teamID, threadID string, turns []ConversationTurn) error
+	// DeleteTurns drops a thread's turns and their replies (before they are recomputed).
+	DeleteTurns(teamID, threadID string) error
+	// PutTurns upserts turns of a thread with their replies: those of turns[0] numbered from
+	// firstReply+1 (the replies it already has are kept), those of the others from 1.
+	PutTurns(teamID, threadID string, turns []ConversationTurn, firstReply int) error
+	// Tail returns where a thread's turns stand: its last fact's key and run start as last put,
+	// its last turn (without replies) and how many replies that turn has. ok is false when no
+	// tail was put (then the projector reads all of the thread's facts).
+	Tail(teamID, threadID string) (tail ThreadTail, ok bool, err error)
+	// PutTail keeps a thread's last fact key and run start (tail.Turn and Replies are not kept:
+	// the turns are).
+	PutTail(teamID, threadID string, tail ThreadTail) error
 }
 
 // AnalyticsReader answers the analytics queries.

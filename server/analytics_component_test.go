@@ -75,17 +75,17 @@ func TestAnalyticsResponseTimes(t *testing.T) {
 			s := startServerWith(t, cfg)
 			a := api{t, newConnectClient(s.Addr), adminKey}
 			f := analyticsFixture(t, a, clock)
-			checkAnalytics(t, a, f, "analytics.v1")
+			checkAnalytics(t, a, f, "analytics.v2")
 
 			// Change nothing but the definition's version: every figure is dropped and
 			// recomputed from the log, and they come out the same. The stored figures are
 			// spoiled first, so only a recomputation gets them right.
 			stopServer(t, s)
 			spoilAnalytics(t, cfg)
-			cfg.AnalyticsDefinition = "analytics.v1-rebuilt"
+			cfg.AnalyticsDefinition = "analytics.v2-rebuilt"
 			s = startServerWith(t, cfg)
 			a = api{t, newConnectClient(s.Addr), adminKey}
-			checkAnalytics(t, a, f, "analytics.v1-rebuilt")
+			checkAnalytics(t, a, f, "analytics.v2-rebuilt")
 		})
 	}
 }

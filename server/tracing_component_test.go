@@ -113,7 +113,7 @@ func TestProjectorLag(t *testing.T) {
 	metrics := get("/metrics")
 	for _, line := range []string{`switchboard_projector_lag_events{group="readmodel.v1"} 0`, `switchboard_projector_lag_events{group="search.v1"} 0`,
 		`switchboard_projector_lag_seconds{group="readmodel.v1"} 0`, `switchboard_projector_lag_seconds{group="search.v1"} 0`,
-		`switchboard_projector_lag_events{group="analytics.v1"} 0`, `switchboard_projector_lag_seconds{group="analytics.v1"} 0`} {
+		`switchboard_projector_lag_events{group="analytics.v2"} 0`, `switchboard_projector_lag_seconds{group="analytics.v2"} 0`} {
 		if !strings.Contains(metrics, line+"\n") {
 			t.Errorf("/metrics has no line %q", line)
 		}
@@ -126,7 +126,7 @@ func TestProjectorLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !ready.Ready || len(ready.Lag) != 3 || ready.Lag["readmodel.v1"] != (telemetry.GroupLag{}) || ready.Lag["search.v1"] != (telemetry.GroupLag{}) ||
-		ready.Lag["analytics.v1"] != (telemetry.GroupLag{}) {
+		ready.Lag["analytics.v2"] != (telemetry.GroupLag{}) {
 		t.Errorf("/readyz: %+v, want ready with the three projectors at lag 0", ready)
 	}
 }

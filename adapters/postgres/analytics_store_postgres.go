@@ -115,19 +115,68 @@ func pgNullTime(t time.Time) *time.Time {
 	return &t
 }
 
-func (x *pgAnTx) ReplaceTurns(teamID, threadID string, turns []projections.ConversationTurn) error {
+func (x *pgAnTx) DeleteTurns(teamID, threadID string) error {
 	b := &pgx.Batch{}
 	b.Queue(pgAN.get("an-delete-turns"), teamID, threadID)
 	b.Queue(pgAN.get("an-delete-replies"), teamID, threadID)
-	for _, t := range turns {
+	return x.tx.SendBatch(x.ctx, b).Close()
+}
+
+func (x *pgAnTx) PutTurns(teamID, threadID string, turns []projections.ConversationTurn, firstReply int) error {
+	b := &pgx.Batch{}
+	for k, t := range turns {
 		b.Queue(pgAN.get("an-put-turn"), teamID, threadID, t.Turn, t.ProspectID, t.AccountLinkID, t.Platform, t.StartedAt,
 			pgNullTime(t.FirstResponseAt), t.FirstResponderMemberID, string(t.FirstResponderKind), pgNullTime(t.ResolvedAt),
 			t.ResolvedByMemberID, t.Inbound, t.Outbound, t.Automated)
+		from := 0
+		if k == 0 {
+			from = firstReply
+		}
 		for i, r := range t.Replies {
-			b.Queue(pgAN.get("an-put-reply"), teamID, threadID, t.Turn, i+1, r.InboundAt, r.RepliedAt, r.MemberID, string(r.Kind))
+			b.Queue(pgAN.get("an-put-reply"), teamID, threadID, t.Turn, from+i+1, r.InboundAt, r.RepliedAt, r.MemberID, string(r.Kind))
 		}
 	}
+	if b.Len() == 0 {
+		return nil
+	}
 	return x.tx.SendBatch(x.ctx, b).Close()
+}
+
+func (x *pgAnTx) Tail(teamID, threadID string) (projections.ThreadTail, bool, error) {
+	var tl projections.ThreadTail
+	var kind string
+	var run, started, first, resolved *time.Time
+	var turn, inbound, outbound, automated *int
+	var prospect, link, platform, firstMember, firstKind, resolvedBy *string
+	err := x.tx.QueryRow(x.ctx, pgAN.get("an-tail"), teamID, threadID).Scan(&tl.Last.At, &kind, &tl.Last.ID, &run,
+		&turn, &prospect, &link, &platform, &started, &first, &firstMember, &firstKind, &resolved, &resolvedBy,
+		&inbound, &outbound, &automated, &tl.Replies)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return tl, false, nil
+	}
+	if err != nil {
+		return tl, false, fmt.Errorf("analytics: tail: %w", err)
+	}
+	tl.Last.At, tl.Last.Kind = tl.Last.At.UTC(), projections.FactKind(kind)
+	utc := func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return t.UTC()
+	}
+	tl.RunStart = utc(run)
+	if turn != nil {
+		tl.Turn = projections.ConversationTurn{TeamID: teamID, ThreadID: threadID, Turn: *turn, ProspectID: *prospect,
+			AccountLinkID: *link, Platform: *platform, StartedAt: utc(started), FirstResponseAt: utc(first),
+			FirstResponderMemberID: *firstMember, FirstResponderKind: projections.ActorKind(*firstKind), ResolvedAt: utc(resolved),
+			ResolvedByMemberID: *resolvedBy, Inbound: *inbound, Outbound: *outbound, Automated: *automated}
+	}
+	return tl, true, nil
+}
+
+func (x *pgAnTx) PutTail(teamID, threadID string, tl projections.ThreadTail) error {
+	_, err := x.tx.Exec(x.ctx, pgAN.get("an-put-tail"), teamID, threadID, tl.Last.At, string(tl.Last.Kind), tl.Last.ID, pgNullTime(tl.RunStart))
+	return err
 }
 
 // ConversationTurns lists a page of turns.

@@ -14,7 +14,7 @@ SELECT projection FROM checkpoints WHERE starts_with(projection, $1);
 DELETE FROM checkpoints WHERE starts_with(projection, $1);
 
 -- name: an-reset
-TRUNCATE analytics_facts, analytics_turns, analytics_replies;
+TRUNCATE analytics_facts, analytics_turns, analytics_replies, analytics_tails;
 
 -- name: an-get-fact
 SELECT team_id, id, thread_id, prospect_id, account_link_id, platform, kind, actor, member_id, at, counted
@@ -40,7 +40,31 @@ DELETE FROM analytics_replies WHERE team_id = $1 AND thread_id = $2;
 INSERT INTO analytics_turns (team_id, thread_id, turn, prospect_id, account_link_id, platform, started_at,
     first_response_at, first_responder_member_id, first_responder_kind, resolved_at, resolved_by_member_id,
     inbound, outbound, automated)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (team_id, thread_id, turn) DO UPDATE SET prospect_id = excluded.prospect_id,
+    account_link_id = excluded.account_link_id, platform = excluded.platform, started_at = excluded.started_at,
+    first_response_at = excluded.first_response_at, first_responder_member_id = excluded.first_responder_member_id,
+    first_responder_kind = excluded.first_responder_kind, resolved_at = excluded.resolved_at,
+    resolved_by_member_id = excluded.resolved_by_member_id, inbound = excluded.inbound, outbound = excluded.outbound,
+    automated = excluded.automated;
+
+-- name: an-tail
+-- Where a thread's turns stand: its tail, its last turn and that turn's reply count.
+SELECT a.last_at, a.last_kind, a.last_id, a.run_start, t.turn, t.prospect_id, t.account_link_id, t.platform,
+    t.started_at, t.first_response_at, t.first_responder_member_id, t.first_responder_kind, t.resolved_at,
+    t.resolved_by_member_id, t.inbound, t.outbound, t.automated,
+    (SELECT coalesce(max(r.n), 0) FROM analytics_replies r
+     WHERE r.team_id = t.team_id AND r.thread_id = t.thread_id AND r.turn = t.turn)
+FROM analytics_tails a
+LEFT JOIN LATERAL (SELECT * FROM analytics_turns x WHERE x.team_id = a.team_id AND x.thread_id = a.thread_id
+                   ORDER BY x.turn DESC LIMIT 1) t ON true
+WHERE a.team_id = $1 AND a.thread_id = $2;
+
+-- name: an-put-tail
+INSERT INTO analytics_tails (team_id, thread_id, last_at, last_kind, last_id, run_start)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (team_id, thread_id) DO UPDATE SET last_at = excluded.last_at, last_kind = excluded.last_kind,
+    last_id = excluded.last_id, run_start = excluded.run_start;
 
 -- name: an-put-reply
 INSERT INTO analytics_replies (team_id, thread_id, turn, n, inbound_at, replied_at, member_id, kind)

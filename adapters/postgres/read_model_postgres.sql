@@ -199,7 +199,7 @@ DELETE FROM prospect_tags WHERE team_id = $1 AND prospect_id = $2 AND tag_id = $
 -- name: rm-reset
 -- One statement, so the read model is emptied at once (and checkpoints with it).
 TRUNCATE teams, members, api_keys, tags, statuses, account_links, prospects, prospect_tags,
-    threads, messages, checkpoints, analytics_facts, analytics_turns, analytics_replies;
+    threads, messages, checkpoints, analytics_facts, analytics_turns, analytics_replies, analytics_tails;
 
 -- ---- Reads ----
 

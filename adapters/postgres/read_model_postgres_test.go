@@ -437,3 +437,11 @@ func TestReadModelMessagesByID(t *testing.T) {
 	s, _ := pgOpenTest(t, "")
 	readmodeltest.MessagesByID(t, s)
 }
+
+func TestAnalyticsConformance(t *testing.T) {
+	pgTestURL(t)
+	readmodeltest.Analytics(t, func(t *testing.T) projections.AnalyticsStore {
+		s, _ := pgOpenTest(t, "")
+		return s
+	})
+}

@@ -16,7 +16,7 @@ import (
 var analyticsSchema string
 
 // analyticsTables are the projection's tables, for ResetAnalytics and Reset.
-var analyticsTables = []string{"analytics_facts", "analytics_turns", "analytics_replies"}
+var analyticsTables = []string{"analytics_facts", "analytics_turns", "analytics_replies", "analytics_tails"}
 
 var _ projections.AnalyticsStore = (*ReadModel)(nil)
 
@@ -149,28 +149,71 @@ func (x *anTx) Facts(teamID, threadID string) ([]projections.ConversationFact, e
 	return out, rows.Err()
 }
 
-func (x *anTx) ReplaceTurns(teamID, threadID string, turns []projections.ConversationTurn) error {
+func (x *anTx) DeleteTurns(teamID, threadID string) error {
 	if err := x.exec("delete turns", "DELETE FROM analytics_turns WHERE team_id = ? AND thread_id = ?", teamID, threadID); err != nil {
 		return err
 	}
-	if err := x.exec("delete replies", "DELETE FROM analytics_replies WHERE team_id = ? AND thread_id = ?", teamID, threadID); err != nil {
-		return err
-	}
-	for _, t := range turns {
-		if err := x.exec("put turn", "INSERT INTO analytics_turns ("+anTurnColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	return x.exec("delete replies", "DELETE FROM analytics_replies WHERE team_id = ? AND thread_id = ?", teamID, threadID)
+}
+
+func (x *anTx) PutTurns(teamID, threadID string, turns []projections.ConversationTurn, firstReply int) error {
+	for k, t := range turns {
+		if err := x.exec("put turn", "INSERT OR REPLACE INTO analytics_turns ("+anTurnColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			teamID, threadID, t.Turn, t.ProspectID, t.AccountLinkID, t.Platform, rmTime(t.StartedAt), rmTime(t.FirstResponseAt),
 			t.FirstResponderMemberID, string(t.FirstResponderKind), rmTime(t.ResolvedAt), t.ResolvedByMemberID,
 			t.Inbound, t.Outbound, t.Automated); err != nil {
 			return err
 		}
+		from := 0
+		if k == 0 {
+			from = firstReply
+		}
 		for i, r := range t.Replies {
 			if err := x.exec("put reply", "INSERT INTO analytics_replies (team_id, thread_id, turn, n, inbound_at, replied_at, member_id, kind)"+
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?)", teamID, threadID, t.Turn, i+1, rmTime(r.InboundAt), rmTime(r.RepliedAt), r.MemberID, string(r.Kind)); err != nil {
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?)", teamID, threadID, t.Turn, from+i+1, rmTime(r.InboundAt), rmTime(r.RepliedAt), r.MemberID, string(r.Kind)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+func (x *anTx) Tail(teamID, threadID string) (projections.ThreadTail, bool, error) {
+	var tl projections.ThreadTail
+	var at, run int64
+	var kind string
+	err := x.q.QueryRowContext(x.ctx, "SELECT last_at, last_kind, last_id, run_start FROM analytics_tails WHERE team_id = ? AND thread_id = ?",
+		teamID, threadID).Scan(&at, &kind, &tl.Last.ID, &run)
+	if errors.Is(err, sql.ErrNoRows) {
+		return tl, false, nil
+	}
+	if err != nil {
+		return tl, false, fmt.Errorf("analytics: tail: %w", err)
+	}
+	tl.Last.At, tl.Last.Kind, tl.RunStart = rmFromTime(at), projections.FactKind(kind), rmFromTime(run)
+	t := &tl.Turn
+	var started, first, resolved int64
+	err = x.q.QueryRowContext(x.ctx, "SELECT "+anTurnColumns+" FROM analytics_turns WHERE team_id = ? AND thread_id = ?"+
+		" ORDER BY turn DESC LIMIT 1", teamID, threadID).Scan(&t.TeamID, &t.ThreadID, &t.Turn, &t.ProspectID, &t.AccountLinkID,
+		&t.Platform, &started, &first, &t.FirstResponderMemberID, &kind, &resolved, &t.ResolvedByMemberID, &t.Inbound, &t.Outbound, &t.Automated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return tl, true, nil // no turn yet
+	}
+	if err != nil {
+		return tl, false, fmt.Errorf("analytics: tail turn: %w", err)
+	}
+	t.StartedAt, t.FirstResponseAt, t.ResolvedAt = rmFromTime(started), rmFromTime(first), rmFromTime(resolved)
+	t.FirstResponderKind = projections.ActorKind(kind)
+	if err := x.q.QueryRowContext(x.ctx, "SELECT coalesce(max(n), 0) FROM analytics_replies WHERE team_id = ? AND thread_id = ? AND turn = ?",
+		teamID, threadID, t.Turn).Scan(&tl.Replies); err != nil {
+		return tl, false, fmt.Errorf("analytics: tail replies: %w", err)
+	}
+	return tl, true, nil
+}
+
+func (x *anTx) PutTail(teamID, threadID string, tl projections.ThreadTail) error {
+	return x.exec("put tail", "INSERT OR REPLACE INTO analytics_tails (team_id, thread_id, last_at, last_kind, last_id, run_start)"+
+		" VALUES (?, ?, ?, ?, ?, ?)", teamID, threadID, rmTime(tl.Last.At), string(tl.Last.Kind), tl.Last.ID, rmTime(tl.RunStart))
 }
 
 const anTurnColumns = "team_id, thread_id, turn, prospect_id, account_link_id, platform, started_at, first_response_at," +

@@ -52,3 +52,16 @@ CREATE TABLE IF NOT EXISTS analytics_replies (
     PRIMARY KEY (team_id, thread_id, turn, n)
 );
 CREATE INDEX IF NOT EXISTS analytics_replies_inbound ON analytics_replies (team_id, inbound_at);
+
+-- Tails: where each thread's turns stand (projections.ThreadTail), so that live facts, which
+-- come after all of their thread's, fold on from the last turn without reading the thread's
+-- facts again. A thread without a tail (a file of an earlier release) is recomputed once.
+CREATE TABLE IF NOT EXISTS analytics_tails (
+    team_id   TEXT    NOT NULL,
+    thread_id TEXT    NOT NULL,
+    last_at   INTEGER NOT NULL, -- the thread's last fact: at, kind, id
+    last_kind TEXT    NOT NULL,
+    last_id   TEXT    NOT NULL,
+    run_start INTEGER NOT NULL, -- 0: no inbound message awaits a reply
+    PRIMARY KEY (team_id, thread_id)
+);

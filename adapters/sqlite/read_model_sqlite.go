@@ -258,7 +258,7 @@ func (s *ReadModel) Checkpoint(ctx context.Context, projection string) (eventlog
 // rmTables lists every table, for Reset.
 var rmTables = []string{"teams", "members", "api_keys", "tags", "statuses", "account_links",
 	"prospects", "prospect_tags", "threads", "messages", "checkpoints",
-	"analytics_facts", "analytics_turns", "analytics_replies"}
+	"analytics_facts", "analytics_turns", "analytics_replies", "analytics_tails"}
 
 // Reset deletes every row and checkpoint in one transaction.
 func (s *ReadModel) Reset(ctx context.Context) error {

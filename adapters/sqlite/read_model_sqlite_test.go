@@ -14,7 +14,7 @@ import (
 	"github.com/switchboard-oss/switchboard/projections/readmodeltest"
 )
 
-func rmOpenTemp(t *testing.T) *ReadModel {
+func rmOpenTemp(t testing.TB) *ReadModel {
 	t.Helper()
 	s, err := OpenReadModel(filepath.Join(t.TempDir(), "readmodel.db"))
 	if err != nil {
@@ -195,3 +195,7 @@ func TestCorruptReadModelIsReplacedWhileRunning(t *testing.T) {
 }
 
 func TestReadModelMessagesByID(t *testing.T) { readmodeltest.MessagesByID(t, rmOpenTemp(t)) }
+
+func TestAnalyticsConformance(t *testing.T) {
+	readmodeltest.Analytics(t, func(t *testing.T) projections.AnalyticsStore { return rmOpenTemp(t) })
+}

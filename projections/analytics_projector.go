@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"slices"
 
@@ -69,30 +68,15 @@ func (p *AnalyticsProjector) Handle(ctx context.Context, records []eventlog.Reco
 		if cp, err = tx.Checkpoint(p.name); err != nil {
 			return err
 		}
-		type threadKey struct{ team, id string }
-		type thread struct {
-			threadKey
-			tail ThreadTail
-			full bool // recompute from all facts
-			add  []ConversationFact
+		// The changes of the records not applied yet, in order, and the facts they name: read
+		// in one call, then changed in memory, so a batch costs the same few round trips
+		// however many records it holds.
+		type change struct {
+			AnalyticsChange
+			ref FactRef
 		}
-		var touched []*thread
-		byKey := map[threadKey]*thread{}
-		touch := func(team, id string) (*thread, error) {
-			k := threadKey{team, id}
-			if t := byKey[k]; t != nil {
-				return t, nil
-			}
-			t := &thread{threadKey: k}
-			tail, ok, err := tx.Tail(team, id)
-			if err != nil {
-				return nil, err
-			}
-			t.tail, t.full = tail, !ok
-			byKey[k] = t
-			touched = append(touched, t)
-			return t, nil
-		}
+		var changes []change
+		var refs []FactRef
 		applied := false
 		for _, r := range records {
 			if !cp.After(r.Position) {
@@ -104,43 +88,90 @@ func (p *AnalyticsProjector) Handle(ctx context.Context, records []eventlog.Reco
 			if !ok {
 				continue
 			}
-			f := ch.Put
+			c := change{AnalyticsChange: ch, ref: FactRef{TeamID: ch.Put.TeamID, ID: ch.Put.ID}}
 			if ch.Update != nil {
-				if f, err = tx.GetFact(r.Event.TeamID, ch.MessageID); errors.Is(err, ErrNotFound) {
-					continue
-				} else if err != nil {
-					return err
-				}
-				ch.Update(&f)
-			} else if _, err := tx.GetFact(f.TeamID, f.ID); err == nil {
-				continue // the fact is known: an echo of our own reply, a redelivery
-			} else if !errors.Is(err, ErrNotFound) {
-				return err
+				c.ref = FactRef{TeamID: r.Event.TeamID, ID: ch.MessageID}
 			}
-			t, err := touch(f.TeamID, f.ThreadID)
-			if err != nil {
-				return err
-			}
-			if ch.Update != nil || f.Key().Compare(t.tail.Last) <= 0 {
-				t.full = true
-			}
-			t.add = append(t.add, f)
-			if err := tx.PutFact(f); err != nil {
-				return err
-			}
+			changes = append(changes, c)
+			refs = append(refs, c.ref)
 		}
 		if !applied {
 			return nil
+		}
+		known, err := tx.GetFacts(refs)
+		if err != nil {
+			return err
+		}
+		type thread struct {
+			ThreadRef
+			tail    ThreadTail
+			full    bool // recompute from all facts
+			updated bool // a known fact changed
+			add     []ConversationFact
+		}
+		var touched []*thread
+		byRef := map[ThreadRef]*thread{}
+		var put []FactRef
+		putting := map[FactRef]bool{}
+		for _, c := range changes {
+			f, ok := known[c.ref]
+			switch {
+			case c.Update != nil && !ok:
+				continue // a fact we never had: nothing to change
+			case c.Update != nil:
+				c.Update(&f)
+			case ok:
+				continue // the fact is known: an echo of our own reply, a redelivery
+			default:
+				f = c.Put
+			}
+			known[c.ref] = f
+			if !putting[c.ref] {
+				putting[c.ref] = true
+				put = append(put, c.ref)
+			}
+			tr := ThreadRef{TeamID: f.TeamID, ThreadID: f.ThreadID}
+			t := byRef[tr]
+			if t == nil {
+				t = &thread{ThreadRef: tr}
+				byRef[tr] = t
+				touched = append(touched, t)
+			}
+			t.updated = t.updated || c.Update != nil
+			t.add = append(t.add, f)
+		}
+		facts := make([]ConversationFact, len(put))
+		for i, ref := range put {
+			facts[i] = known[ref]
+		}
+		if err := tx.PutFacts(facts); err != nil {
+			return err
+		}
+		threads := make([]ThreadRef, len(touched))
+		for i, t := range touched {
+			threads[i] = t.ThreadRef
+		}
+		tails, err := tx.Tails(threads)
+		if err != nil {
+			return err
+		}
+		for _, t := range touched {
+			var ok bool
+			t.tail, ok = tails[t.ThreadRef]
+			t.full = !ok || t.updated
+			for _, f := range t.add {
+				t.full = t.full || f.Key().Compare(t.tail.Last) <= 0
+			}
 		}
 		for _, t := range touched {
 			fold, from := t.tail.Resume(), t.tail.Replies
 			facts := t.add
 			if t.full {
-				if facts, err = tx.Facts(t.team, t.id); err != nil {
+				if facts, err = tx.Facts(t.TeamID, t.ThreadID); err != nil {
 					return err
 				}
 				fold, from = TurnFold{}, 0
-				if err := tx.DeleteTurns(t.team, t.id); err != nil {
+				if err := tx.DeleteTurns(t.TeamID, t.ThreadID); err != nil {
 					return err
 				}
 			}
@@ -154,10 +185,10 @@ func (p *AnalyticsProjector) Handle(ctx context.Context, records []eventlog.Reco
 					tail.Last = k
 				}
 			}
-			if err := tx.PutTurns(t.team, t.id, fold.Turns, from); err != nil {
+			if err := tx.PutTurns(t.TeamID, t.ThreadID, fold.Turns, from); err != nil {
 				return err
 			}
-			if err := tx.PutTail(t.team, t.id, tail); err != nil {
+			if err := tx.PutTail(t.TeamID, t.ThreadID, tail); err != nil {
 				return err
 			}
 		}

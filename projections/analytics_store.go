@@ -28,10 +28,10 @@ type AnalyticsStore interface {
 type AnalyticsTx interface {
 	Checkpoint(projection string) (eventlog.Cursor, error)
 	SetCheckpoint(projection string, c eventlog.Cursor) error
-	// GetFact returns ErrNotFound for a missing fact.
-	GetFact(teamID, id string) (ConversationFact, error)
-	// PutFact upserts a fact by (team, id).
-	PutFact(f ConversationFact) error
+	// GetFacts returns the facts of refs that exist.
+	GetFacts(refs []FactRef) (map[FactRef]ConversationFact, error)
+	// PutFacts upserts facts by (team, id).
+	PutFacts(facts []ConversationFact) error
 	// Facts returns every fact of a thread, in any order.
 	Facts(teamID, threadID string) ([]ConversationFact, error)
 	// DeleteTurns drops a thread's turns and their replies (before they are recomputed).
@@ -39,14 +39,20 @@ type AnalyticsTx interface {
 	// PutTurns upserts turns of a thread with their replies: those of turns[0] numbered from
 	// firstReply+1 (the replies it already has are kept), those of the others from 1.
 	PutTurns(teamID, threadID string, turns []ConversationTurn, firstReply int) error
-	// Tail returns where a thread's turns stand: its last fact's key and run start as last put,
-	// its last turn (without replies) and how many replies that turn has. ok is false when no
-	// tail was put (then the projector reads all of the thread's facts).
-	Tail(teamID, threadID string) (tail ThreadTail, ok bool, err error)
+	// Tails returns where each thread's turns stand: its last fact's key and run start as last
+	// put, its last turn (without replies) and how many replies that turn has. A thread with no
+	// tail put is missing (the projector then reads all of its facts).
+	Tails(threads []ThreadRef) (map[ThreadRef]ThreadTail, error)
 	// PutTail keeps a thread's last fact key and run start (tail.Turn and Replies are not kept:
 	// the turns are).
 	PutTail(teamID, threadID string, tail ThreadTail) error
 }
+
+// FactRef names a fact: its team and id.
+type FactRef struct{ TeamID, ID string }
+
+// ThreadRef names a thread: its team and id.
+type ThreadRef struct{ TeamID, ThreadID string }
 
 // AnalyticsReader answers the analytics queries.
 type AnalyticsReader interface {

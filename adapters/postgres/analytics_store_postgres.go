@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -29,7 +28,11 @@ func (s *ReadModel) UpdateAnalytics(ctx context.Context, fn func(tx projections.
 		if _, err := tx.Exec(ctx, pgAN.get("an-lock")); err != nil {
 			return err
 		}
-		return fn(&pgAnTx{ctx: ctx, tx: tx})
+		x := &pgAnTx{ctx: ctx, tx: tx}
+		if err := fn(x); err != nil {
+			return err
+		}
+		return x.flush()
 	})
 	if err != nil {
 		return fmt.Errorf("analytics: %w", pgRedact(err))
@@ -62,12 +65,29 @@ func (s *ReadModel) ResetAnalytics(ctx context.Context) error {
 	return nil
 }
 
+// pgAnTx is one analytics transaction. Its writes are queued and sent together, in one round
+// trip, before its next read and before it commits.
 type pgAnTx struct {
-	ctx context.Context
-	tx  pgx.Tx
+	ctx     context.Context
+	tx      pgx.Tx
+	pending pgx.Batch
+}
+
+func (x *pgAnTx) queue(query string, args ...any) { x.pending.Queue(query, args...) }
+
+func (x *pgAnTx) flush() error {
+	if x.pending.Len() == 0 {
+		return nil
+	}
+	b := x.pending
+	x.pending = pgx.Batch{}
+	return x.tx.SendBatch(x.ctx, &b).Close()
 }
 
 func (x *pgAnTx) Checkpoint(projection string) (eventlog.Cursor, error) {
+	if err := x.flush(); err != nil {
+		return nil, err
+	}
 	c, err := pgScanCheckpoint(x.tx.QueryRow(x.ctx, pgRM.get("rm-checkpoint"), projection))
 	if err != nil {
 		return nil, fmt.Errorf("analytics: checkpoint: %w", err)
@@ -76,8 +96,8 @@ func (x *pgAnTx) Checkpoint(projection string) (eventlog.Cursor, error) {
 }
 
 func (x *pgAnTx) SetCheckpoint(projection string, c eventlog.Cursor) error {
-	_, err := x.tx.Exec(x.ctx, pgRM.get("rm-set-checkpoint"), projection, c.String())
-	return err
+	x.queue(pgRM.get("rm-set-checkpoint"), projection, c.String())
+	return nil
 }
 
 func pgScanFact(r pgx.Row) (projections.ConversationFact, error) {
@@ -88,21 +108,41 @@ func pgScanFact(r pgx.Row) (projections.ConversationFact, error) {
 	return f, err
 }
 
-func (x *pgAnTx) GetFact(teamID, id string) (projections.ConversationFact, error) {
-	f, err := pgScanFact(x.tx.QueryRow(x.ctx, pgAN.get("an-get-fact"), teamID, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return f, projections.ErrNotFound
+func (x *pgAnTx) GetFacts(refs []projections.FactRef) (map[projections.FactRef]projections.ConversationFact, error) {
+	out := make(map[projections.FactRef]projections.ConversationFact, len(refs))
+	if len(refs) == 0 {
+		return out, nil
 	}
-	return f, err
+	if err := x.flush(); err != nil {
+		return nil, err
+	}
+	teams, ids := make([]string, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		teams[i], ids[i] = r.TeamID, r.ID
+	}
+	rows, _ := x.tx.Query(x.ctx, pgAN.get("an-get-facts"), teams, ids)
+	facts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (projections.ConversationFact, error) { return pgScanFact(r) })
+	if err != nil {
+		return nil, fmt.Errorf("analytics: get facts: %w", err)
+	}
+	for _, f := range facts {
+		out[projections.FactRef{TeamID: f.TeamID, ID: f.ID}] = f
+	}
+	return out, nil
 }
 
-func (x *pgAnTx) PutFact(f projections.ConversationFact) error {
-	_, err := x.tx.Exec(x.ctx, pgAN.get("an-put-fact"), f.TeamID, f.ID, f.ThreadID, f.ProspectID, f.AccountLinkID, f.Platform,
-		string(f.Kind), string(f.Actor), f.MemberID, f.At, f.Counted)
-	return err
+func (x *pgAnTx) PutFacts(facts []projections.ConversationFact) error {
+	for _, f := range facts {
+		x.queue(pgAN.get("an-put-fact"), f.TeamID, f.ID, f.ThreadID, f.ProspectID, f.AccountLinkID, f.Platform,
+			string(f.Kind), string(f.Actor), f.MemberID, f.At, f.Counted)
+	}
+	return nil
 }
 
 func (x *pgAnTx) Facts(teamID, threadID string) ([]projections.ConversationFact, error) {
+	if err := x.flush(); err != nil {
+		return nil, err
+	}
 	rows, _ := x.tx.Query(x.ctx, pgAN.get("an-facts"), teamID, threadID)
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (projections.ConversationFact, error) { return pgScanFact(r) })
 }
@@ -116,16 +156,14 @@ func pgNullTime(t time.Time) *time.Time {
 }
 
 func (x *pgAnTx) DeleteTurns(teamID, threadID string) error {
-	b := &pgx.Batch{}
-	b.Queue(pgAN.get("an-delete-turns"), teamID, threadID)
-	b.Queue(pgAN.get("an-delete-replies"), teamID, threadID)
-	return x.tx.SendBatch(x.ctx, b).Close()
+	x.queue(pgAN.get("an-delete-turns"), teamID, threadID)
+	x.queue(pgAN.get("an-delete-replies"), teamID, threadID)
+	return nil
 }
 
 func (x *pgAnTx) PutTurns(teamID, threadID string, turns []projections.ConversationTurn, firstReply int) error {
-	b := &pgx.Batch{}
 	for k, t := range turns {
-		b.Queue(pgAN.get("an-put-turn"), teamID, threadID, t.Turn, t.ProspectID, t.AccountLinkID, t.Platform, t.StartedAt,
+		x.queue(pgAN.get("an-put-turn"), teamID, threadID, t.Turn, t.ProspectID, t.AccountLinkID, t.Platform, t.StartedAt,
 			pgNullTime(t.FirstResponseAt), t.FirstResponderMemberID, string(t.FirstResponderKind), pgNullTime(t.ResolvedAt),
 			t.ResolvedByMemberID, t.Inbound, t.Outbound, t.Automated)
 		from := 0
@@ -133,50 +171,62 @@ func (x *pgAnTx) PutTurns(teamID, threadID string, turns []projections.Conversat
 			from = firstReply
 		}
 		for i, r := range t.Replies {
-			b.Queue(pgAN.get("an-put-reply"), teamID, threadID, t.Turn, from+i+1, r.InboundAt, r.RepliedAt, r.MemberID, string(r.Kind))
+			x.queue(pgAN.get("an-put-reply"), teamID, threadID, t.Turn, from+i+1, r.InboundAt, r.RepliedAt, r.MemberID, string(r.Kind))
 		}
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return x.tx.SendBatch(x.ctx, b).Close()
+	return nil
 }
 
-func (x *pgAnTx) Tail(teamID, threadID string) (projections.ThreadTail, bool, error) {
-	var tl projections.ThreadTail
-	var kind string
-	var run, started, first, resolved *time.Time
-	var turn, inbound, outbound, automated *int
-	var prospect, link, platform, firstMember, firstKind, resolvedBy *string
-	err := x.tx.QueryRow(x.ctx, pgAN.get("an-tail"), teamID, threadID).Scan(&tl.Last.At, &kind, &tl.Last.ID, &run,
-		&turn, &prospect, &link, &platform, &started, &first, &firstMember, &firstKind, &resolved, &resolvedBy,
-		&inbound, &outbound, &automated, &tl.Replies)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return tl, false, nil
+func (x *pgAnTx) Tails(threads []projections.ThreadRef) (map[projections.ThreadRef]projections.ThreadTail, error) {
+	out := make(map[projections.ThreadRef]projections.ThreadTail, len(threads))
+	if len(threads) == 0 {
+		return out, nil
 	}
-	if err != nil {
-		return tl, false, fmt.Errorf("analytics: tail: %w", err)
+	if err := x.flush(); err != nil {
+		return nil, err
 	}
-	tl.Last.At, tl.Last.Kind = tl.Last.At.UTC(), projections.FactKind(kind)
-	utc := func(t *time.Time) time.Time {
-		if t == nil {
-			return time.Time{}
+	teams, ids := make([]string, len(threads)), make([]string, len(threads))
+	for i, r := range threads {
+		teams[i], ids[i] = r.TeamID, r.ThreadID
+	}
+	rows, _ := x.tx.Query(x.ctx, pgAN.get("an-tails"), teams, ids)
+	defer rows.Close()
+	for rows.Next() {
+		var ref projections.ThreadRef
+		var tl projections.ThreadTail
+		var kind string
+		var run, started, first, resolved *time.Time
+		var turn, inbound, outbound, automated *int
+		var prospect, link, platform, firstMember, firstKind, resolvedBy *string
+		if err := rows.Scan(&ref.TeamID, &ref.ThreadID, &tl.Last.At, &kind, &tl.Last.ID, &run,
+			&turn, &prospect, &link, &platform, &started, &first, &firstMember, &firstKind, &resolved, &resolvedBy,
+			&inbound, &outbound, &automated, &tl.Replies); err != nil {
+			return nil, fmt.Errorf("analytics: tails: %w", err)
 		}
-		return t.UTC()
+		utc := func(t *time.Time) time.Time {
+			if t == nil {
+				return time.Time{}
+			}
+			return t.UTC()
+		}
+		tl.Last.At, tl.Last.Kind, tl.RunStart = tl.Last.At.UTC(), projections.FactKind(kind), utc(run)
+		if turn != nil {
+			tl.Turn = projections.ConversationTurn{TeamID: ref.TeamID, ThreadID: ref.ThreadID, Turn: *turn, ProspectID: *prospect,
+				AccountLinkID: *link, Platform: *platform, StartedAt: utc(started), FirstResponseAt: utc(first),
+				FirstResponderMemberID: *firstMember, FirstResponderKind: projections.ActorKind(*firstKind), ResolvedAt: utc(resolved),
+				ResolvedByMemberID: *resolvedBy, Inbound: *inbound, Outbound: *outbound, Automated: *automated}
+		}
+		out[ref] = tl
 	}
-	tl.RunStart = utc(run)
-	if turn != nil {
-		tl.Turn = projections.ConversationTurn{TeamID: teamID, ThreadID: threadID, Turn: *turn, ProspectID: *prospect,
-			AccountLinkID: *link, Platform: *platform, StartedAt: utc(started), FirstResponseAt: utc(first),
-			FirstResponderMemberID: *firstMember, FirstResponderKind: projections.ActorKind(*firstKind), ResolvedAt: utc(resolved),
-			ResolvedByMemberID: *resolvedBy, Inbound: *inbound, Outbound: *outbound, Automated: *automated}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("analytics: tails: %w", err)
 	}
-	return tl, true, nil
+	return out, nil
 }
 
 func (x *pgAnTx) PutTail(teamID, threadID string, tl projections.ThreadTail) error {
-	_, err := x.tx.Exec(x.ctx, pgAN.get("an-put-tail"), teamID, threadID, tl.Last.At, string(tl.Last.Kind), tl.Last.ID, pgNullTime(tl.RunStart))
-	return err
+	x.queue(pgAN.get("an-put-tail"), teamID, threadID, tl.Last.At, string(tl.Last.Kind), tl.Last.ID, pgNullTime(tl.RunStart))
+	return nil
 }
 
 // ConversationTurns lists a page of turns.

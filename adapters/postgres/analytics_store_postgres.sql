@@ -16,9 +16,11 @@ DELETE FROM checkpoints WHERE starts_with(projection, $1);
 -- name: an-reset
 TRUNCATE analytics_facts, analytics_turns, analytics_replies, analytics_tails;
 
--- name: an-get-fact
-SELECT team_id, id, thread_id, prospect_id, account_link_id, platform, kind, actor, member_id, at, counted
-FROM analytics_facts WHERE team_id = $1 AND id = $2;
+-- name: an-get-facts
+-- The facts of ($1[i], $2[i]) pairs (team, id) that exist.
+SELECT f.team_id, f.id, f.thread_id, f.prospect_id, f.account_link_id, f.platform, f.kind, f.actor, f.member_id, f.at, f.counted
+FROM analytics_facts f
+JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS k(team_id, id)) k ON k.team_id = f.team_id AND k.id = f.id;
 
 -- name: an-facts
 SELECT team_id, id, thread_id, prospect_id, account_link_id, platform, kind, actor, member_id, at, counted
@@ -48,17 +50,18 @@ ON CONFLICT (team_id, thread_id, turn) DO UPDATE SET prospect_id = excluded.pros
     resolved_by_member_id = excluded.resolved_by_member_id, inbound = excluded.inbound, outbound = excluded.outbound,
     automated = excluded.automated;
 
--- name: an-tail
--- Where a thread's turns stand: its tail, its last turn and that turn's reply count.
-SELECT a.last_at, a.last_kind, a.last_id, a.run_start, t.turn, t.prospect_id, t.account_link_id, t.platform,
-    t.started_at, t.first_response_at, t.first_responder_member_id, t.first_responder_kind, t.resolved_at,
+-- name: an-tails
+-- Where threads' turns stand, for ($1[i], $2[i]) pairs (team, thread): each one's tail, last
+-- turn and that turn's reply count. Threads without a tail are missing.
+SELECT a.team_id, a.thread_id, a.last_at, a.last_kind, a.last_id, a.run_start, t.turn, t.prospect_id, t.account_link_id,
+    t.platform, t.started_at, t.first_response_at, t.first_responder_member_id, t.first_responder_kind, t.resolved_at,
     t.resolved_by_member_id, t.inbound, t.outbound, t.automated,
-    (SELECT coalesce(max(r.n), 0) FROM analytics_replies r
-     WHERE r.team_id = t.team_id AND r.thread_id = t.thread_id AND r.turn = t.turn)
-FROM analytics_tails a
+    coalesce((SELECT max(r.n) FROM analytics_replies r
+              WHERE r.team_id = t.team_id AND r.thread_id = t.thread_id AND r.turn = t.turn), 0)
+FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS k(team_id, thread_id)) k
+JOIN analytics_tails a ON a.team_id = k.team_id AND a.thread_id = k.thread_id
 LEFT JOIN LATERAL (SELECT * FROM analytics_turns x WHERE x.team_id = a.team_id AND x.thread_id = a.thread_id
-                   ORDER BY x.turn DESC LIMIT 1) t ON true
-WHERE a.team_id = $1 AND a.thread_id = $2;
+                   ORDER BY x.turn DESC LIMIT 1) t ON true;
 
 -- name: an-put-tail
 INSERT INTO analytics_tails (team_id, thread_id, last_at, last_kind, last_id, run_start)

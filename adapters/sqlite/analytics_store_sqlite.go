@@ -116,20 +116,32 @@ func anScanFact(r rmScanner) (projections.ConversationFact, error) {
 	return f, err
 }
 
-func (x *anTx) GetFact(teamID, id string) (projections.ConversationFact, error) {
-	f, err := anScanFact(x.q.QueryRowContext(x.ctx, "SELECT "+anFactColumns+" FROM analytics_facts WHERE team_id = ? AND id = ?", teamID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return f, projections.ErrNotFound
+func (x *anTx) GetFacts(refs []projections.FactRef) (map[projections.FactRef]projections.ConversationFact, error) {
+	out := make(map[projections.FactRef]projections.ConversationFact, len(refs))
+	for _, ref := range refs {
+		if _, ok := out[ref]; ok {
+			continue
+		}
+		f, err := anScanFact(x.q.QueryRowContext(x.ctx, "SELECT "+anFactColumns+" FROM analytics_facts WHERE team_id = ? AND id = ?", ref.TeamID, ref.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("analytics: get fact: %w", err)
+		}
+		out[ref] = f
 	}
-	if err != nil {
-		return f, fmt.Errorf("analytics: get fact: %w", err)
-	}
-	return f, nil
+	return out, nil
 }
 
-func (x *anTx) PutFact(f projections.ConversationFact) error {
-	return x.exec("put fact", "INSERT OR REPLACE INTO analytics_facts ("+anFactColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		f.TeamID, f.ID, f.ThreadID, f.ProspectID, f.AccountLinkID, f.Platform, string(f.Kind), string(f.Actor), f.MemberID, rmTime(f.At), f.Counted)
+func (x *anTx) PutFacts(facts []projections.ConversationFact) error {
+	for _, f := range facts {
+		if err := x.exec("put fact", "INSERT OR REPLACE INTO analytics_facts ("+anFactColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			f.TeamID, f.ID, f.ThreadID, f.ProspectID, f.AccountLinkID, f.Platform, string(f.Kind), string(f.Actor), f.MemberID, rmTime(f.At), f.Counted); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (x *anTx) Facts(teamID, threadID string) ([]projections.ConversationFact, error) {
@@ -178,7 +190,21 @@ func (x *anTx) PutTurns(teamID, threadID string, turns []projections.Conversatio
 	return nil
 }
 
-func (x *anTx) Tail(teamID, threadID string) (projections.ThreadTail, bool, error) {
+func (x *anTx) Tails(threads []projections.ThreadRef) (map[projections.ThreadRef]projections.ThreadTail, error) {
+	out := make(map[projections.ThreadRef]projections.ThreadTail, len(threads))
+	for _, r := range threads {
+		tl, ok, err := x.tail(r.TeamID, r.ThreadID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[r] = tl
+		}
+	}
+	return out, nil
+}
+
+func (x *anTx) tail(teamID, threadID string) (projections.ThreadTail, bool, error) {
 	var tl projections.ThreadTail
 	var at, run int64
 	var kind string

@@ -7,7 +7,10 @@
 // column: text, prospect name, and names (attachment names and types, username). fts is an
 // FTS5 table over those columns and a tags column (team and filter values as terms), with docs
 // as its external content. Terms are made in Go before indexing (words, bigrams for CJK,
-// folded case and accents), so FTS5 only splits at spaces.
+// folded case and accents), so FTS5 only splits at spaces. In fts, every term of the text and
+// name columns is its team's: prefixed with the team's code (teams, "3_refund"), so a word's
+// posting list holds one team's messages and a search never walks another team's, nor a list
+// of all of its own team's messages to intersect with (docs keeps the terms as analyzed).
 //
 // Reading. "Newest" walks fts in rowid order, descending, and stops after a page; a time
 // range is a rowid range. "Relevance" takes the newest candidates (at most Options.Candidates,
@@ -23,12 +26,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // driver "sqlite"
@@ -42,7 +48,7 @@ import (
 // schemaVersion names the schema and the analysis. An index of another version is emptied at
 // Open (its checkpoint too), so the projector rebuilds it from the log: changing either only
 // needs a new version.
-const schemaVersion = "switchboard-fts-1"
+const schemaVersion = "switchboard-fts-2"
 
 // DefaultCandidates is how many of the newest matches a relevance search ranks when more match.
 const DefaultCandidates = 2000
@@ -60,6 +66,10 @@ CREATE TABLE IF NOT EXISTS docs (
 	tags       TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS docs_message ON docs (team_id, message_id);
+CREATE TABLE IF NOT EXISTS teams (
+	id   TEXT PRIMARY KEY,
+	code TEXT NOT NULL UNIQUE  -- the prefix of the team's terms in fts: base 36, never reused
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (
 	t_text, t_name, t_names, tags,
 	content = 'docs', content_rowid = 'id', columnsize = 0, detail = full,
@@ -82,6 +92,9 @@ type Index struct {
 	candidates int
 	w, r       *sql.DB
 	rebuilds   int
+
+	mu    sync.RWMutex
+	codes map[string]string // team id -> code, as committed in teams
 }
 
 var _ search.Index = (*Index)(nil)
@@ -103,7 +116,7 @@ func Open(path string, o Options) (*Index, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, fmt.Errorf("search index: create folder: %w", err)
 	}
-	x := &Index{path: abs, logger: o.Logger, candidates: o.Candidates}
+	x := &Index{path: abs, logger: o.Logger, candidates: o.Candidates, codes: map[string]string{}}
 	err = x.open()
 	if err != nil && health.Corrupt(err) {
 		x.logger.Error("search index corrupt: setting it aside and rebuilding it from the event log", "path", abs, "cause", err)
@@ -227,7 +240,7 @@ func migrate(w *sql.DB, logger *slog.Logger) error {
 		return nil
 	case err == nil:
 		logger.Info("search index of another version: emptying it to rebuild it from the event log", "version", version, "want", schemaVersion)
-		if _, err := w.Exec(`DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS meta`); err != nil {
+		if _, err := w.Exec(`DROP TABLE IF EXISTS fts; DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS teams; DROP TABLE IF EXISTS meta`); err != nil {
 			return err
 		}
 	case !errors.Is(err, sql.ErrNoRows) && !strings.Contains(err.Error(), "no such table"):
@@ -346,7 +359,8 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 			return fmt.Errorf("index message %s: %w", d.MessageID, err)
 		}
 	}
-	return fault(x.write(ctx, func(tx *sql.Tx) error {
+	added := map[string]string{} // codes given in this transaction, known once it commits
+	err := x.write(ctx, func(tx *sql.Tx) error {
 		st, err := prepare(ctx, tx)
 		if err != nil {
 			return err
@@ -354,6 +368,11 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 		defer st.close()
 		for i, d := range docs {
 			r := rows[i]
+			code, err := x.codeFor(ctx, tx, d.TeamID, added)
+			if err != nil {
+				return err
+			}
+			ft := r.scoped(code)
 			// A new message (the usual case): one statement finds its key and adds it.
 			base := rowBase(d.SentAt)
 			var low sql.NullInt64
@@ -364,7 +383,7 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 			if low.Valid {
 				id = low.Int64 - 1
 			}
-			added := false
+			isNew := false
 			if id >= base {
 				res, err := st.add.ExecContext(ctx, id, d.TeamID, d.MessageID, r.doc, r.text, r.name, r.names, r.tg)
 				if err != nil {
@@ -374,10 +393,10 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 				if err != nil {
 					return err
 				}
-				added = n == 1
+				isNew = n == 1
 			}
-			if added {
-				if _, err := st.index.ExecContext(ctx, id, r.text, r.name, r.names, r.tg); err != nil {
+			if isNew {
+				if _, err := st.index.ExecContext(ctx, id, ft.text, ft.name, ft.names, ft.tg); err != nil {
 					return err
 				}
 				continue
@@ -385,13 +404,14 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 			// Already there (an edit, a rename), or its microsecond has no free slot left.
 			var old int64
 			var o row
-			err := st.find.QueryRowContext(ctx, d.TeamID, d.MessageID).Scan(&old, &o.text, &o.name, &o.names, &o.tg)
+			err = st.find.QueryRowContext(ctx, d.TeamID, d.MessageID).Scan(&old, &o.text, &o.name, &o.names, &o.tg)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				old = 0
 			case err != nil:
 				return err
 			default:
+				o = o.scoped(code)
 				if _, err := st.unindex.ExecContext(ctx, old, o.text, o.name, o.names, o.tg); err != nil {
 					return err
 				}
@@ -410,12 +430,97 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 			if _, err := st.upsert.ExecContext(ctx, id, d.TeamID, d.MessageID, r.doc, r.text, r.name, r.names, r.tg); err != nil {
 				return err
 			}
-			if _, err := st.index.ExecContext(ctx, id, r.text, r.name, r.names, r.tg); err != nil {
+			if _, err := st.index.ExecContext(ctx, id, ft.text, ft.name, ft.names, ft.tg); err != nil {
 				return err
 			}
 		}
 		return nil
-	}))
+	})
+	if err == nil {
+		x.mu.Lock()
+		maps.Copy(x.codes, added)
+		x.mu.Unlock()
+	}
+	return fault(err)
+}
+
+// scoped is the row as fts holds it: every term of the text, name and names columns prefixed
+// with the team's code.
+func (r row) scoped(code string) row {
+	return row{text: scopeTerms(code, r.text), name: scopeTerms(code, r.name), names: scopeTerms(code, r.names), tg: r.tg}
+}
+
+// scopeTerms prefixes each space-separated term with code and "_" (codes have no "_": the
+// first one ends the code, whatever the term holds).
+func scopeTerms(code, terms string) string {
+	if terms == "" {
+		return ""
+	}
+	n := strings.Count(terms, " ") + 1
+	var b strings.Builder
+	b.Grow(len(terms) + n*(len(code)+1))
+	for i, t := range strings.Split(terms, " ") {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(code)
+		b.WriteByte('_')
+		b.WriteString(t)
+	}
+	return b.String()
+}
+
+// scopeTerm is one term of a team in fts.
+func scopeTerm(code, term string) string { return code + "_" + term }
+
+// codeFor returns the team's code, giving it the next one in tx when it has none (kept in
+// added until the transaction commits: a code that rolled back is never used).
+func (x *Index) codeFor(ctx context.Context, tx *sql.Tx, team string, added map[string]string) (string, error) {
+	if c, ok := added[team]; ok {
+		return c, nil
+	}
+	x.mu.RLock()
+	c, ok := x.codes[team]
+	x.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	err := tx.QueryRowContext(ctx, `SELECT code FROM teams WHERE id = ?`, team).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM teams`).Scan(&n); err != nil {
+			return "", err
+		}
+		c = strconv.FormatInt(n, 36)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO teams (id, code) VALUES (?, ?)`, team, c); err != nil {
+			return "", err
+		}
+	} else if err != nil {
+		return "", err
+	}
+	added[team] = c
+	return c, nil
+}
+
+// codeOf returns the team's code for a search; ok is false when the team has no document.
+func (x *Index) codeOf(ctx context.Context, tx *sql.Tx, team string) (code string, ok bool, err error) {
+	x.mu.RLock()
+	c, ok := x.codes[team]
+	x.mu.RUnlock()
+	if ok {
+		return c, true, nil
+	}
+	err = tx.QueryRowContext(ctx, `SELECT code FROM teams WHERE id = ?`, team).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	x.mu.Lock()
+	x.codes[team] = c
+	x.mu.Unlock()
+	return c, true, nil
 }
 
 // statements are a write transaction's statements, prepared once for the whole batch.
@@ -518,6 +623,10 @@ func (x *Index) Delete(ctx context.Context, teamID string, messageIDs []string) 
 		return nil
 	}
 	return fault(x.write(ctx, func(tx *sql.Tx) error {
+		code, ok, err := x.codeOf(ctx, tx, teamID)
+		if err != nil || !ok {
+			return err // no code: the team has no document
+		}
 		st, err := prepare(ctx, tx)
 		if err != nil {
 			return err
@@ -533,6 +642,7 @@ func (x *Index) Delete(ctx context.Context, teamID string, messageIDs []string) 
 			if err != nil {
 				return err
 			}
+			o = o.scoped(code)
 			if _, err := st.unindex.ExecContext(ctx, id, o.text, o.name, o.names, o.tg); err != nil {
 				return err
 			}

@@ -499,7 +499,7 @@ func TestQueryPlans(t *testing.T) {
 	x, _ := openTest(t)
 	put(t, x, "hello")
 	terms, _ := search.ParseQuery("hello")
-	p := planOf(search.Query{TeamID: "team_1", Terms: terms, From: t0, To: t0.Add(time.Hour)})
+	p := planOf(search.Query{TeamID: "team_1", Terms: terms, From: t0, To: t0.Add(time.Hour)}, "0")
 	w, args := p.where(p.hi - 5)
 	for _, c := range []struct {
 		name, sql string
@@ -527,5 +527,69 @@ func TestQueryPlans(t *testing.T) {
 		if !slices.Equal(got, c.want) {
 			t.Errorf("%s: plan %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+// Every team's words are its own: many teams (codes of one and two base-36 digits) with the
+// same words, each finding only its message by word, phrase, prefix and exclusion, before and
+// after a reopen (codes are kept, a new team gets a new one) and after another team's delete.
+func TestTeamsHaveTheirOwnTerms(t *testing.T) {
+	x, path := openTest(t)
+	ctx := context.Background()
+	team := func(i int) string { return fmt.Sprintf("team_%d", i) }
+	putTeam := func(x *Index, i int) {
+		t.Helper()
+		d := search.Doc{TeamID: team(i), MessageID: "m1", ThreadID: "thr_1", Text: fmt.Sprintf("refund the tracking number w%d", i),
+			ProspectName: "Shipping Desk", SentAt: t0.Add(time.Duration(i) * time.Second)}
+		if err := x.Put(ctx, []search.Doc{d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(x *Index, teams int, gone map[int]bool) {
+		t.Helper()
+		for i := range teams {
+			for _, q := range []string{"refund", `"tracking number"`, "ship*", "refund -cancel", fmt.Sprintf("w%d", i)} {
+				terms, err := search.ParseQuery(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, sort := range []search.Sort{search.SortNewest, search.SortRelevance} {
+					res, err := x.Search(ctx, search.Query{TeamID: team(i), Terms: terms, Sort: sort, Size: 10})
+					want := int64(1)
+					if gone[i] {
+						want = 0
+					}
+					if err != nil || res.Total != want || len(res.Hits) != int(want) {
+						t.Fatalf("team %d, %s: %+v, %v; want %d hit", i, q, res, err, want)
+					}
+				}
+			}
+			// Another team's word: nothing.
+			terms, _ := search.ParseQuery(fmt.Sprintf("w%d", i+1))
+			if res, err := x.Search(ctx, search.Query{TeamID: team(i), Terms: terms, Size: 10}); err != nil || res.Total != 0 {
+				t.Fatalf("team %d finds team %d's word: %+v, %v", i, i+1, res, err)
+			}
+		}
+	}
+	for i := range 40 {
+		putTeam(x, i)
+	}
+	check(x, 40, nil)
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = x.Close() })
+	putTeam(x, 40)
+	check(x, 41, nil)
+	if err := x.Delete(ctx, team(12), []string{"m1"}); err != nil {
+		t.Fatal(err)
+	}
+	check(x, 41, map[int]bool{12: true})
+	if res, err := x.Search(ctx, search.Query{TeamID: "team_unknown", Size: 10}); err != nil || res.Total != 0 || res.Hits == nil {
+		t.Fatalf("a team without documents: %+v, %v; want an empty page", res, err)
 	}
 }

@@ -40,12 +40,12 @@ func analyzeClause(c search.Clause) (clauseTerms, bool) {
 // quote makes a term an FTS5 string: whatever the user typed is text, never FTS5 syntax.
 func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
-// phrase is the FTS5 phrase of a clause's terms in a column set; a prefix clause's last term
-// is a prefix.
-func phrase(cols string, kind search.ClauseKind, ts []string) string {
+// phrase is the FTS5 phrase of a clause's terms in a column set, as the team's terms (code);
+// a prefix clause's last term is a prefix.
+func phrase(code, cols string, kind search.ClauseKind, ts []string) string {
 	parts := make([]string, len(ts))
 	for i, t := range ts {
-		parts[i] = quote(t)
+		parts[i] = quote(scopeTerm(code, t))
 	}
 	p := strings.Join(parts, " + ")
 	if kind == search.Prefix {
@@ -54,17 +54,18 @@ func phrase(cols string, kind search.ClauseKind, ts []string) string {
 	return cols + " : (" + p + ")"
 }
 
-// match is the FTS5 query of a clause: in the text and name columns, or in the names column.
-func (c clauseTerms) match() string {
+// match is the FTS5 query of a clause, among the terms of the team whose code is code: in the
+// text and name columns, or in the names column.
+func (c clauseTerms) match(code string) string {
 	if slices.Equal(c.text, c.names) { // the same terms either way: one phrase, walked once
-		return phrase("{t_text t_name t_names}", c.kind, c.text)
+		return phrase(code, "{t_text t_name t_names}", c.kind, c.text)
 	}
 	var alts []string
 	if len(c.text) > 0 {
-		alts = append(alts, phrase("{t_text t_name}", c.kind, c.text))
+		alts = append(alts, phrase(code, "{t_text t_name}", c.kind, c.text))
 	}
 	if len(c.names) > 0 {
-		alts = append(alts, phrase("{t_names}", c.kind, c.names))
+		alts = append(alts, phrase(code, "{t_names}", c.kind, c.names))
 	}
 	if len(alts) == 1 {
 		return alts[0]
@@ -79,8 +80,10 @@ type plan struct {
 	lo, hi int64 // lo <= rowid < hi
 }
 
-func planOf(q search.Query) plan {
-	tags := []string{"tags : " + quote(tag("te", q.TeamID))}
+// planOf plans q for the team whose code is code. Words, phrases and prefixes match the team's
+// terms alone; a query without any (filters, exclusions) selects the team by its tag.
+func planOf(q search.Query, code string) plan {
+	var tags []string
 	for _, f := range []struct{ kind, value string }{
 		{"pl", q.Platform}, {"ac", q.AccountLinkID}, {"th", q.ThreadID}, {"pr", q.ProspectID}, {"di", q.Direction},
 	} {
@@ -89,17 +92,20 @@ func planOf(q search.Query) plan {
 		}
 	}
 	p := plan{lo: math.MinInt64, hi: math.MaxInt64}
-	parts := tags
+	var parts []string
 	for _, c := range q.Terms.Must {
 		if ct, ok := analyzeClause(c); ok {
 			p.must = append(p.must, ct)
-			parts = append(parts, ct.match())
+			parts = append(parts, ct.match(code))
 		}
 	}
-	p.match = "(" + strings.Join(parts, " AND ") + ")"
+	if len(parts) == 0 {
+		parts = []string{"tags : " + quote(tag("te", q.TeamID))}
+	}
+	p.match = "(" + strings.Join(append(parts, tags...), " AND ") + ")"
 	for _, c := range q.Terms.MustNot {
 		if ct, ok := analyzeClause(c); ok {
-			p.match += " NOT " + ct.match()
+			p.match += " NOT " + ct.match(code)
 		}
 	}
 	if !q.From.IsZero() {
@@ -152,10 +158,6 @@ func (x *Index) search(ctx context.Context, q search.Query) (search.Result, erro
 	if size <= 0 {
 		size = search.DefaultPageSize
 	}
-	p := planOf(q)
-	if p.lo >= p.hi {
-		return search.Result{Hits: []search.Hit{}}, nil
-	}
 	conn, err := x.r.Conn(ctx) // one snapshot for the count and the page
 	if err != nil {
 		return search.Result{}, err
@@ -166,6 +168,14 @@ func (x *Index) search(ctx context.Context, q search.Query) (search.Result, erro
 		return search.Result{}, err
 	}
 	defer func() { _ = tx.Rollback() }()
+	code, ok, err := x.codeOf(ctx, tx, q.TeamID)
+	if err != nil {
+		return search.Result{}, err
+	}
+	p := planOf(q, code)
+	if !ok || p.lo >= p.hi { // a team without documents, an empty range
+		return search.Result{Hits: []search.Hit{}}, nil
+	}
 
 	var out search.Result
 	w, args := p.where(p.hi)
@@ -203,15 +213,40 @@ func (x *Index) search(ctx context.Context, q search.Query) (search.Result, erro
 		}
 	}
 	out.Hits = make([]search.Hit, 0, len(page))
-	for _, s := range page {
-		var raw []byte
-		err := tx.QueryRowContext(ctx, `SELECT doc FROM docs WHERE id = ?`, s.id).Scan(&raw)
-		if err != nil {
+	if len(page) == 0 {
+		return out, nil
+	}
+	// The page's documents in one statement.
+	ids := make([]any, len(page))
+	for i, s := range page {
+		ids[i] = s.id
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, doc FROM docs WHERE id IN (?`+strings.Repeat(`, ?`, len(ids)-1)+`)`, ids...)
+	if err != nil {
+		return search.Result{}, err
+	}
+	docs := make(map[int64]search.Doc, len(page))
+	for rows.Next() {
+		var id int64
+		var raw sql.RawBytes
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
 			return search.Result{}, err
 		}
 		var d search.Doc
 		if err := json.Unmarshal(raw, &d); err != nil {
-			return search.Result{}, fmt.Errorf("stored search document %d: %w", s.id, err)
+			rows.Close()
+			return search.Result{}, fmt.Errorf("stored search document %d: %w", id, err)
+		}
+		docs[id] = d
+	}
+	if err := rows.Close(); err != nil {
+		return search.Result{}, err
+	}
+	for _, s := range page {
+		d, ok := docs[s.id]
+		if !ok {
+			return search.Result{}, fmt.Errorf("stored search document %d: missing", s.id)
 		}
 		out.Hits = append(out.Hits, search.Hit{MessageID: d.MessageID, ThreadID: d.ThreadID, Score: s.score, SentAt: d.SentAt,
 			Highlights: highlights(d.Text, p.must)})

@@ -20,6 +20,7 @@
 package sqlitefts
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -32,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -352,6 +354,21 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 	if len(docs) == 0 {
 		return nil
 	}
+	// A message given twice: its last version (the terms to remove must be the indexed ones).
+	type msgKey struct{ team, id string }
+	last := make(map[msgKey]int, len(docs))
+	for i, d := range docs {
+		last[msgKey{d.TeamID, d.MessageID}] = i
+	}
+	if len(last) < len(docs) {
+		kept := make([]search.Doc, 0, len(last))
+		for i, d := range docs {
+			if last[msgKey{d.TeamID, d.MessageID}] == i {
+				kept = append(kept, d)
+			}
+		}
+		docs = kept
+	}
 	rows := make([]row, len(docs))
 	for i, d := range docs {
 		var err error
@@ -366,6 +383,11 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 			return err
 		}
 		defer st.close()
+		// fts is written after docs, removals then additions, each in key order: FTS5 writes
+		// the terms it holds to a new segment whenever a key is lower than the last one, so a
+		// batch in key order makes one segment instead of one per message sent earlier than
+		// the one before it (then merged again and again).
+		var dels, adds []ftsOp
 		for i, d := range docs {
 			r := rows[i]
 			code, err := x.codeFor(ctx, tx, d.TeamID, added)
@@ -396,9 +418,7 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 				isNew = n == 1
 			}
 			if isNew {
-				if _, err := st.index.ExecContext(ctx, id, ft.text, ft.name, ft.names, ft.tg); err != nil {
-					return err
-				}
+				adds = append(adds, ftsOp{id, ft})
 				continue
 			}
 			// Already there (an edit, a rename), or its microsecond has no free slot left.
@@ -411,10 +431,7 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 			case err != nil:
 				return err
 			default:
-				o = o.scoped(code)
-				if _, err := st.unindex.ExecContext(ctx, old, o.text, o.name, o.names, o.tg); err != nil {
-					return err
-				}
+				dels = append(dels, ftsOp{old, o.scoped(code)})
 			}
 			id = old
 			if old == 0 || old/slots != rowBase(d.SentAt)/slots {
@@ -430,11 +447,12 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 			if _, err := st.upsert.ExecContext(ctx, id, d.TeamID, d.MessageID, r.doc, r.text, r.name, r.names, r.tg); err != nil {
 				return err
 			}
-			if _, err := st.index.ExecContext(ctx, id, ft.text, ft.name, ft.names, ft.tg); err != nil {
-				return err
-			}
+			adds = append(adds, ftsOp{id, ft})
 		}
-		return nil
+		if err := st.apply(ctx, st.unindex, dels); err != nil {
+			return err
+		}
+		return st.apply(ctx, st.index, adds)
 	})
 	if err == nil {
 		x.mu.Lock()
@@ -521,6 +539,23 @@ func (x *Index) codeOf(ctx context.Context, tx *sql.Tx, team string) (code strin
 	x.codes[team] = c
 	x.mu.Unlock()
 	return c, true, nil
+}
+
+// ftsOp is a document's terms to add to fts or remove from it, under its key.
+type ftsOp struct {
+	id int64
+	r  row
+}
+
+// apply runs stmt (index or unindex) for each op, in key order.
+func (st *statements) apply(ctx context.Context, stmt *sql.Stmt, ops []ftsOp) error {
+	slices.SortFunc(ops, func(a, b ftsOp) int { return cmp.Compare(a.id, b.id) })
+	for _, op := range ops {
+		if _, err := stmt.ExecContext(ctx, op.id, op.r.text, op.r.name, op.r.names, op.r.tg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // statements are a write transaction's statements, prepared once for the whole batch.
@@ -632,7 +667,8 @@ func (x *Index) Delete(ctx context.Context, teamID string, messageIDs []string) 
 			return err
 		}
 		defer st.close()
-		for _, m := range messageIDs {
+		var dels []ftsOp
+		for _, m := range slices.Compact(slices.Sorted(slices.Values(messageIDs))) {
 			var id int64
 			var o row
 			err := st.find.QueryRowContext(ctx, teamID, m).Scan(&id, &o.text, &o.name, &o.names, &o.tg)
@@ -642,15 +678,12 @@ func (x *Index) Delete(ctx context.Context, teamID string, messageIDs []string) 
 			if err != nil {
 				return err
 			}
-			o = o.scoped(code)
-			if _, err := st.unindex.ExecContext(ctx, id, o.text, o.name, o.names, o.tg); err != nil {
-				return err
-			}
+			dels = append(dels, ftsOp{id, o.scoped(code)})
 			if _, err := st.remove.ExecContext(ctx, id); err != nil {
 				return err
 			}
 		}
-		return nil
+		return st.apply(ctx, st.unindex, dels)
 	}))
 }
 

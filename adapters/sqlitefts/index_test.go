@@ -3,6 +3,7 @@ package sqlitefts
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -591,5 +592,80 @@ func TestTeamsHaveTheirOwnTerms(t *testing.T) {
 	check(x, 41, map[int]bool{12: true})
 	if res, err := x.Search(ctx, search.Query{TeamID: "team_unknown", Size: 10}); err != nil || res.Total != 0 || res.Hits == nil {
 		t.Fatalf("a team without documents: %+v, %v; want an empty page", res, err)
+	}
+}
+
+// Random writes keep fts true to the documents: batches of new messages out of key order,
+// edits (same or another time, the same microsecond as others), a message twice in a batch,
+// deletes; after each, every word finds exactly the messages that hold it, for each team, and
+// FTS5's own integrity check passes.
+func TestRandomWritesKeepTheIndexSound(t *testing.T) {
+	x, _ := openTest(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 7))
+	words := []string{"refund", "parcel", "late", "thanks", "invoice"}
+	type key struct{ team, id string }
+	model := map[key]search.Doc{}
+	randomDoc := func(team string, id string) search.Doc {
+		var text []string
+		for range 1 + rng.IntN(4) {
+			text = append(text, words[rng.IntN(len(words))])
+		}
+		// Few distinct microseconds: messages share them, and edits move between them.
+		at := t0.Add(time.Duration(rng.IntN(40)) * time.Microsecond)
+		return search.Doc{TeamID: team, MessageID: id, ThreadID: "thr_1", Text: strings.Join(text, " "), SentAt: at}
+	}
+	teams := []string{"team_a", "team_b", "team_c"}
+	for step := range 300 {
+		team := teams[rng.IntN(len(teams))]
+		if rng.IntN(6) == 0 {
+			var ids []string
+			for range 1 + rng.IntN(4) {
+				ids = append(ids, fmt.Sprint("m", rng.IntN(60)))
+			}
+			if err := x.Delete(ctx, team, ids); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				delete(model, key{team, id})
+			}
+		} else {
+			var batch []search.Doc
+			for range 1 + rng.IntN(12) {
+				d := randomDoc(team, fmt.Sprint("m", rng.IntN(60)))
+				batch = append(batch, d)
+				model[key{team, d.MessageID}] = d
+			}
+			if err := x.Put(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := x.w.Exec(`INSERT INTO fts (fts) VALUES ('integrity-check')`); err != nil {
+			t.Fatalf("step %d: FTS5 integrity check: %v", step, err)
+		}
+		for _, tm := range teams {
+			for _, w := range words {
+				var want []string
+				for k, d := range model {
+					if k.team == tm && slices.Contains(strings.Fields(d.Text), w) {
+						want = append(want, d.MessageID)
+					}
+				}
+				terms, _ := search.ParseQuery(w)
+				res, err := x.Search(ctx, search.Query{TeamID: tm, Terms: terms, Size: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, h := range res.Hits {
+					got = append(got, h.MessageID)
+				}
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) || res.Total != int64(len(want)) {
+					t.Fatalf("step %d, %s searching %q: %v (total %d), want %v", step, tm, w, got, res.Total, want)
+				}
+			}
+		}
 	}
 }

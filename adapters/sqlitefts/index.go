@@ -139,7 +139,11 @@ func (x *Index) open() error {
 		// checkpoint is written after its documents: synchronous=NORMAL is enough.
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Add("_pragma", "cache_size(-65536)")
+		// 8 MiB of page cache: reads go through the map below, so the cache holds little but
+		// the pages a batch writes; a larger one made every commit slower (SQLite scans the
+		// cache's hash table at the end of a transaction): 138-148 against 124-128 us of CPU
+		// per message indexed, 100k messages, 20 per transaction.
+		q.Add("_pragma", "cache_size(-8192)")
 		// Reads through the OS's page cache, shared by every connection, without a copy: a
 		// search touches pages all over the FTS5 index.
 		q.Add("_pragma", "mmap_size(1099511627776)")

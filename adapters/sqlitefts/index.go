@@ -97,6 +97,8 @@ type Index struct {
 
 	mu    sync.RWMutex
 	codes map[string]string // team id -> code, as committed in teams
+
+	get *sql.Stmt // Get's statement, prepared once per read connection (the projector asks it of every new message)
 }
 
 var _ search.Index = (*Index)(nil)
@@ -179,7 +181,13 @@ func (x *Index) open() error {
 		_ = r.Close()
 		return fmt.Errorf("search index: open %s: %w", x.path, err)
 	}
-	x.w, x.r = w, r
+	get, err := r.Prepare(`SELECT doc FROM docs WHERE team_id = ? AND message_id = ?`)
+	if err != nil {
+		_ = w.Close()
+		_ = r.Close()
+		return fmt.Errorf("search index: open %s: %w", x.path, err)
+	}
+	x.w, x.r, x.get = w, r, get
 	return nil
 }
 
@@ -642,7 +650,7 @@ func (x *Index) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Get returns a team's document.
 func (x *Index) Get(ctx context.Context, teamID, messageID string) (search.Doc, bool, error) {
 	var raw []byte
-	err := x.r.QueryRowContext(ctx, `SELECT doc FROM docs WHERE team_id = ? AND message_id = ?`, teamID, messageID).Scan(&raw)
+	err := x.get.QueryRowContext(ctx, teamID, messageID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return search.Doc{}, false, nil
 	}
@@ -716,5 +724,5 @@ func (x *Index) Ping(ctx context.Context) error {
 
 // Close closes the index. Closing again does nothing.
 func (x *Index) Close() error {
-	return errors.Join(x.r.Close(), x.w.Close())
+	return errors.Join(x.get.Close(), x.r.Close(), x.w.Close())
 }

@@ -8,9 +8,10 @@
 // FTS5 table over those columns and a tags column (team and filter values as terms), with docs
 // as its external content. Terms are made in Go before indexing (words, bigrams for CJK,
 // folded case and accents), so FTS5 only splits at spaces. In fts, every term of the text and
-// name columns is its team's: prefixed with the team's code (teams, "3_refund"), so a word's
-// posting list holds one team's messages and a search never walks another team's, nor a list
-// of all of its own team's messages to intersect with (docs keeps the terms as analyzed).
+// name columns, and of tags, is its team's: prefixed with the team's code (teams, "3_refund"),
+// so a word's or a filter's posting list holds one team's messages and a search never walks
+// another team's, nor a list of all of its own team's messages to intersect with (docs keeps
+// the terms as analyzed).
 //
 // Reading. "Newest" walks fts in rowid order, descending, and stops after a page; a time
 // range is a rowid range. "Relevance" takes the newest candidates (at most Options.Candidates,
@@ -474,10 +475,11 @@ func (x *Index) Put(ctx context.Context, docs []search.Doc) error {
 	return fault(err)
 }
 
-// scoped is the row as fts holds it: every term of the text, name and names columns prefixed
-// with the team's code.
+// scoped is the row as fts holds it: every term prefixed with the team's code, tags too (a
+// filter alone then selects one team's messages).
 func (r row) scoped(code string) row {
-	return row{text: scopeTerms(code, r.text), name: scopeTerms(code, r.name), names: scopeTerms(code, r.names), tg: r.tg}
+	return row{text: scopeTerms(code, r.text), name: scopeTerms(code, r.name), names: scopeTerms(code, r.names),
+		tg: scopeTerms(code, r.tg)}
 }
 
 // scopeTerms prefixes each space-separated term with code and "_" (codes have no "_": the

@@ -565,6 +565,17 @@ func TestTeamsHaveTheirOwnTerms(t *testing.T) {
 					}
 				}
 			}
+			// A filter alone (every team has a thread thr_1): the team's message only.
+			for _, sort := range []search.Sort{search.SortNewest, search.SortRelevance} {
+				res, err := x.Search(ctx, search.Query{TeamID: team(i), ThreadID: "thr_1", Sort: sort, Size: 10})
+				want := int64(1)
+				if gone[i] {
+					want = 0
+				}
+				if err != nil || res.Total != want {
+					t.Fatalf("team %d, thread filter alone: %+v, %v; want %d hit", i, res, err, want)
+				}
+			}
 			// Another team's word: nothing.
 			terms, _ := search.ParseQuery(fmt.Sprintf("w%d", i+1))
 			if res, err := x.Search(ctx, search.Query{TeamID: team(i), Terms: terms, Size: 10}); err != nil || res.Total != 0 {

@@ -80,15 +80,16 @@ type plan struct {
 	lo, hi int64 // lo <= rowid < hi
 }
 
-// planOf plans q for the team whose code is code. Words, phrases and prefixes match the team's
-// terms alone; a query without any (filters, exclusions) selects the team by its tag.
+// planOf plans q for the team whose code is code. Words, phrases, prefixes and filters match
+// the team's terms alone; a query with none of them (exclusions alone) selects the team by its
+// tag.
 func planOf(q search.Query, code string) plan {
 	var tags []string
 	for _, f := range []struct{ kind, value string }{
 		{"pl", q.Platform}, {"ac", q.AccountLinkID}, {"th", q.ThreadID}, {"pr", q.ProspectID}, {"di", q.Direction},
 	} {
 		if f.value != "" {
-			tags = append(tags, "tags : "+quote(tag(f.kind, f.value)))
+			tags = append(tags, "tags : "+quote(scopeTerm(code, tag(f.kind, f.value))))
 		}
 	}
 	p := plan{lo: math.MinInt64, hi: math.MaxInt64}
@@ -99,8 +100,8 @@ func planOf(q search.Query, code string) plan {
 			parts = append(parts, ct.match(code))
 		}
 	}
-	if len(parts) == 0 {
-		parts = []string{"tags : " + quote(tag("te", q.TeamID))}
+	if len(parts) == 0 && len(tags) == 0 {
+		parts = []string{"tags : " + quote(scopeTerm(code, tag("te", q.TeamID)))}
 	}
 	p.match = "(" + strings.Join(append(parts, tags...), " AND ") + ")"
 	for _, c := range q.Terms.MustNot {

@@ -18,6 +18,15 @@ type AnalyticsProjector struct {
 	name   string
 
 	progress *eventlog.Progress
+	after    func(context.Context, eventlog.Cursor) error
+}
+
+// Trail makes the projector apply a batch only once after (the read model's WaitFor) says the
+// read model has applied it. Both write the read model's database, one writer at a time: the
+// inbox goes first, so after a rebuild it serves before the metrics are recomputed, and under
+// load a metrics batch does not hold the writer while the inbox has events to apply.
+func (p *AnalyticsProjector) Trail(after func(context.Context, eventlog.Cursor) error) {
+	p.after = after
 }
 
 // NewAnalyticsProjector returns the projector of log into store, for definition name (""
@@ -62,6 +71,15 @@ func (p *AnalyticsProjector) Run(ctx context.Context) error {
 // message landing between others, a reply that failed, a thread without a tail) recomputes the
 // thread's turns from all of its facts.
 func (p *AnalyticsProjector) Handle(ctx context.Context, records []eventlog.Record) error {
+	if p.after != nil && len(records) > 0 {
+		batch := eventlog.Cursor{}
+		for _, r := range records {
+			batch.Advance(r.Position)
+		}
+		if err := p.after(ctx, batch); err != nil {
+			return err
+		}
+	}
 	var cp eventlog.Cursor
 	err := p.store.UpdateAnalytics(ctx, func(tx AnalyticsTx) error {
 		var err error

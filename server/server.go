@@ -306,6 +306,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger) (_ *Server, err
 		// again from the beginning of the log. A blue/green rebuild pauses the analytics
 		// projector across the swap (anGate): it starts again on the new store's tables.
 		var restartAnalytics func()
+		s.analytics.Trail(s.projector.WaitFor)
 		s.run(runCtx, "analytics projector", s.restartable(&restartAnalytics, s.anGate.wrap(s.analytics.Run)))
 		restartReadModel := e.restartReadModel
 		e.restartReadModel = func() { restartReadModel(); restartAnalytics() }

@@ -199,3 +199,55 @@ func TestReadModelMessagesByID(t *testing.T) { readmodeltest.MessagesByID(t, rmO
 func TestAnalyticsConformance(t *testing.T) {
 	readmodeltest.Analytics(t, func(t *testing.T) projections.AnalyticsStore { return rmOpenTemp(t) })
 }
+
+// The analytics projector applies a batch only once the read model has (Trail): until then
+// the metrics stay as they were, and the wait asks for the batch's positions.
+func TestAnalyticsTrailsTheReadModel(t *testing.T) {
+	ctx := context.Background()
+	s := rmOpenTemp(t)
+	p := projections.NewAnalyticsProjector(nil, s, nil, "")
+	release := make(chan struct{})
+	asked := make(chan eventlog.Cursor, 1)
+	p.Trail(func(ctx context.Context, c eventlog.Cursor) error {
+		asked <- c
+		<-release
+		return nil
+	})
+	team := domain.NewID(domain.PrefixTeam)
+	at := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	recs := []eventlog.Record{{Position: eventlog.Position{Partition: 0, Offset: 7}, Event: domain.Event{ID: "evt_1", TeamID: team,
+		Key: "pro_1", OccurredAt: at, Actor: "platform:messenger", Payload: domain.MessageReceived{MessageID: "msg_1", ThreadID: "thr_1",
+			ProspectID: "pro_1", AccountLinkID: "acc_1", Platform: domain.PlatformMessenger, Direction: domain.Inbound, SentAt: at}}}}
+	done := make(chan error, 1)
+	go func() { done <- p.Handle(ctx, recs) }()
+	select {
+	case c := <-asked:
+		if !c.Covers(eventlog.Cursor{0: 7}) {
+			t.Fatalf("waited for %v, want the batch's position 0-7", c)
+		}
+	case err := <-done:
+		t.Fatalf("the batch was applied without waiting for the read model (%v)", err)
+	}
+	turns := func() int {
+		got, err := s.ConversationTurns(ctx, projections.TurnQuery{TeamID: team, From: at.Add(-time.Hour), To: at.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the batch was applied before the read model had it (%v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if n := turns(); n != 0 {
+		t.Fatalf("%d turns before the read model applied the batch, want 0", n)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := turns(); n != 1 {
+		t.Fatalf("%d turns after, want 1", n)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-oss/switchboard/projections"
 )
 
 type pgAppliedMigration struct {
@@ -183,5 +185,95 @@ func TestMigrateRefusesBadInput(t *testing.T) {
 	}
 	if err := Migrate(ctx, pgDefaultTestURL, WithSchema(strings.Repeat("x", 64))); err == nil {
 		t.Error("Migrate with a 64-byte schema name succeeded")
+	}
+}
+
+// Migration 019 fills thread_tags from what a read model of the previous release holds, so
+// the tag filter finds the threads tagged before the upgrade; writes keep it from then on.
+func TestMigrationFillsThreadTags(t *testing.T) {
+	u, schema, admin := pgTestURL(t), pgTestSchema(t), pgAdmin(t)
+	ctx := context.Background()
+	files, err := pgLoadMigrations(pgMigrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier := fstest.MapFS{}
+	for _, m := range files {
+		if m.Version < 19 {
+			earlier[fmt.Sprintf("%03d_%s.up.sql", m.Version, m.Name)] = &fstest.MapFile{Data: []byte(m.SQL)}
+		}
+	}
+	if err := pgMigrate(ctx, u, pgOptions{schema: schema, logger: pgQuiet}, earlier); err != nil {
+		t.Fatal(err)
+	}
+	const team = "tea_1"
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tx, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"SET LOCAL search_path = " + pgx.Identifier{schema}.Sanitize(),
+		"INSERT INTO tags (team_id, id, name, color) VALUES ('tea_1', 'tag_1', 'vip', '')",
+		"INSERT INTO prospect_tags (team_id, prospect_id, tag_id) VALUES ('tea_1', 'prs_a', 'tag_1')",
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, th := range []struct {
+		id, prospect string
+		done         bool
+	}{{"thr_a1", "prs_a", false}, {"thr_a2", "prs_a", true}, {"thr_b", "prs_b", false}} {
+		_, err := tx.Exec(ctx, `INSERT INTO threads (team_id, id, platform, platform_id, account_link_id, prospect_id,
+			assignee_member_id, done, request, last_message_id, last_message_text, last_message_direction,
+			last_message_at, unread_count, message_count, created_at)
+			VALUES ($1, $2, 'messenger', '', '', $3, '', $4, false, '', '', 'inbound', $5, 0, 1, $6)`,
+			team, th.id, th.prospect, th.done, t0.Add(time.Duration(i+1)*time.Minute), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := OpenReadModel(ctx, u, WithSchema(schema), WithLogger(pgQuiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ids := func(v projections.View) string {
+		t.Helper()
+		ts, err := s.Threads(ctx, projections.ThreadQuery{TeamID: team, View: v, TagID: "tag_1", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, th := range ts {
+			out = append(out, th.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	if got := ids(projections.ViewAll); got != "thr_a2 thr_a1" {
+		t.Errorf("ALL tagged after the migration: %q, want %q", got, "thr_a2 thr_a1")
+	}
+	if got := ids(projections.ViewArchived); got != "thr_a2" {
+		t.Errorf("ARCHIVED tagged after the migration: %q, want %q", got, "thr_a2")
+	}
+	// A thread's new message moves it within its tag.
+	err = s.Update(ctx, func(tx projections.Tx) error {
+		th, err := tx.GetThread(team, "thr_a1")
+		if err != nil {
+			return err
+		}
+		th.LastMessageAt = t0.Add(time.Hour)
+		return tx.PutThread(th)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(projections.ViewAll); got != "thr_a1 thr_a2" {
+		t.Errorf("ALL tagged after a new message: %q, want %q", got, "thr_a1 thr_a2")
 	}
 }

@@ -965,8 +965,15 @@ func pgPageSQL(name, atColumn, where string, args []any, after *projections.Sort
 }
 
 func pgThreadsSQL(q projections.ThreadQuery) (string, []any) {
+	from, sort := q.Source()
 	where, args := q.Where(PostgresDialect)
-	return pgPageSQL("rm-threads", "t.last_message_at", where, args, q.After, q.Limit)
+	query, args := pgPageSQL("rm-threads", sort+".last_message_at", where, args, q.After, q.Limit)
+	return pgThreadsFrom(query, from, sort), args
+}
+
+// pgThreadsFrom fills rm-threads' {{from}} and {{sort}}.
+func pgThreadsFrom(query, from, sort string) string {
+	return strings.NewReplacer("{{from}}", from, "{{sort}}", sort).Replace(query)
 }
 
 func pgProspectsSQL(q projections.ProspectQuery) (string, []any) {
@@ -980,7 +987,10 @@ func pgMessagesSQL(q projections.MessageQuery) (string, []any) {
 }
 
 var (
-	pgThreadSQL, _   = pgListSQL("rm-threads", "t.team_id = $1 AND t.id = $2", []any{nil, nil}, 0)
+	pgThreadSQL = func() string {
+		q, _ := pgListSQL("rm-threads", "t.team_id = $1 AND t.id = $2", []any{nil, nil}, 0)
+		return pgThreadsFrom(q, "threads t", "t")
+	}()
 	pgProspectSQL, _ = pgListSQL("rm-prospects", "p.team_id = $1 AND p.id = $2", []any{nil, nil}, 0)
 	pgMessageSQL, _  = pgListSQL("rm-messages", "m.team_id = $1 AND m.id = $2", []any{nil, nil}, 0)
 )

@@ -126,7 +126,10 @@ FROM unnest($1::text[], $2::text[], $3::text[]) AS u(team_id, prospect_id, statu
 WHERE t.team_id = u.team_id AND t.prospect_id = u.prospect_id AND t.prospect_status_id <> u.status_id;
 
 -- name: rm-upsert-threads
--- Each thread with its prospect's status (the prospects are written before it).
+-- Each thread with its prospect's status (the prospects are written before it), and its rows
+-- of thread_tags, one per tag of its prospect (migrations/019_thread_tags.up.sql), rewritten
+-- when the thread's order or view changed. A thread keeps the prospect it was created with.
+WITH t AS (
 INSERT INTO threads (team_id, id, platform, platform_id, account_link_id, prospect_id,
     assignee_member_id, done, request, last_message_id, last_message_text,
     last_message_direction, last_message_at, unread_count, message_count, created_at,
@@ -147,7 +150,17 @@ ON CONFLICT (team_id, id) DO UPDATE SET prospect_status_id = excluded.prospect_s
     last_message_text = excluded.last_message_text,
     last_message_direction = excluded.last_message_direction,
     last_message_at = excluded.last_message_at, unread_count = excluded.unread_count,
-    message_count = excluded.message_count, created_at = excluded.created_at;
+    message_count = excluded.message_count, created_at = excluded.created_at
+RETURNING team_id, id, prospect_id, last_message_at, done, request, last_message_direction
+)
+INSERT INTO thread_tags (team_id, tag_id, id, last_message_at, done, request, last_message_direction)
+SELECT t.team_id, pt.tag_id, t.id, t.last_message_at, t.done, t.request, t.last_message_direction
+FROM t JOIN prospect_tags pt ON pt.team_id = t.team_id AND pt.prospect_id = t.prospect_id
+ON CONFLICT (team_id, id, tag_id) DO UPDATE SET last_message_at = excluded.last_message_at,
+    done = excluded.done, request = excluded.request,
+    last_message_direction = excluded.last_message_direction
+WHERE (thread_tags.last_message_at, thread_tags.done, thread_tags.request, thread_tags.last_message_direction)
+    IS DISTINCT FROM (excluded.last_message_at, excluded.done, excluded.request, excluded.last_message_direction);
 
 -- name: rm-messages-by-id
 -- The messages of a page of search hits, in one statement.
@@ -183,23 +196,35 @@ ON CONFLICT (team_id, id) DO UPDATE SET thread_id = excluded.thread_id,
 INSERT INTO tags (team_id, id, name, color) VALUES ($1, $2, $3, $4)
 ON CONFLICT (team_id, id) DO UPDATE SET name = excluded.name, color = excluded.color;
 
+-- Each keeps thread_tags with prospect_tags: the threads in the table now; the threads this
+-- Update writes later in its batch follow by rm-upsert-threads.
+
 -- name: rm-untag-all
+WITH k AS (DELETE FROM thread_tags WHERE team_id = $1 AND tag_id = $2)
 DELETE FROM prospect_tags WHERE team_id = $1 AND tag_id = $2;
 
 -- name: rm-delete-tag
 DELETE FROM tags WHERE team_id = $1 AND id = $2;
 
 -- name: rm-tag-prospect
-INSERT INTO prospect_tags (team_id, prospect_id, tag_id) VALUES ($1, $2, $3)
-ON CONFLICT DO NOTHING;
+WITH pt AS (
+    INSERT INTO prospect_tags (team_id, prospect_id, tag_id) VALUES ($1, $2, $3)
+    ON CONFLICT DO NOTHING
+)
+INSERT INTO thread_tags (team_id, tag_id, id, last_message_at, done, request, last_message_direction)
+SELECT t.team_id, $3, t.id, t.last_message_at, t.done, t.request, t.last_message_direction
+FROM threads t WHERE t.team_id = $1 AND t.prospect_id = $2
+ON CONFLICT (team_id, id, tag_id) DO NOTHING;
 
 -- name: rm-untag-prospect
-DELETE FROM prospect_tags WHERE team_id = $1 AND prospect_id = $2 AND tag_id = $3;
+WITH pt AS (DELETE FROM prospect_tags WHERE team_id = $1 AND prospect_id = $2 AND tag_id = $3)
+DELETE FROM thread_tags k USING threads t
+WHERE t.team_id = $1 AND t.prospect_id = $2 AND k.team_id = $1 AND k.id = t.id AND k.tag_id = $3;
 
 -- name: rm-reset
 -- One statement, so the read model is emptied at once (and checkpoints with it).
 TRUNCATE teams, members, api_keys, tags, statuses, account_links, prospects, prospect_tags,
-    threads, messages, checkpoints, analytics_facts, analytics_turns, analytics_replies, analytics_tails;
+    thread_tags, threads, messages, checkpoints, analytics_facts, analytics_turns, analytics_replies, analytics_tails;
 
 -- ---- Reads ----
 
@@ -283,8 +308,9 @@ ORDER BY pt.prospect_id, g.name, g.id;
 
 -- name: rm-threads
 -- Threads with their prospect (NULL columns coalesced; the flag says whether it exists), its
--- status and live tags, in one statement. Aliases differ from the shared WHERE's (t, p, pt,
--- g) so its subqueries cannot bind to the joined tables by mistake.
+-- status and live tags, in one statement. Aliases differ from the shared WHERE's (t, k, p, pt,
+-- g) so its subqueries cannot bind to the joined tables by mistake. {{from}} and {{sort}}: what
+-- the query reads and the alias that orders its pages (projections.ThreadQuery.Source).
 SELECT t.team_id, t.id, t.platform, t.platform_id, t.account_link_id, t.prospect_id,
        t.assignee_member_id, t.done, t.request, t.last_message_id, t.last_message_text,
        t.last_message_direction, t.last_message_at, t.unread_count, t.message_count, t.created_at,
@@ -298,11 +324,11 @@ SELECT t.team_id, t.id, t.platform, t.platform_id, t.account_link_id, t.prospect
        (SELECT jsonb_agg(jsonb_build_object('id', tg.id, 'name', tg.name, 'color', tg.color) ORDER BY tg.name, tg.id)
           FROM prospect_tags tpt JOIN tags tg ON tg.team_id = tpt.team_id AND tg.id = tpt.tag_id
          WHERE tpt.team_id = tp.team_id AND tpt.prospect_id = tp.id)
-FROM threads t
+FROM {{from}}
 LEFT JOIN prospects tp ON tp.team_id = t.team_id AND tp.id = t.prospect_id
 LEFT JOIN statuses ts ON ts.team_id = tp.team_id AND ts.id = tp.status_id
 WHERE {{where}}
-ORDER BY t.last_message_at DESC, t.id DESC
+ORDER BY {{sort}}.last_message_at DESC, {{sort}}.id DESC
 LIMIT {{limit}};
 
 -- name: rm-messages

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/projections"
+	"github.com/switchboard-oss/switchboard/projections/readmodeltest"
 )
 
 // BenchmarkProjectMessages applies batches of 500 received messages, spread over 200 or 20,000
@@ -15,23 +16,34 @@ import (
 // batch): new messages by COPY ("copy", what the read model does) or by the upsert of changed
 // rows ("upsert", how earlier releases sent them), in the same run. `nice -n 5 go test -run -
 // -bench ProjectMessages ./adapters/postgres/`.
+// "tagged,…/copy": the same with a fifth of the prospects tagged, whose rows of thread_tags
+// follow their threads.
 func BenchmarkProjectMessages(b *testing.B) {
 	for _, threads := range []int{200, 20000} {
 		for _, mode := range []string{"upsert", "copy"} {
 			b.Run(fmt.Sprintf("threads=%d/%s", threads, mode), func(b *testing.B) {
 				s, _ := pgOpenTest(b, "")
 				s.upsertNew = mode == "upsert"
-				benchProjectMessages(b, s, threads)
+				benchProjectMessages(b, s, threads, false)
 			})
 		}
 	}
+	for _, threads := range []int{200, 20000} {
+		b.Run(fmt.Sprintf("tagged,threads=%d/copy", threads), func(b *testing.B) {
+			s, _ := pgOpenTest(b, "")
+			benchProjectMessages(b, s, threads, true)
+		})
+	}
 }
 
-func benchProjectMessages(b *testing.B, s *ReadModel, threads int) {
+func benchProjectMessages(b *testing.B, s *ReadModel, threads int, tagged bool) {
 	const batch = 500
 	ctx := context.Background()
 	team := "team_bench"
 	link := "acc_bench"
+	if tagged {
+		readmodeltest.TagForBench(b, s, team, threads, func(i int) string { return fmt.Sprintf("prs_u%d", i) })
+	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	n := 0
 	next := func() domain.Event {

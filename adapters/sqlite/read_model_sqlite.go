@@ -118,7 +118,7 @@ func openRMConns(abs string) (*rmConns, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	if _, err := w.Exec(rmSchema + analyticsSchema); err != nil {
+	if err := rmCreateSchema(w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("read model: create schema in %s: %w", path, err)
 	}
@@ -154,6 +154,35 @@ func openRMConns(abs string) (*rmConns, error) {
 func (c *rmConns) close() error {
 	return errors.Join(c.q.close(), c.r.Close(), c.w.Close())
 }
+
+// rmCreateSchema creates what the file lacks of the schema, in one transaction with filling
+// what a file of an earlier release lacks: thread_tags, from its threads and prospect_tags.
+func rmCreateSchema(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit: nothing to undo
+	var earlier bool
+	if err := tx.QueryRow("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'threads')" +
+		" AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'thread_tags')").Scan(&earlier); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(rmSchema + analyticsSchema); err != nil {
+		return err
+	}
+	if earlier {
+		if _, err := tx.Exec(rmFillThreadTagsSQL); err != nil {
+			return fmt.Errorf("fill thread_tags: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// rmFillThreadTagsSQL writes the rows of thread_tags of every thread whose prospect has tags.
+const rmFillThreadTagsSQL = "INSERT OR REPLACE INTO thread_tags (team_id, tag_id, last_message_at, id, done, request, last_message_direction)" +
+	" SELECT t.team_id, pt.tag_id, t.last_message_at, t.id, t.done, t.request, t.last_message_direction" +
+	" FROM prospect_tags pt CROSS JOIN threads t ON t.team_id = pt.team_id AND t.prospect_id = pt.prospect_id"
 
 // rmAddProspectStatus gives the threads of a file made by an earlier release the status of
 // their prospect, and creates the index the status filter reads.
@@ -257,7 +286,7 @@ func (s *ReadModel) Checkpoint(ctx context.Context, projection string) (eventlog
 
 // rmTables lists every table, for Reset.
 var rmTables = []string{"teams", "members", "api_keys", "tags", "statuses", "account_links",
-	"prospects", "prospect_tags", "threads", "messages", "checkpoints",
+	"prospects", "thread_tags", "prospect_tags", "threads", "messages", "checkpoints",
 	"analytics_facts", "analytics_turns", "analytics_replies", "analytics_tails"}
 
 // Reset deletes every row and checkpoint in one transaction.
@@ -759,21 +788,29 @@ type rmTx struct {
 type rmKey struct{ team, id string }
 
 // rmRows is what a transaction knows of one table: rows read or written (nil: known not to
-// exist), and which of them it changed.
+// exist), which of them it changed, and the rows as the table held them when it read them.
 type rmRows[T any] struct {
-	rows  map[rmKey]*T
-	dirty map[rmKey]bool
+	rows   map[rmKey]*T
+	dirty  map[rmKey]bool
+	stored map[rmKey]*T
 }
 
+// remember records a row read from the table (nil: none).
 func (r *rmRows[T]) remember(k rmKey, v *T) {
 	if r.rows == nil {
-		r.rows = map[rmKey]*T{}
+		r.rows, r.stored = map[rmKey]*T{}, map[rmKey]*T{}
 	}
 	r.rows[k] = v
+	if _, ok := r.stored[k]; !ok {
+		r.stored[k] = v
+	}
 }
 
 func (r *rmRows[T]) write(k rmKey, v T) {
-	r.remember(k, &v)
+	if r.rows == nil {
+		r.rows, r.stored = map[rmKey]*T{}, map[rmKey]*T{}
+	}
+	r.rows[k] = &v
 	if r.dirty == nil {
 		r.dirty = map[rmKey]bool{}
 	}
@@ -832,7 +869,11 @@ func (x *rmTx) writeBack() error {
 		}
 	}
 	x.statusChanged = nil
-	for _, t := range x.threads.written() {
+	threads := x.threads.written()
+	if err := x.writeThreadTags(threads); err != nil { // first: it reads what the table holds
+		return err
+	}
+	for _, t := range threads {
 		if err := x.putThread(t); err != nil {
 			return err
 		}
@@ -840,6 +881,112 @@ func (x *rmTx) writeBack() error {
 	x.prospects.dirty, x.threads.dirty = nil, nil
 	return nil
 }
+
+// writeThreadTags moves the rows of thread_tags of the threads whose order or view the
+// transaction changed, and adds those of its new threads, for the prospects that have tags
+// (one query for all; most have none). A thread's rows are keyed by the order the table holds
+// for it: what the transaction read, or else what a query reads now. A thread keeps the
+// prospect it was created with (the projector sets it once).
+func (x *rmTx) writeThreadTags(threads []projections.Thread) error {
+	var changed []projections.Thread
+	for _, t := range threads {
+		old, known := x.threads.stored[rmKey{t.TeamID, t.ID}]
+		if !known || old == nil || rmThreadTagsDiffer(*old, t) {
+			changed = append(changed, t)
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	tagged, err := x.taggedProspects(changed)
+	if err != nil {
+		return err
+	}
+	for _, t := range changed {
+		k := rmKey{t.TeamID, t.ID}
+		if !tagged[rmKey{t.TeamID, t.ProspectID}] {
+			continue
+		}
+		old, known := x.threads.stored[k]
+		if !known {
+			o, err := rmQueryOne(x.ctx, x.q, rmScanThread, "thread", rmThreadSelect+" WHERE t.team_id = ? AND t.id = ?", t.TeamID, t.ID)
+			switch {
+			case err == nil:
+				old = &o
+			case !errors.Is(err, projections.ErrNotFound):
+				return err
+			}
+		}
+		if old == nil {
+			err = x.exec("tags of a new thread", rmInsertThreadTagsSQL, rmTime(t.LastMessageAt), t.ID, t.Done, t.Request,
+				t.LastMessageDirection, t.TeamID, t.ProspectID)
+		} else if rmThreadTagsDiffer(*old, t) {
+			err = x.exec("tags of a thread", rmMoveThreadTagsSQL, rmTime(t.LastMessageAt), t.Done, t.Request, t.LastMessageDirection,
+				t.TeamID, t.TeamID, t.ProspectID, rmTime(old.LastMessageAt), t.ID)
+		}
+		if err != nil {
+			return err
+		}
+		x.threads.stored[k] = &t // the table holds it from now on
+	}
+	return nil
+}
+
+// rmThreadTagsDiffer says whether a thread's rows of thread_tags must change from a to b.
+func rmThreadTagsDiffer(a, b projections.Thread) bool {
+	return !a.LastMessageAt.Equal(b.LastMessageAt) || a.Done != b.Done || a.Request != b.Request ||
+		a.LastMessageDirection != b.LastMessageDirection
+}
+
+// taggedProspects returns which prospects of threads have tags, in a query per team.
+func (x *rmTx) taggedProspects(threads []projections.Thread) (map[rmKey]bool, error) {
+	ids := map[string][]string{}
+	for _, t := range threads {
+		ids[t.TeamID] = append(ids[t.TeamID], t.ProspectID)
+	}
+	out := map[rmKey]bool{}
+	for team, ps := range ids {
+		list, err := json.Marshal(ps)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := x.q.QueryContext(x.ctx, rmTaggedProspectsSQL, string(list), team)
+		if err != nil {
+			return nil, fmt.Errorf("read model: tagged prospects: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read model: tagged prospects: %w", err)
+			}
+			out[rmKey{team, id}] = true
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("read model: tagged prospects: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// The rows of thread_tags (read_model_sqlite.sql) of a thread, one per tag of its prospect.
+const (
+	// Which of a JSON array of prospect ids have tags: one search of prospect_tags each
+	// (CROSS JOIN: SQLite would rather read all the team's tags, knowing nothing of the array).
+	rmTaggedProspectsSQL = "SELECT pt.prospect_id FROM json_each(?) j" +
+		" CROSS JOIN prospect_tags pt ON pt.team_id = ? AND pt.prospect_id = j.value"
+	rmInsertThreadTagsSQL = "INSERT OR REPLACE INTO thread_tags (team_id, tag_id, last_message_at, id, done, request, last_message_direction)" +
+		" SELECT pt.team_id, pt.tag_id, ?, ?, ?, ?, ? FROM prospect_tags pt WHERE pt.team_id = ? AND pt.prospect_id = ?"
+	rmMoveThreadTagsSQL = "UPDATE OR REPLACE thread_tags SET last_message_at = ?, done = ?, request = ?, last_message_direction = ?" +
+		" WHERE team_id = ? AND tag_id IN (SELECT pt.tag_id FROM prospect_tags pt WHERE pt.team_id = ? AND pt.prospect_id = ?)" +
+		" AND last_message_at = ? AND id = ?"
+	// A prospect's threads as the table holds them, tagged or untagged.
+	rmTagThreadsSQL = "INSERT OR REPLACE INTO thread_tags (team_id, tag_id, last_message_at, id, done, request, last_message_direction)" +
+		" SELECT t.team_id, ?, t.last_message_at, t.id, t.done, t.request, t.last_message_direction" +
+		" FROM threads t WHERE t.team_id = ? AND t.prospect_id = ?"
+	rmUntagThreadsSQL = "DELETE FROM thread_tags WHERE team_id = ? AND tag_id = ? AND (last_message_at, id) IN" +
+		" (SELECT t.last_message_at, t.id FROM threads t WHERE t.team_id = ? AND t.prospect_id = ?)"
+)
 
 func (x *rmTx) exec(what, query string, args ...any) error {
 	if _, err := x.q.ExecContext(x.ctx, query, args...); err != nil {
@@ -882,10 +1029,16 @@ func (x *rmTx) PutTag(t projections.Tag) error {
 }
 
 func (x *rmTx) DeleteTag(teamID, tagID string) error {
-	if err := x.exec("delete tag", "DELETE FROM prospect_tags WHERE team_id = ? AND tag_id = ?", teamID, tagID); err != nil {
-		return err
+	for _, q := range []string{
+		"DELETE FROM thread_tags WHERE team_id = ? AND tag_id = ?",
+		"DELETE FROM prospect_tags WHERE team_id = ? AND tag_id = ?",
+		"DELETE FROM tags WHERE team_id = ? AND id = ?",
+	} {
+		if err := x.exec("delete tag", q, teamID, tagID); err != nil {
+			return err
+		}
 	}
-	return x.exec("delete tag", "DELETE FROM tags WHERE team_id = ? AND id = ?", teamID, tagID)
+	return nil
 }
 
 func (x *rmTx) PutStatus(s projections.Status) error {
@@ -934,14 +1087,22 @@ func (x *rmTx) putProspect(p projections.Prospect) error {
 		p.DisplayName, p.AvatarURL, p.StatusID, p.Notes, p.Valuation, fields, rmTime(p.FirstSeenAt), rmTime(p.LastSeenAt))
 }
 
+// AddProspectTag tags the prospect and its threads as the table holds them: writeBack moves
+// the rows of those the transaction changes, and adds those of its new threads.
 func (x *rmTx) AddProspectTag(teamID, prospectID, tagID string) error {
-	return x.exec("tag prospect", "INSERT INTO prospect_tags (team_id, prospect_id, tag_id) VALUES (?, ?, ?)"+
-		" ON CONFLICT (team_id, prospect_id, tag_id) DO NOTHING", teamID, prospectID, tagID)
+	if err := x.exec("tag prospect", "INSERT INTO prospect_tags (team_id, prospect_id, tag_id) VALUES (?, ?, ?)"+
+		" ON CONFLICT (team_id, prospect_id, tag_id) DO NOTHING", teamID, prospectID, tagID); err != nil {
+		return err
+	}
+	return x.exec("tag prospect", rmTagThreadsSQL, tagID, teamID, prospectID)
 }
 
 func (x *rmTx) RemoveProspectTag(teamID, prospectID, tagID string) error {
-	return x.exec("untag prospect", "DELETE FROM prospect_tags WHERE team_id = ? AND prospect_id = ? AND tag_id = ?",
-		teamID, prospectID, tagID)
+	if err := x.exec("untag prospect", "DELETE FROM prospect_tags WHERE team_id = ? AND prospect_id = ? AND tag_id = ?",
+		teamID, prospectID, tagID); err != nil {
+		return err
+	}
+	return x.exec("untag prospect", rmUntagThreadsSQL, teamID, tagID, teamID, prospectID)
 }
 
 func (x *rmTx) GetThread(teamID, id string) (projections.Thread, error) {
@@ -1312,8 +1473,10 @@ func (s *ReadModel) Messages(ctx context.Context, mq projections.MessageQuery) (
 
 // rmThreadsSQL is the query of a page of threads (ListThreads).
 func rmThreadsSQL(tq projections.ThreadQuery) (string, []any) {
+	from, sort := tq.Source()
 	where, args := tq.Where(SQLiteDialect)
-	return rmThreadSelect + " WHERE " + where + " ORDER BY t.last_message_at DESC, t.id DESC" + rmLimit(tq.Limit), args
+	return "SELECT " + rmSelect("t", rmThreadCols...) + " FROM " + from + " WHERE " + where +
+		" ORDER BY " + sort + ".last_message_at DESC, " + sort + ".id DESC" + rmLimit(tq.Limit), args
 }
 
 // rmProspectsSQL is the query of a page of prospects (ListProspects).

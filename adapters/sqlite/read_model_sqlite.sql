@@ -119,8 +119,8 @@ CREATE TABLE IF NOT EXISTS threads (
 -- views, threads_prospect for a prospect's threads (and the projection's), threads_assignee for
 -- "my threads" (a member may have few threads among a million: without it a page would walk
 -- them all), threads_status for a status (a status holds a few percent of the threads: walking
--- threads_recent and joining prospects read thousands of rows for a page), threads_recent for
--- the rest. The link and platform filters (a team has a handful of
+-- threads_recent and joining prospects read thousands of rows for a page), thread_tags (below)
+-- for a tag, threads_recent for the rest. The link and platform filters (a team has a handful of
 -- each) walk threads_recent or threads_view: their own indexes made every thread write two more
 -- B-trees. read_model_sqlite_plan_test.go checks that every view and filter searches an index.
 CREATE INDEX IF NOT EXISTS threads_recent   ON threads (team_id, last_message_at, id);
@@ -129,6 +129,27 @@ CREATE INDEX IF NOT EXISTS threads_prospect ON threads (team_id, prospect_id, la
 CREATE INDEX IF NOT EXISTS threads_assignee ON threads (team_id, assignee_member_id, last_message_at, id);
 DROP INDEX IF EXISTS threads_link;
 DROP INDEX IF EXISTS threads_platform;
+
+-- The threads of each tag: one row per thread of a prospect with the tag, with the thread's
+-- page order and view columns, so the tag filter walks the tag's threads in page order (a
+-- tag holds a few percent of the threads; checking the tag of each thread of the view's index
+-- read thousands of threads for a page). One B-tree, in page order, and no index by thread:
+-- the store finds a thread's rows by the order key the table holds for it and its prospect's
+-- tags (read_model_sqlite.go: writeThreadTags, AddProspectTag, RemoveProspectTag, DeleteTag).
+-- Not triggers: a trigger on threads makes every thread upsert keep a statement journal,
+-- which doubled the cost of writing threads. It may name a tag that no longer exists, as
+-- prospect_tags may: the query checks the tag. A file of an earlier release gets it filled
+-- when it opens (rmCreateSchema).
+CREATE TABLE IF NOT EXISTS thread_tags (
+    team_id                TEXT    NOT NULL,
+    tag_id                 TEXT    NOT NULL,
+    last_message_at        INTEGER NOT NULL,
+    id                     TEXT    NOT NULL, -- the thread's
+    done                   INTEGER NOT NULL,
+    request                INTEGER NOT NULL,
+    last_message_direction TEXT    NOT NULL,
+    PRIMARY KEY (team_id, tag_id, last_message_at, id)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS messages (
     team_id             TEXT    NOT NULL,

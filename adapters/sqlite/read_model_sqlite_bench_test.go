@@ -9,20 +9,28 @@ import (
 
 	"github.com/switchboard-oss/switchboard/domain"
 	"github.com/switchboard-oss/switchboard/projections"
+	"github.com/switchboard-oss/switchboard/projections/readmodeltest"
 )
 
 // BenchmarkProjectMessages applies batches of 500 received messages, spread over 200 or 20,000
 // threads of one team (a busy inbox, where a batch meets each thread again and again, or a
 // wide one), to a SQLite read model as the projector does (one Update per batch): the read
-// model's share of projection, without the log. `go test -run - -bench ProjectMessages
+// model's share of projection, without the log. "tagged": a fifth of the prospects have a
+// tag, whose rows of thread_tags follow their threads. `go test -run - -bench ProjectMessages
 // ./adapters/sqlite/`; make bench measures the whole projector.
 func BenchmarkProjectMessages(b *testing.B) {
-	for _, threads := range []int{200, 20000} {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) { benchProjectMessages(b, threads) })
+	for _, tagged := range []bool{false, true} {
+		for _, threads := range []int{200, 20000} {
+			name := fmt.Sprintf("threads=%d", threads)
+			if tagged {
+				name = "tagged," + name
+			}
+			b.Run(name, func(b *testing.B) { benchProjectMessages(b, threads, tagged) })
+		}
 	}
 }
 
-func benchProjectMessages(b *testing.B, threads int) {
+func benchProjectMessages(b *testing.B, threads int, tagged bool) {
 	const batch = 500
 	s, err := OpenReadModel(filepath.Join(b.TempDir(), "readmodel.db"))
 	if err != nil {
@@ -32,6 +40,9 @@ func benchProjectMessages(b *testing.B, threads int) {
 	ctx := context.Background()
 	team := "team_bench"
 	link := "acc_bench"
+	if tagged {
+		readmodeltest.TagForBench(b, s, team, threads, func(i int) string { return fmt.Sprintf("prs_u%d", i) })
+	}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	n := 0
 	next := func() domain.Event {

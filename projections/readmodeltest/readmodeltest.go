@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) projections.Store) {
 		{"DoneThreadReopens", testDoneThreadReopens},
 		{"Filters", testFilters},
 		{"DeletedTag", testDeletedTag},
+		{"TagFilterFollowsThreads", testTagFilterFollowsThreads},
+		{"PagingTaggedThreads", testPagingTaggedThreads},
 		{"PagingThreads", testPagingThreads},
 		{"PagingMessages", testPagingMessages},
 		{"PagingProspects", testPagingProspects},

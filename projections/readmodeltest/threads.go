@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -528,6 +529,122 @@ func testDeletedTag(t *testing.T, s projections.Store) {
 	f.apply(tagged(l, "bob", "tag_vip", at(4)))
 	eqIDs(t, "bob tagged with a deleted tag", tagIDs(f.prospect(bob).Tags), []string{})
 	f.wantThreads("deleted tag after a late tagging", projections.ThreadQuery{View: projections.ViewAll, TagID: "tag_vip"})
+}
+
+// The tag filter follows its threads as they change: their order as messages arrive, their
+// views, new threads of a tagged prospect, tags applied and removed (in the same Update as
+// the thread's messages, before or after them) and deleted.
+func testTagFilterFollowsThreads(t *testing.T, s projections.Store) {
+	f := newFx(t, s)
+	la := f.link(domain.PlatformMessenger, "page-a", at(0))
+	lb := f.link(domain.PlatformMessenger, "page-b", at(0))
+	f.apply(
+		tagCreated(f.team, "tag_vip", "vip"),
+		tagCreated(f.team, "tag_hot", "hot"),
+		received(la, "alice", "a1", domain.Inbound, "hi", at(1)),
+		received(la, "bob", "b1", domain.Inbound, "hi", at(2)),
+		received(la, "carol", "c1", domain.Inbound, "hi", at(3)),
+	)
+	aA, bA, cA, aB := threadID(la, "alice"), threadID(la, "bob"), threadID(la, "carol"), threadID(lb, "alice")
+	inTag := func(tag string, v projections.View) projections.ThreadQuery {
+		return projections.ThreadQuery{View: v, TagID: tag}
+	}
+	vip := func(v projections.View) projections.ThreadQuery { return inTag("tag_vip", v) }
+	f.wantThreads("vip before any tagging", vip(projections.ViewAll))
+
+	f.apply(tagged(la, "alice", "tag_vip", at(4)), tagged(la, "bob", "tag_vip", at(4)), tagged(la, "bob", "tag_hot", at(4)))
+	f.wantThreads("ALL vip", vip(projections.ViewAll), bA, aA)
+	f.wantThreads("ALL hot", inTag("tag_hot", projections.ViewAll), bA)
+	// Tagging a request answers it: the threads leave REQUESTS for INBOX, within the tag too.
+	f.wantThreads("REQUESTS vip", vip(projections.ViewRequests))
+	f.wantThreads("INBOX vip", vip(projections.ViewInbox), bA, aA)
+	f.wantThreads("REQUESTS", requests, cA)
+
+	f.apply(received(la, "alice", "a2", domain.Outbound, "hello alice", at(5)))
+	f.wantThreads("ALL vip after the team answered alice", vip(projections.ViewAll), aA, bA)
+	f.wantThreads("NO_REPLY vip", vip(projections.ViewNoReply), aA)
+
+	f.apply(received(lb, "alice", "ab1", domain.Inbound, "me again", at(6)))
+	f.wantThreads("ALL vip with alice's new thread", vip(projections.ViewAll), aB, aA, bA)
+
+	f.apply(done(la, "bob", at(7)))
+	f.wantThreads("ARCHIVED vip", vip(projections.ViewArchived), bA)
+	f.wantThreads("ARCHIVED hot", inTag("tag_hot", projections.ViewArchived), bA)
+	f.wantThreads("INBOX vip without bob", vip(projections.ViewInbox), aB, aA)
+	f.apply(received(la, "bob", "b2", domain.Inbound, "one more thing", at(8)))
+	f.wantThreads("ARCHIVED vip after bob wrote again", vip(projections.ViewArchived))
+	f.wantThreads("INBOX vip after bob wrote again", vip(projections.ViewInbox), bA, aB, aA)
+
+	// Tag and message in one Update, in either order.
+	f.apply(tagged(la, "carol", "tag_vip", at(9)), received(la, "carol", "c2", domain.Inbound, "hello?", at(9)))
+	f.wantThreads("ALL vip with carol", vip(projections.ViewAll), cA, bA, aB, aA)
+	f.wantThreads("REQUESTS vip with carol", vip(projections.ViewRequests))
+	f.apply(received(la, "bob", "b3", domain.Outbound, "sure", at(10)), untagged(la, "bob", "tag_vip", at(10)))
+	f.wantThreads("ALL vip without bob", vip(projections.ViewAll), cA, aB, aA)
+	f.wantThreads("NO_REPLY hot", inTag("tag_hot", projections.ViewNoReply), bA)
+	f.apply(untagged(la, "alice", "tag_vip", at(11)), received(lb, "alice", "ab2", domain.Inbound, "hello?", at(11)))
+	f.wantThreads("ALL vip without alice", vip(projections.ViewAll), cA)
+	f.apply(tagged(la, "alice", "tag_vip", at(12)))
+	f.wantThreads("ALL vip with alice again", vip(projections.ViewAll), aB, cA, aA)
+
+	f.apply(tagDeleted(f.team, "tag_vip"))
+	f.wantThreads("ALL vip after its deletion", vip(projections.ViewAll))
+	f.wantThreads("INBOX vip after its deletion", vip(projections.ViewInbox))
+	f.wantThreads("ALL hot after vip's deletion", inTag("tag_hot", projections.ViewAll), bA)
+	// Its links went with it: a tag created again under its id starts without threads.
+	f.apply(tagCreated(f.team, "tag_vip", "vip"))
+	f.wantThreads("ALL vip created again", vip(projections.ViewAll))
+	eqIDs(t, "prospects of vip created again", prospectIDs(f.prospects(projections.ProspectQuery{TagID: "tag_vip"})), []string{})
+}
+
+// Pages of a tag within a view hold every thread of both once, in order, however the threads
+// share their last message time.
+func testPagingTaggedThreads(t *testing.T, s projections.Store) {
+	f := newFx(t, s)
+	l := f.link(domain.PlatformReddit, "r-1", at(0))
+	f.apply(tagCreated(f.team, "tag_1", "lead"), tagCreated(f.team, "tag_2", "cold"))
+	times := []int{1, 1, 1, 2, 2, 3, 1, 3, 0, 2, 2, 1}
+	wantAll, wantArchived := map[string]bool{}, map[string]bool{}
+	for i, m := range times {
+		u := "user" + string(rune('a'+i))
+		events := []domain.Event{received(l, u, u+"-1", domain.Inbound, "hello", at(m))}
+		if i%3 != 2 {
+			events = append(events, tagged(l, u, "tag_1", at(m)))
+			wantAll[threadID(l, u)] = true
+		} else {
+			events = append(events, tagged(l, u, "tag_2", at(m)))
+		}
+		if i%2 == 0 {
+			events = append(events, done(l, u, at(m)))
+			if i%3 != 2 {
+				wantArchived[threadID(l, u)] = true
+			}
+		}
+		f.apply(events...)
+	}
+	for _, c := range []struct {
+		name string
+		q    projections.ThreadQuery
+		want map[string]bool
+	}{
+		{"ALL tag_1", projections.ThreadQuery{View: projections.ViewAll, TagID: "tag_1"}, wantAll},
+		{"ARCHIVED tag_1", projections.ThreadQuery{View: projections.ViewArchived, TagID: "tag_1"}, wantArchived},
+	} {
+		full := f.threads(c.q)
+		got := map[string]bool{}
+		keys := make([]projections.SortKey, len(full))
+		for i, th := range full {
+			got[th.ID] = true
+			keys[i] = projections.SortKey{At: th.LastMessageAt, ID: th.ID}
+		}
+		if len(full) != len(c.want) || !maps.Equal(got, c.want) {
+			t.Errorf("%s: threads %v, want %v", c.name, threadIDs(full), slices.Sorted(maps.Keys(c.want)))
+		}
+		sortedDesc(t, c.name, keys)
+		for _, size := range []int{1, 2, 3, 5} {
+			eqIDs(t, c.name+" in pages of "+strconv.Itoa(size), pageThreads(t, f, c.q, size), threadIDs(full))
+		}
+	}
 }
 
 func mustTags(t *testing.T, f *fx) []projections.Tag {

@@ -52,15 +52,8 @@ func (l *EventLog) ConsumeTypes(ctx context.Context, group string, types []strin
 	defer l.active.Done()
 
 	// cctx also ends when the log closes, so a handler in progress sees it.
-	cctx, cancel := context.WithCancel(ctx)
+	cctx, cancel := l.untilClosed(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-l.closing:
-			cancel()
-		case <-cctx.Done():
-		}
-	}()
 	c := &groupConsumer{l: l, group: group, h: h, log: l.log.With("group", group), sessions: &sessionTracker{}}
 	if len(types) > 0 {
 		c.types = map[string]bool{}

@@ -33,6 +33,20 @@ var _ eventlog.Follower = (*EventLog)(nil)
 // with backoff on fresh metadata. A record this version cannot decode is never skipped: it is
 // retried (logged) and the follower stays behind it, which its caller sees in caughtUpAsOf.
 // Follow returns ctx.Err() when ctx ends and ErrClosed when the log closes.
+// untilClosed returns a context that also ends when the log closes, so that work in progress
+// sees the close.
+func (l *EventLog) untilClosed(ctx context.Context) (context.Context, context.CancelFunc) {
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-l.closing:
+			cancel()
+		case <-cctx.Done():
+		}
+	}()
+	return cctx, cancel
+}
+
 func (l *EventLog) Follow(ctx context.Context, from eventlog.Cursor, types []string, h func([]eventlog.Record, time.Time)) error {
 	if h == nil {
 		return errors.New("follow events: handler required")
@@ -41,15 +55,8 @@ func (l *EventLog) Follow(ctx context.Context, from eventlog.Cursor, types []str
 		return eventlog.ErrClosed
 	}
 	defer l.active.Done()
-	cctx, cancel := context.WithCancel(ctx)
+	cctx, cancel := l.untilClosed(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-l.closing:
-			cancel()
-		case <-cctx.Done():
-		}
-	}()
 	f := &follower{l: l, h: h, log: l.log.With("reader", "follower"), next: map[int32]int64{},
 		size: map[int32]int32{}, confirmed: map[int32]time.Time{}}
 	for p, off := range from {
@@ -207,40 +214,17 @@ func (f *follower) apply(client sarama.Client, parts []int32, resp *sarama.Fetch
 			failed = fmt.Errorf("partition %d: %w", p, block.Err) // a moved leader: fresh metadata
 			break
 		}
-		off := f.next[p]
-		progressed := false
-	batches:
-		for _, rs := range block.RecordsSet {
-			b := rs.RecordBatch
-			if b == nil {
-				failed = fmt.Errorf("partition %d holds records in the legacy format before offset %d", p, off)
-				break
+		off, progressed, _, err := eachRecord(p, block, f.next[p], func(o int64, r *sarama.Record) (bool, error) {
+			rec, keep, err := f.decode(p, o, r)
+			if err != nil {
+				return false, err // the record is read again
 			}
-			if b.PartialTrailingRecord {
-				break // the rest comes with the next fetch
+			if keep {
+				recs = append(recs, rec)
 			}
-			if !b.Control {
-				for _, r := range b.Records {
-					o := b.FirstOffset + r.OffsetDelta
-					if o < off {
-						continue
-					}
-					rec, keep, err := f.decode(p, o, r)
-					if err != nil {
-						failed = err
-						break batches // off stays at the record: it is read again
-					}
-					if keep {
-						recs = append(recs, rec)
-					}
-					off, progressed = o+1, true
-				}
-			}
-			// Compaction and control batches leave gaps: skip to the batch's end.
-			if next := b.LastOffset() + 1; next > off {
-				off, progressed = next, true
-			}
-		}
+			return true, nil
+		})
+		failed = err
 		f.next[p] = off
 		if failed != nil {
 			break

@@ -102,6 +102,40 @@ func header(r *sarama.Record, key string) (string, bool) {
 	return "", false
 }
 
+// eachRecord passes the records of a fetched block from offset off on to fn, in order, until
+// fn stops (false, or an error). next is the offset to read from then: after the last record
+// fn took, or past the gaps compaction and control batches leave; on a stop, the record fn
+// stopped at. progressed says whether next moved.
+func eachRecord(p int32, block *sarama.FetchResponseBlock, off int64, fn func(o int64, r *sarama.Record) (bool, error)) (next int64, progressed, stopped bool, err error) {
+	for _, rs := range block.RecordsSet {
+		b := rs.RecordBatch
+		if b == nil {
+			return off, progressed, true, fmt.Errorf("partition %d holds records in the legacy format before offset %d", p, off)
+		}
+		if b.PartialTrailingRecord {
+			break // the rest comes with the next fetch
+		}
+		if !b.Control {
+			for _, r := range b.Records {
+				o := b.FirstOffset + r.OffsetDelta
+				if o < off {
+					continue
+				}
+				more, err := fn(o, r)
+				if err != nil || !more {
+					return off, progressed, true, err
+				}
+				off, progressed = o+1, true
+			}
+		}
+		// Compaction and control batches leave gaps: skip to the batch's end.
+		if next := b.LastOffset() + 1; next > off {
+			off, progressed = next, true
+		}
+	}
+	return off, progressed, false, nil
+}
+
 // scan fetches partition p's records from offset from up to (not including) to, passing each
 // to fn until fn says stop. A moved leader is looked up again; an offset below the log start
 // (retention) continues from the log start.
@@ -137,36 +171,16 @@ func (l *EventLog) scan(ctx context.Context, p int32, from, to int64, fn func(of
 			continue
 		}
 		failures = 0
-		progressed := false
-		for _, rs := range block.RecordsSet {
-			b := rs.RecordBatch
-			if b == nil {
-				return fmt.Errorf("partition %d holds records in the legacy format before offset %d", p, off)
+		next, progressed, stopped, err := eachRecord(p, block, off, func(o int64, r *sarama.Record) (bool, error) {
+			if o >= to {
+				return false, nil
 			}
-			if b.PartialTrailingRecord {
-				break // the rest comes with the next fetch
-			}
-			if !b.Control {
-				for _, r := range b.Records {
-					o := b.FirstOffset + r.OffsetDelta
-					if o < off {
-						continue
-					}
-					if o >= to {
-						return nil
-					}
-					more, err := fn(o, r)
-					if err != nil || !more {
-						return err
-					}
-					off, progressed = o+1, true
-				}
-			}
-			// Compaction and control batches leave gaps: skip to the batch's end.
-			if next := b.LastOffset() + 1; next > off {
-				off, progressed = next, true
-			}
+			return fn(o, r)
+		})
+		if err != nil || stopped {
+			return err
 		}
+		off = next
 		if !progressed {
 			if size >= 64*fetchBytes {
 				return fmt.Errorf("partition %d: no complete record at offset %d", p, off)
